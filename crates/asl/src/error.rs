@@ -1,0 +1,101 @@
+//! The two kinds of error the language has: a definition error, found before
+//! anything runs and named by the JSON pointer of the offending field, and a
+//! runtime failure, an ASL error name with its cause, as a state raises it.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A problem with a state machine definition, located by JSON pointer
+/// (e.g. `/States/Fetch/Next`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DefinitionError {
+    pub pointer: String,
+    pub message: String,
+}
+
+impl DefinitionError {
+    pub fn new(pointer: impl Into<String>, message: impl Into<String>) -> Self {
+        DefinitionError {
+            pointer: pointer.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for DefinitionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.pointer.is_empty() {
+            write!(f, "/: {}", self.message)
+        } else {
+            write!(f, "{}: {}", self.pointer, self.message)
+        }
+    }
+}
+
+impl std::error::Error for DefinitionError {}
+
+/// Appends a JSON pointer segment, escaping `~` and `/` as RFC 6901 requires.
+pub fn pointer_join(base: &str, segment: &str) -> String {
+    let escaped = segment.replace('~', "~0").replace('/', "~1");
+    format!("{base}/{escaped}")
+}
+
+/// The error names ASL reserves. Handlers may raise any other name.
+pub mod names {
+    pub const ALL: &str = "States.ALL";
+    pub const HEARTBEAT_TIMEOUT: &str = "States.HeartbeatTimeout";
+    pub const TIMEOUT: &str = "States.Timeout";
+    pub const TASK_FAILED: &str = "States.TaskFailed";
+    pub const PERMISSIONS: &str = "States.Permissions";
+    pub const RESULT_PATH_MATCH_FAILURE: &str = "States.ResultPathMatchFailure";
+    pub const PARAMETER_PATH_FAILURE: &str = "States.ParameterPathFailure";
+    pub const QUERY_EVALUATION_ERROR: &str = "States.QueryEvaluationError";
+    pub const BRANCH_FAILED: &str = "States.BranchFailed";
+    pub const NO_CHOICE_MATCHED: &str = "States.NoChoiceMatched";
+    pub const INTRINSIC_FAILURE: &str = "States.IntrinsicFailure";
+    pub const EXCEED_TOLERATED_FAILURE_THRESHOLD: &str = "States.ExceedToleratedFailureThreshold";
+    pub const ITEM_READER_FAILED: &str = "States.ItemReaderFailed";
+    pub const RESULT_WRITER_FAILED: &str = "States.ResultWriterFailed";
+    pub const RUNTIME: &str = "States.Runtime";
+}
+
+/// A runtime failure: an error name and a human-readable cause, exactly what
+/// `Retry`/`Catch` match on and what a `Fail` state or `ExecutionFailed`
+/// event reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    pub error: String,
+    pub cause: String,
+}
+
+impl Failure {
+    pub fn new(error: impl Into<String>, cause: impl Into<String>) -> Self {
+        Failure {
+            error: error.into(),
+            cause: cause.into(),
+        }
+    }
+
+    pub fn runtime(cause: impl Into<String>) -> Self {
+        Failure::new(names::RUNTIME, cause)
+    }
+
+    pub fn intrinsic(cause: impl Into<String>) -> Self {
+        Failure::new(names::INTRINSIC_FAILURE, cause)
+    }
+
+    /// `States.Runtime`, `States.ResultPathMatchFailure` and friends are
+    /// terminal in AWS: `States.ALL` in a Retry or Catch does not match
+    /// `States.Runtime` (it can only be matched by naming it).
+    pub fn is_runtime(&self) -> bool {
+        self.error == names::RUNTIME
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.error, self.cause)
+    }
+}
+
+impl std::error::Error for Failure {}

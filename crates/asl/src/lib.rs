@@ -1,0 +1,20 @@
+//! The Amazon States Language (ASL), JSONPath flavour: definitions parsed and
+//! validated once into typed values, and the pure evaluation of paths,
+//! payload templates, intrinsic functions and choice rules against data.
+//!
+//! This crate does no I/O, reads no clock and draws no randomness of its own:
+//! time and entropy come in from the caller, so every evaluation is
+//! deterministic and can be replayed.
+
+pub mod choice;
+pub mod entropy;
+pub mod error;
+pub mod intrinsic;
+pub mod path;
+pub mod payload;
+pub mod scope;
+pub mod timestamp;
+
+pub use entropy::{Entropy, SplitMix64};
+pub use error::{DefinitionError, Failure};
+pub use scope::Scope;

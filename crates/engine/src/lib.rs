@@ -1,0 +1,1 @@
+//! Durable execution of ASL state machines.
