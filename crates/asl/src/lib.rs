@@ -7,11 +7,14 @@
 //! deterministic and can be replayed.
 
 pub mod choice;
+pub mod definition;
 pub mod entropy;
 pub mod error;
 pub mod intrinsic;
+pub mod lifecycle;
 pub mod path;
 pub mod payload;
+pub mod retry;
 pub mod scope;
 pub mod timestamp;
 

@@ -1,0 +1,835 @@
+//! The driver: one thread that owns the journal's write connection and
+//! every running execution, turning messages (start, task done, timer due,
+//! stop) into facts, applying them, committing facts and history in one
+//! transaction, and only then performing the resulting actions (dispatching
+//! tasks to handlers on the tokio runtime, arming timers, answering callers).
+//!
+//! Facts from many executions are committed together (group commit), which
+//! is what lets one SQLite file sustain tens of thousands of durable
+//! transitions a second. On open, every RUNNING execution is rebuilt by
+//! replaying its facts through the same `apply`; the tasks it still awaits
+//! are dispatched again (at least once) and its timers re-armed at their
+//! recorded due times.
+
+use crate::arn;
+use crate::clock::Clock;
+use crate::core::{Action, Compiled, Execution, ExecutionInfo, Fact, Status};
+use crate::handler::{Handlers, TaskRequest};
+use crate::store::{self, Batch, Closed, ExecutionRow, StateMachineRow, Store};
+use crate::task::TaskInvocation;
+use serde_json::Value;
+use std::collections::{BinaryHeap, HashMap};
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{oneshot, Semaphore};
+use zoomvault_asl::{definition, DefinitionError, Failure};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("state machine does not exist: {0}")]
+    StateMachineDoesNotExist(String),
+    #[error("state machine already exists: {0}")]
+    StateMachineAlreadyExists(String),
+    #[error("invalid state machine definition:\n{}", .0.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
+    InvalidDefinition(Vec<DefinitionError>),
+    #[error("execution does not exist: {0}")]
+    ExecutionDoesNotExist(String),
+    #[error("execution already exists: {0}")]
+    ExecutionAlreadyExists(String),
+    #[error("invalid name {0:?}: {1}")]
+    InvalidName(String, &'static str),
+    #[error("invalid ARN {0:?}")]
+    InvalidArn(String),
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    #[error("the engine has shut down")]
+    Shutdown,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// The journal database file.
+    pub db_path: PathBuf,
+    /// Tasks running at once, across all executions.
+    pub max_concurrent_tasks: usize,
+    /// Most facts committed in one transaction.
+    pub max_batch: usize,
+    pub clock: Clock,
+}
+
+impl EngineConfig {
+    pub fn new(db_path: impl Into<PathBuf>) -> EngineConfig {
+        EngineConfig {
+            db_path: db_path.into(),
+            max_concurrent_tasks: 64,
+            max_batch: 4096,
+            clock: Clock::System,
+        }
+    }
+}
+
+/// Answer to StartExecution.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Started {
+    pub execution_arn: String,
+    pub start_ms: i64,
+}
+
+enum Msg {
+    Start {
+        state_machine_arn: String,
+        name: Option<String>,
+        input: Value,
+        reply: oneshot::Sender<Result<Started>>,
+    },
+    TaskDone {
+        execution_arn: String,
+        key: u64,
+        result: std::result::Result<Value, Failure>,
+    },
+    Stop {
+        execution_arn: String,
+        error: Option<String>,
+        cause: Option<String>,
+        reply: oneshot::Sender<Result<i64>>,
+    },
+    Watch {
+        execution_arn: String,
+        reply: oneshot::Sender<()>,
+    },
+    Shutdown,
+}
+
+/// A handle to the engine. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    tx: Mutex<mpsc::Sender<Msg>>,
+    admin: Mutex<Store>,
+    clock: Clock,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Ok(tx) = self.tx.lock() {
+            let _ = tx.send(Msg::Shutdown);
+        }
+        if let Some(t) = self.thread.lock().ok().and_then(|mut t| t.take()) {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Engine {
+    /// Opens (or creates) the journal, recovers running executions and
+    /// starts the driver. Must be called inside a tokio runtime: handlers
+    /// run on it.
+    pub fn open(config: EngineConfig, handlers: Handlers) -> Result<Engine> {
+        let runtime = tokio::runtime::Handle::current();
+        let mut store = Store::open(&config.db_path)?;
+        let admin = Store::open(&config.db_path)?;
+        let (tx, rx) = mpsc::channel();
+        let mut driver = Driver {
+            store_next_id: store.next_execution_id()?,
+            executions: HashMap::new(),
+            timers: BinaryHeap::new(),
+            watchers: HashMap::new(),
+            handlers: Arc::new(handlers),
+            semaphore: Arc::new(Semaphore::new(config.max_concurrent_tasks.max(1))),
+            runtime,
+            tx: tx.clone(),
+            clock: config.clock.clone(),
+            in_flight: 0,
+            max_batch: config.max_batch.max(1),
+            compiled: HashMap::new(),
+        };
+        let recovered = driver.recover(&mut store)?;
+        if recovered > 0 {
+            tracing::info!(recovered, "resumed running executions from the journal");
+        }
+        let thread = std::thread::Builder::new()
+            .name("zoomvault-engine".into())
+            .spawn(move || driver.run(store, rx))
+            .expect("spawn the engine thread");
+        Ok(Engine {
+            inner: Arc::new(Inner {
+                tx: Mutex::new(tx),
+                admin: Mutex::new(admin),
+                clock: config.clock,
+                thread: Mutex::new(Some(thread)),
+            }),
+        })
+    }
+
+    fn send(&self, msg: Msg) -> Result<()> {
+        self.inner
+            .tx
+            .lock()
+            .map_err(|_| Error::Shutdown)?
+            .send(msg)
+            .map_err(|_| Error::Shutdown)
+    }
+
+    fn admin(&self) -> std::sync::MutexGuard<'_, Store> {
+        self.inner.admin.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.inner.clock.now_ms()
+    }
+
+    /// Creates a state machine after validating its definition.
+    pub fn create_state_machine(
+        &self,
+        name: &str,
+        definition: &str,
+        role_arn: Option<&str>,
+    ) -> Result<StateMachineRow> {
+        validate_name(name)?;
+        definition::parse_str(definition).map_err(Error::InvalidDefinition)?;
+        let arn = arn::state_machine(name);
+        if self.admin().state_machine(&arn)?.is_some() {
+            return Err(Error::StateMachineAlreadyExists(arn));
+        }
+        let now = self.now_ms();
+        let row = StateMachineRow {
+            arn,
+            name: name.to_string(),
+            definition: definition.to_string(),
+            role_arn: role_arn
+                .map(str::to_string)
+                .unwrap_or_else(arn::default_role),
+            machine_type: "STANDARD".into(),
+            created_ms: now,
+            updated_ms: now,
+            revision: 1,
+        };
+        self.admin().put_state_machine(&row)?;
+        Ok(row)
+    }
+
+    /// Creates the state machine, or updates its definition if it exists.
+    pub fn upsert_state_machine(&self, name: &str, definition: &str) -> Result<StateMachineRow> {
+        let arn = arn::state_machine(name);
+        match self.state_machine(&arn) {
+            Ok(_) => {
+                self.update_state_machine(&arn, Some(definition), None)?;
+                self.state_machine(&arn)
+            }
+            Err(Error::StateMachineDoesNotExist(_)) => {
+                self.create_state_machine(name, definition, None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    pub fn update_state_machine(
+        &self,
+        arn: &str,
+        definition: Option<&str>,
+        role_arn: Option<&str>,
+    ) -> Result<()> {
+        if let Some(d) = definition {
+            definition::parse_str(d).map_err(Error::InvalidDefinition)?;
+        }
+        let now = self.now_ms();
+        if self
+            .admin()
+            .update_state_machine(arn, definition, role_arn, now)?
+        {
+            Ok(())
+        } else {
+            Err(Error::StateMachineDoesNotExist(arn.to_string()))
+        }
+    }
+
+    pub fn state_machine(&self, arn: &str) -> Result<StateMachineRow> {
+        self.admin()
+            .state_machine(arn)?
+            .ok_or_else(|| Error::StateMachineDoesNotExist(arn.to_string()))
+    }
+
+    pub fn state_machines(&self) -> Result<Vec<StateMachineRow>> {
+        Ok(self.admin().state_machines()?)
+    }
+
+    pub fn delete_state_machine(&self, arn: &str) -> Result<()> {
+        self.admin().delete_state_machine(arn)?;
+        Ok(())
+    }
+
+    /// Starts an execution. The execution is in the journal when this
+    /// returns. With AWS's idempotency: the same name and input as a
+    /// running execution returns that execution.
+    pub async fn start_execution(
+        &self,
+        state_machine_arn: &str,
+        name: Option<&str>,
+        input: Value,
+    ) -> Result<Started> {
+        if let Some(n) = name {
+            validate_name(n)?;
+        }
+        let (reply, rx) = oneshot::channel();
+        self.send(Msg::Start {
+            state_machine_arn: state_machine_arn.to_string(),
+            name: name.map(str::to_string),
+            input,
+            reply,
+        })?;
+        rx.await.map_err(|_| Error::Shutdown)?
+    }
+
+    pub async fn stop_execution(
+        &self,
+        execution_arn: &str,
+        error: Option<String>,
+        cause: Option<String>,
+    ) -> Result<i64> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Msg::Stop {
+            execution_arn: execution_arn.to_string(),
+            error,
+            cause,
+            reply,
+        })?;
+        rx.await.map_err(|_| Error::Shutdown)?
+    }
+
+    pub fn describe_execution(&self, execution_arn: &str) -> Result<ExecutionRow> {
+        self.admin()
+            .execution(execution_arn)?
+            .ok_or_else(|| Error::ExecutionDoesNotExist(execution_arn.to_string()))
+    }
+
+    /// Waits until the execution is no longer running and describes it.
+    pub async fn wait_for(&self, execution_arn: &str) -> Result<ExecutionRow> {
+        loop {
+            let row = self.describe_execution(execution_arn)?;
+            if row.status != "RUNNING" {
+                return Ok(row);
+            }
+            let (reply, rx) = oneshot::channel();
+            self.send(Msg::Watch {
+                execution_arn: execution_arn.to_string(),
+                reply,
+            })?;
+            let _ = rx.await;
+        }
+    }
+
+    /// The whole history, oldest first, as Step Functions JSON.
+    pub fn history(&self, execution_arn: &str) -> Result<Vec<Value>> {
+        let row = self.describe_execution(execution_arn)?;
+        Ok(self.admin().history(row.id, 0, false, usize::MAX >> 1)?)
+    }
+
+    pub fn history_page(
+        &self,
+        execution_arn: &str,
+        after: u64,
+        reverse: bool,
+        limit: usize,
+    ) -> Result<Vec<Value>> {
+        let row = self.describe_execution(execution_arn)?;
+        Ok(self.admin().history(row.id, after, reverse, limit)?)
+    }
+
+    /// Rebuilds an execution's history by replaying its journal through the
+    /// core, without touching the stored history. A deterministic core gives
+    /// exactly the stored events; tests compare the two.
+    pub fn replay_history(&self, execution_arn: &str) -> Result<Vec<Value>> {
+        let row = self.describe_execution(execution_arn)?;
+        let facts = self.admin().facts(row.id)?;
+        let machine = definition::parse_str(&row.definition).map_err(Error::InvalidDefinition)?;
+        let mut exec = Execution::new(info_of(&row), Arc::new(Compiled::new(machine)));
+        let mut events = Vec::new();
+        for (_, at, fact) in &facts {
+            events.extend(exec.apply(fact, *at).events.iter().map(|e| e.to_json()));
+        }
+        Ok(events)
+    }
+
+    pub fn list_executions(
+        &self,
+        state_machine_arn: Option<&str>,
+        status: Option<&str>,
+        before_id: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<ExecutionRow>> {
+        Ok(self
+            .admin()
+            .list_executions(state_machine_arn, status, before_id, limit)?)
+    }
+}
+
+/// AWS's rules for state machine and execution names.
+pub fn validate_name(name: &str) -> Result<()> {
+    if name.is_empty() || name.chars().count() > 80 {
+        return Err(Error::InvalidName(
+            name.into(),
+            "must be 1 to 80 characters",
+        ));
+    }
+    let bad =
+        |c: char| c.is_whitespace() || c.is_control() || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c);
+    if name.chars().any(bad) {
+        return Err(Error::InvalidName(
+            name.into(),
+            "must not contain whitespace, control characters or any of < > { } [ ] ? * \" # % \\ ^ | ~ ` $ & , ; : /",
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Timer {
+    due_ms: std::cmp::Reverse<i64>,
+    execution: String,
+    key: u64,
+}
+
+struct Live {
+    id: i64,
+    exec: Execution,
+    next_seq: u64,
+}
+
+struct Driver {
+    store_next_id: i64,
+    executions: HashMap<String, Live>,
+    timers: BinaryHeap<Timer>,
+    watchers: HashMap<String, Vec<oneshot::Sender<()>>>,
+    handlers: Arc<Handlers>,
+    semaphore: Arc<Semaphore>,
+    runtime: tokio::runtime::Handle,
+    tx: mpsc::Sender<Msg>,
+    clock: Clock,
+    in_flight: usize,
+    max_batch: usize,
+    compiled: HashMap<String, Arc<Compiled>>,
+}
+
+/// What one turn of the driver collects before committing.
+#[derive(Default)]
+struct Turn {
+    batch: Batch,
+    actions: Vec<(String, Action)>,
+    start_replies: Vec<(oneshot::Sender<Result<Started>>, Result<Started>)>,
+    stop_replies: Vec<(oneshot::Sender<Result<i64>>, Result<i64>)>,
+    finished: Vec<String>,
+}
+
+impl Driver {
+    fn compile(&mut self, definition_text: &str) -> Result<Arc<Compiled>> {
+        if let Some(c) = self.compiled.get(definition_text) {
+            return Ok(Arc::clone(c));
+        }
+        let machine = definition::parse_str(definition_text).map_err(Error::InvalidDefinition)?;
+        let c = Arc::new(Compiled::new(machine));
+        self.compiled
+            .insert(definition_text.to_string(), Arc::clone(&c));
+        Ok(c)
+    }
+
+    fn recover(&mut self, store: &mut Store) -> Result<usize> {
+        let rows = store.running_executions()?;
+        let n = rows.len();
+        for row in rows {
+            let compiled = self.compile(&row.definition)?;
+            let mut exec = Execution::new(info_of(&row), compiled);
+            let mut actions = Vec::new();
+            let facts = store.facts(row.id)?;
+            let mut next_seq = 0;
+            let mut events = 0u64;
+            for (seq, at, fact) in &facts {
+                let applied = exec.apply(fact, *at);
+                events += applied.events.len() as u64;
+                actions.extend(applied.actions);
+                next_seq = seq + 1;
+            }
+            let stored = store.history_len(row.id)?;
+            if stored != events {
+                tracing::error!(
+                    execution = %row.arn, stored, replayed = events,
+                    "replaying the journal produced a different history; the definition or engine changed under a running execution"
+                );
+            }
+            // Re-perform what is still awaited: tasks without a recorded
+            // result run again, timers fire at their recorded due times.
+            let pending_tasks: std::collections::HashSet<u64> =
+                exec.pending_task_keys().copied().collect();
+            let pending_timers: std::collections::HashSet<u64> =
+                exec.pending_timer_keys().copied().collect();
+            let arn = row.arn.clone();
+            for action in actions {
+                let keep = match &action {
+                    Action::RunTask(t) => pending_tasks.contains(&t.key),
+                    Action::StartTimer { key, .. } => pending_timers.contains(key),
+                };
+                if keep {
+                    self.perform(&arn, action);
+                }
+            }
+            self.executions.insert(
+                arn,
+                Live {
+                    id: row.id,
+                    exec,
+                    next_seq,
+                },
+            );
+        }
+        Ok(n)
+    }
+
+    fn run(mut self, mut store: Store, rx: mpsc::Receiver<Msg>) {
+        loop {
+            let mut msgs = Vec::new();
+            // Block for the first message, or until the next timer is due.
+            let first = match self.timers.peek() {
+                None => rx.recv().map_err(|_| ()),
+                Some(t) => {
+                    let wait = t.due_ms.0 - self.clock.now_ms();
+                    if wait <= 0 {
+                        Err(())
+                    } else if self.clock.is_virtual() && self.in_flight == 0 {
+                        // Nothing else can happen before the timer: let
+                        // virtual time jump to it, unless a message is
+                        // already waiting.
+                        match rx.try_recv() {
+                            Ok(m) => Ok(m),
+                            Err(mpsc::TryRecvError::Empty) => {
+                                self.clock.advance_to(t.due_ms.0);
+                                Err(())
+                            }
+                            Err(mpsc::TryRecvError::Disconnected) => return,
+                        }
+                    } else {
+                        let wait = if self.clock.is_virtual() { 50 } else { wait };
+                        match rx.recv_timeout(Duration::from_millis(wait as u64)) {
+                            Ok(m) => Ok(m),
+                            Err(mpsc::RecvTimeoutError::Timeout) => Err(()),
+                            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                        }
+                    }
+                }
+            };
+            match first {
+                Ok(m) => msgs.push(m),
+                Err(()) if self.timers.is_empty() => return, // channel closed
+                Err(()) => {}
+            }
+            while msgs.len() < self.max_batch {
+                match rx.try_recv() {
+                    Ok(m) => msgs.push(m),
+                    Err(_) => break,
+                }
+            }
+            let mut turn = Turn::default();
+            let mut shutdown = false;
+            let now = self.clock.now_ms();
+            for msg in msgs {
+                match msg {
+                    Msg::Shutdown => shutdown = true,
+                    other => self.handle(other, now, &mut store, &mut turn),
+                }
+            }
+            while let Some(t) = self.timers.peek() {
+                if t.due_ms.0 > now || turn.batch.facts.len() >= self.max_batch {
+                    break;
+                }
+                let t = self.timers.pop().expect("peeked");
+                self.apply(
+                    &t.execution,
+                    Fact::TimerFired { key: t.key },
+                    now,
+                    &mut turn,
+                );
+            }
+            if !turn.batch.is_empty() {
+                if let Err(e) = store.commit(&turn.batch) {
+                    // Nothing of this turn took effect; callers are told.
+                    tracing::error!(error = %e, "journal commit failed; the engine stops");
+                    for (reply, _) in turn.start_replies {
+                        let _ = reply.send(Err(Error::Shutdown));
+                    }
+                    return;
+                }
+            }
+            for (reply, answer) in turn.start_replies {
+                let _ = reply.send(answer);
+            }
+            for (reply, answer) in turn.stop_replies {
+                let _ = reply.send(answer);
+            }
+            for (arn, action) in turn.actions {
+                if self.executions.contains_key(&arn) {
+                    self.perform(&arn, action);
+                }
+            }
+            for arn in turn.finished {
+                self.executions.remove(&arn);
+                for w in self.watchers.remove(&arn).unwrap_or_default() {
+                    let _ = w.send(());
+                }
+            }
+            if shutdown {
+                return;
+            }
+        }
+    }
+
+    fn handle(&mut self, msg: Msg, now: i64, store: &mut Store, turn: &mut Turn) {
+        match msg {
+            Msg::Start {
+                state_machine_arn,
+                name,
+                input,
+                reply,
+            } => {
+                let answer = self.start(&state_machine_arn, name, input, now, store, turn);
+                turn.start_replies.push((reply, answer));
+            }
+            Msg::TaskDone {
+                execution_arn,
+                key,
+                result,
+            } => {
+                self.in_flight = self.in_flight.saturating_sub(1);
+                let fact = match result {
+                    Ok(output) => Fact::TaskSucceeded { key, output },
+                    Err(f) => Fact::TaskFailed {
+                        key,
+                        error: f.error,
+                        cause: f.cause,
+                    },
+                };
+                self.apply(&execution_arn, fact, now, turn);
+            }
+            Msg::Stop {
+                execution_arn,
+                error,
+                cause,
+                reply,
+            } => {
+                let answer = if self.executions.contains_key(&execution_arn) {
+                    self.apply(&execution_arn, Fact::Stopped { error, cause }, now, turn);
+                    Ok(now)
+                } else {
+                    match store.execution(&execution_arn) {
+                        Ok(Some(row)) => Ok(row.stop_ms.unwrap_or(now)),
+                        Ok(None) => Err(Error::ExecutionDoesNotExist(execution_arn)),
+                        Err(e) => Err(e.into()),
+                    }
+                };
+                turn.stop_replies.push((reply, answer));
+            }
+            Msg::Watch {
+                execution_arn,
+                reply,
+            } => {
+                if self.executions.contains_key(&execution_arn) {
+                    self.watchers.entry(execution_arn).or_default().push(reply);
+                } else {
+                    let _ = reply.send(());
+                }
+            }
+            Msg::Shutdown => {}
+        }
+    }
+
+    fn start(
+        &mut self,
+        state_machine_arn: &str,
+        name: Option<String>,
+        input: Value,
+        now: i64,
+        store: &mut Store,
+        turn: &mut Turn,
+    ) -> Result<Started> {
+        let sm = store
+            .state_machine(state_machine_arn)?
+            .ok_or_else(|| Error::StateMachineDoesNotExist(state_machine_arn.to_string()))?;
+        let name = name.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let execution_arn = arn::execution(&sm.name, &name);
+        let input_text = input.to_string();
+        // Idempotency, as AWS: same name and input as a running execution
+        // returns it; anything else with that name already exists.
+        let existing = store
+            .execution(&execution_arn)?
+            .map(|r| (r.status, r.input, r.start_ms))
+            .or_else(|| {
+                turn.batch
+                    .new_executions
+                    .iter()
+                    .find(|r| r.arn == execution_arn)
+                    .map(|r| (r.status.clone(), r.input.clone(), r.start_ms))
+            });
+        if let Some((status, existing_input, start_ms)) = existing {
+            if status == "RUNNING" && existing_input == input_text {
+                return Ok(Started {
+                    execution_arn,
+                    start_ms,
+                });
+            }
+            return Err(Error::ExecutionAlreadyExists(execution_arn));
+        }
+        let compiled = self.compile(&sm.definition)?;
+        let id = self.store_next_id;
+        self.store_next_id += 1;
+        let seed = uuid::Uuid::new_v4().as_u64_pair().0;
+        let row = ExecutionRow {
+            id,
+            arn: execution_arn.clone(),
+            name,
+            state_machine_arn: sm.arn.clone(),
+            state_machine_name: sm.name.clone(),
+            definition: sm.definition.clone(),
+            role_arn: sm.role_arn.clone(),
+            input: input_text,
+            seed,
+            start_ms: now,
+            status: "RUNNING".into(),
+            stop_ms: None,
+            output: None,
+            error: None,
+            cause: None,
+        };
+        let exec = Execution::new(info_of(&row), compiled);
+        turn.batch.new_executions.push(row);
+        self.executions.insert(
+            execution_arn.clone(),
+            Live {
+                id,
+                exec,
+                next_seq: 0,
+            },
+        );
+        self.apply(&execution_arn, Fact::Started { input }, now, turn);
+        Ok(Started {
+            execution_arn,
+            start_ms: now,
+        })
+    }
+
+    fn apply(&mut self, arn: &str, fact: Fact, now: i64, turn: &mut Turn) {
+        let Some(live) = self.executions.get_mut(arn) else {
+            return; // a late message for an execution that has ended
+        };
+        if live.exec.status().is_terminal() {
+            return;
+        }
+        let applied = live.exec.apply(&fact, now);
+        turn.batch.facts.push((live.id, live.next_seq, now, fact));
+        live.next_seq += 1;
+        turn.batch
+            .history
+            .extend(applied.events.into_iter().map(|e| (live.id, e)));
+        turn.actions
+            .extend(applied.actions.into_iter().map(|a| (arn.to_string(), a)));
+        let status = live.exec.status();
+        if status.is_terminal() {
+            let (output, error, cause) = match status {
+                Status::Succeeded { output } => (Some(output.to_string()), None, None),
+                Status::Failed { failure }
+                | Status::TimedOut { failure }
+                | Status::Aborted { failure } => (
+                    None,
+                    Some(failure.error.clone()),
+                    Some(failure.cause.clone()),
+                ),
+                Status::Running => (None, None, None),
+            };
+            turn.batch.closed.push(Closed {
+                execution_id: live.id,
+                status: status.api_name(),
+                stop_ms: now,
+                output,
+                error,
+                cause,
+            });
+            turn.finished.push(arn.to_string());
+        }
+    }
+
+    fn perform(&mut self, arn: &str, action: Action) {
+        match action {
+            Action::StartTimer { key, due_ms } => self.timers.push(Timer {
+                due_ms: std::cmp::Reverse(due_ms),
+                execution: arn.to_string(),
+                key,
+            }),
+            Action::RunTask(invocation) => self.dispatch(invocation),
+        }
+    }
+
+    fn dispatch(&mut self, invocation: TaskInvocation) {
+        self.in_flight += 1;
+        let handlers = Arc::clone(&self.handlers);
+        let semaphore = Arc::clone(&self.semaphore);
+        let tx = self.tx.clone();
+        self.runtime.spawn(async move {
+            let result = match semaphore.acquire_owned().await {
+                Ok(_permit) => run_task(&handlers, &invocation).await,
+                Err(_) => Err(Failure::new(
+                    "States.Runtime",
+                    "the engine is shutting down",
+                )),
+            };
+            let _ = tx.send(Msg::TaskDone {
+                execution_arn: invocation.execution_arn,
+                key: invocation.key,
+                result,
+            });
+        });
+    }
+}
+
+async fn run_task(
+    handlers: &Handlers,
+    invocation: &TaskInvocation,
+) -> std::result::Result<Value, Failure> {
+    let target = &invocation.target;
+    let Some(handler) = handlers.get(target.handler_name()) else {
+        return Err(match target {
+            crate::task::TaskTarget::Other { resource } => Failure::new(
+                "States.TaskFailed",
+                format!("No handler is registered for resource {resource}"),
+            ),
+            _ => Failure::new(
+                "Lambda.ResourceNotFoundException",
+                format!("Function not found: {}", target.handler_name()),
+            ),
+        });
+    };
+    let request = TaskRequest {
+        input: target.handler_input(&invocation.input),
+        execution_arn: invocation.execution_arn.clone(),
+        task_token: invocation.task_token.clone(),
+    };
+    let output = handler.invoke(request).await?;
+    let request_id = format!("{:016x}-{}", invocation.key, invocation.execution_arn.len());
+    Ok(target.result(output, &request_id))
+}
+
+fn info_of(row: &ExecutionRow) -> ExecutionInfo {
+    ExecutionInfo {
+        execution_arn: row.arn.clone(),
+        name: row.name.clone(),
+        state_machine_arn: row.state_machine_arn.clone(),
+        state_machine_name: row.state_machine_name.clone(),
+        role_arn: row.role_arn.clone(),
+        start_ms: row.start_ms,
+        seed: row.seed,
+    }
+}

@@ -1,0 +1,177 @@
+//! Step Functions history events: what `GetExecutionHistory` returns. The
+//! core produces them as it applies facts; the store keeps them; their JSON
+//! is AWS's (`timestamp`, `type`, `id`, `previousEventId` and one
+//! `...EventDetails` object named after the type).
+
+use serde_json::{json, Map, Value};
+
+/// One history event. `details` holds the type's detail object; its key is
+/// derived from the type when the event is rendered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryEvent {
+    pub id: u64,
+    pub previous_event_id: u64,
+    /// Milliseconds since the Unix epoch.
+    pub timestamp_ms: i64,
+    pub event_type: &'static str,
+    pub details: Option<Value>,
+}
+
+impl HistoryEvent {
+    /// The event as the Step Functions API renders it; `timestamp` is epoch
+    /// seconds with millisecond precision, as AWS's JSON protocol sends it.
+    pub fn to_json(&self) -> Value {
+        let mut obj = Map::new();
+        obj.insert("timestamp".into(), json!(self.timestamp_ms as f64 / 1000.0));
+        obj.insert("type".into(), json!(self.event_type));
+        obj.insert("id".into(), json!(self.id));
+        obj.insert("previousEventId".into(), json!(self.previous_event_id));
+        if let (Some(details), Some(key)) = (&self.details, details_key(self.event_type)) {
+            obj.insert(key.into(), details.clone());
+        }
+        Value::Object(obj)
+    }
+
+    pub fn from_json(v: &Value) -> Option<HistoryEvent> {
+        let event_type = intern_type(v.get("type")?.as_str()?)?;
+        let details = details_key(event_type).and_then(|k| v.get(k).cloned());
+        Some(HistoryEvent {
+            id: v.get("id")?.as_u64()?,
+            previous_event_id: v.get("previousEventId")?.as_u64()?,
+            timestamp_ms: (v.get("timestamp")?.as_f64()? * 1000.0).round() as i64,
+            event_type,
+            details,
+        })
+    }
+}
+
+/// Every history event type the engine emits, so types are `&'static str`.
+pub const EVENT_TYPES: &[&str] = &[
+    "ExecutionStarted",
+    "ExecutionSucceeded",
+    "ExecutionFailed",
+    "ExecutionAborted",
+    "ExecutionTimedOut",
+    "PassStateEntered",
+    "PassStateExited",
+    "TaskStateEntered",
+    "TaskStateExited",
+    "TaskStateAborted",
+    "ChoiceStateEntered",
+    "ChoiceStateExited",
+    "WaitStateEntered",
+    "WaitStateExited",
+    "WaitStateAborted",
+    "SucceedStateEntered",
+    "SucceedStateExited",
+    "FailStateEntered",
+    "ParallelStateEntered",
+    "ParallelStateExited",
+    "ParallelStateStarted",
+    "ParallelStateSucceeded",
+    "ParallelStateFailed",
+    "ParallelStateAborted",
+    "MapStateEntered",
+    "MapStateExited",
+    "MapStateStarted",
+    "MapStateSucceeded",
+    "MapStateFailed",
+    "MapStateAborted",
+    "MapIterationStarted",
+    "MapIterationSucceeded",
+    "MapIterationFailed",
+    "MapIterationAborted",
+    "TaskScheduled",
+    "TaskStarted",
+    "TaskSucceeded",
+    "TaskFailed",
+    "TaskTimedOut",
+    "LambdaFunctionScheduled",
+    "LambdaFunctionStarted",
+    "LambdaFunctionSucceeded",
+    "LambdaFunctionFailed",
+    "LambdaFunctionTimedOut",
+];
+
+pub fn intern_type(name: &str) -> Option<&'static str> {
+    EVENT_TYPES.iter().copied().find(|t| *t == name)
+}
+
+/// The detail object's key for an event type, as in the Step Functions API
+/// (`HistoryEvent` structure).
+pub fn details_key(event_type: &str) -> Option<&'static str> {
+    Some(match event_type {
+        "ExecutionStarted" => "executionStartedEventDetails",
+        "ExecutionSucceeded" => "executionSucceededEventDetails",
+        "ExecutionFailed" => "executionFailedEventDetails",
+        "ExecutionAborted" => "executionAbortedEventDetails",
+        "ExecutionTimedOut" => "executionTimedOutEventDetails",
+        "MapStateStarted" => "mapStateStartedEventDetails",
+        "MapIterationStarted" => "mapIterationStartedEventDetails",
+        "MapIterationSucceeded" => "mapIterationSucceededEventDetails",
+        "MapIterationFailed" => "mapIterationFailedEventDetails",
+        "MapIterationAborted" => "mapIterationAbortedEventDetails",
+        "TaskScheduled" => "taskScheduledEventDetails",
+        "TaskStarted" => "taskStartedEventDetails",
+        "TaskSucceeded" => "taskSucceededEventDetails",
+        "TaskFailed" => "taskFailedEventDetails",
+        "TaskTimedOut" => "taskTimedOutEventDetails",
+        "LambdaFunctionScheduled" => "lambdaFunctionScheduledEventDetails",
+        "LambdaFunctionSucceeded" => "lambdaFunctionSucceededEventDetails",
+        "LambdaFunctionFailed" => "lambdaFunctionFailedEventDetails",
+        "LambdaFunctionTimedOut" => "lambdaFunctionTimedOutEventDetails",
+        t if t.ends_with("StateEntered") => "stateEnteredEventDetails",
+        t if t.ends_with("StateExited") => "stateExitedEventDetails",
+        _ => return None,
+    })
+}
+
+/// `input`/`output` detail fields carry JSON as a string, with a
+/// `...Details: {truncated}` sibling, as AWS does.
+pub fn data_field(name: &str, value: &Value) -> (String, Value, String, Value) {
+    (
+        name.to_string(),
+        Value::String(value.to_string()),
+        format!("{name}Details"),
+        json!({ "truncated": false }),
+    )
+}
+
+pub fn with_data(mut obj: Map<String, Value>, name: &str, value: &Value) -> Map<String, Value> {
+    let (k, v, dk, dv) = data_field(name, value);
+    obj.insert(k, v);
+    obj.insert(dk, dv);
+    obj
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_event_type_round_trips_through_json() {
+        for (i, t) in EVENT_TYPES.iter().enumerate() {
+            let e = HistoryEvent {
+                id: i as u64 + 1,
+                previous_event_id: i as u64,
+                timestamp_ms: 1_700_000_000_123,
+                event_type: t,
+                details: details_key(t).map(|_| json!({"name": "S"})),
+            };
+            assert_eq!(HistoryEvent::from_json(&e.to_json()), Some(e));
+        }
+    }
+
+    #[test]
+    fn state_events_use_the_shared_detail_keys() {
+        assert_eq!(
+            details_key("PassStateEntered"),
+            Some("stateEnteredEventDetails")
+        );
+        assert_eq!(
+            details_key("MapStateExited"),
+            Some("stateExitedEventDetails")
+        );
+        assert_eq!(details_key("ParallelStateStarted"), None);
+    }
+}

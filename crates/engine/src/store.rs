@@ -1,0 +1,441 @@
+//! The execution journal on SQLite (WAL). Owns the schema and every query.
+//!
+//! Per execution it keeps the facts (the journal proper, replayed on
+//! recovery) and the history events derived from them (what
+//! `GetExecutionHistory` serves). Both are appended in the same transaction
+//! as the fact that produced them, so the journal and its history never
+//! disagree. The `status` columns of `executions` are an index over the
+//! journal's terminal event, written in that same transaction.
+//!
+//! `synchronous=NORMAL` in WAL mode: a committed transaction survives a
+//! process crash (`kill -9`); only an OS crash or power loss can lose the
+//! last commits, never corrupt the database.
+
+use crate::core::Fact;
+use crate::history::HistoryEvent;
+use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::Value;
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("journal database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("journal holds malformed JSON in {what}: {source}")]
+    Corrupt {
+        what: String,
+        source: serde_json::Error,
+    },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS state_machines (
+    arn TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    definition TEXT NOT NULL,
+    role_arn TEXT NOT NULL,
+    type TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL,
+    revision INTEGER NOT NULL DEFAULT 1,
+    tags TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS executions (
+    id INTEGER PRIMARY KEY,
+    arn TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    state_machine_arn TEXT NOT NULL,
+    state_machine_name TEXT NOT NULL,
+    definition TEXT NOT NULL,
+    role_arn TEXT NOT NULL,
+    input TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    start_ms INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    stop_ms INTEGER,
+    output TEXT,
+    error TEXT,
+    cause TEXT
+);
+CREATE INDEX IF NOT EXISTS executions_by_machine ON executions (state_machine_arn, status, id);
+CREATE INDEX IF NOT EXISTS executions_by_status ON executions (status);
+CREATE TABLE IF NOT EXISTS facts (
+    execution_id INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    at_ms INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (execution_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS history (
+    execution_id INTEGER NOT NULL,
+    id INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (execution_id, id)
+) WITHOUT ROWID;
+"#;
+
+/// A row of `executions`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecutionRow {
+    pub id: i64,
+    pub arn: String,
+    pub name: String,
+    pub state_machine_arn: String,
+    pub state_machine_name: String,
+    pub definition: String,
+    pub role_arn: String,
+    pub input: String,
+    pub seed: u64,
+    pub start_ms: i64,
+    pub status: String,
+    pub stop_ms: Option<i64>,
+    pub output: Option<String>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateMachineRow {
+    pub arn: String,
+    pub name: String,
+    pub definition: String,
+    pub role_arn: String,
+    pub machine_type: String,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+    pub revision: i64,
+}
+
+/// Everything one driver turn commits, in one transaction.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub new_executions: Vec<ExecutionRow>,
+    pub facts: Vec<(i64, u64, i64, Fact)>,
+    pub history: Vec<(i64, HistoryEvent)>,
+    pub closed: Vec<Closed>,
+}
+
+/// An execution reaching a terminal status.
+#[derive(Debug, Clone)]
+pub struct Closed {
+    pub execution_id: i64,
+    pub status: &'static str,
+    pub stop_ms: i64,
+    pub output: Option<String>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+}
+
+impl Batch {
+    pub fn is_empty(&self) -> bool {
+        self.new_executions.is_empty()
+            && self.facts.is_empty()
+            && self.history.is_empty()
+            && self.closed.is_empty()
+    }
+}
+
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+}
+
+const EXECUTION_COLUMNS: &str = "id, arn, name, state_machine_arn, state_machine_name, definition, role_arn, input, seed, start_ms, status, stop_ms, output, error, cause";
+
+fn execution_row(r: &rusqlite::Row) -> rusqlite::Result<ExecutionRow> {
+    Ok(ExecutionRow {
+        id: r.get(0)?,
+        arn: r.get(1)?,
+        name: r.get(2)?,
+        state_machine_arn: r.get(3)?,
+        state_machine_name: r.get(4)?,
+        definition: r.get(5)?,
+        role_arn: r.get(6)?,
+        input: r.get(7)?,
+        seed: r.get::<_, i64>(8)? as u64,
+        start_ms: r.get(9)?,
+        status: r.get(10)?,
+        stop_ms: r.get(11)?,
+        output: r.get(12)?,
+        error: r.get(13)?,
+        cause: r.get(14)?,
+    })
+}
+
+fn state_machine_row(r: &rusqlite::Row) -> rusqlite::Result<StateMachineRow> {
+    Ok(StateMachineRow {
+        arn: r.get(0)?,
+        name: r.get(1)?,
+        definition: r.get(2)?,
+        role_arn: r.get(3)?,
+        machine_type: r.get(4)?,
+        created_ms: r.get(5)?,
+        updated_ms: r.get(6)?,
+        revision: r.get(7)?,
+    })
+}
+
+const STATE_MACHINE_COLUMNS: &str =
+    "arn, name, definition, role_arn, type, created_ms, updated_ms, revision";
+
+impl Store {
+    pub fn open(path: &Path) -> Result<Store> {
+        let conn = Connection::open(path)?;
+        Self::init(conn)
+    }
+
+    pub fn open_in_memory() -> Result<Store> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(conn: Connection) -> Result<Store> {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Store { conn })
+    }
+
+    /// Commits a batch atomically.
+    pub fn commit(&mut self, batch: &Batch) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut insert_execution = tx.prepare_cached(&format!(
+                "INSERT INTO executions ({EXECUTION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+            ))?;
+            for e in &batch.new_executions {
+                insert_execution.execute(params![
+                    e.id,
+                    e.arn,
+                    e.name,
+                    e.state_machine_arn,
+                    e.state_machine_name,
+                    e.definition,
+                    e.role_arn,
+                    e.input,
+                    e.seed as i64,
+                    e.start_ms,
+                    e.status,
+                    e.stop_ms,
+                    e.output,
+                    e.error,
+                    e.cause
+                ])?;
+            }
+            let mut insert_fact = tx.prepare_cached(
+                "INSERT INTO facts (execution_id, seq, at_ms, body) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for (exec, seq, at, fact) in &batch.facts {
+                let body = serde_json::to_string(fact).expect("facts serialize");
+                insert_fact.execute(params![exec, *seq as i64, at, body])?;
+            }
+            let mut insert_event = tx.prepare_cached(
+                "INSERT INTO history (execution_id, id, body) VALUES (?1, ?2, ?3)",
+            )?;
+            for (exec, event) in &batch.history {
+                insert_event.execute(params![
+                    exec,
+                    event.id as i64,
+                    event.to_json().to_string()
+                ])?;
+            }
+            let mut close = tx.prepare_cached(
+                "UPDATE executions SET status = ?2, stop_ms = ?3, output = ?4, error = ?5, cause = ?6 WHERE id = ?1",
+            )?;
+            for c in &batch.closed {
+                close.execute(params![
+                    c.execution_id,
+                    c.status,
+                    c.stop_ms,
+                    c.output,
+                    c.error,
+                    c.cause
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn next_execution_id(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM executions", [], |r| {
+                r.get(0)
+            })?)
+    }
+
+    pub fn running_executions(&self) -> Result<Vec<ExecutionRow>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {EXECUTION_COLUMNS} FROM executions WHERE status = 'RUNNING' ORDER BY id"
+        ))?;
+        let rows = stmt
+            .query_map([], execution_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// The journal of one execution, in order: (seq, at_ms, fact).
+    pub fn facts(&self, execution_id: i64) -> Result<Vec<(u64, i64, Fact)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, at_ms, body FROM facts WHERE execution_id = ?1 ORDER BY seq",
+        )?;
+        let rows = stmt
+            .query_map([execution_id], |r| {
+                Ok((
+                    r.get::<_, i64>(0)? as u64,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter()
+            .map(|(seq, at, body)| {
+                let fact = serde_json::from_str(&body).map_err(|source| Error::Corrupt {
+                    what: format!("fact {seq} of execution {execution_id}"),
+                    source,
+                })?;
+                Ok((seq, at, fact))
+            })
+            .collect()
+    }
+
+    pub fn execution(&self, arn: &str) -> Result<Option<ExecutionRow>> {
+        Ok(self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {EXECUTION_COLUMNS} FROM executions WHERE arn = ?1"
+            ))?
+            .query_row([arn], execution_row)
+            .optional()?)
+    }
+
+    /// Executions, newest first, optionally of one state machine and status,
+    /// starting below `before_id` (for pagination).
+    pub fn list_executions(
+        &self,
+        state_machine_arn: Option<&str>,
+        status: Option<&str>,
+        before_id: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<ExecutionRow>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {EXECUTION_COLUMNS} FROM executions
+             WHERE (?1 IS NULL OR state_machine_arn = ?1) AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR id < ?3)
+             ORDER BY id DESC LIMIT ?4"
+        ))?;
+        let rows = stmt
+            .query_map(
+                params![state_machine_arn, status, before_id, limit as i64],
+                execution_row,
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// History events of an execution with ids in `(after, ...]`, ascending,
+    /// or descending below `before` when `reverse`.
+    pub fn history(
+        &self,
+        execution_id: i64,
+        after: u64,
+        reverse: bool,
+        limit: usize,
+    ) -> Result<Vec<Value>> {
+        let sql = if reverse {
+            "SELECT body FROM history WHERE execution_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3"
+        } else {
+            "SELECT body FROM history WHERE execution_id = ?1 AND id > ?2 ORDER BY id ASC LIMIT ?3"
+        };
+        let bound = if reverse && after == 0 {
+            i64::MAX
+        } else {
+            after as i64
+        };
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let bodies = stmt
+            .query_map(params![execution_id, bound, limit as i64], |r| {
+                r.get::<_, String>(0)
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        bodies
+            .into_iter()
+            .map(|b| {
+                serde_json::from_str(&b).map_err(|source| Error::Corrupt {
+                    what: format!("history of execution {execution_id}"),
+                    source,
+                })
+            })
+            .collect()
+    }
+
+    pub fn history_len(&self, execution_id: i64) -> Result<u64> {
+        Ok(self.conn.query_row(
+            "SELECT COUNT(*) FROM history WHERE execution_id = ?1",
+            [execution_id],
+            |r| r.get::<_, i64>(0),
+        )? as u64)
+    }
+
+    pub fn put_state_machine(&mut self, row: &StateMachineRow) -> Result<()> {
+        self.conn.execute(
+            &format!("INSERT INTO state_machines ({STATE_MACHINE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+            params![
+                row.arn,
+                row.name,
+                row.definition,
+                row.role_arn,
+                row.machine_type,
+                row.created_ms,
+                row.updated_ms,
+                row.revision
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn update_state_machine(
+        &mut self,
+        arn: &str,
+        definition: Option<&str>,
+        role_arn: Option<&str>,
+        now_ms: i64,
+    ) -> Result<bool> {
+        let n = self.conn.execute(
+            "UPDATE state_machines SET definition = COALESCE(?2, definition), role_arn = COALESCE(?3, role_arn),
+             updated_ms = ?4, revision = revision + 1 WHERE arn = ?1",
+            params![arn, definition, role_arn, now_ms],
+        )?;
+        Ok(n > 0)
+    }
+
+    pub fn state_machine(&self, arn: &str) -> Result<Option<StateMachineRow>> {
+        Ok(self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {STATE_MACHINE_COLUMNS} FROM state_machines WHERE arn = ?1"
+            ))?
+            .query_row([arn], state_machine_row)
+            .optional()?)
+    }
+
+    pub fn state_machines(&self) -> Result<Vec<StateMachineRow>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {STATE_MACHINE_COLUMNS} FROM state_machines ORDER BY name"
+        ))?;
+        let rows = stmt
+            .query_map([], state_machine_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    pub fn delete_state_machine(&mut self, arn: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .execute("DELETE FROM state_machines WHERE arn = ?1", [arn])?
+            > 0)
+    }
+}

@@ -1,0 +1,326 @@
+//! The engine end to end through its public API: executions journaled in a
+//! real SQLite file, tasks on real handlers, virtual time for waits and
+//! retries. Every scenario also replays its journal and must rebuild the
+//! exact stored history.
+
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use zoomvault_asl::Failure;
+use zoomvault_engine::{Clock, Engine, EngineConfig, Handlers};
+
+struct Outcome {
+    status: String,
+    output: Option<Value>,
+    error: Option<String>,
+    cause: Option<String>,
+    types: Vec<String>,
+}
+
+fn temp_db(tag: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "zoomvault-engine-test-{}-{tag}-{}",
+        std::process::id(),
+        uuid_like()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join("engine.db")
+}
+
+fn uuid_like() -> u64 {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+}
+
+async fn run(definition: Value, input: Value, handlers: Handlers) -> Outcome {
+    let mut config = EngineConfig::new(temp_db("run"));
+    config.clock = Clock::virtual_at(1_700_000_000_000);
+    let engine = Engine::open(config, handlers).unwrap();
+    let sm = engine
+        .create_state_machine("test", &definition.to_string(), None)
+        .unwrap();
+    let started = engine
+        .start_execution(&sm.arn, Some("e1"), input)
+        .await
+        .unwrap();
+    let row = engine.wait_for(&started.execution_arn).await.unwrap();
+    let history = engine.history(&started.execution_arn).unwrap();
+    assert_eq!(
+        engine.replay_history(&started.execution_arn).unwrap(),
+        history,
+        "replaying the journal must rebuild the stored history"
+    );
+    Outcome {
+        status: row.status,
+        output: row.output.map(|o| serde_json::from_str(&o).unwrap()),
+        error: row.error,
+        cause: row.cause,
+        types: history
+            .iter()
+            .map(|e| e["type"].as_str().unwrap().to_string())
+            .collect(),
+    }
+}
+
+fn echo() -> Handlers {
+    let mut h = Handlers::new();
+    h.register("echo", |req| async move { Ok(req.input) });
+    h
+}
+
+#[tokio::test]
+async fn pass_chain_succeeds_with_history() {
+    let out = run(
+        json!({"StartAt": "A", "States": {
+            "A": {"Type": "Pass", "Result": {"x": 1}, "ResultPath": "$.a", "Next": "B"},
+            "B": {"Type": "Pass", "End": true}
+        }}),
+        json!({"in": true}),
+        Handlers::new(),
+    )
+    .await;
+    assert_eq!(out.status, "SUCCEEDED");
+    assert_eq!(out.output, Some(json!({"in": true, "a": {"x": 1}})));
+    assert_eq!(
+        out.types,
+        [
+            "ExecutionStarted",
+            "PassStateEntered",
+            "PassStateExited",
+            "PassStateEntered",
+            "PassStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn lambda_invoke_wraps_payload_and_result() {
+    let out = run(
+        json!({"StartAt": "T", "States": {
+            "T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                  "Parameters": {"FunctionName": "echo", "Payload": {"v.$": "$.v"}},
+                  "ResultSelector": {"got.$": "$.Payload.v", "code.$": "$.StatusCode"}, "End": true}
+        }}),
+        json!({"v": 7}),
+        echo(),
+    )
+    .await;
+    assert_eq!(out.output, Some(json!({"got": 7, "code": 200})));
+    assert_eq!(
+        out.types,
+        [
+            "ExecutionStarted",
+            "TaskStateEntered",
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskSucceeded",
+            "TaskStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn retries_then_catches_with_error_output() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let mut h = Handlers::new();
+    let c = Arc::clone(&calls);
+    h.register("boom", move |_| {
+        c.fetch_add(1, Ordering::SeqCst);
+        async { Err(Failure::new("Custom.Boom", "it broke")) }
+    });
+    let out = run(
+        json!({"StartAt": "T", "States": {
+            "T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:boom",
+                  "Retry": [{"ErrorEquals": ["Custom.Boom"], "IntervalSeconds": 30, "MaxAttempts": 2}],
+                  "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.err", "Next": "Caught"}],
+                  "End": true},
+            "Caught": {"Type": "Pass", "End": true}
+        }}),
+        json!({"keep": 1}),
+        h,
+    )
+    .await;
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        3,
+        "one attempt and two retries"
+    );
+    assert_eq!(out.status, "SUCCEEDED");
+    assert_eq!(
+        out.output,
+        Some(json!({"keep": 1, "err": {"Error": "Custom.Boom", "Cause": "it broke"}}))
+    );
+    assert_eq!(
+        out.types
+            .iter()
+            .filter(|t| *t == "LambdaFunctionFailed")
+            .count(),
+        3
+    );
+}
+
+#[tokio::test]
+async fn map_runs_every_item_in_order() {
+    let out = run(
+        json!({"StartAt": "M", "States": {
+            "M": {"Type": "Map", "ItemsPath": "$.xs", "MaxConcurrency": 2,
+                  "ItemSelector": {"v.$": "$$.Map.Item.Value", "i.$": "$$.Map.Item.Index"},
+                  "ItemProcessor": {"StartAt": "T", "States": {
+                      "T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:echo", "End": true}}},
+                  "End": true}
+        }}),
+        json!({"xs": ["a", "b", "c", "d", "e"]}),
+        echo(),
+    )
+    .await;
+    assert_eq!(out.status, "SUCCEEDED");
+    assert_eq!(
+        out.output,
+        Some(
+            json!([{"v": "a", "i": 0}, {"v": "b", "i": 1}, {"v": "c", "i": 2}, {"v": "d", "i": 3}, {"v": "e", "i": 4}])
+        )
+    );
+    assert_eq!(
+        out.types
+            .iter()
+            .filter(|t| *t == "MapIterationStarted")
+            .count(),
+        5
+    );
+}
+
+#[tokio::test]
+async fn parallel_failure_fails_state_with_branch_error() {
+    let out = run(
+        json!({"StartAt": "P", "States": {
+            "P": {"Type": "Parallel", "End": true, "Branches": [
+                {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": true}}},
+                {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Branch.Broke", "Cause": "on purpose"}}}
+            ]}
+        }}),
+        json!({}),
+        Handlers::new(),
+    )
+    .await;
+    assert_eq!(out.status, "FAILED");
+    assert_eq!(out.error.as_deref(), Some("Branch.Broke"));
+    assert_eq!(out.cause.as_deref(), Some("on purpose"));
+    assert!(out.types.contains(&"ParallelStateFailed".to_string()));
+}
+
+#[tokio::test]
+async fn wait_runs_on_virtual_time() {
+    let out = run(
+        json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 86400, "End": true}}}),
+        json!({"a": 1}),
+        Handlers::new(),
+    )
+    .await;
+    assert_eq!(out.status, "SUCCEEDED");
+    assert_eq!(out.output, Some(json!({"a": 1})));
+}
+
+#[tokio::test]
+async fn execution_timeout_stops_a_long_wait() {
+    let out = run(
+        json!({"TimeoutSeconds": 10, "StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 60, "End": true}}}),
+        json!({}),
+        Handlers::new(),
+    )
+    .await;
+    assert_eq!(out.status, "TIMED_OUT");
+    assert_eq!(out.error.as_deref(), Some("States.Timeout"));
+    assert_eq!(
+        out.types.last().map(String::as_str),
+        Some("ExecutionTimedOut")
+    );
+}
+
+#[tokio::test]
+async fn same_name_same_input_is_idempotent_other_input_conflicts() {
+    let mut config = EngineConfig::new(temp_db("idem"));
+    config.clock = Clock::virtual_at(0);
+    let engine = Engine::open(config, Handlers::new()).unwrap();
+    let def = json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 5, "End": true}}});
+    let sm = engine
+        .create_state_machine("idem", &def.to_string(), None)
+        .unwrap();
+    let a = engine
+        .start_execution(&sm.arn, Some("n"), json!({"x": 1}))
+        .await
+        .unwrap();
+    let b = engine
+        .start_execution(&sm.arn, Some("n"), json!({"x": 1}))
+        .await
+        .unwrap();
+    assert_eq!(a, b);
+    let err = engine
+        .start_execution(&sm.arn, Some("n"), json!({"x": 2}))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, zoomvault_engine::Error::ExecutionAlreadyExists(_)),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn stop_execution_aborts() {
+    let mut config = EngineConfig::new(temp_db("stop"));
+    config.clock = Clock::System;
+    let engine = Engine::open(config, Handlers::new()).unwrap();
+    let def =
+        json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": true}}});
+    let sm = engine
+        .create_state_machine("stop", &def.to_string(), None)
+        .unwrap();
+    let s = engine
+        .start_execution(&sm.arn, None, json!({}))
+        .await
+        .unwrap();
+    engine
+        .stop_execution(
+            &s.execution_arn,
+            Some("User.Stop".into()),
+            Some("enough".into()),
+        )
+        .await
+        .unwrap();
+    let row = engine.wait_for(&s.execution_arn).await.unwrap();
+    assert_eq!(row.status, "ABORTED");
+    assert_eq!(row.error.as_deref(), Some("User.Stop"));
+}
+
+#[tokio::test]
+async fn restart_resumes_a_waiting_execution() {
+    let db = temp_db("resume");
+    let def = json!({"StartAt": "W", "States": {
+        "W": {"Type": "Wait", "Seconds": 2, "Next": "T"},
+        "T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:echo", "End": true}
+    }});
+    let arn = {
+        let engine = Engine::open(EngineConfig::new(&db), echo()).unwrap();
+        let sm = engine
+            .create_state_machine("resume", &def.to_string(), None)
+            .unwrap();
+        let s = engine
+            .start_execution(&sm.arn, None, json!({"k": "v"}))
+            .await
+            .unwrap();
+        s.execution_arn
+        // The engine is dropped here, mid-Wait.
+    };
+    let engine = Engine::open(EngineConfig::new(&db), echo()).unwrap();
+    let row = engine.wait_for(&arn).await.unwrap();
+    assert_eq!(row.status, "SUCCEEDED");
+    assert_eq!(row.output.as_deref(), Some(r#"{"k":"v"}"#));
+    assert_eq!(
+        engine.replay_history(&arn).unwrap(),
+        engine.history(&arn).unwrap()
+    );
+}
