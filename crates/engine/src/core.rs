@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use zoomvault_asl::definition::{State, StateKind, StateMachine, Transition};
+use zoomvault_asl::definition::{ContextUse, State, StateKind, StateMachine, Transition};
 use zoomvault_asl::error::names;
 use zoomvault_asl::lifecycle::{self, Env};
 use zoomvault_asl::retry::{self, Recovery};
@@ -435,18 +435,26 @@ impl Execution {
         &self.compiled.machines[self.runs[&run].machine]
     }
 
-    /// The context object `$$` for the run's current state.
-    fn context(&self, run: RunId, task_token: Option<&str>) -> Value {
+    /// The context object `$$` for the run's current state, with only the
+    /// parts the state can read (`ContextUse`): copying the execution input
+    /// into every state's context would make a large Map quadratic.
+    fn context(&self, run: RunId, task_token: Option<&str>, use_: ContextUse) -> Value {
+        if use_ == ContextUse::None {
+            return Value::Null;
+        }
         let r = &self.runs[&run];
+        let mut execution = json!({
+            "Id": self.info.execution_arn,
+            "Name": self.info.name,
+            "RoleArn": self.info.role_arn,
+            "StartTime": fmt_ms(self.info.start_ms),
+            "RedriveCount": 0,
+        });
+        if use_ == ContextUse::Full {
+            execution["Input"] = self.input.clone();
+        }
         let mut ctx = json!({
-            "Execution": {
-                "Id": self.info.execution_arn,
-                "Input": self.input,
-                "Name": self.info.name,
-                "RoleArn": self.info.role_arn,
-                "StartTime": fmt_ms(self.info.start_ms),
-                "RedriveCount": 0,
-            },
+            "Execution": execution,
             "StateMachine": {
                 "Id": self.info.state_machine_arn,
                 "Name": self.info.state_machine_name,
@@ -524,7 +532,7 @@ impl Execution {
             .state(&frame.state)
             .expect("the current state exists");
         let raw = frame.raw_input.clone();
-        let context = self.context(run, None);
+        let context = self.context(run, None, state.context_use);
         let variables = self.runs[&run].variables.clone();
         let mut env = Env {
             context: &context,
@@ -751,7 +759,7 @@ impl Execution {
             .state(&frame.state)
             .expect("current state exists");
         let raw = frame.raw_input.clone();
-        let context = self.context(run, None);
+        let context = self.context(run, None, state.context_use);
         let variables = r.variables.clone();
         let mut env = Env {
             context: &context,
@@ -860,7 +868,7 @@ impl Execution {
             Recovery::Catch { catcher } => {
                 let catcher = &state.catch[catcher];
                 let raw = frame.raw_input.clone();
-                let context = self.context(run, None);
+                let context = self.context(run, None, state.context_use);
                 let variables = r.variables.clone();
                 let error_output = lifecycle::error_output(&failure);
                 let mut env = Env {
@@ -967,7 +975,7 @@ impl Execution {
         let state = compiled.machines[r.machine]
             .state(&frame.state)
             .expect("state exists");
-        let context = self.context(run, None);
+        let context = self.context(run, None, state.context_use);
         let variables = r.variables.clone();
         let mut env = Env {
             context: &context,
@@ -1077,14 +1085,31 @@ impl Execution {
             let StateKind::Map(spec) = &map_state.kind else {
                 return;
             };
+            // The item's input: ItemSelector over the Map's effective input
+            // (borrowed, never copied per item) with `$$.Map.Item` set, or
+            // the item itself.
+            let input = match &spec.item_selector {
+                None => Ok(item.clone()),
+                Some(selector) => {
+                    let mut context = self.context(run, None, map_state.context_use);
+                    if map_state.context_use != ContextUse::None {
+                        context["Map"] = json!({ "Item": { "Index": index, "Value": item } });
+                    }
+                    let mut env = Env {
+                        context: &context,
+                        variables: &r.variables,
+                        entropy: &mut cx.entropy,
+                    };
+                    lifecycle::eval_template(selector, &p.effective_input, &mut env)
+                }
+            };
             let variables = r.variables.clone();
             let label = map_state.name.clone();
-            let effective = p.effective_input.clone();
             let child = self.new_run(
                 processor,
                 Some((run, index)),
-                variables.clone(),
-                Some((index, item.clone())),
+                variables,
+                Some((index, item)),
             );
             if let Some(Waiting::Map(p)) = self
                 .runs
@@ -1101,20 +1126,6 @@ impl Execution {
                 Some(json!({ "name": label, "index": index })),
                 cx,
             );
-            // The item's input: ItemSelector over the Map's effective input
-            // with `$$.Map.Item` set, or the item itself.
-            let input = match &spec.item_selector {
-                None => Ok(item),
-                Some(selector) => {
-                    let context = self.context(child, None);
-                    let mut env = Env {
-                        context: &context,
-                        variables: &variables,
-                        entropy: &mut cx.entropy,
-                    };
-                    lifecycle::eval_template(selector, &effective, &mut env)
-                }
-            };
             if let Some(child_run) = self.runs.get_mut(&child) {
                 // The iteration's events follow MapIterationStarted.
                 child_run.last_event = self.next_event - 1;
