@@ -1,11 +1,43 @@
-//! Intrinsic functions. (INTERFACE STUB: the intrinsic helper replaces the bodies.)
+//! Intrinsic functions (`States.Format(...)`, `States.ArrayRange(...)`, ...)
+//! as they appear in the value of a `.$` field of a payload template. This
+//! module owns their grammar, the checks that can be made once at definition
+//! time (argument counts, literal argument types, calls whose arguments are
+//! all literals), and the semantics of every function AWS documents.
+//!
+//! It must not resolve JSONPath itself (that is `crate::path`), and it draws
+//! randomness only from the caller's `Entropy`, so an evaluation can be
+//! replayed.
+//!
+//! Failures follow AWS: a path argument that matches nothing is
+//! `States.Runtime`; a bad argument value (wrong type, out of range) is
+//! `States.IntrinsicFailure`. Both causes read
+//! `The function '<expression>' had the following error: <detail>`, naming
+//! the whole expression as written, as AWS does.
 
+use crate::entropy::SplitMix64;
+use crate::path::Path;
 use crate::{Entropy, Failure, Scope};
-use serde_json::Value;
+use base64::Engine as _;
+use serde_json::{Map, Number, Value};
+use std::fmt;
 
+/// AWS: "You can nest up to 10 intrinsic functions within a field." AWS's
+/// own example counts every call in the field (nine in `myArn`), so this
+/// counts calls, not depth. It also bounds the parser's recursion.
+const MAX_CALLS_PER_FIELD: usize = 10;
+/// AWS: "The newly generated array can't contain more than 1000 items."
+const MAX_ARRAY_RANGE_ITEMS: i64 = 1000;
+/// AWS limits the input of `States.Base64Encode`, `States.Base64Decode` and
+/// `States.Hash` to 10,000 characters.
+const MAX_CODEC_INPUT_CHARS: usize = 10_000;
+/// Values quoted in failure causes are cut to this many characters.
+const MAX_QUOTED_CHARS: usize = 120;
+
+/// A parsed intrinsic function call, with the text it was parsed from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Intrinsic {
     text: String,
+    call: Call,
 }
 
 impl Intrinsic {
@@ -14,12 +46,2324 @@ impl Intrinsic {
         text.trim_start().starts_with("States.")
     }
 
+    /// Parses one call. Errors name the problem and its byte offset in `text`.
     pub fn parse(text: &str) -> Result<Intrinsic, String> {
-        Ok(Intrinsic { text: text.to_string() })
+        let mut parser = Parser {
+            text,
+            pos: 0,
+            calls: 0,
+        };
+        parser.skip_whitespace();
+        let call = parser.call()?;
+        parser.skip_whitespace();
+        if parser.pos < text.len() {
+            return Err(parser.error(
+                parser.pos,
+                format!(
+                    "unexpected {} after the end of the call",
+                    parser.found_description()
+                ),
+            ));
+        }
+        Ok(Intrinsic {
+            text: text.to_string(),
+            call,
+        })
+    }
+
+    /// The expression as written in the definition.
+    pub fn text(&self) -> &str {
+        &self.text
     }
 
     pub fn eval(&self, scope: &Scope, entropy: &mut dyn Entropy) -> Result<Value, Failure> {
-        let _ = (scope, entropy);
-        Err(Failure::intrinsic(format!("{} not implemented", self.text)))
+        self.call.eval(scope, entropy).map_err(|failure| {
+            Failure::new(
+                failure.error,
+                format!(
+                    "The function '{}' had the following error: {}",
+                    self.text, failure.cause
+                ),
+            )
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Call {
+    function: Function,
+    args: Vec<Arg>,
+    /// Byte offset of the function name in the field's text.
+    offset: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Arg {
+    /// A quoted string literal; its `{}` placeholders are kept apart from
+    /// escaped braces so `States.Format` can tell them apart.
+    Text(Vec<Piece>),
+    /// A number, `true`, `false` or `null`.
+    Literal(Value),
+    Path(Path),
+    Call(Box<Call>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Piece {
+    Text(String),
+    Placeholder,
+}
+
+/// Every intrinsic function AWS documents for JSONPath states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Function {
+    Format,
+    StringToJson,
+    JsonToString,
+    Array,
+    ArrayPartition,
+    ArrayContains,
+    ArrayRange,
+    ArrayGetItem,
+    ArrayLength,
+    ArrayUnique,
+    Base64Encode,
+    Base64Decode,
+    Hash,
+    JsonMerge,
+    MathRandom,
+    MathAdd,
+    StringSplit,
+    Uuid,
+}
+
+/// What an argument must be. `Integer` requires a whole number; `Number`
+/// accepts any number and rounds it, as AWS documents for `States.MathAdd`
+/// and `States.MathRandom`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Any,
+    String,
+    Integer,
+    Number,
+    Boolean,
+    Array,
+    Object,
+}
+
+const HASH_ALGORITHMS: [&str; 5] = ["MD5", "SHA-1", "SHA-256", "SHA-384", "SHA-512"];
+
+impl Function {
+    const ALL: [Function; 18] = [
+        Function::Format,
+        Function::StringToJson,
+        Function::JsonToString,
+        Function::Array,
+        Function::ArrayPartition,
+        Function::ArrayContains,
+        Function::ArrayRange,
+        Function::ArrayGetItem,
+        Function::ArrayLength,
+        Function::ArrayUnique,
+        Function::Base64Encode,
+        Function::Base64Decode,
+        Function::Hash,
+        Function::JsonMerge,
+        Function::MathRandom,
+        Function::MathAdd,
+        Function::StringSplit,
+        Function::Uuid,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Function::Format => "States.Format",
+            Function::StringToJson => "States.StringToJson",
+            Function::JsonToString => "States.JsonToString",
+            Function::Array => "States.Array",
+            Function::ArrayPartition => "States.ArrayPartition",
+            Function::ArrayContains => "States.ArrayContains",
+            Function::ArrayRange => "States.ArrayRange",
+            Function::ArrayGetItem => "States.ArrayGetItem",
+            Function::ArrayLength => "States.ArrayLength",
+            Function::ArrayUnique => "States.ArrayUnique",
+            Function::Base64Encode => "States.Base64Encode",
+            Function::Base64Decode => "States.Base64Decode",
+            Function::Hash => "States.Hash",
+            Function::JsonMerge => "States.JsonMerge",
+            Function::MathRandom => "States.MathRandom",
+            Function::MathAdd => "States.MathAdd",
+            Function::StringSplit => "States.StringSplit",
+            Function::Uuid => "States.UUID",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Function> {
+        Function::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    /// Smallest and largest argument count (`None`: no upper bound).
+    fn arity(self) -> (usize, Option<usize>) {
+        match self {
+            Function::Format => (1, None),
+            Function::Array => (0, None),
+            Function::Uuid => (0, Some(0)),
+            Function::StringToJson
+            | Function::JsonToString
+            | Function::ArrayLength
+            | Function::ArrayUnique
+            | Function::Base64Encode
+            | Function::Base64Decode => (1, Some(1)),
+            Function::ArrayPartition
+            | Function::ArrayContains
+            | Function::ArrayGetItem
+            | Function::Hash
+            | Function::MathAdd
+            | Function::StringSplit => (2, Some(2)),
+            Function::MathRandom => (2, Some(3)),
+            Function::ArrayRange | Function::JsonMerge => (3, Some(3)),
+        }
+    }
+
+    /// What argument `index` (from 0) must be.
+    fn param(self, index: usize) -> Kind {
+        use Kind::*;
+        let params: &[Kind] = match self {
+            Function::Format => &[String],
+            Function::StringToJson => &[String],
+            Function::ArrayPartition => &[Array, Integer],
+            Function::ArrayContains => &[Array, Any],
+            Function::ArrayRange => &[Integer, Integer, Integer],
+            Function::ArrayGetItem => &[Array, Integer],
+            Function::ArrayLength | Function::ArrayUnique => &[Array],
+            Function::Base64Encode | Function::Base64Decode => &[String],
+            Function::Hash => &[String, String],
+            Function::JsonMerge => &[Object, Object, Boolean],
+            Function::MathRandom => &[Number, Number, Integer],
+            Function::MathAdd => &[Number, Number],
+            Function::StringSplit => &[String, String],
+            Function::JsonToString | Function::Array | Function::Uuid => &[],
+        };
+        params.get(index).copied().unwrap_or(Any)
+    }
+
+    /// What the function returns, when that is fixed.
+    fn returns(self) -> Kind {
+        match self {
+            Function::Format
+            | Function::JsonToString
+            | Function::Base64Encode
+            | Function::Base64Decode
+            | Function::Hash
+            | Function::Uuid => Kind::String,
+            Function::Array
+            | Function::ArrayPartition
+            | Function::ArrayRange
+            | Function::ArrayUnique
+            | Function::StringSplit => Kind::Array,
+            Function::ArrayLength | Function::MathRandom | Function::MathAdd => Kind::Integer,
+            Function::ArrayContains => Kind::Boolean,
+            Function::JsonMerge => Kind::Object,
+            Function::StringToJson | Function::ArrayGetItem => Kind::Any,
+        }
+    }
+
+    fn arity_error(self, got: usize) -> String {
+        let name = self.name();
+        let plural = |n: usize| if n == 1 { "argument" } else { "arguments" };
+        match self.arity() {
+            (0, Some(0)) => format!("{name} takes no arguments, got {got}"),
+            (min, Some(max)) if min == max => {
+                format!("{name} takes {min} {}, got {got}", plural(min))
+            }
+            (min, Some(max)) => format!("{name} takes {min} or {max} arguments, got {got}"),
+            (min, None) => format!("{name} takes at least {min} {}, got {got}", plural(min)),
+        }
+    }
+}
+
+impl Kind {
+    fn describe(self) -> &'static str {
+        match self {
+            Kind::Any => "any value",
+            Kind::String => "a string",
+            Kind::Integer => "an integer",
+            Kind::Number => "a number",
+            Kind::Boolean => "a boolean",
+            Kind::Array => "an array",
+            Kind::Object => "a JSON object",
+        }
+    }
+
+    fn accepts(self, value: &Value) -> bool {
+        match self {
+            Kind::Any => true,
+            Kind::String => value.is_string(),
+            Kind::Integer => whole_number(value).is_some(),
+            Kind::Number => value.is_number(),
+            Kind::Boolean => value.is_boolean(),
+            Kind::Array => value.is_array(),
+            Kind::Object => value.is_object(),
+        }
+    }
+
+    /// Whether a value of kind `self` (a nested call's result) can satisfy
+    /// `wanted`.
+    fn may_satisfy(self, wanted: Kind) -> bool {
+        self == Kind::Any
+            || wanted == Kind::Any
+            || self == wanted
+            || (self == Kind::Integer && wanted == Kind::Number)
+    }
+}
+
+/// The JSON type of a value, for messages.
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "a JSON object",
+    }
+}
+
+/// Compact JSON, cut to a readable length on a character boundary.
+fn quote(value: &Value) -> String {
+    let text = value.to_string();
+    match text.char_indices().nth(MAX_QUOTED_CHARS) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text,
+    }
+}
+
+/// A whole number as `i64`. Floats with no fractional part (`3.0`) count:
+/// AWS does not say, and rejecting them would only surprise.
+fn whole_number(value: &Value) -> Option<i64> {
+    let number = value.as_number()?;
+    if let Some(i) = number.as_i64() {
+        return Some(i);
+    }
+    let f = number.as_f64()?;
+    if f.fract() == 0.0 && f >= i64::MIN as f64 && f < i64::MAX as f64 {
+        Some(f as i64)
+    } else {
+        None
+    }
+}
+
+/// Rounds like Java's `Math.round` (half up), which AWS uses when it
+/// "rounds off to the nearest integer".
+fn rounded(value: &Value) -> Option<f64> {
+    let f = value.as_f64()?;
+    Some((f + 0.5).floor())
+}
+
+// ---------------------------------------------------------------------------
+// Parsing
+// ---------------------------------------------------------------------------
+
+struct Parser<'a> {
+    text: &'a str,
+    /// Byte offset; always on a character boundary because the parser only
+    /// stops on ASCII bytes.
+    pos: usize,
+    calls: usize,
+}
+
+impl Parser<'_> {
+    fn error(&self, at: usize, message: impl fmt::Display) -> String {
+        format!("{message} at offset {at}")
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.text.as_bytes().get(self.pos).copied()
+    }
+
+    fn skip_whitespace(&mut self) {
+        while self.peek().is_some_and(|b| b.is_ascii_whitespace()) {
+            self.pos += 1;
+        }
+    }
+
+    fn found_description(&self) -> String {
+        match self
+            .text
+            .get(self.pos..)
+            .and_then(|rest| rest.chars().next())
+        {
+            Some(c) => format!("'{c}'"),
+            None => "end of text".to_string(),
+        }
+    }
+
+    fn identifier(&mut self) -> &str {
+        let start = self.pos;
+        while self
+            .peek()
+            .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
+        {
+            self.pos += 1;
+        }
+        &self.text[start..self.pos]
+    }
+
+    fn call(&mut self) -> Result<Call, String> {
+        let start = self.pos;
+        let name = self.identifier().to_string();
+        if name.is_empty() {
+            return Err(self.error(
+                start,
+                format!(
+                    "expected an intrinsic function such as States.Format(...), found {}",
+                    self.found_description()
+                ),
+            ));
+        }
+        let function = Function::from_name(&name)
+            .ok_or_else(|| self.error(start, format!("unknown intrinsic function {name}")))?;
+        self.calls += 1;
+        if self.calls > MAX_CALLS_PER_FIELD {
+            return Err(self.error(
+                start,
+                format!("a field may use at most {MAX_CALLS_PER_FIELD} intrinsic functions"),
+            ));
+        }
+        self.skip_whitespace();
+        if self.peek() != Some(b'(') {
+            return Err(self.error(
+                self.pos,
+                format!(
+                    "expected '(' after {name}, found {}",
+                    self.found_description()
+                ),
+            ));
+        }
+        self.pos += 1;
+        self.skip_whitespace();
+        let mut args = Vec::new();
+        if self.peek() == Some(b')') {
+            self.pos += 1;
+        } else {
+            loop {
+                args.push(self.arg()?);
+                self.skip_whitespace();
+                match self.peek() {
+                    Some(b',') => {
+                        self.pos += 1;
+                        self.skip_whitespace();
+                    }
+                    Some(b')') => {
+                        self.pos += 1;
+                        break;
+                    }
+                    None => {
+                        return Err(self.error(
+                            self.pos,
+                            format!("unterminated call to {name}: expected ')'"),
+                        ))
+                    }
+                    Some(_) => {
+                        return Err(self.error(
+                            self.pos,
+                            format!(
+                                "expected ',' or ')' in the arguments of {name}, found {}",
+                                self.found_description()
+                            ),
+                        ))
+                    }
+                }
+            }
+        }
+        let call = Call {
+            function,
+            args,
+            offset: start,
+        };
+        call.check().map_err(|message| self.error(start, message))?;
+        Ok(call)
+    }
+
+    fn arg(&mut self) -> Result<Arg, String> {
+        let start = self.pos;
+        match self.peek() {
+            Some(b'\'') => self.string_literal(),
+            Some(b'$') => self.path(),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            Some(b) if b.is_ascii_alphabetic() => {
+                let word = self.identifier().to_string();
+                let literal = match word.as_str() {
+                    "true" => Some(Value::Bool(true)),
+                    "false" => Some(Value::Bool(false)),
+                    "null" => Some(Value::Null),
+                    _ => None,
+                };
+                match literal {
+                    Some(value) => Ok(Arg::Literal(value)),
+                    None => {
+                        self.pos = start;
+                        Ok(Arg::Call(Box::new(self.call()?)))
+                    }
+                }
+            }
+            _ => Err(self.error(
+                start,
+                format!(
+                    "expected an argument (a 'quoted string', a number, true, false, null, \
+                     a path starting with '$' or an intrinsic function), found {}",
+                    self.found_description()
+                ),
+            )),
+        }
+    }
+
+    /// A single-quoted string. AWS reserves `'`, `{`, `}` and `\`: they must
+    /// be escaped with a backslash, except `{}` which is a placeholder (only
+    /// meaningful to `States.Format`; elsewhere it stands for the text `{}`).
+    /// Any other escape is an error, as AWS documents for "an open escape
+    /// backslash".
+    fn string_literal(&mut self) -> Result<Arg, String> {
+        let start = self.pos;
+        self.pos += 1;
+        let mut pieces = Vec::new();
+        let mut text = String::new();
+        let mut run_start = self.pos;
+        loop {
+            let Some(b) = self.peek() else {
+                return Err(self.error(start, "unterminated string literal"));
+            };
+            if !matches!(b, b'\'' | b'\\' | b'{' | b'}') {
+                self.pos += 1;
+                continue;
+            }
+            text.push_str(&self.text[run_start..self.pos]);
+            match b {
+                b'\'' => {
+                    self.pos += 1;
+                    break;
+                }
+                b'\\' => {
+                    match self.text.as_bytes().get(self.pos + 1) {
+                        Some(&escaped @ (b'\'' | b'{' | b'}' | b'\\')) => {
+                            text.push(char::from(escaped));
+                        }
+                        Some(_) => {
+                            self.pos += 1;
+                            return Err(self.error(
+                                self.pos - 1,
+                                format!(
+                                    "invalid escape '\\{}' in a string literal; only \\', \\{{, \\}} \
+                                     and \\\\ are allowed",
+                                    self.found_description().trim_matches('\'')
+                                ),
+                            ));
+                        }
+                        None => {
+                            return Err(self.error(start, "unterminated string literal"));
+                        }
+                    }
+                    self.pos += 2;
+                }
+                b'{' => {
+                    if self.text.as_bytes().get(self.pos + 1) != Some(&b'}') {
+                        return Err(self.error(
+                            self.pos,
+                            "unescaped '{' in a string literal; write '\\{' for a brace \
+                             or '{}' for a placeholder",
+                        ));
+                    }
+                    if !text.is_empty() {
+                        pieces.push(Piece::Text(std::mem::take(&mut text)));
+                    }
+                    pieces.push(Piece::Placeholder);
+                    self.pos += 2;
+                }
+                _ => {
+                    return Err(
+                        self.error(self.pos, "unescaped '}' in a string literal; write '\\}'")
+                    );
+                }
+            }
+            run_start = self.pos;
+        }
+        if !text.is_empty() {
+            pieces.push(Piece::Text(text));
+        }
+        Ok(Arg::Text(pieces))
+    }
+
+    /// A path runs to the first `,`, `)` or whitespace outside brackets,
+    /// parentheses and quotes; `crate::path` then parses it.
+    fn path(&mut self) -> Result<Arg, String> {
+        let start = self.pos;
+        let bytes = self.text.as_bytes();
+        let mut depth = 0usize;
+        let mut quote: Option<u8> = None;
+        while let Some(&b) = bytes.get(self.pos) {
+            if let Some(q) = quote {
+                if b == b'\\' {
+                    self.pos += 1;
+                } else if b == q {
+                    quote = None;
+                }
+            } else {
+                match b {
+                    b'[' | b'(' => depth += 1,
+                    b']' | b')' if depth > 0 => depth -= 1,
+                    b'\'' | b'"' if depth > 0 => quote = Some(b),
+                    b',' | b')' if depth == 0 => break,
+                    _ if depth == 0 && b.is_ascii_whitespace() => break,
+                    _ => {}
+                }
+            }
+            self.pos += 1;
+        }
+        // An escape at the very end may have stepped past the text.
+        self.pos = self.pos.min(self.text.len());
+        let text = &self.text[start..self.pos];
+        Path::parse(text)
+            .map(Arg::Path)
+            .map_err(|e| self.error(start, format!("invalid path '{text}': {e}")))
+    }
+
+    fn number(&mut self) -> Result<Arg, String> {
+        let start = self.pos;
+        while self
+            .peek()
+            .is_some_and(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E'))
+        {
+            self.pos += 1;
+        }
+        let token = &self.text[start..self.pos];
+        serde_json::from_str::<Number>(token)
+            .map(|n| Arg::Literal(Value::Number(n)))
+            .map_err(|_| self.error(start, format!("invalid number '{token}'")))
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Definition-time checks
+// ---------------------------------------------------------------------------
+
+impl Arg {
+    /// The argument's value when it is fixed by the definition.
+    fn literal(&self) -> Option<Value> {
+        match self {
+            Arg::Text(pieces) => Some(Value::String(join_pieces(pieces))),
+            Arg::Literal(value) => Some(value.clone()),
+            Arg::Path(_) | Arg::Call(_) => None,
+        }
+    }
+
+    /// True when the argument depends on nothing but the definition.
+    fn is_constant(&self) -> bool {
+        match self {
+            Arg::Text(_) | Arg::Literal(_) => true,
+            Arg::Path(_) => false,
+            Arg::Call(call) => call.args.iter().all(Arg::is_constant),
+        }
+    }
+}
+
+fn join_pieces(pieces: &[Piece]) -> String {
+    pieces
+        .iter()
+        .map(|piece| match piece {
+            Piece::Text(text) => text.as_str(),
+            Piece::Placeholder => "{}",
+        })
+        .collect()
+}
+
+impl Call {
+    /// Rejects what the definition alone shows to be wrong: the argument
+    /// count, literal arguments (and nested calls) of the wrong type, and any
+    /// call whose arguments are all literals and which would fail whenever
+    /// it runs.
+    fn check(&self) -> Result<(), String> {
+        let function = self.function;
+        let name = function.name();
+        let (min, max) = function.arity();
+        let got = self.args.len();
+        if got < min || max.is_some_and(|max| got > max) {
+            return Err(function.arity_error(got));
+        }
+        for (index, arg) in self.args.iter().enumerate() {
+            let wanted = function.param(index);
+            if let Some(value) = arg.literal() {
+                if !wanted.accepts(&value) {
+                    return Err(format!(
+                        "{name} argument {} must be {}, got {}: {}",
+                        index + 1,
+                        wanted.describe(),
+                        type_name(&value),
+                        quote(&value)
+                    ));
+                }
+            } else if let Arg::Call(inner) = arg {
+                let returns = inner.function.returns();
+                if !returns.may_satisfy(wanted) {
+                    return Err(format!(
+                        "{name} argument {} must be {}, but {} returns {}",
+                        index + 1,
+                        wanted.describe(),
+                        inner.function.name(),
+                        returns.describe()
+                    ));
+                }
+            }
+        }
+        // AWS documents JsonToString's argument as a path.
+        if function == Function::JsonToString && self.args[0].literal().is_some() {
+            return Err(format!(
+                "{name} takes a path (or an intrinsic function), not a literal"
+            ));
+        }
+        if let Some(detail) = self.check_partial_literals() {
+            return Err(detail);
+        }
+        if self.args.iter().all(Arg::is_constant) {
+            let (null, variables) = (Value::Null, Map::new());
+            let scope = Scope::new(&null, &null, &variables);
+            // The entropy is irrelevant: no function fails because of the
+            // number it draws.
+            if let Err(failure) = self.eval(&scope, &mut SplitMix64(0)) {
+                return Err(failure.cause);
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks that need only some arguments to be literals.
+    fn check_partial_literals(&self) -> Option<String> {
+        let name = self.function.name();
+        let literal = |index: usize| self.args.get(index).and_then(Arg::literal);
+        match self.function {
+            Function::Format => {
+                let Some(Arg::Text(pieces)) = self.args.first() else {
+                    return None;
+                };
+                let placeholders = pieces
+                    .iter()
+                    .filter(|piece| **piece == Piece::Placeholder)
+                    .count();
+                format_arity(placeholders, self.args.len() - 1).err()
+            }
+            Function::Hash => literal(1)
+                .and_then(|algorithm| hash_algorithm(&algorithm).err())
+                .map(|detail| format!("{name}: {detail}")),
+            Function::JsonMerge => (literal(2) == Some(Value::Bool(true)))
+                .then(|| format!("{name}: {DEEP_MERGE_UNSUPPORTED}")),
+            Function::ArrayPartition => literal(1)
+                .and_then(|size| whole_number(&size))
+                .filter(|size| *size <= 0)
+                .map(|size| {
+                    format!("{name}: the chunk size must be a positive integer, got {size}")
+                }),
+            Function::ArrayGetItem => literal(1)
+                .and_then(|index| whole_number(&index))
+                .filter(|index| *index < 0)
+                .map(|index| format!("{name}: the index must not be negative, got {index}")),
+            _ => None,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Evaluation
+// ---------------------------------------------------------------------------
+
+const DEEP_MERGE_UNSUPPORTED: &str = "Step Functions supports only the shallow merge mode, \
+     so the third argument must be false";
+
+/// An argument-value failure, reported as `States.IntrinsicFailure`.
+fn invalid(function: Function, detail: impl fmt::Display) -> Failure {
+    Failure::intrinsic(format!("{}: {detail}", function.name()))
+}
+
+fn format_arity(placeholders: usize, values: usize) -> Result<(), String> {
+    if placeholders == values {
+        Ok(())
+    } else {
+        Err(format!(
+            "States.Format: the template has {placeholders} placeholder(s) '{{}}' \
+             but {values} value(s) were given"
+        ))
+    }
+}
+
+fn hash_algorithm(value: &Value) -> Result<&str, String> {
+    match value.as_str() {
+        Some(name) if HASH_ALGORITHMS.contains(&name) => Ok(name),
+        _ => Err(format!(
+            "unsupported hash algorithm {}; use one of {}",
+            quote(value),
+            HASH_ALGORITHMS.join(", ")
+        )),
+    }
+}
+
+impl Arg {
+    fn eval(&self, scope: &Scope, entropy: &mut dyn Entropy) -> Result<Value, Failure> {
+        match self {
+            Arg::Text(pieces) => Ok(Value::String(join_pieces(pieces))),
+            Arg::Literal(value) => Ok(value.clone()),
+            Arg::Call(call) => call.eval(scope, entropy),
+            Arg::Path(path) => path.eval(scope).map_err(|failure| {
+                if failure.is_runtime() {
+                    // AWS's wording, with the state's input as compact JSON.
+                    Failure::runtime(format!(
+                        "The JsonPath argument for the field '{}' could not be found in the input '{}'",
+                        path.text(),
+                        scope.input
+                    ))
+                } else {
+                    failure
+                }
+            }),
+        }
+    }
+}
+
+impl Call {
+    fn eval(&self, scope: &Scope, entropy: &mut dyn Entropy) -> Result<Value, Failure> {
+        let mut values = Vec::with_capacity(self.args.len());
+        for arg in &self.args {
+            values.push(arg.eval(scope, entropy)?);
+        }
+        let function = self.function;
+        for (index, value) in values.iter().enumerate() {
+            let wanted = function.param(index);
+            if !wanted.accepts(value) {
+                return Err(invalid(
+                    function,
+                    format!(
+                        "argument {} must be {}, got {}: {}",
+                        index + 1,
+                        wanted.describe(),
+                        type_name(value),
+                        quote(value)
+                    ),
+                ));
+            }
+        }
+        match function {
+            Function::Format => format(&self.args[0], &values),
+            Function::StringToJson => string_to_json(&values[0]),
+            Function::JsonToString => Ok(Value::String(values[0].to_string())),
+            Function::Array => Ok(Value::Array(values)),
+            Function::ArrayPartition => array_partition(&values),
+            Function::ArrayContains => Ok(Value::Bool(
+                array(&values[0]).iter().any(|item| *item == values[1]),
+            )),
+            Function::ArrayRange => array_range(&values),
+            Function::ArrayGetItem => array_get_item(&values),
+            Function::ArrayLength => Ok(Value::from(array(&values[0]).len())),
+            Function::ArrayUnique => Ok(array_unique(&values[0])),
+            Function::Base64Encode => base64_encode(&values[0]),
+            Function::Base64Decode => base64_decode(&values[0]),
+            Function::Hash => hash(&values),
+            Function::JsonMerge => json_merge(&values),
+            Function::MathRandom => math_random(&values, entropy),
+            Function::MathAdd => math_add(&values),
+            Function::StringSplit => Ok(string_split(&values)),
+            Function::Uuid => Ok(Value::String(uuid_v4(entropy))),
+        }
+    }
+}
+
+fn array(value: &Value) -> &[Value] {
+    value.as_array().map(Vec::as_slice).unwrap_or_default()
+}
+
+fn text(value: &Value) -> &str {
+    value.as_str().unwrap_or_default()
+}
+
+/// `States.Format`. A literal template keeps its escaped braces apart from
+/// its placeholders. A template that comes from a path or a nested call is
+/// data: AWS does not say how it is read, so every `{}` in it is a
+/// placeholder and nothing in it is an escape.
+fn format(template: &Arg, values: &[Value]) -> Result<Value, Failure> {
+    let arguments = &values[1..];
+    let pieces = match template {
+        Arg::Text(pieces) => pieces.clone(),
+        _ => {
+            let mut pieces = Vec::new();
+            for (index, part) in text(&values[0]).split("{}").enumerate() {
+                if index > 0 {
+                    pieces.push(Piece::Placeholder);
+                }
+                pieces.push(Piece::Text(part.to_string()));
+            }
+            pieces
+        }
+    };
+    let placeholders = pieces
+        .iter()
+        .filter(|piece| **piece == Piece::Placeholder)
+        .count();
+    format_arity(placeholders, arguments.len()).map_err(Failure::intrinsic)?;
+    let mut out = String::new();
+    let mut next = arguments.iter();
+    for piece in &pieces {
+        match piece {
+            Piece::Text(text) => out.push_str(text),
+            Piece::Placeholder => {
+                if let Some(value) = next.next() {
+                    render_for_format(value, &mut out);
+                }
+            }
+        }
+    }
+    Ok(Value::String(out))
+}
+
+/// How AWS (a Java service) prints a value into a `States.Format` string:
+/// strings bare, arrays as `[a, b]`, objects as `{key=value, ...}`, other
+/// values as JSON.
+fn render_for_format(value: &Value, out: &mut String) {
+    match value {
+        Value::String(text) => out.push_str(text),
+        Value::Array(items) => {
+            out.push('[');
+            for (index, item) in items.iter().enumerate() {
+                if index > 0 {
+                    out.push_str(", ");
+                }
+                render_for_format(item, out);
+            }
+            out.push(']');
+        }
+        Value::Object(fields) => {
+            out.push('{');
+            for (index, (key, item)) in fields.iter().enumerate() {
+                if index > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(key);
+                out.push('=');
+                render_for_format(item, out);
+            }
+            out.push('}');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+fn string_to_json(value: &Value) -> Result<Value, Failure> {
+    serde_json::from_str(text(value)).map_err(|e| {
+        invalid(
+            Function::StringToJson,
+            format!("the string is not valid JSON ({e}): {}", quote(value)),
+        )
+    })
+}
+
+fn array_partition(values: &[Value]) -> Result<Value, Failure> {
+    let size = whole_number(&values[1]).unwrap_or_default();
+    if size <= 0 {
+        return Err(invalid(
+            Function::ArrayPartition,
+            format!("the chunk size must be a positive integer, got {size}"),
+        ));
+    }
+    let size = usize::try_from(size).unwrap_or(usize::MAX);
+    let chunks = array(&values[0])
+        .chunks(size)
+        .map(|chunk| Value::Array(chunk.to_vec()))
+        .collect();
+    Ok(Value::Array(chunks))
+}
+
+/// `States.ArrayRange(first, last, step)`: from `first` towards `last`
+/// inclusive. AWS requires a non-zero step but does not say what a step
+/// pointing away from `last` gives; this returns an empty array.
+fn array_range(values: &[Value]) -> Result<Value, Failure> {
+    let function = Function::ArrayRange;
+    let [first, last, step] = [0, 1, 2].map(|i| whole_number(&values[i]).unwrap_or_default());
+    if step == 0 {
+        return Err(invalid(function, "the step (argument 3) must not be 0"));
+    }
+    let (first, last, step) = (i128::from(first), i128::from(last), i128::from(step));
+    let count = if (step > 0 && last < first) || (step < 0 && last > first) {
+        0
+    } else {
+        (last - first) / step + 1
+    };
+    if count > i128::from(MAX_ARRAY_RANGE_ITEMS) {
+        return Err(invalid(
+            function,
+            format!(
+                "the range would hold {count} items; an array may hold at most {MAX_ARRAY_RANGE_ITEMS}"
+            ),
+        ));
+    }
+    let items = (0..count)
+        .map(|i| first + i * step)
+        .filter_map(|n| i64::try_from(n).ok())
+        .map(Value::from)
+        .collect();
+    Ok(Value::Array(items))
+}
+
+fn array_get_item(values: &[Value]) -> Result<Value, Failure> {
+    let items = array(&values[0]);
+    let index = whole_number(&values[1]).unwrap_or_default();
+    usize::try_from(index)
+        .ok()
+        .and_then(|i| items.get(i))
+        .cloned()
+        .ok_or_else(|| {
+            invalid(
+                Function::ArrayGetItem,
+                format!(
+                    "index {index} is out of bounds for an array of length {}",
+                    items.len()
+                ),
+            )
+        })
+}
+
+/// Keeps the first occurrence of each value, in order.
+fn array_unique(value: &Value) -> Value {
+    let mut unique: Vec<Value> = Vec::new();
+    for item in array(value) {
+        if !unique.contains(item) {
+            unique.push(item.clone());
+        }
+    }
+    Value::Array(unique)
+}
+
+fn check_codec_length(function: Function, value: &Value) -> Result<(), Failure> {
+    let length = text(value).chars().count();
+    if length > MAX_CODEC_INPUT_CHARS {
+        return Err(invalid(
+            function,
+            format!(
+                "the input holds {length} characters; at most {MAX_CODEC_INPUT_CHARS} are allowed"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn base64_encode(value: &Value) -> Result<Value, Failure> {
+    check_codec_length(Function::Base64Encode, value)?;
+    Ok(Value::String(
+        base64::engine::general_purpose::STANDARD.encode(text(value)),
+    ))
+}
+
+/// The decoded bytes must be UTF-8: a JSON string cannot hold anything else.
+fn base64_decode(value: &Value) -> Result<Value, Failure> {
+    let function = Function::Base64Decode;
+    check_codec_length(function, value)?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text(value))
+        .map_err(|e| invalid(function, format!("the input is not valid base64 ({e})")))?;
+    String::from_utf8(bytes)
+        .map(Value::String)
+        .map_err(|_| invalid(function, "the decoded data is not UTF-8 text"))
+}
+
+fn hash(values: &[Value]) -> Result<Value, Failure> {
+    use sha2::Digest as _;
+    let function = Function::Hash;
+    let algorithm = hash_algorithm(&values[1]).map_err(|detail| invalid(function, detail))?;
+    check_codec_length(function, &values[0])?;
+    let data = text(&values[0]).as_bytes();
+    let digest: Vec<u8> = match algorithm {
+        "MD5" => md5::Md5::digest(data).to_vec(),
+        "SHA-1" => sha1::Sha1::digest(data).to_vec(),
+        "SHA-256" => sha2::Sha256::digest(data).to_vec(),
+        "SHA-384" => sha2::Sha384::digest(data).to_vec(),
+        _ => sha2::Sha512::digest(data).to_vec(),
+    };
+    Ok(Value::String(
+        digest.iter().map(|byte| format!("{byte:02x}")).collect(),
+    ))
+}
+
+/// Shallow merge: the second object's keys win; nested objects are replaced,
+/// not merged.
+fn json_merge(values: &[Value]) -> Result<Value, Failure> {
+    if values[2] == Value::Bool(true) {
+        return Err(invalid(Function::JsonMerge, DEEP_MERGE_UNSUPPORTED));
+    }
+    let mut merged = values[0].as_object().cloned().unwrap_or_default();
+    if let Some(second) = values[1].as_object() {
+        for (key, value) in second {
+            merged.insert(key.clone(), value.clone());
+        }
+    }
+    Ok(Value::Object(merged))
+}
+
+/// AWS runs on Java `int`s for these arguments.
+fn java_int(function: Function, what: &str, value: &Value) -> Result<i64, Failure> {
+    match rounded(value) {
+        Some(n) if n >= f64::from(i32::MIN) && n <= f64::from(i32::MAX) => Ok(n as i64),
+        _ => Err(invalid(
+            function,
+            format!(
+                "the {what} must be an integer from {} to {}, got {}",
+                i32::MIN,
+                i32::MAX,
+                quote(value)
+            ),
+        )),
+    }
+}
+
+/// `States.MathRandom(start, end[, seed])`: an integer in `[start, end)`.
+/// With a seed the draw comes from a generator seeded with it, so the same
+/// seed always gives the same number; without one it comes from the
+/// caller's entropy.
+fn math_random(values: &[Value], entropy: &mut dyn Entropy) -> Result<Value, Failure> {
+    let function = Function::MathRandom;
+    let start = java_int(function, "start", &values[0])?;
+    let end = java_int(function, "end", &values[1])?;
+    if start >= end {
+        return Err(invalid(
+            function,
+            format!("the start ({start}) must be less than the end ({end}), which is exclusive"),
+        ));
+    }
+    let draw = match values.get(2) {
+        Some(seed) => SplitMix64(whole_number(seed).unwrap_or_default() as u64).next_u64(),
+        None => entropy.next_u64(),
+    };
+    // The span is at most 2^32, so the modulo bias is below 2^-32.
+    let span = (end - start) as u64;
+    Ok(Value::from(start + (draw % span) as i64))
+}
+
+fn math_add(values: &[Value]) -> Result<Value, Failure> {
+    let function = Function::MathAdd;
+    let a = java_int(function, "first argument", &values[0])?;
+    let b = java_int(function, "second argument", &values[1])?;
+    Ok(Value::from(a + b))
+}
+
+/// Every character of the delimiter string splits, and empty pieces are
+/// dropped (Java's `StringTokenizer`), which is what AWS's example
+/// (`"This.is+a,test=string"` split on `".+,="`) shows.
+fn string_split(values: &[Value]) -> Value {
+    let delimiters: Vec<char> = text(&values[1]).chars().collect();
+    let parts = text(&values[0])
+        .split(|c| delimiters.contains(&c))
+        .filter(|part| !part.is_empty())
+        .map(|part| Value::String(part.to_string()))
+        .collect();
+    Value::Array(parts)
+}
+
+/// A version 4 (random) UUID in the canonical lowercase form.
+fn uuid_v4(entropy: &mut dyn Entropy) -> String {
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&entropy.next_u64().to_be_bytes());
+    bytes[8..].copy_from_slice(&entropy.next_u64().to_be_bytes());
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use expect_test::{expect, Expect};
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    /// The state's data (`$`) the tests evaluate against.
+    fn input() -> Value {
+        json!({
+            "name": "Arnav",
+            "template": "Hello, my name is {}.",
+            "escaped": "{\"foo\": \"bar\"}",
+            "notJson": "{foo",
+            "object": {"foo": "bar"},
+            "numbers": [1, 2, 3, 4, 5, 6, 7, 8, 9],
+            "dupes": [1, 2, 2, 3, 3, 3, {"a": 1}, {"a": 1}, "1"],
+            "text": "input data",
+            "encoded": "RGF0YSB0byBlbmNvZGU=",
+            "latin1": "/w==",
+            "algorithm": "SHA-1",
+            "badAlgorithm": "SHA-2",
+            "recipe": "arn:aws:imagebuilder:us-east-1:123456789012:image-recipe/recipe-name/1.0.0",
+            "big": 1001,
+            "zero": 0,
+            "negative": -1,
+            "half": 2.5,
+            "start": 1,
+            "end": 999,
+            "json1": {"a": {"a1": 1, "a2": 2}, "b": 2},
+            "json2": {"a": {"a3": 1, "a4": 2}, "c": 3},
+            "csv": "1,2,3,4,5",
+            "long": "x".repeat(MAX_CODEC_INPUT_CHARS + 1),
+            "exactlyLong": "x".repeat(MAX_CODEC_INPUT_CHARS),
+        })
+    }
+
+    fn context() -> Value {
+        json!({"Execution": {"Id": "arn:aws:states:execution:demo:1"}, "State": {"Name": "Build"}})
+    }
+
+    fn variables() -> Map<String, Value> {
+        let mut variables = Map::new();
+        variables.insert("greeting".into(), json!("hi"));
+        variables.insert("count".into(), json!(3));
+        variables
+    }
+
+    /// Parses and evaluates `expression`, rendering the value, the failure
+    /// (`<error>: <cause>`) or the definition error.
+    fn render(expression: &str) -> String {
+        let call = match Intrinsic::parse(expression) {
+            Ok(call) => call,
+            Err(message) => return format!("definition error: {message}"),
+        };
+        let (input, context, variables) = (input(), context(), variables());
+        let scope = Scope::new(&input, &context, &variables);
+        match call.eval(&scope, &mut SplitMix64(7)) {
+            Ok(value) => value.to_string(),
+            Err(failure) => format!("{}: {}", failure.error, failure.cause),
+        }
+    }
+
+    fn check(expression: &str, expected: Expect) {
+        expected.assert_eq(&render(expression));
+    }
+
+    fn value(expression: &str) -> Value {
+        let rendered = render(expression);
+        serde_json::from_str(&rendered).unwrap_or_else(|_| panic!("{expression}: {rendered}"))
+    }
+
+    // --- Recognising a call -------------------------------------------------
+
+    #[test]
+    fn call_is_recognised_by_its_states_prefix() {
+        assert!(Intrinsic::looks_like_call("States.Array()"));
+        assert!(Intrinsic::looks_like_call("  States.UUID()"));
+        assert!(!Intrinsic::looks_like_call("$.States"));
+        assert!(!Intrinsic::looks_like_call("states.Array()"));
+    }
+
+    #[test]
+    fn text_is_kept_as_written() {
+        let call = Intrinsic::parse(" States.Array( 1 ,2 ) ").unwrap();
+        assert_eq!(call.text(), " States.Array( 1 ,2 ) ");
+    }
+
+    // --- Grammar ------------------------------------------------------------
+
+    #[test]
+    fn unknown_function_is_a_definition_error() {
+        check(
+            "States.Nope(1)",
+            expect!["definition error: unknown intrinsic function States.Nope at offset 0"],
+        );
+    }
+
+    #[test]
+    fn function_names_are_case_sensitive() {
+        check(
+            "States.format('x')",
+            expect!["definition error: unknown intrinsic function States.format at offset 0"],
+        );
+    }
+
+    #[test]
+    fn missing_parenthesis_is_a_definition_error() {
+        check(
+            "States.UUID",
+            expect![
+                "definition error: expected '(' after States.UUID, found end of text at offset 11"
+            ],
+        );
+    }
+
+    #[test]
+    fn unterminated_call_is_a_definition_error() {
+        check(
+            "States.Array(1, 2",
+            expect![
+                "definition error: unterminated call to States.Array: expected ')' at offset 17"
+            ],
+        );
+    }
+
+    #[test]
+    fn trailing_text_after_the_call_is_a_definition_error() {
+        check(
+            "States.Array(1) x",
+            expect!["definition error: unexpected 'x' after the end of the call at offset 16"],
+        );
+    }
+
+    #[test]
+    fn trailing_comma_is_a_definition_error() {
+        check("States.Array(1,)", expect!["definition error: expected an argument (a 'quoted string', a number, true, false, null, a path starting with '$' or an intrinsic function), found ')' at offset 15"]);
+    }
+
+    #[test]
+    fn bare_word_argument_is_a_definition_error() {
+        check(
+            "States.Array(foo)",
+            expect!["definition error: unknown intrinsic function foo at offset 13"],
+        );
+    }
+
+    #[test]
+    fn literal_arguments_of_every_kind() {
+        check(
+            "States.Array('a', 1, -2.5, 1e2, true, false, null)",
+            expect![[r#"["a",1,-2.5,100.0,true,false,null]"#]],
+        );
+    }
+
+    #[test]
+    fn invalid_number_is_a_definition_error() {
+        check(
+            "States.Array(1-2)",
+            expect!["definition error: invalid number '1-2' at offset 13"],
+        );
+    }
+
+    #[test]
+    fn more_than_ten_calls_in_a_field_is_a_definition_error() {
+        let nested = format!("{}1{}", "States.Array(".repeat(11), ")".repeat(11));
+        check(
+            &nested,
+            expect![
+                "definition error: a field may use at most 10 intrinsic functions at offset 130"
+            ],
+        );
+        let ten = format!("{}1{}", "States.Array(".repeat(10), ")".repeat(10));
+        assert_eq!(render(&ten), "[[[[[[[[[[1]]]]]]]]]]");
+    }
+
+    #[test]
+    fn the_nine_call_example_from_the_aws_guide_works() {
+        // AWS's example has three placeholders for two values; with two it
+        // is the nine-call field the guide means.
+        check(
+            "States.Format('{}.{}', \
+             States.ArrayGetItem(States.StringSplit(States.ArrayGetItem(States.StringSplit($.recipe, '/'), 2), '.'), 0), \
+             States.ArrayGetItem(States.StringSplit(States.ArrayGetItem(States.StringSplit($.recipe, '/'), 2), '.'), 1))",
+            expect![[r#""1.0""#]],
+        );
+    }
+
+    #[test]
+    fn calls_are_counted_across_the_whole_field_not_by_depth() {
+        check(
+            "States.Array(States.UUID(), States.UUID(), States.UUID(), States.UUID(), \
+             States.UUID(), States.UUID(), States.UUID(), States.UUID(), States.UUID(), States.UUID())",
+            expect!["definition error: a field may use at most 10 intrinsic functions at offset 148"],
+        );
+    }
+
+    // --- String literals and escapes ----------------------------------------
+
+    #[test]
+    fn escaped_quote_stands_for_a_quote() {
+        check(r"States.Array('it\'s')", expect![[r#"["it's"]"#]]);
+    }
+
+    #[test]
+    fn escaped_braces_stand_for_braces() {
+        check(r"States.Array('\{\}')", expect![[r#"["{}"]"#]]);
+    }
+
+    #[test]
+    fn escaped_backslash_stands_for_a_backslash() {
+        check(r"States.Array('a\\b')", expect![[r#"["a\\b"]"#]]);
+    }
+
+    #[test]
+    fn other_escapes_are_definition_errors() {
+        check(
+            r"States.Array('a\nb')",
+            expect![[
+                r#"definition error: invalid escape '\n' in a string literal; only \', \{, \} and \\ are allowed at offset 15"#
+            ]],
+        );
+    }
+
+    #[test]
+    fn backslash_at_the_end_is_an_unterminated_string() {
+        check(
+            r"States.Array('a\",
+            expect!["definition error: unterminated string literal at offset 13"],
+        );
+    }
+
+    #[test]
+    fn unescaped_open_brace_is_a_definition_error() {
+        check(
+            "States.Array('{x')",
+            expect![[
+                r#"definition error: unescaped '{' in a string literal; write '\{' for a brace or '{}' for a placeholder at offset 14"#
+            ]],
+        );
+    }
+
+    #[test]
+    fn unescaped_close_brace_is_a_definition_error() {
+        check(
+            "States.Array('x}')",
+            expect![[
+                r#"definition error: unescaped '}' in a string literal; write '\}' at offset 15"#
+            ]],
+        );
+    }
+
+    #[test]
+    fn unterminated_string_is_a_definition_error() {
+        check(
+            "States.Array('abc)",
+            expect!["definition error: unterminated string literal at offset 13"],
+        );
+    }
+
+    #[test]
+    fn placeholder_outside_format_is_plain_text() {
+        check("States.Array('a{}b')", expect![[r#"["a{}b"]"#]]);
+    }
+
+    #[test]
+    fn string_literal_may_hold_commas_parentheses_and_non_ascii() {
+        check("States.Array('a, (b) – é')", expect![[r#"["a, (b) – é"]"#]]);
+    }
+
+    // --- Path arguments -----------------------------------------------------
+
+    #[test]
+    fn path_argument_reads_the_state_data() {
+        check(
+            "States.Array($.name, $.object.foo, $.numbers[0])",
+            expect![[r#"["Arnav","bar",1]"#]],
+        );
+    }
+
+    #[test]
+    fn path_argument_reads_the_context_object() {
+        check(
+            "States.Array($$.Execution.Id, $$.State.Name)",
+            expect![[r#"["arn:aws:states:execution:demo:1","Build"]"#]],
+        );
+    }
+
+    #[test]
+    fn path_argument_reads_a_variable() {
+        check("States.Array($greeting, $count)", expect![[r#"["hi",3]"#]]);
+    }
+
+    #[test]
+    fn whole_input_is_a_path_argument() {
+        assert_eq!(value("States.ArrayLength(States.Array($))"), json!(1));
+    }
+
+    #[test]
+    fn path_with_brackets_and_commas_is_one_argument() {
+        check(
+            "States.Array($['name','text'], $.numbers[1,2])",
+            expect![[r#"[{"name":"Arnav","text":"input data"},[2,3]]"#]],
+        );
+    }
+
+    #[test]
+    fn path_with_a_filter_is_one_argument() {
+        check("States.ArrayLength($.numbers[?(@ > 6)])", expect!["3"]);
+    }
+
+    #[test]
+    fn path_argument_with_no_match_is_a_runtime_failure_naming_the_path() {
+        let rendered = render("States.Format('{}', $.missing)");
+        assert!(rendered.starts_with("States.Runtime: The function 'States.Format('{}', $.missing)' had the following error: The JsonPath argument for the field '$.missing' could not be found in the input"), "{rendered}");
+    }
+
+    #[test]
+    fn undefined_variable_is_a_runtime_failure_naming_the_path() {
+        let rendered = render("States.Array($nobody)");
+        assert!(rendered.starts_with("States.Runtime: "), "{rendered}");
+        assert!(rendered.contains("'$nobody'"), "{rendered}");
+    }
+
+    #[test]
+    fn invalid_path_is_a_definition_error() {
+        check("States.Array($.a[)", expect!["definition error: invalid path '$.a[)': invalid path '$.a[)' at offset 4: expected a quoted name, an index, a slice, '*' or '?(' after '[', found ')' at offset 13"]);
+    }
+
+    // --- States.Format ------------------------------------------------------
+
+    #[test]
+    fn format_replaces_placeholders_in_order() {
+        check(
+            "States.Format('Hello, my name is {}.', $.name)",
+            expect![[r#""Hello, my name is Arnav.""#]],
+        );
+    }
+
+    #[test]
+    fn format_template_may_come_from_a_path() {
+        check(
+            "States.Format($.template, $.name)",
+            expect![[r#""Hello, my name is Arnav.""#]],
+        );
+    }
+
+    #[test]
+    fn format_without_placeholders_returns_the_template() {
+        check("States.Format('plain')", expect![[r#""plain""#]]);
+    }
+
+    #[test]
+    fn format_keeps_escaped_braces_apart_from_placeholders() {
+        check(
+            r"States.Format('\{{}\}', $.name)",
+            expect![[r#""{Arnav}""#]],
+        );
+    }
+
+    #[test]
+    fn format_renders_non_strings() {
+        check(
+            "States.Format('{} {} {} {} {}', 1.5, true, null, $.object, States.Array(1, 'a'))",
+            expect![[r#""1.5 true null {foo=bar} [1, a]""#]],
+        );
+    }
+
+    #[test]
+    fn format_with_too_few_values_is_a_definition_error() {
+        check("States.Format('{} and {}', 'a')", expect!["definition error: States.Format: the template has 2 placeholder(s) '{}' but 1 value(s) were given at offset 0"]);
+    }
+
+    #[test]
+    fn format_with_too_many_values_is_a_definition_error() {
+        check("States.Format('{}', 'a', 'b')", expect!["definition error: States.Format: the template has 1 placeholder(s) '{}' but 2 value(s) were given at offset 0"]);
+    }
+
+    #[test]
+    fn format_with_a_path_template_and_wrong_count_fails_at_runtime() {
+        check("States.Format($.template)", expect!["States.IntrinsicFailure: The function 'States.Format($.template)' had the following error: States.Format: the template has 1 placeholder(s) '{}' but 0 value(s) were given"]);
+    }
+
+    #[test]
+    fn format_needs_a_template() {
+        check(
+            "States.Format()",
+            expect!["definition error: States.Format takes at least 1 argument, got 0 at offset 0"],
+        );
+    }
+
+    #[test]
+    fn format_template_must_be_a_string() {
+        check("States.Format(1)", expect!["definition error: States.Format argument 1 must be a string, got a number: 1 at offset 0"]);
+        check("States.Format($.numbers)", expect!["States.IntrinsicFailure: The function 'States.Format($.numbers)' had the following error: States.Format: argument 1 must be a string, got an array: [1,2,3,4,5,6,7,8,9]"]);
+    }
+
+    // --- States.StringToJson / States.JsonToString ---------------------------
+
+    #[test]
+    fn string_to_json_parses_the_string() {
+        check(
+            "States.StringToJson($.escaped)",
+            expect![[r#"{"foo":"bar"}"#]],
+        );
+    }
+
+    #[test]
+    fn string_to_json_accepts_a_literal() {
+        check("States.StringToJson('[1, 2]')", expect!["[1,2]"]);
+    }
+
+    #[test]
+    fn string_to_json_rejects_invalid_json() {
+        check(
+            "States.StringToJson($.notJson)",
+            expect![[
+                r#"States.IntrinsicFailure: The function 'States.StringToJson($.notJson)' had the following error: States.StringToJson: the string is not valid JSON (key must be a string at line 1 column 2): "{foo""#
+            ]],
+        );
+    }
+
+    #[test]
+    fn string_to_json_rejects_a_non_string() {
+        check(
+            "States.StringToJson($.object)",
+            expect![[
+                r#"States.IntrinsicFailure: The function 'States.StringToJson($.object)' had the following error: States.StringToJson: argument 1 must be a string, got a JSON object: {"foo":"bar"}"#
+            ]],
+        );
+    }
+
+    #[test]
+    fn json_to_string_serialises_compactly() {
+        check(
+            "States.JsonToString($.object)",
+            expect![[r#""{\"foo\":\"bar\"}""#]],
+        );
+    }
+
+    #[test]
+    fn json_to_string_accepts_a_nested_call() {
+        check(
+            "States.JsonToString(States.Array(1, 'a'))",
+            expect![[r#""[1,\"a\"]""#]],
+        );
+    }
+
+    #[test]
+    fn json_to_string_rejects_a_literal() {
+        check("States.JsonToString('x')", expect!["definition error: States.JsonToString takes a path (or an intrinsic function), not a literal at offset 0"]);
+    }
+
+    #[test]
+    fn json_to_string_takes_one_argument() {
+        check(
+            "States.JsonToString($.a, $.b)",
+            expect!["definition error: States.JsonToString takes 1 argument, got 2 at offset 0"],
+        );
+    }
+
+    #[test]
+    fn string_to_json_undoes_json_to_string() {
+        assert_eq!(
+            value("States.StringToJson(States.JsonToString($.json1))"),
+            input()["json1"]
+        );
+    }
+
+    // --- States.Array -------------------------------------------------------
+
+    #[test]
+    fn array_without_arguments_is_empty() {
+        check("States.Array()", expect!["[]"]);
+    }
+
+    #[test]
+    fn array_keeps_argument_order() {
+        check(
+            "States.Array($.start, 'x', $.end)",
+            expect![[r#"[1,"x",999]"#]],
+        );
+    }
+
+    // --- States.ArrayPartition ----------------------------------------------
+
+    #[test]
+    fn array_partition_chunks_with_a_short_last_chunk() {
+        check(
+            "States.ArrayPartition($.numbers, 4)",
+            expect!["[[1,2,3,4],[5,6,7,8],[9]]"],
+        );
+    }
+
+    #[test]
+    fn array_partition_of_an_empty_array_is_empty() {
+        check("States.ArrayPartition(States.Array(), 2)", expect!["[]"]);
+    }
+
+    #[test]
+    fn array_partition_chunk_larger_than_the_array() {
+        check(
+            "States.ArrayPartition($.numbers, 100)",
+            expect!["[[1,2,3,4,5,6,7,8,9]]"],
+        );
+    }
+
+    #[test]
+    fn array_partition_rejects_a_zero_chunk_size() {
+        check("States.ArrayPartition($.numbers, 0)", expect!["definition error: States.ArrayPartition: the chunk size must be a positive integer, got 0 at offset 0"]);
+        check("States.ArrayPartition($.numbers, $.zero)", expect!["States.IntrinsicFailure: The function 'States.ArrayPartition($.numbers, $.zero)' had the following error: States.ArrayPartition: the chunk size must be a positive integer, got 0"]);
+    }
+
+    #[test]
+    fn array_partition_rejects_a_negative_chunk_size() {
+        check("States.ArrayPartition($.numbers, -2)", expect!["definition error: States.ArrayPartition: the chunk size must be a positive integer, got -2 at offset 0"]);
+    }
+
+    #[test]
+    fn array_partition_rejects_a_fractional_chunk_size() {
+        check("States.ArrayPartition($.numbers, $.half)", expect!["States.IntrinsicFailure: The function 'States.ArrayPartition($.numbers, $.half)' had the following error: States.ArrayPartition: argument 2 must be an integer, got a number: 2.5"]);
+    }
+
+    #[test]
+    fn array_partition_rejects_a_non_array() {
+        check(
+            "States.ArrayPartition($.name, 2)",
+            expect![[
+                r#"States.IntrinsicFailure: The function 'States.ArrayPartition($.name, 2)' had the following error: States.ArrayPartition: argument 1 must be an array, got a string: "Arnav""#
+            ]],
+        );
+        check(
+            "States.ArrayPartition('abc', 2)",
+            expect![[
+                r#"definition error: States.ArrayPartition argument 1 must be an array, got a string: "abc" at offset 0"#
+            ]],
+        );
+    }
+
+    // --- States.ArrayContains -----------------------------------------------
+
+    #[test]
+    fn array_contains_finds_a_value() {
+        check("States.ArrayContains($.numbers, 5)", expect!["true"]);
+    }
+
+    #[test]
+    fn array_contains_compares_by_json_value() {
+        check(
+            "States.Array(States.ArrayContains($.dupes, $.json1), States.ArrayContains($.dupes, States.StringToJson('\\{\"a\":1\\}')), States.ArrayContains($.dupes, '1'))",
+            expect!["[false,true,true]"],
+        );
+    }
+
+    #[test]
+    fn array_contains_does_not_coerce_types() {
+        check("States.ArrayContains($.numbers, '5')", expect!["false"]);
+    }
+
+    #[test]
+    fn array_contains_rejects_a_non_array() {
+        check(
+            "States.ArrayContains($.object, 'foo')",
+            expect![[
+                r#"States.IntrinsicFailure: The function 'States.ArrayContains($.object, 'foo')' had the following error: States.ArrayContains: argument 1 must be an array, got a JSON object: {"foo":"bar"}"#
+            ]],
+        );
+    }
+
+    // --- States.ArrayRange --------------------------------------------------
+
+    #[test]
+    fn array_range_counts_up_inclusively() {
+        check("States.ArrayRange(1, 9, 2)", expect!["[1,3,5,7,9]"]);
+    }
+
+    #[test]
+    fn array_range_counts_down_with_a_negative_step() {
+        check("States.ArrayRange(5, 1, -2)", expect!["[5,3,1]"]);
+    }
+
+    #[test]
+    fn array_range_stops_before_passing_the_end() {
+        check("States.ArrayRange(0, 10, 4)", expect!["[0,4,8]"]);
+    }
+
+    #[test]
+    fn array_range_with_a_step_away_from_the_end_is_empty() {
+        check("States.ArrayRange(1, 5, -1)", expect!["[]"]);
+    }
+
+    #[test]
+    fn array_range_rejects_a_zero_step() {
+        check("States.ArrayRange(1, 5, 0)", expect!["definition error: States.ArrayRange: the step (argument 3) must not be 0 at offset 0"]);
+        check("States.ArrayRange(1, 5, $.zero)", expect!["States.IntrinsicFailure: The function 'States.ArrayRange(1, 5, $.zero)' had the following error: States.ArrayRange: the step (argument 3) must not be 0"]);
+    }
+
+    #[test]
+    fn array_range_allows_exactly_1000_items() {
+        assert_eq!(
+            value("States.ArrayLength(States.ArrayRange(1, 1000, 1))"),
+            json!(1000)
+        );
+    }
+
+    #[test]
+    fn array_range_over_1000_items_fails() {
+        check("States.ArrayRange(0, 1000, 1)", expect!["definition error: States.ArrayRange: the range would hold 1001 items; an array may hold at most 1000 at offset 0"]);
+        check("States.ArrayRange(1, $.big, 1)", expect!["States.IntrinsicFailure: The function 'States.ArrayRange(1, $.big, 1)' had the following error: States.ArrayRange: the range would hold 1001 items; an array may hold at most 1000"]);
+    }
+
+    #[test]
+    fn array_range_with_extreme_bounds_fails_without_overflow() {
+        check(
+            "States.ArrayRange(-9223372036854775808, 9223372036854775807, 1)",
+            expect!["definition error: States.ArrayRange: the range would hold 18446744073709551616 items; an array may hold at most 1000 at offset 0"],
+        );
+    }
+
+    #[test]
+    fn array_range_rejects_fractions() {
+        check("States.ArrayRange(1, 2.5, 1)", expect!["definition error: States.ArrayRange argument 2 must be an integer, got a number: 2.5 at offset 0"]);
+        check("States.ArrayRange(1, $.half, 1)", expect!["States.IntrinsicFailure: The function 'States.ArrayRange(1, $.half, 1)' had the following error: States.ArrayRange: argument 2 must be an integer, got a number: 2.5"]);
+    }
+
+    #[test]
+    fn array_range_accepts_whole_floats() {
+        check("States.ArrayRange(1.0, 3, 1)", expect!["[1,2,3]"]);
+    }
+
+    #[test]
+    fn array_range_takes_three_arguments() {
+        check(
+            "States.ArrayRange(1, 2)",
+            expect!["definition error: States.ArrayRange takes 3 arguments, got 2 at offset 0"],
+        );
+    }
+
+    // --- States.ArrayGetItem ------------------------------------------------
+
+    #[test]
+    fn array_get_item_returns_the_item() {
+        check("States.ArrayGetItem($.numbers, 5)", expect!["6"]);
+    }
+
+    #[test]
+    fn array_get_item_index_may_come_from_a_nested_call() {
+        check(
+            "States.ArrayGetItem($.numbers, States.MathAdd(States.ArrayLength($.numbers), -1))",
+            expect!["9"],
+        );
+    }
+
+    #[test]
+    fn array_get_item_out_of_bounds_fails() {
+        check("States.ArrayGetItem($.numbers, 9)", expect!["States.IntrinsicFailure: The function 'States.ArrayGetItem($.numbers, 9)' had the following error: States.ArrayGetItem: index 9 is out of bounds for an array of length 9"]);
+    }
+
+    #[test]
+    fn array_get_item_rejects_a_negative_index() {
+        check("States.ArrayGetItem($.numbers, -1)", expect!["definition error: States.ArrayGetItem: the index must not be negative, got -1 at offset 0"]);
+        check("States.ArrayGetItem($.numbers, $.negative)", expect!["States.IntrinsicFailure: The function 'States.ArrayGetItem($.numbers, $.negative)' had the following error: States.ArrayGetItem: index -1 is out of bounds for an array of length 9"]);
+    }
+
+    #[test]
+    fn array_get_item_rejects_a_string_index() {
+        check(
+            "States.ArrayGetItem($.numbers, '1')",
+            expect![[
+                r#"definition error: States.ArrayGetItem argument 2 must be an integer, got a string: "1" at offset 0"#
+            ]],
+        );
+    }
+
+    #[test]
+    fn array_get_item_rejects_a_nested_call_of_the_wrong_type() {
+        check("States.ArrayGetItem($.numbers, States.UUID())", expect!["definition error: States.ArrayGetItem argument 2 must be an integer, but States.UUID returns a string at offset 0"]);
+    }
+
+    // --- States.ArrayLength / States.ArrayUnique ----------------------------
+
+    #[test]
+    fn array_length_counts_items() {
+        check("States.ArrayLength($.numbers)", expect!["9"]);
+        check("States.ArrayLength(States.Array())", expect!["0"]);
+    }
+
+    #[test]
+    fn array_length_rejects_a_non_array() {
+        check(
+            "States.ArrayLength($.object)",
+            expect![[
+                r#"States.IntrinsicFailure: The function 'States.ArrayLength($.object)' had the following error: States.ArrayLength: argument 1 must be an array, got a JSON object: {"foo":"bar"}"#
+            ]],
+        );
+    }
+
+    #[test]
+    fn array_unique_keeps_first_occurrences_in_order() {
+        check(
+            "States.ArrayUnique($.dupes)",
+            expect![[r#"[1,2,3,{"a":1},"1"]"#]],
+        );
+    }
+
+    #[test]
+    fn array_unique_rejects_a_non_array() {
+        check(
+            "States.ArrayUnique($.name)",
+            expect![[
+                r#"States.IntrinsicFailure: The function 'States.ArrayUnique($.name)' had the following error: States.ArrayUnique: argument 1 must be an array, got a string: "Arnav""#
+            ]],
+        );
+    }
+
+    // --- States.Base64Encode / States.Base64Decode ---------------------------
+
+    #[test]
+    fn base64_encode_encodes_utf8() {
+        check(
+            "States.Base64Encode('Data to encode')",
+            expect![[r#""RGF0YSB0byBlbmNvZGU=""#]],
+        );
+    }
+
+    #[test]
+    fn base64_decode_decodes() {
+        check(
+            "States.Base64Decode($.encoded)",
+            expect![[r#""Data to encode""#]],
+        );
+    }
+
+    #[test]
+    fn base64_round_trips_non_ascii() {
+        assert_eq!(
+            value("States.Base64Decode(States.Base64Encode('héllo ✓'))"),
+            json!("héllo ✓")
+        );
+    }
+
+    #[test]
+    fn base64_decode_rejects_invalid_base64() {
+        check("States.Base64Decode('not base64!')", expect!["definition error: States.Base64Decode: the input is not valid base64 (Invalid symbol 32, offset 3.) at offset 0"]);
+    }
+
+    #[test]
+    fn base64_decode_rejects_bytes_that_are_not_utf8() {
+        check("States.Base64Decode($.latin1)", expect!["States.IntrinsicFailure: The function 'States.Base64Decode($.latin1)' had the following error: States.Base64Decode: the decoded data is not UTF-8 text"]);
+    }
+
+    #[test]
+    fn base64_rejects_non_strings() {
+        check("States.Base64Encode(1)", expect!["definition error: States.Base64Encode argument 1 must be a string, got a number: 1 at offset 0"]);
+        check(
+            "States.Base64Decode($.object)",
+            expect![[
+                r#"States.IntrinsicFailure: The function 'States.Base64Decode($.object)' had the following error: States.Base64Decode: argument 1 must be a string, got a JSON object: {"foo":"bar"}"#
+            ]],
+        );
+    }
+
+    #[test]
+    fn base64_input_is_limited_to_10000_characters() {
+        check("States.Base64Encode($.long)", expect!["States.IntrinsicFailure: The function 'States.Base64Encode($.long)' had the following error: States.Base64Encode: the input holds 10001 characters; at most 10000 are allowed"]);
+        check("States.Base64Decode($.long)", expect!["States.IntrinsicFailure: The function 'States.Base64Decode($.long)' had the following error: States.Base64Decode: the input holds 10001 characters; at most 10000 are allowed"]);
+        assert!(value("States.Base64Encode($.exactlyLong)").is_string());
+    }
+
+    // --- States.Hash --------------------------------------------------------
+
+    #[test]
+    fn hash_gives_known_digests() {
+        let cases = [
+            ("MD5", "812f45842bc6d66ee14572ce20db8e86"),
+            ("SHA-1", "aaff4a450a104cd177d28d18d74485e8cae074b7"),
+            (
+                "SHA-256",
+                "b4a697a057313163aee33cd8d40c66e9f0f177e00cac2de32475ffff6169c3e3",
+            ),
+            (
+                "SHA-384",
+                "d28a7d5cf25a74f11a50a18452b75e04bb3d70c9dd0510d6123aa008c756511b87525bdc835ebb27e1fb9e9374a15562",
+            ),
+            (
+                "SHA-512",
+                "6ce4adb348546d4f449c4d25aad9a7c9cb711d9e91982d3f0b29ca2f3f47d4ce2deba23bf2954f0f1d593fc50283731a533d30d425402d4f91316d871303aac4",
+            ),
+        ];
+        for (algorithm, digest) in cases {
+            assert_eq!(
+                value(&format!("States.Hash($.text, '{algorithm}')")),
+                json!(digest),
+                "{algorithm}"
+            );
+        }
+    }
+
+    #[test]
+    fn hash_algorithm_may_come_from_a_path() {
+        check(
+            "States.Hash($.text, $.algorithm)",
+            expect![[r#""aaff4a450a104cd177d28d18d74485e8cae074b7""#]],
+        );
+    }
+
+    #[test]
+    fn hash_rejects_an_unknown_literal_algorithm_at_definition() {
+        check(
+            "States.Hash('x', 'SHA-2')",
+            expect![[
+                r#"definition error: States.Hash: unsupported hash algorithm "SHA-2"; use one of MD5, SHA-1, SHA-256, SHA-384, SHA-512 at offset 0"#
+            ]],
+        );
+    }
+
+    #[test]
+    fn hash_algorithm_names_are_case_sensitive() {
+        check(
+            "States.Hash($.text, 'sha-256')",
+            expect![[
+                r#"definition error: States.Hash: unsupported hash algorithm "sha-256"; use one of MD5, SHA-1, SHA-256, SHA-384, SHA-512 at offset 0"#
+            ]],
+        );
+    }
+
+    #[test]
+    fn hash_rejects_an_unknown_algorithm_from_a_path() {
+        check(
+            "States.Hash($.text, $.badAlgorithm)",
+            expect![[
+                r#"States.IntrinsicFailure: The function 'States.Hash($.text, $.badAlgorithm)' had the following error: States.Hash: unsupported hash algorithm "SHA-2"; use one of MD5, SHA-1, SHA-256, SHA-384, SHA-512"#
+            ]],
+        );
+    }
+
+    #[test]
+    fn hash_rejects_non_string_data() {
+        check(
+            "States.Hash($.object, 'MD5')",
+            expect![[
+                r#"States.IntrinsicFailure: The function 'States.Hash($.object, 'MD5')' had the following error: States.Hash: argument 1 must be a string, got a JSON object: {"foo":"bar"}"#
+            ]],
+        );
+    }
+
+    #[test]
+    fn hash_input_is_limited_to_10000_characters() {
+        check("States.Hash($.long, 'MD5')", expect!["States.IntrinsicFailure: The function 'States.Hash($.long, 'MD5')' had the following error: States.Hash: the input holds 10001 characters; at most 10000 are allowed"]);
+    }
+
+    // --- States.JsonMerge ---------------------------------------------------
+
+    #[test]
+    fn json_merge_is_shallow_and_the_second_object_wins() {
+        check(
+            "States.JsonMerge($.json1, $.json2, false)",
+            expect![[r#"{"a":{"a3":1,"a4":2},"b":2,"c":3}"#]],
+        );
+    }
+
+    #[test]
+    fn json_merge_deep_is_rejected_at_definition() {
+        check("States.JsonMerge($.json1, $.json2, true)", expect!["definition error: States.JsonMerge: Step Functions supports only the shallow merge mode, so the third argument must be false at offset 0"]);
+    }
+
+    #[test]
+    fn json_merge_deep_from_a_nested_call_is_rejected_at_runtime() {
+        check(
+            "States.JsonMerge($.json1, $.json2, States.ArrayContains($.numbers, 1))",
+            expect!["States.IntrinsicFailure: The function 'States.JsonMerge($.json1, $.json2, States.ArrayContains($.numbers, 1))' had the following error: States.JsonMerge: Step Functions supports only the shallow merge mode, so the third argument must be false"],
+        );
+    }
+
+    #[test]
+    fn json_merge_rejects_non_objects() {
+        check("States.JsonMerge($.numbers, $.json2, false)", expect!["States.IntrinsicFailure: The function 'States.JsonMerge($.numbers, $.json2, false)' had the following error: States.JsonMerge: argument 1 must be a JSON object, got an array: [1,2,3,4,5,6,7,8,9]"]);
+        check(
+            "States.JsonMerge($.json1, $.name, false)",
+            expect![[
+                r#"States.IntrinsicFailure: The function 'States.JsonMerge($.json1, $.name, false)' had the following error: States.JsonMerge: argument 2 must be a JSON object, got a string: "Arnav""#
+            ]],
+        );
+    }
+
+    #[test]
+    fn json_merge_third_argument_must_be_a_boolean() {
+        check(
+            "States.JsonMerge($.json1, $.json2, 'false')",
+            expect![[
+                r#"definition error: States.JsonMerge argument 3 must be a boolean, got a string: "false" at offset 0"#
+            ]],
+        );
+    }
+
+    #[test]
+    fn json_merge_takes_three_arguments() {
+        check(
+            "States.JsonMerge($.json1, $.json2)",
+            expect!["definition error: States.JsonMerge takes 3 arguments, got 2 at offset 0"],
+        );
+    }
+
+    // --- States.MathRandom --------------------------------------------------
+
+    #[test]
+    fn math_random_is_within_start_inclusive_end_exclusive() {
+        let (input, context, variables) = (input(), context(), variables());
+        let scope = Scope::new(&input, &context, &variables);
+        let call = Intrinsic::parse("States.MathRandom(1, 4)").unwrap();
+        let mut entropy = SplitMix64(1);
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..200 {
+            let drawn = call.eval(&scope, &mut entropy).unwrap().as_i64().unwrap();
+            assert!((1..4).contains(&drawn), "{drawn}");
+            seen.insert(drawn);
+        }
+        assert_eq!(seen.len(), 3);
+    }
+
+    #[test]
+    fn math_random_with_a_seed_is_deterministic() {
+        let (input, context, variables) = (input(), context(), variables());
+        let scope = Scope::new(&input, &context, &variables);
+        let call = Intrinsic::parse("States.MathRandom($.start, $.end, 42)").unwrap();
+        let first = call.eval(&scope, &mut SplitMix64(1)).unwrap();
+        let second = call.eval(&scope, &mut SplitMix64(2)).unwrap();
+        assert_eq!(first, second);
+        let other_seed = Intrinsic::parse("States.MathRandom($.start, $.end, 43)").unwrap();
+        assert_ne!(first, other_seed.eval(&scope, &mut SplitMix64(1)).unwrap());
+    }
+
+    #[test]
+    fn math_random_without_a_seed_draws_from_the_entropy() {
+        let (input, context, variables) = (input(), context(), variables());
+        let scope = Scope::new(&input, &context, &variables);
+        let call = Intrinsic::parse("States.MathRandom(0, 1000000)").unwrap();
+        let a = call.eval(&scope, &mut SplitMix64(1)).unwrap();
+        let b = call.eval(&scope, &mut SplitMix64(1)).unwrap();
+        let c = call.eval(&scope, &mut SplitMix64(2)).unwrap();
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+    }
+
+    #[test]
+    fn math_random_rounds_fractional_bounds() {
+        // 0.5 rounds up to 1 and 2.4 down to 2, so only 1 can be drawn.
+        check("States.MathRandom(0.5, 2.4)", expect!["1"]);
+    }
+
+    #[test]
+    fn math_random_rejects_an_empty_range() {
+        check("States.MathRandom(5, 5)", expect!["definition error: States.MathRandom: the start (5) must be less than the end (5), which is exclusive at offset 0"]);
+        check("States.MathRandom($.end, $.start)", expect!["States.IntrinsicFailure: The function 'States.MathRandom($.end, $.start)' had the following error: States.MathRandom: the start (999) must be less than the end (1), which is exclusive"]);
+    }
+
+    #[test]
+    fn math_random_rejects_bounds_beyond_java_int() {
+        check("States.MathRandom(0, 2147483648)", expect!["definition error: States.MathRandom: the end must be an integer from -2147483648 to 2147483647, got 2147483648 at offset 0"]);
+    }
+
+    #[test]
+    fn math_random_rejects_a_fractional_seed() {
+        check("States.MathRandom(1, 10, 1.5)", expect!["definition error: States.MathRandom argument 3 must be an integer, got a number: 1.5 at offset 0"]);
+    }
+
+    #[test]
+    fn math_random_rejects_non_numbers() {
+        check(
+            "States.MathRandom('1', 10)",
+            expect![[
+                r#"definition error: States.MathRandom argument 1 must be a number, got a string: "1" at offset 0"#
+            ]],
+        );
+        check(
+            "States.MathRandom($.name, 10)",
+            expect![[
+                r#"States.IntrinsicFailure: The function 'States.MathRandom($.name, 10)' had the following error: States.MathRandom: argument 1 must be a number, got a string: "Arnav""#
+            ]],
+        );
+    }
+
+    #[test]
+    fn math_random_takes_two_or_three_arguments() {
+        check(
+            "States.MathRandom(1)",
+            expect![
+                "definition error: States.MathRandom takes 2 or 3 arguments, got 1 at offset 0"
+            ],
+        );
+        check(
+            "States.MathRandom(1, 2, 3, 4)",
+            expect![
+                "definition error: States.MathRandom takes 2 or 3 arguments, got 4 at offset 0"
+            ],
+        );
+    }
+
+    // --- States.MathAdd -----------------------------------------------------
+
+    #[test]
+    fn math_add_adds() {
+        check("States.MathAdd($.start, $.end)", expect!["1000"]);
+        check("States.MathAdd(111, -1)", expect!["110"]);
+    }
+
+    #[test]
+    fn math_add_rounds_fractions_half_up() {
+        check("States.MathAdd(1.5, 2.4)", expect!["4"]);
+        check("States.MathAdd(-1.5, 0)", expect!["-1"]);
+    }
+
+    #[test]
+    fn math_add_uses_a_variable_and_a_context_path() {
+        check(
+            "States.MathAdd($count, States.ArrayLength(States.Array($$.State.Name)))",
+            expect!["4"],
+        );
+    }
+
+    #[test]
+    fn math_add_rejects_values_beyond_java_int() {
+        check("States.MathAdd(2147483648, 0)", expect!["definition error: States.MathAdd: the first argument must be an integer from -2147483648 to 2147483647, got 2147483648 at offset 0"]);
+    }
+
+    #[test]
+    fn math_add_rejects_non_numbers() {
+        check(
+            "States.MathAdd('1', 2)",
+            expect![[
+                r#"definition error: States.MathAdd argument 1 must be a number, got a string: "1" at offset 0"#
+            ]],
+        );
+        check(
+            "States.MathAdd($.object, 2)",
+            expect![[
+                r#"States.IntrinsicFailure: The function 'States.MathAdd($.object, 2)' had the following error: States.MathAdd: argument 1 must be a number, got a JSON object: {"foo":"bar"}"#
+            ]],
+        );
+    }
+
+    // --- States.StringSplit -------------------------------------------------
+
+    #[test]
+    fn string_split_on_one_delimiter() {
+        check(
+            "States.StringSplit($.csv, ',')",
+            expect![[r#"["1","2","3","4","5"]"#]],
+        );
+    }
+
+    #[test]
+    fn string_split_on_each_delimiter_character() {
+        check(
+            "States.StringSplit('This.is+a,test=string', '.+,=')",
+            expect![[r#"["This","is","a","test","string"]"#]],
+        );
+    }
+
+    #[test]
+    fn string_split_drops_empty_pieces() {
+        check(
+            "States.StringSplit(',a,,b,', ',')",
+            expect![[r#"["a","b"]"#]],
+        );
+    }
+
+    #[test]
+    fn string_split_without_a_delimiter_in_the_text_returns_the_text() {
+        check("States.StringSplit('abc', ';')", expect![[r#"["abc"]"#]]);
+    }
+
+    #[test]
+    fn string_split_rejects_non_strings() {
+        check("States.StringSplit($.numbers, ',')", expect!["States.IntrinsicFailure: The function 'States.StringSplit($.numbers, ',')' had the following error: States.StringSplit: argument 1 must be a string, got an array: [1,2,3,4,5,6,7,8,9]"]);
+        check("States.StringSplit('a', 1)", expect!["definition error: States.StringSplit argument 2 must be a string, got a number: 1 at offset 0"]);
+    }
+
+    // --- States.UUID --------------------------------------------------------
+
+    #[test]
+    fn uuid_is_a_version_4_uuid() {
+        let uuid = value("States.UUID()");
+        let uuid = uuid.as_str().unwrap();
+        assert_eq!(uuid.len(), 36);
+        let parts: Vec<&str> = uuid.split('-').collect();
+        assert_eq!(
+            parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
+            [8, 4, 4, 4, 12]
+        );
+        assert!(parts[2].starts_with('4'));
+        assert!(matches!(parts[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b'));
+        assert!(uuid
+            .bytes()
+            .all(|b| b == b'-' || b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+    }
+
+    #[test]
+    fn uuid_comes_from_the_entropy() {
+        let (input, context, variables) = (input(), context(), variables());
+        let scope = Scope::new(&input, &context, &variables);
+        let call = Intrinsic::parse("States.UUID()").unwrap();
+        let mut entropy = SplitMix64(9);
+        let first = call.eval(&scope, &mut entropy).unwrap();
+        let second = call.eval(&scope, &mut entropy).unwrap();
+        assert_ne!(first, second);
+        assert_eq!(first, call.eval(&scope, &mut SplitMix64(9)).unwrap());
+    }
+
+    #[test]
+    fn uuid_takes_no_arguments() {
+        check(
+            "States.UUID(1)",
+            expect!["definition error: States.UUID takes no arguments, got 1 at offset 0"],
+        );
+    }
+
+    // --- Nested calls -------------------------------------------------------
+
+    #[test]
+    fn nested_calls_feed_their_results_outwards() {
+        check(
+            "States.Format('{} has {} items', $.name, States.ArrayLength(States.ArrayUnique($.dupes)))",
+            expect![[r#""Arnav has 5 items""#]],
+        );
+    }
+
+    #[test]
+    fn nested_call_returning_the_wrong_type_is_a_definition_error() {
+        check("States.ArrayLength(States.Format('x'))", expect!["definition error: States.ArrayLength argument 1 must be an array, but States.Format returns a string at offset 0"]);
+    }
+
+    #[test]
+    fn failure_in_a_nested_call_names_the_whole_expression() {
+        check(
+            "States.Array(States.ArrayGetItem($.numbers, $.big))",
+            expect!["States.IntrinsicFailure: The function 'States.Array(States.ArrayGetItem($.numbers, $.big))' had the following error: States.ArrayGetItem: index 1001 is out of bounds for an array of length 9"],
+        );
+    }
+
+    // --- No panics ----------------------------------------------------------
+
+    fn eval_quietly(call: &Intrinsic) {
+        let (input, context, variables) = (input(), context(), variables());
+        let scope = Scope::new(&input, &context, &variables);
+        let _ = call.eval(&scope, &mut SplitMix64(3));
+    }
+
+    fn function_name() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(Function::ALL.map(Function::name).to_vec())
+    }
+
+    proptest! {
+        #[test]
+        fn parse_never_panics_on_any_text(text in any::<String>()) {
+            let _ = Intrinsic::parse(&text);
+        }
+
+        #[test]
+        fn grammar_shaped_text_parses_and_evaluates_without_panic(
+            text in "States\\.[A-Za-z]{0,12}\\(([$'a-z0-9., {}\\\\()-]){0,30}\\)"
+        ) {
+            if let Ok(call) = Intrinsic::parse(&text) {
+                eval_quietly(&call);
+            }
+        }
+
+        #[test]
+        fn calls_to_real_functions_parse_and_evaluate_without_panic(
+            name in function_name(),
+            args in "([$'a-z0-9., {}\\\\()\\[\\]@?<>=-]|\\$\\.numbers|\\$\\.name|\\$\\.object|States\\.Array\\(|true|null){0,12}",
+        ) {
+            if let Ok(call) = Intrinsic::parse(&format!("{name}({args})")) {
+                eval_quietly(&call);
+            }
+        }
+
+        #[test]
+        fn ranges_never_exceed_1000_items(first in -5000i64..5000, last in -5000i64..5000, step in -50i64..50) {
+            if let Ok(call) = Intrinsic::parse(&format!("States.ArrayRange({first}, {last}, {step})")) {
+                let (input, context, variables) = (input(), context(), variables());
+                let scope = Scope::new(&input, &context, &variables);
+                let items = call.eval(&scope, &mut SplitMix64(0)).unwrap();
+                prop_assert!(items.as_array().unwrap().len() <= 1000);
+            }
+        }
     }
 }
