@@ -1,0 +1,356 @@
+//! The data-driven conformance suite: every JSON file under
+//! `tests/conformance/` is one case that pins one piece of Step Functions
+//! behaviour, as AWS documents it, on the embedded engine. This file owns
+//! only the runner; what the engine must do lives in the case files, so a
+//! new behaviour is pinned by adding a file, not code.
+//!
+//! # Case format
+//!
+//! An execution case runs a definition on a fresh engine (its own SQLite
+//! file under the temp directory, a virtual clock so Waits and retries take
+//! no wall time) and checks how the execution ends:
+//!
+//! ```json
+//! { "comment": "what this pins",
+//!   "assumption": "optional: where AWS docs are silent, what we assumed",
+//!   "clock": "system",                       // optional; default is virtual
+//!   "definition": { ...ASL... },
+//!   "input": { ... },
+//!   "expect": { "status": "SUCCEEDED", "output": { ... } },
+//!   // or: "expect": { "status": "FAILED", "error": "States.Runtime",
+//!   //                 "cause": "exact cause", "cause_contains": "part of it" },
+//!   "history_types": ["ExecutionStarted", "PassStateEntered", ...] }
+//! ```
+//!
+//! Every key of `expect` but `status` is optional; `history_types`, when
+//! present, is the exact sequence of history event types. Whatever else a
+//! case says, the runner always checks that replaying the execution's
+//! journal rebuilds exactly the stored history.
+//!
+//! A validation case has `errors` instead of `input`/`expect`: the exact set
+//! (order-insensitive) of `/pointer: message` strings that
+//! `zoomvault_asl::definition::parse_str` reports for the definition, or an
+//! empty array for a definition that must be accepted.
+//!
+//! # Handlers
+//!
+//! Each case's engine has these Lambda functions, called as
+//! `arn:aws:lambda:us-east-1:123456789012:function:NAME` or through
+//! `arn:aws:states:::lambda:invoke` with `FunctionName`:
+//!
+//! - `echo` returns its input.
+//! - `fail` fails with error `input.error` (default `Test.Failed`) and cause
+//!   `input.cause` (default empty).
+//! - `fail_times` fails with `input.error` (default `Test.Transient`) the
+//!   first `input.times` calls for the same execution and `input.id`, then
+//!   returns its input.
+//! - `sleep` first moves a virtual clock forward by `input.advance_ms` (if
+//!   given), then waits `input.ms` milliseconds of real time, then returns
+//!   its input. The virtual clock stands still while a task is in flight,
+//!   so a task timeout is made deterministic by the task itself pushing
+//!   time past its deadline and then staying in flight long enough for the
+//!   driver (which looks at its timers every 50 ms of real time while tasks
+//!   run) to notice.
+//! - `add` returns `input.a + input.b`.
+//!
+//! Cases where the engine still differs from AWS wait in
+//! `tests/conformance-pending/`, which this runner does not read.
+
+use serde_json::{json, Value};
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use zoomvault_asl::Failure;
+use zoomvault_engine::{Clock, Engine, EngineConfig, Handlers};
+
+/// Virtual time every case starts at: 2023-11-14T22:13:20Z.
+const VIRTUAL_START_MS: i64 = 1_700_000_000_000;
+
+/// Longest a case may run before it is reported as hung.
+const CASE_DEADLINE: Duration = Duration::from_secs(30);
+
+/// The name of every case's state machine and execution, so `$$` values are
+/// predictable.
+const STATE_MACHINE_NAME: &str = "conformance";
+const EXECUTION_NAME: &str = "case";
+
+fn case_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
+        .map(|e| e.expect("directory entry").path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            case_files(&path, out);
+        } else if path.extension().is_some_and(|x| x == "json") {
+            out.push(path);
+        }
+    }
+}
+
+fn handlers(clock: &Clock) -> Handlers {
+    let mut h = Handlers::new();
+    h.register("echo", |req| async move { Ok(req.input) });
+    h.register("fail", |req| async move {
+        let error = req.input["error"].as_str().unwrap_or("Test.Failed");
+        let cause = req.input["cause"].as_str().unwrap_or("");
+        Err(Failure::new(error, cause))
+    });
+    let calls: Arc<Mutex<HashMap<(String, String), u64>>> = Arc::default();
+    h.register("fail_times", move |req| {
+        let key = (req.execution_arn.clone(), req.input["id"].to_string());
+        let times = req.input["times"].as_u64().unwrap_or(0);
+        let call = {
+            let mut calls = calls.lock().unwrap_or_else(|e| e.into_inner());
+            let n = calls.entry(key).or_insert(0);
+            *n += 1;
+            *n
+        };
+        async move {
+            if call <= times {
+                let error = req.input["error"].as_str().unwrap_or("Test.Transient");
+                Err(Failure::new(
+                    error,
+                    format!("call {call} of {times} failing"),
+                ))
+            } else {
+                Ok(req.input)
+            }
+        }
+    });
+    let clock = clock.clone();
+    h.register("sleep", move |req| {
+        if let Some(advance) = req.input["advance_ms"].as_i64() {
+            clock.advance_to(clock.now_ms() + advance);
+        }
+        async move {
+            let ms = req.input["ms"].as_u64().unwrap_or(0);
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            Ok(req.input)
+        }
+    });
+    h.register("add", |req| async move {
+        match (req.input["a"].as_f64(), req.input["b"].as_f64()) {
+            (Some(_), Some(_)) if req.input["a"].is_i64() && req.input["b"].is_i64() => {
+                let a = req.input["a"].as_i64().unwrap_or_default();
+                let b = req.input["b"].as_i64().unwrap_or_default();
+                Ok(json!(a + b))
+            }
+            (Some(a), Some(b)) => Ok(json!(a + b)),
+            _ => Err(Failure::new("Test.BadInput", "add needs numbers a and b")),
+        }
+    });
+    h
+}
+
+fn temp_db(index: usize) -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    let dir = std::env::temp_dir().join(format!(
+        "zoomvault-conformance-{}-{index}-{nanos}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).expect("create a temp directory");
+    dir.join("engine.db")
+}
+
+fn pretty(v: &Value) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
+}
+
+/// Runs a validation case; returns what differs, if anything.
+fn check_validation(case: &Value) -> Vec<String> {
+    let expected: BTreeSet<String> = case["errors"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| e.as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    let actual: BTreeSet<String> =
+        match zoomvault_asl::definition::parse_str(&case["definition"].to_string()) {
+            Ok(_) => BTreeSet::new(),
+            Err(errors) => errors.iter().map(|e| e.to_string()).collect(),
+        };
+    if expected == actual {
+        return Vec::new();
+    }
+    let mut diff = vec!["definition errors differ:".to_string()];
+    diff.extend(
+        expected
+            .difference(&actual)
+            .map(|e| format!("  - expected, not reported: {e}")),
+    );
+    diff.extend(
+        actual
+            .difference(&expected)
+            .map(|e| format!("  + reported, not expected: {e}")),
+    );
+    diff
+}
+
+/// Runs an execution case; returns what differs, if anything.
+async fn check_execution(index: usize, case: &Value) -> Vec<String> {
+    let clock = match case["clock"].as_str() {
+        Some("system") => Clock::System,
+        _ => Clock::virtual_at(VIRTUAL_START_MS),
+    };
+    let mut config = EngineConfig::new(temp_db(index));
+    config.clock = clock.clone();
+    let engine = match Engine::open(config, handlers(&clock)) {
+        Ok(e) => e,
+        Err(e) => return vec![format!("engine did not open: {e}")],
+    };
+    let sm = match engine.create_state_machine(
+        STATE_MACHINE_NAME,
+        &case["definition"].to_string(),
+        None,
+    ) {
+        Ok(sm) => sm,
+        Err(e) => return vec![format!("state machine was not created: {e}")],
+    };
+    let input = case.get("input").cloned().unwrap_or_else(|| json!({}));
+    let started = match engine
+        .start_execution(&sm.arn, Some(EXECUTION_NAME), input)
+        .await
+    {
+        Ok(s) => s,
+        Err(e) => return vec![format!("execution did not start: {e}")],
+    };
+    let arn = started.execution_arn;
+    let row = match tokio::time::timeout(CASE_DEADLINE, engine.wait_for(&arn)).await {
+        Ok(Ok(row)) => row,
+        Ok(Err(e)) => return vec![format!("wait_for failed: {e}")],
+        Err(_) => return vec![format!("execution did not end within {CASE_DEADLINE:?}")],
+    };
+    let history = match engine.history(&arn) {
+        Ok(h) => h,
+        Err(e) => return vec![format!("history failed: {e}")],
+    };
+    let mut diff = Vec::new();
+    match engine.replay_history(&arn) {
+        Ok(replayed) if replayed == history => {}
+        Ok(replayed) => diff.push(format!(
+            "replaying the journal gave a different history:\n  stored:   {}\n  replayed: {}",
+            Value::Array(history.clone()),
+            Value::Array(replayed)
+        )),
+        Err(e) => diff.push(format!("replay failed: {e}")),
+    }
+
+    let expect = &case["expect"];
+    let field = |name: &str, actual: Option<&str>, diff: &mut Vec<String>| {
+        if let Some(want) = expect.get(name).and_then(Value::as_str) {
+            if actual != Some(want) {
+                diff.push(format!("{name}: expected {want:?}, got {actual:?}"));
+            }
+        }
+    };
+    field("status", Some(row.status.as_str()), &mut diff);
+    field("error", row.error.as_deref(), &mut diff);
+    field("cause", row.cause.as_deref(), &mut diff);
+    if let Some(part) = expect.get("cause_contains").and_then(Value::as_str) {
+        if !row.cause.as_deref().unwrap_or_default().contains(part) {
+            diff.push(format!(
+                "cause: expected it to contain {part:?}, got {:?}",
+                row.cause
+            ));
+        }
+    }
+    if let Some(want) = expect.get("output") {
+        let got = row
+            .output
+            .as_deref()
+            .map(|o| serde_json::from_str::<Value>(o).unwrap_or(Value::String(o.into())));
+        if got.as_ref() != Some(want) {
+            diff.push(format!(
+                "output differs:\n  expected: {}\n  got:      {}",
+                pretty(want).replace('\n', "\n            "),
+                got.as_ref()
+                    .map(pretty)
+                    .unwrap_or_else(|| "(none)".into())
+                    .replace('\n', "\n            ")
+            ));
+        }
+    }
+    if row.status != "SUCCEEDED" && !diff.is_empty() {
+        // Show what ended the execution, to make a mismatch readable.
+        diff.push(format!(
+            "(execution ended {} with error {:?}, cause {:?})",
+            row.status, row.error, row.cause
+        ));
+    }
+    if let Some(want) = case.get("history_types").and_then(Value::as_array) {
+        let got: Vec<Value> = history.iter().map(|e| e["type"].clone()).collect();
+        if &got != want {
+            diff.push(format!(
+                "history types differ:\n  expected: {}\n  got:      {}",
+                Value::Array(want.clone()),
+                Value::Array(got)
+            ));
+        }
+    }
+    diff
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn conformance() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance");
+    let mut files = Vec::new();
+    case_files(&root, &mut files);
+    assert!(!files.is_empty(), "no cases under {}", root.display());
+
+    let mut failures = Vec::new();
+    for (index, path) in files.iter().enumerate() {
+        let name = path
+            .strip_prefix(&root)
+            .unwrap_or(path)
+            .display()
+            .to_string();
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let case: Value = match serde_json::from_str(&text) {
+            Ok(c) => c,
+            Err(e) => {
+                failures.push((name, vec![format!("case file is not JSON: {e}")]));
+                continue;
+            }
+        };
+        let diff = if case.get("errors").is_some() {
+            check_validation(&case)
+        } else if case.get("expect").is_some() {
+            check_execution(index, &case).await
+        } else {
+            vec!["a case needs \"expect\" or \"errors\"".to_string()]
+        };
+        if !diff.is_empty() {
+            failures.push((name, diff));
+        }
+    }
+
+    for (name, diff) in &failures {
+        eprintln!("FAIL {name}");
+        for line in diff {
+            eprintln!("    {}", line.replace('\n', "\n    "));
+        }
+    }
+    eprintln!(
+        "conformance: {} passed, {} failed",
+        files.len() - failures.len(),
+        failures.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} conformance case(s) failed: {}",
+        failures.len(),
+        failures
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+}
