@@ -1,0 +1,301 @@
+//! Durable-transition throughput of the engine, one scenario per process so
+//! that peak RSS (VmHWM) belongs to that scenario alone. Not a test: it
+//! prints one JSON line per run, and `bench/run` turns those lines into the
+//! table in BENCHMARKS.md next to moto's Step Functions interpreter.
+//!
+//! ```text
+//! transitions run <pass-chain|map|fanout> [SIZE]   measure, print one JSON line
+//! transitions definition <pass-chain|map|fanout> [SIZE]   print the ASL definition
+//! ```
+//!
+//! A durable transition is one state entered (a `*StateEntered` history
+//! event), journaled before the engine moves on. Each run uses a fresh
+//! SQLite file in a temporary directory and the system clock. The
+//! definitions printed by `definition` are the ones `bench/moto_sfn.py`
+//! runs, so both sides execute the same ASL.
+
+use serde_json::{json, Map, Value};
+use std::process::ExitCode;
+use std::time::Instant;
+use zoomvault_engine::{Engine, EngineConfig, Handlers};
+
+/// The no-op task: an in-process Lambda named `noop` that returns its
+/// payload, reached through the `lambda:invoke` integration.
+const NOOP_TASK_RESOURCE: &str = "arn:aws:states:::lambda:invoke";
+const NOOP_FUNCTION: &str = "noop";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scenario {
+    /// One execution of a chain of SIZE Pass states.
+    PassChain,
+    /// One execution of a Map over SIZE items, MaxConcurrency 100, each
+    /// iteration one no-op Task.
+    Map,
+    /// SIZE concurrent executions of a 10-state machine (nine Pass states
+    /// and a no-op Task in the middle).
+    Fanout,
+}
+
+impl Scenario {
+    fn parse(name: &str) -> Option<Scenario> {
+        match name {
+            "pass-chain" => Some(Scenario::PassChain),
+            "map" => Some(Scenario::Map),
+            "fanout" => Some(Scenario::Fanout),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Scenario::PassChain => "pass-chain",
+            Scenario::Map => "map",
+            Scenario::Fanout => "fanout",
+        }
+    }
+
+    /// The size the issue asks for.
+    fn default_size(self) -> usize {
+        match self {
+            Scenario::PassChain => 10_000,
+            Scenario::Map => 10_000,
+            Scenario::Fanout => 1_000,
+        }
+    }
+
+    fn definition(self, size: usize) -> Value {
+        match self {
+            Scenario::PassChain => pass_chain(size),
+            Scenario::Map => json!({
+                "StartAt": "Each",
+                "States": {"Each": {
+                    "Type": "Map",
+                    "ItemsPath": "$.items",
+                    "MaxConcurrency": 100,
+                    "ItemProcessor": {
+                        "ProcessorConfig": {"Mode": "INLINE"},
+                        "StartAt": "Noop",
+                        "States": {"Noop": noop_task(json!({"End": true}))}
+                    },
+                    "ResultPath": null,
+                    "End": true
+                }}
+            }),
+            Scenario::Fanout => ten_states(),
+        }
+    }
+
+    /// The input of each execution.
+    fn input(self, size: usize) -> Value {
+        match self {
+            Scenario::Map => {
+                json!({"items": (0..size).map(|i| json!({"i": i})).collect::<Vec<_>>()})
+            }
+            Scenario::PassChain | Scenario::Fanout => json!({"n": 1}),
+        }
+    }
+
+    fn executions(self, size: usize) -> usize {
+        match self {
+            Scenario::Fanout => size,
+            Scenario::PassChain | Scenario::Map => 1,
+        }
+    }
+}
+
+fn noop_task(rest: Value) -> Value {
+    let mut state = json!({
+        "Type": "Task",
+        "Resource": NOOP_TASK_RESOURCE,
+        "Parameters": {"FunctionName": NOOP_FUNCTION, "Payload.$": "$"},
+        "ResultSelector": {"echo.$": "$.Payload"},
+        "OutputPath": "$.echo"
+    });
+    if let (Some(s), Some(r)) = (state.as_object_mut(), rest.as_object()) {
+        s.extend(r.clone());
+    }
+    state
+}
+
+fn pass_chain(size: usize) -> Value {
+    let mut states = Map::new();
+    for i in 0..size {
+        let state = if i + 1 == size {
+            json!({"Type": "Pass", "End": true})
+        } else {
+            json!({"Type": "Pass", "Next": format!("P{}", i + 1)})
+        };
+        states.insert(format!("P{i}"), state);
+    }
+    json!({"StartAt": "P0", "States": states})
+}
+
+fn ten_states() -> Value {
+    let mut states = Map::new();
+    for i in 0..10 {
+        let next = if i == 9 {
+            json!({"End": true})
+        } else {
+            json!({"Next": format!("S{}", i + 1)})
+        };
+        let state = if i == 4 {
+            noop_task(next)
+        } else {
+            let mut pass = json!({"Type": "Pass"});
+            if let (Some(p), Some(n)) = (pass.as_object_mut(), next.as_object()) {
+                p.extend(n.clone());
+            }
+            pass
+        };
+        states.insert(format!("S{i}"), state);
+    }
+    json!({"StartAt": "S0", "States": states})
+}
+
+/// Peak resident set size of this process so far, from /proc.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+fn fresh_db() -> std::io::Result<std::path::PathBuf> {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    let dir = std::env::temp_dir().join(format!("zoomvault-bench-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir.join("engine.db"))
+}
+
+async fn measure(scenario: Scenario, size: usize) -> Result<Value, String> {
+    let db = fresh_db().map_err(|e| format!("create a temporary directory: {e}"))?;
+    let mut handlers = Handlers::new();
+    handlers.register(NOOP_FUNCTION, |req| async move { Ok(req.input) });
+    let engine =
+        Engine::open(EngineConfig::new(&db), handlers).map_err(|e| format!("open engine: {e}"))?;
+    let definition = scenario.definition(size).to_string();
+    let machine = engine
+        .create_state_machine(scenario.name(), &definition, None)
+        .map_err(|e| format!("create state machine: {e}"))?;
+    let input = scenario.input(size);
+
+    let began = Instant::now();
+    let mut running = Vec::new();
+    for i in 0..scenario.executions(size) {
+        let engine = engine.clone();
+        let arn = machine.arn.clone();
+        let input = input.clone();
+        running.push(tokio::spawn(async move {
+            let started = engine
+                .start_execution(&arn, Some(&format!("e{i}")), input)
+                .await?;
+            engine.wait_for(&started.execution_arn).await
+        }));
+    }
+    let mut finished = Vec::new();
+    for r in running {
+        let row = r
+            .await
+            .map_err(|e| format!("execution task: {e}"))?
+            .map_err(|e| format!("execution: {e}"))?;
+        if row.status != "SUCCEEDED" {
+            return Err(format!(
+                "{} ended {}: {:?} {:?}",
+                row.arn, row.status, row.error, row.cause
+            ));
+        }
+        finished.push(row.arn);
+    }
+    let seconds = began.elapsed().as_secs_f64();
+    // Read before counting: reading the histories back allocates too.
+    let peak_rss_kib = peak_rss_kib();
+
+    let mut transitions = 0u64;
+    let mut history_events = 0u64;
+    for arn in &finished {
+        let history = engine
+            .history(arn)
+            .map_err(|e| format!("read history: {e}"))?;
+        history_events += history.len() as u64;
+        transitions += history
+            .iter()
+            .filter(|e| {
+                e["type"]
+                    .as_str()
+                    .is_some_and(|t| t.ends_with("StateEntered"))
+            })
+            .count() as u64;
+    }
+    drop(engine);
+    if let Some(dir) = db.parent() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    Ok(json!({
+        "scenario": scenario.name(),
+        "size": size,
+        "executions": finished.len(),
+        "transitions": transitions,
+        "history_events": history_events,
+        "seconds": seconds,
+        "transitions_per_sec": transitions as f64 / seconds,
+        "history_events_per_sec": history_events as f64 / seconds,
+        "peak_rss_kib": peak_rss_kib,
+    }))
+}
+
+fn usage() -> ExitCode {
+    eprintln!("usage: transitions <run|definition> <pass-chain|map|fanout> [SIZE]");
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    // `cargo bench` passes `--bench`; ignore flags so it stays harmless.
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let (Some(command), Some(scenario)) = (args.first(), args.get(1)) else {
+        return usage();
+    };
+    let Some(scenario) = Scenario::parse(scenario) else {
+        return usage();
+    };
+    let size = match args.get(2).map(|s| s.parse::<usize>()) {
+        None => scenario.default_size(),
+        Some(Ok(n)) if n > 0 => n,
+        Some(_) => return usage(),
+    };
+    match command.as_str() {
+        "definition" => {
+            println!("{}", scenario.definition(size));
+            ExitCode::SUCCESS
+        }
+        "run" => {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("start the tokio runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match runtime.block_on(measure(scenario, size)) {
+                Ok(line) => {
+                    println!("{line}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("{}: {e}", scenario.name());
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        _ => usage(),
+    }
+}
