@@ -443,7 +443,7 @@ fn parse_machine(
     check_transitions(&states, &names, &states_ptr, errors);
     if let Some(start) = &start_at {
         if names.contains(start.as_str()) {
-            check_reachability(start, &states, obj, &states_ptr, errors);
+            check_reachability(start, obj, &states_ptr, errors);
         }
     }
     Some(StateMachine {
@@ -532,51 +532,51 @@ fn check_transitions(
     }
 }
 
-fn successors(state: &State) -> Vec<&str> {
-    let mut out = Vec::new();
-    if let Transition::Next(n) = &state.transition {
-        out.push(n.as_str());
+/// The states a state's raw JSON names as successors: `Next`, `Default`,
+/// every choice rule's `Next` and every catcher's `Next`. Read from the raw
+/// JSON so a state with other errors still counts its transitions.
+fn raw_successors(state: &Value) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    out.extend(state.get("Next").and_then(Value::as_str));
+    out.extend(state.get("Default").and_then(Value::as_str));
+    for list in ["Choices", "Catch"] {
+        if let Some(Value::Array(items)) = state.get(list) {
+            out.extend(
+                items
+                    .iter()
+                    .filter_map(|i| i.get("Next").and_then(Value::as_str)),
+            );
+        }
     }
-    if let StateKind::Choice(c) = &state.kind {
-        out.extend(c.choices.iter().map(|b| b.next.as_str()));
-        out.extend(c.default.as_deref());
-    }
-    out.extend(state.catch.iter().map(|c| c.next.as_str()));
     out
 }
 
 /// States that cannot be reached from `StartAt` are an error, as in AWS.
-/// Only states that parsed are walked; ones that failed to parse are
-/// already reported and are not called unreachable on top of that.
 fn check_reachability(
     start: &str,
-    states: &IndexMap<String, State>,
     obj: &Map<String, Value>,
     states_ptr: &str,
     errors: &mut Vec<DefinitionError>,
 ) {
+    let Some(Value::Object(map)) = obj.get("States") else {
+        return;
+    };
     let mut seen: HashSet<&str> = HashSet::new();
     let mut queue = VecDeque::from([start]);
     while let Some(name) = queue.pop_front() {
         if !seen.insert(name) {
             continue;
         }
-        if let Some(state) = states.get(name) {
-            queue.extend(successors(state));
-        } else {
-            // A state that failed to parse: we cannot know its successors,
-            // so do not report anything as unreachable.
-            return;
+        if let Some(state) = map.get(name) {
+            queue.extend(raw_successors(state));
         }
     }
-    if let Some(Value::Object(map)) = obj.get("States") {
-        for name in map.keys() {
-            if !seen.contains(name.as_str()) {
-                errors.push(DefinitionError::new(
-                    pointer_join(states_ptr, name),
-                    format!("state {name:?} is not reachable from StartAt {start:?}"),
-                ));
-            }
+    for name in map.keys() {
+        if !seen.contains(name.as_str()) {
+            errors.push(DefinitionError::new(
+                pointer_join(states_ptr, name),
+                format!("state {name:?} is not reachable from StartAt {start:?}"),
+            ));
         }
     }
 }

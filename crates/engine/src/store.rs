@@ -236,11 +236,7 @@ impl Store {
                 "INSERT INTO history (execution_id, id, body) VALUES (?1, ?2, ?3)",
             )?;
             for (exec, event) in &batch.history {
-                insert_event.execute(params![
-                    exec,
-                    event.id as i64,
-                    event.to_json().to_string()
-                ])?;
+                insert_event.execute(params![exec, event.id as i64, event.to_json_string()])?;
             }
             let mut close = tx.prepare_cached(
                 "UPDATE executions SET status = ?2, stop_ms = ?3, output = ?4, error = ?5, cause = ?6 WHERE id = ?1",
