@@ -243,10 +243,11 @@ async fn execution_timeout_stops_a_long_wait() {
 
 #[tokio::test]
 async fn same_name_same_input_is_idempotent_other_input_conflicts() {
-    let mut config = EngineConfig::new(temp_db("idem"));
-    config.clock = Clock::virtual_at(0);
-    let engine = Engine::open(config, Handlers::new()).unwrap();
-    let def = json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 5, "End": true}}});
+    // System clock and a long Wait: the execution must still be running
+    // when the second start arrives (a virtual clock would jump past it).
+    let engine = Engine::open(EngineConfig::new(temp_db("idem")), Handlers::new()).unwrap();
+    let def =
+        json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": true}}});
     let sm = engine
         .create_state_machine("idem", &def.to_string(), None)
         .unwrap();
@@ -261,6 +262,20 @@ async fn same_name_same_input_is_idempotent_other_input_conflicts() {
     assert_eq!(a, b);
     let err = engine
         .start_execution(&sm.arn, Some("n"), json!({"x": 2}))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, zoomvault_engine::Error::ExecutionAlreadyExists(_)),
+        "{err}"
+    );
+    // Once closed, even the same input is refused, as AWS does.
+    engine
+        .stop_execution(&a.execution_arn, None, None)
+        .await
+        .unwrap();
+    engine.wait_for(&a.execution_arn).await.unwrap();
+    let err = engine
+        .start_execution(&sm.arn, Some("n"), json!({"x": 1}))
         .await
         .unwrap_err();
     assert!(
