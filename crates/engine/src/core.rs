@@ -1497,24 +1497,16 @@ fn evaluate_body(state: &State, raw: &Value, env: &mut Env, now: i64) -> Result<
         StateKind::Fail(fail) => Body::Fail(lifecycle::fail_failure(fail, raw, env)?),
         StateKind::Task(task) => {
             let effective = lifecycle::effective_input(state, raw, env)?;
-            let timeout = match &task.timeout_seconds {
-                Some(d) => Some(lifecycle::dynamic_u64(
-                    d,
-                    &effective,
-                    env,
-                    "TimeoutSecondsPath",
-                )?),
-                None => None,
-            };
-            let heartbeat = match &task.heartbeat_seconds {
-                Some(d) => Some(lifecycle::dynamic_u64(
-                    d,
-                    &effective,
-                    env,
-                    "HeartbeatSecondsPath",
-                )?),
-                None => None,
-            };
+            let timeout = task
+                .timeout_seconds
+                .as_ref()
+                .map(|d| lifecycle::dynamic_u64(d, &effective, env, "TimeoutSecondsPath"))
+                .transpose()?;
+            let heartbeat = task
+                .heartbeat_seconds
+                .as_ref()
+                .map(|d| lifecycle::dynamic_u64(d, &effective, env, "HeartbeatSecondsPath"))
+                .transpose()?;
             let target = TaskTarget::resolve(&task.resource, &effective)?;
             Body::Task {
                 target,
@@ -1545,24 +1537,18 @@ fn evaluate_body(state: &State, raw: &Value, env: &mut Env, now: i64) -> Result<
                 env,
                 "MaxConcurrencyPath",
             )?;
-            let tolerated_percentage = match &map.tolerated_failure_percentage {
-                Some(d) => Some(lifecycle::dynamic_f64(
-                    d,
-                    &effective,
-                    env,
-                    "ToleratedFailurePercentagePath",
-                )?),
-                None => None,
-            };
-            let tolerated_count = match &map.tolerated_failure_count {
-                Some(d) => Some(lifecycle::dynamic_u64(
-                    d,
-                    &effective,
-                    env,
-                    "ToleratedFailureCountPath",
-                )?),
-                None => None,
-            };
+            let tolerated_percentage = map
+                .tolerated_failure_percentage
+                .as_ref()
+                .map(|d| {
+                    lifecycle::dynamic_f64(d, &effective, env, "ToleratedFailurePercentagePath")
+                })
+                .transpose()?;
+            let tolerated_count = map
+                .tolerated_failure_count
+                .as_ref()
+                .map(|d| lifecycle::dynamic_u64(d, &effective, env, "ToleratedFailureCountPath"))
+                .transpose()?;
             Body::Map(Box::new(MapProgress {
                 results: vec![Value::Null; items.len()],
                 items,
