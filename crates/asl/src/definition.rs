@@ -1000,9 +1000,22 @@ fn parse_task(
             None
         }
     };
-    let timeout_seconds = dynamic_u64(obj, "TimeoutSeconds", "TimeoutSecondsPath", ptr, errors);
-    let heartbeat_seconds =
-        dynamic_u64(obj, "HeartbeatSeconds", "HeartbeatSecondsPath", ptr, errors);
+    let timeout_seconds = dynamic_field(
+        obj,
+        "TimeoutSeconds",
+        "TimeoutSecondsPath",
+        ptr,
+        errors,
+        positive_literal,
+    );
+    let heartbeat_seconds = dynamic_field(
+        obj,
+        "HeartbeatSeconds",
+        "HeartbeatSecondsPath",
+        ptr,
+        errors,
+        positive_literal,
+    );
     if let (Some(Dynamic::Fixed(t)), Some(Dynamic::Fixed(h))) =
         (&timeout_seconds, &heartbeat_seconds)
     {
@@ -1021,13 +1034,17 @@ fn parse_task(
     })
 }
 
-fn dynamic_u64(
+/// A number given literally under `key` or read at run time from the path
+/// under `path_key` (`TimeoutSeconds`/`TimeoutSecondsPath` and kin): at most
+/// one of the two; `literal` checks the literal form.
+fn dynamic_field<T>(
     obj: &Map<String, Value>,
     key: &str,
     path_key: &str,
     ptr: &str,
     errors: &mut Vec<DefinitionError>,
-) -> Option<Dynamic<u64>> {
+    literal: impl Fn(&Value) -> Result<T, String>,
+) -> Option<Dynamic<T>> {
     match (obj.get(key), obj.get(path_key)) {
         (Some(_), Some(_)) => {
             errors.push(DefinitionError::new(
@@ -1036,10 +1053,33 @@ fn dynamic_u64(
             ));
             None
         }
-        (Some(v), None) => positive_integer(v, &pointer_join(ptr, key), errors).map(Dynamic::Fixed),
+        (Some(v), None) => match literal(v) {
+            Ok(n) => Some(Dynamic::Fixed(n)),
+            Err(message) => {
+                errors.push(DefinitionError::new(pointer_join(ptr, key), message));
+                None
+            }
+        },
         (None, Some(_)) => path_field(obj, path_key, ptr, errors).map(Dynamic::Path),
         (None, None) => None,
     }
+}
+
+fn positive_literal(v: &Value) -> Result<u64, String> {
+    v.as_u64()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("expected a positive integer, found {v}"))
+}
+
+fn non_negative_literal(v: &Value) -> Result<u64, String> {
+    v.as_u64()
+        .ok_or_else(|| format!("expected a non-negative integer, found {v}"))
+}
+
+fn percentage_literal(v: &Value) -> Result<f64, String> {
+    v.as_f64()
+        .filter(|p| (0.0..=100.0).contains(p))
+        .ok_or_else(|| format!("expected a number between 0 and 100, found {v}"))
 }
 
 fn parse_choice(
@@ -1330,81 +1370,31 @@ fn parse_map(
         (None, None) => None,
     };
     let items_path = path_field(obj, "ItemsPath", ptr, errors).unwrap_or_else(root_path);
-    let max_concurrency = match (obj.get("MaxConcurrency"), obj.get("MaxConcurrencyPath")) {
-        (Some(_), Some(_)) => {
-            errors.push(DefinitionError::new(
-                pointer_join(ptr, "MaxConcurrencyPath"),
-                "\"MaxConcurrency\" and \"MaxConcurrencyPath\" are mutually exclusive",
-            ));
-            Dynamic::Fixed(0)
-        }
-        (Some(v), None) => match v.as_u64() {
-            Some(n) => Dynamic::Fixed(n),
-            None => {
-                errors.push(DefinitionError::new(
-                    pointer_join(ptr, "MaxConcurrency"),
-                    format!("expected a non-negative integer, found {v}"),
-                ));
-                Dynamic::Fixed(0)
-            }
-        },
-        (None, Some(_)) => path_field(obj, "MaxConcurrencyPath", ptr, errors)
-            .map(Dynamic::Path)
-            .unwrap_or(Dynamic::Fixed(0)),
-        (None, None) => Dynamic::Fixed(0),
-    };
-    let tolerated_failure_percentage = match (
-        obj.get("ToleratedFailurePercentage"),
-        obj.get("ToleratedFailurePercentagePath"),
-    ) {
-        (Some(_), Some(_)) => {
-            errors.push(DefinitionError::new(
-                pointer_join(ptr, "ToleratedFailurePercentagePath"),
-                "\"ToleratedFailurePercentage\" and \"ToleratedFailurePercentagePath\" are mutually exclusive",
-            ));
-            None
-        }
-        (Some(v), None) => match v.as_f64() {
-            Some(p) if (0.0..=100.0).contains(&p) => Some(Dynamic::Fixed(p)),
-            _ => {
-                errors.push(DefinitionError::new(
-                    pointer_join(ptr, "ToleratedFailurePercentage"),
-                    format!("expected a number between 0 and 100, found {v}"),
-                ));
-                None
-            }
-        },
-        (None, Some(_)) => {
-            path_field(obj, "ToleratedFailurePercentagePath", ptr, errors).map(Dynamic::Path)
-        }
-        (None, None) => None,
-    };
-    let tolerated_failure_count = match (
-        obj.get("ToleratedFailureCount"),
-        obj.get("ToleratedFailureCountPath"),
-    ) {
-        (Some(_), Some(_)) => {
-            errors.push(DefinitionError::new(
-                pointer_join(ptr, "ToleratedFailureCountPath"),
-                "\"ToleratedFailureCount\" and \"ToleratedFailureCountPath\" are mutually exclusive",
-            ));
-            None
-        }
-        (Some(v), None) => match v.as_u64() {
-            Some(n) => Some(Dynamic::Fixed(n)),
-            None => {
-                errors.push(DefinitionError::new(
-                    pointer_join(ptr, "ToleratedFailureCount"),
-                    format!("expected a non-negative integer, found {v}"),
-                ));
-                None
-            }
-        },
-        (None, Some(_)) => {
-            path_field(obj, "ToleratedFailureCountPath", ptr, errors).map(Dynamic::Path)
-        }
-        (None, None) => None,
-    };
+    let max_concurrency = dynamic_field(
+        obj,
+        "MaxConcurrency",
+        "MaxConcurrencyPath",
+        ptr,
+        errors,
+        non_negative_literal,
+    )
+    .unwrap_or(Dynamic::Fixed(0));
+    let tolerated_failure_percentage = dynamic_field(
+        obj,
+        "ToleratedFailurePercentage",
+        "ToleratedFailurePercentagePath",
+        ptr,
+        errors,
+        percentage_literal,
+    );
+    let tolerated_failure_count = dynamic_field(
+        obj,
+        "ToleratedFailureCount",
+        "ToleratedFailureCountPath",
+        ptr,
+        errors,
+        non_negative_literal,
+    );
     let label = opt_string(obj, "Label", ptr, errors);
     Some(MapState {
         items_path,
@@ -1692,16 +1682,9 @@ fn opt_string(
 }
 
 fn positive_integer(v: &Value, ptr: &str, errors: &mut Vec<DefinitionError>) -> Option<u64> {
-    match v.as_u64() {
-        Some(n) if n > 0 => Some(n),
-        _ => {
-            errors.push(DefinitionError::new(
-                ptr,
-                format!("expected a positive integer, found {v}"),
-            ));
-            None
-        }
-    }
+    positive_literal(v)
+        .map_err(|message| errors.push(DefinitionError::new(ptr, message)))
+        .ok()
 }
 
 /// A JSON value's kind, for error messages.
