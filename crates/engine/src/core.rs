@@ -522,24 +522,30 @@ impl Execution {
         self.execute(run, cx, work);
     }
 
+    /// The run's current state with what evaluating it needs, copied out
+    /// of the execution so the execution can change while it is used.
+    fn current(&self, run: RunId) -> Option<Current> {
+        let r = self.runs.get(&run)?;
+        let frame = r.frame.as_ref()?;
+        let states = &self.compiled.machines[r.machine].states;
+        let index = states.get_index_of(&frame.state)?;
+        Some(Current {
+            compiled: Arc::clone(&self.compiled),
+            machine: r.machine,
+            index,
+            raw: frame.raw_input.clone(),
+            context: self.context(run, None, states[index].context_use),
+            variables: r.variables.clone(),
+        })
+    }
+
     /// Runs the current state's body (also on a retry).
     fn execute(&mut self, run: RunId, cx: &mut Ctx, work: &mut Vec<Work>) {
-        let compiled = Arc::clone(&self.compiled);
-        let r = &self.runs[&run];
-        let frame = r.frame.as_ref().expect("execute needs a current state");
-        let machine_id = r.machine;
-        let state = compiled.machines[machine_id]
-            .state(&frame.state)
-            .expect("the current state exists");
-        let raw = frame.raw_input.clone();
-        let context = self.context(run, None, state.context_use);
-        let variables = self.runs[&run].variables.clone();
-        let mut env = Env {
-            context: &context,
-            variables: &variables,
-            entropy: &mut cx.entropy,
-        };
-        let body = evaluate_body(state, &raw, &mut env, cx.now);
+        let cur = self.current(run).expect("execute needs a current state");
+        let state = cur.state();
+        let machine_id = cur.machine;
+        let variables = &cur.variables;
+        let body = evaluate_body(state, &cur.raw, &mut cur.env(&mut cx.entropy), cx.now);
         match body {
             Err(failure) => work.push(Work::Fail { run, failure }),
             Ok(Body::Complete {
@@ -750,26 +756,15 @@ impl Execution {
     /// A Task, Parallel or Map produced its result: ResultSelector, Assign,
     /// ResultPath, OutputPath, then on.
     fn state_result(&mut self, run: RunId, result: Value, cx: &mut Ctx, work: &mut Vec<Work>) {
-        let compiled = Arc::clone(&self.compiled);
-        let r = &self.runs[&run];
-        let Some(frame) = r.frame.as_ref() else {
+        let Some(cur) = self.current(run) else {
             return;
         };
-        let state = compiled.machines[r.machine]
-            .state(&frame.state)
-            .expect("current state exists");
-        let raw = frame.raw_input.clone();
-        let context = self.context(run, None, state.context_use);
-        let variables = r.variables.clone();
-        let mut env = Env {
-            context: &context,
-            variables: &variables,
-            entropy: &mut cx.entropy,
-        };
+        let state = cur.state();
+        let mut env = cur.env(&mut cx.entropy);
         let finished = (|| {
             let selected = lifecycle::select_result(state, result, &mut env)?;
             let assigned = lifecycle::assignments(state.assign.as_ref(), &selected, &mut env)?;
-            let output = lifecycle::state_output(state, &raw, selected, &env)?;
+            let output = lifecycle::state_output(state, &cur.raw, selected, &env)?;
             Ok::<_, Failure>((output, assigned))
         })();
         match finished {
@@ -867,20 +862,19 @@ impl Execution {
             }
             Recovery::Catch { catcher } => {
                 let catcher = &state.catch[catcher];
-                let raw = frame.raw_input.clone();
-                let context = self.context(run, None, state.context_use);
-                let variables = r.variables.clone();
+                let cur = self
+                    .current(run)
+                    .expect("a failing run has a current state");
                 let error_output = lifecycle::error_output(&failure);
-                let mut env = Env {
-                    context: &context,
-                    variables: &variables,
-                    entropy: &mut cx.entropy,
-                };
+                let mut env = cur.env(&mut cx.entropy);
                 let caught = (|| {
                     let assigned =
                         lifecycle::assignments(catcher.assign.as_ref(), &error_output, &mut env)?;
-                    let output =
-                        lifecycle::catcher_output(&raw, catcher.result_path.as_ref(), &failure)?;
+                    let output = lifecycle::catcher_output(
+                        &cur.raw,
+                        catcher.result_path.as_ref(),
+                        &failure,
+                    )?;
                     Ok::<_, Failure>((output, assigned))
                 })();
                 match caught {
@@ -967,21 +961,11 @@ impl Execution {
     }
 
     fn finish_wait(&mut self, run: RunId, effective: Value, cx: &mut Ctx, work: &mut Vec<Work>) {
-        let compiled = Arc::clone(&self.compiled);
-        let r = &self.runs[&run];
-        let Some(frame) = r.frame.as_ref() else {
+        let Some(cur) = self.current(run) else {
             return;
         };
-        let state = compiled.machines[r.machine]
-            .state(&frame.state)
-            .expect("state exists");
-        let context = self.context(run, None, state.context_use);
-        let variables = r.variables.clone();
-        let mut env = Env {
-            context: &context,
-            variables: &variables,
-            entropy: &mut cx.entropy,
-        };
+        let state = cur.state();
+        let mut env = cur.env(&mut cx.entropy);
         let done = (|| {
             let assigned = lifecycle::assignments(state.assign.as_ref(), &effective, &mut env)?;
             let output = lifecycle::output_path(&state.processing, &effective, &env)?;
@@ -1419,6 +1403,30 @@ impl Execution {
 
     pub fn pending_timer_keys(&self) -> impl Iterator<Item = &u64> {
         self.timers.keys()
+    }
+}
+
+/// A run's current state and its evaluation inputs (see `Execution::current`).
+struct Current {
+    compiled: Arc<Compiled>,
+    machine: usize,
+    index: usize,
+    raw: Value,
+    context: Value,
+    variables: Map<String, Value>,
+}
+
+impl Current {
+    fn state(&self) -> &State {
+        &self.compiled.machines[self.machine].states[self.index]
+    }
+
+    fn env<'a>(&'a self, entropy: &'a mut SplitMix64) -> Env<'a> {
+        Env {
+            context: &self.context,
+            variables: &self.variables,
+            entropy,
+        }
     }
 }
 
