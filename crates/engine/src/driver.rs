@@ -13,7 +13,7 @@
 
 use crate::arn;
 use crate::clock::Clock;
-use crate::core::{Action, Compiled, Execution, ExecutionInfo, Fact, Status};
+use crate::core::{Action, Applied, Compiled, Execution, ExecutionInfo, Fact, Status};
 use crate::handler::{Handlers, TaskRequest};
 use crate::store::{self, Batch, Closed, ExecutionRow, StateMachineRow, Store};
 use crate::task::TaskInvocation;
@@ -351,12 +351,8 @@ impl Engine {
         let row = self.describe_execution(execution_arn)?;
         let facts = self.admin().facts(row.id)?;
         let machine = definition::parse_str(&row.definition).map_err(Error::InvalidDefinition)?;
-        let mut exec = Execution::new(info_of(&row), Arc::new(Compiled::new(machine)));
-        let mut events = Vec::new();
-        for (_, at, fact) in &facts {
-            events.extend(exec.apply(fact, *at).events.iter().map(|e| e.to_json()));
-        }
-        Ok(events)
+        let (_, applied) = replay(&row, Arc::new(Compiled::new(machine)), &facts);
+        Ok(applied.events.iter().map(|e| e.to_json()).collect())
     }
 
     pub fn list_executions(
@@ -446,17 +442,11 @@ impl Driver {
         let n = rows.len();
         for row in rows {
             let compiled = self.compile(&row.definition)?;
-            let mut exec = Execution::new(info_of(&row), compiled);
-            let mut actions = Vec::new();
             let facts = store.facts(row.id)?;
-            let mut next_seq = 0;
-            let mut events = 0u64;
-            for (seq, at, fact) in &facts {
-                let applied = exec.apply(fact, *at);
-                events += applied.events.len() as u64;
-                actions.extend(applied.actions);
-                next_seq = seq + 1;
-            }
+            let next_seq = facts.last().map_or(0, |(seq, _, _)| seq + 1);
+            let (exec, applied) = replay(&row, compiled, &facts);
+            let events = applied.events.len() as u64;
+            let actions = applied.actions;
             let stored = store.history_len(row.id)?;
             if stored != events {
                 tracing::error!(
@@ -820,6 +810,23 @@ async fn run_task(
     let output = handler.invoke(request).await?;
     let request_id = format!("{:016x}-{}", invocation.key, invocation.execution_arn.len());
     Ok(target.result(output, &request_id))
+}
+
+/// Rebuilds an execution by applying its journal through the core; returns
+/// it with everything the replay produced, in order.
+fn replay(
+    row: &ExecutionRow,
+    compiled: Arc<Compiled>,
+    facts: &[(u64, i64, Fact)],
+) -> (Execution, Applied) {
+    let mut exec = Execution::new(info_of(row), compiled);
+    let mut all = Applied::default();
+    for (_, at, fact) in facts {
+        let applied = exec.apply(fact, *at);
+        all.events.extend(applied.events);
+        all.actions.extend(applied.actions);
+    }
+    (exec, all)
 }
 
 fn info_of(row: &ExecutionRow) -> ExecutionInfo {

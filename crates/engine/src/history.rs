@@ -147,21 +147,11 @@ pub fn details_key(event_type: &str) -> Option<&'static str> {
     })
 }
 
-/// `input`/`output` detail fields carry JSON as a string, with a
+/// Adds an `input`/`output` detail field: JSON carried as a string, with a
 /// `...Details: {truncated}` sibling, as AWS does.
-pub fn data_field(name: &str, value: &Value) -> (String, Value, String, Value) {
-    (
-        name.to_string(),
-        Value::String(value.to_string()),
-        format!("{name}Details"),
-        json!({ "truncated": false }),
-    )
-}
-
 pub fn with_data(mut obj: Map<String, Value>, name: &str, value: &Value) -> Map<String, Value> {
-    let (k, v, dk, dv) = data_field(name, value);
-    obj.insert(k, v);
-    obj.insert(dk, dv);
+    obj.insert(name.to_string(), Value::String(value.to_string()));
+    obj.insert(format!("{name}Details"), json!({ "truncated": false }));
     obj
 }
 
