@@ -1462,25 +1462,40 @@ fn check_all_is_last(error_lists: &[&[String]], ptr: &str, errors: &mut Vec<Defi
     }
 }
 
-fn parse_retry(v: Option<&Value>, ptr: &str, errors: &mut Vec<DefinitionError>) -> Vec<Retrier> {
+/// The elements of a `Retry` or `Catch` array that are objects, each with
+/// its JSON pointer; an array that is not one, or an element that is not an
+/// object, is reported as `what` ("retrier", "catcher").
+fn object_elements<'a>(
+    v: Option<&'a Value>,
+    ptr: &str,
+    what: &str,
+    errors: &mut Vec<DefinitionError>,
+) -> Vec<(String, &'a Map<String, Value>)> {
     let Some(v) = v else { return Vec::new() };
     let Some(items) = v.as_array() else {
         errors.push(DefinitionError::new(
             ptr,
-            format!("expected an array of retriers, found {}", kind_of(v)),
+            format!("expected an array of {what}s, found {}", kind_of(v)),
         ));
         return Vec::new();
     };
     let mut out = Vec::new();
     for (i, item) in items.iter().enumerate() {
-        let rptr = pointer_join(ptr, &i.to_string());
-        let Some(obj) = item.as_object() else {
-            errors.push(DefinitionError::new(
-                rptr,
-                format!("expected a retrier object, found {}", kind_of(item)),
-            ));
-            continue;
-        };
+        let item_ptr = pointer_join(ptr, &i.to_string());
+        match item.as_object() {
+            Some(obj) => out.push((item_ptr, obj)),
+            None => errors.push(DefinitionError::new(
+                item_ptr,
+                format!("expected a {what} object, found {}", kind_of(item)),
+            )),
+        }
+    }
+    out
+}
+
+fn parse_retry(v: Option<&Value>, ptr: &str, errors: &mut Vec<DefinitionError>) -> Vec<Retrier> {
+    let mut out = Vec::new();
+    for (rptr, obj) in object_elements(v, ptr, "retrier", errors) {
         unknown_fields(
             obj,
             &rptr,
@@ -1560,24 +1575,8 @@ fn parse_retry(v: Option<&Value>, ptr: &str, errors: &mut Vec<DefinitionError>) 
 }
 
 fn parse_catch(v: Option<&Value>, ptr: &str, errors: &mut Vec<DefinitionError>) -> Vec<Catcher> {
-    let Some(v) = v else { return Vec::new() };
-    let Some(items) = v.as_array() else {
-        errors.push(DefinitionError::new(
-            ptr,
-            format!("expected an array of catchers, found {}", kind_of(v)),
-        ));
-        return Vec::new();
-    };
     let mut out = Vec::new();
-    for (i, item) in items.iter().enumerate() {
-        let cptr = pointer_join(ptr, &i.to_string());
-        let Some(obj) = item.as_object() else {
-            errors.push(DefinitionError::new(
-                cptr,
-                format!("expected a catcher object, found {}", kind_of(item)),
-            ));
-            continue;
-        };
+    for (cptr, obj) in object_elements(v, ptr, "catcher", errors) {
         unknown_fields(
             obj,
             &cptr,
