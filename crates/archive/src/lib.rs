@@ -1,0 +1,1 @@
+//! The archive domain: the recording document, object keys, storage ports and local adapters.

@@ -1,0 +1,1 @@
+//! Zoom: webhook verification, typed events, and the REST API client.

@@ -1,0 +1,1 @@
+//! A Zoom API simulator over real HTTP, for tests and demos.

@@ -1,0 +1,3 @@
+//! `zoom-sim`: runs the Zoom API simulator.
+
+fn main() {}
