@@ -17,6 +17,7 @@ use crate::payload::PayloadTemplate;
 use crate::retry::{Catcher, Jitter, Retrier};
 use crate::DefinitionError;
 use indexmap::IndexMap;
+use rustc_hash::FxBuildHasher;
 use serde_json::{Map, Value};
 use std::collections::{HashSet, VecDeque};
 
@@ -35,7 +36,10 @@ pub enum QueryLanguage {
 pub struct StateMachine {
     pub comment: Option<String>,
     pub start_at: String,
-    pub states: IndexMap<String, State>,
+    /// Looked up by name on every state entered, so hashed with Fx rather
+    /// than SipHash: names come from the definition's own author, who gains
+    /// nothing by making their own lookups collide.
+    pub states: IndexMap<String, State, FxBuildHasher>,
     /// Execution-level timeout; only meaningful at the top level.
     pub timeout_seconds: Option<u64>,
     pub query_language: QueryLanguage,
@@ -403,7 +407,7 @@ fn parse_machine(
         }
     };
     let states_ptr = pointer_join(ptr, "States");
-    let mut states = IndexMap::new();
+    let mut states = IndexMap::with_hasher(FxBuildHasher);
     match obj.get("States") {
         Some(Value::Object(map)) => {
             if map.is_empty() {
@@ -488,7 +492,7 @@ fn check_processor_config(obj: &Map<String, Value>, ptr: &str, errors: &mut Vec<
 /// Every `Next`, `Default` and catcher `Next` must name a state of the same
 /// machine (transitions never cross into a branch or out of it).
 fn check_transitions(
-    states: &IndexMap<String, State>,
+    states: &IndexMap<String, State, FxBuildHasher>,
     names: &HashSet<&str>,
     states_ptr: &str,
     errors: &mut Vec<DefinitionError>,

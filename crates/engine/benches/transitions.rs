@@ -19,6 +19,11 @@ use std::process::ExitCode;
 use std::time::Instant;
 use zoomvault_engine::{Engine, EngineConfig, Handlers};
 
+// The same allocator as the `zoomvault` binary, so the bench measures what
+// users run.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The no-op task: an in-process Lambda named `noop` that returns its
 /// payload, reached through the `lambda:invoke` integration.
 const NOOP_TASK_RESOURCE: &str = "arn:aws:states:::lambda:invoke";

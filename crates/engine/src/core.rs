@@ -13,11 +13,12 @@
 //! number. Replaying the same facts therefore rebuilds the same state, the
 //! same history and the same pending actions; that is how recovery works.
 
-use crate::history::{with_data, HistoryEvent};
+use crate::history::{json_text, with_data, DataField, HistoryEvent};
 use crate::task::{TaskInvocation, TaskTarget};
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use zoomvault_asl::definition::{ContextUse, State, StateKind, StateMachine, Transition};
 use zoomvault_asl::error::names;
@@ -100,15 +101,16 @@ pub struct ExecutionInfo {
 #[derive(Debug)]
 pub struct Compiled {
     machines: Vec<StateMachine>,
-    /// (machine, state name) -> the child machines of a Parallel or Map.
-    children: HashMap<(usize, String), Vec<usize>>,
+    /// machine -> state name -> the child machines of a Parallel or Map.
+    /// Nested by machine so a lookup borrows the state name.
+    children: Vec<FxHashMap<String, Vec<usize>>>,
 }
 
 impl Compiled {
     pub fn new(root: StateMachine) -> Compiled {
         let mut c = Compiled {
             machines: Vec::new(),
-            children: HashMap::new(),
+            children: Vec::new(),
         };
         c.add(root);
         c
@@ -117,6 +119,7 @@ impl Compiled {
     fn add(&mut self, machine: StateMachine) -> usize {
         let id = self.machines.len();
         self.machines.push(machine.clone());
+        self.children.push(FxHashMap::default());
         for (name, state) in &machine.states {
             let subs: Vec<StateMachine> = match &state.kind {
                 StateKind::Parallel(p) => p.branches.clone(),
@@ -124,9 +127,14 @@ impl Compiled {
                 _ => continue,
             };
             let ids = subs.into_iter().map(|m| self.add(m)).collect();
-            self.children.insert((id, name.clone()), ids);
+            self.children[id].insert(name.clone(), ids);
         }
         id
+    }
+
+    /// The child machines of the Parallel or Map state `state` of `machine`.
+    fn children_of(&self, machine: usize, state: &str) -> &[usize] {
+        &self.children[machine][state]
     }
 
     pub fn root(&self) -> &StateMachine {
@@ -235,12 +243,12 @@ pub struct Execution {
     pub info: ExecutionInfo,
     compiled: Arc<Compiled>,
     input: Value,
-    runs: HashMap<RunId, Run>,
+    runs: FxHashMap<RunId, Run>,
     next_run: RunId,
     next_key: u64,
     next_event: u64,
-    tasks: HashMap<u64, RunId>,
-    timers: HashMap<u64, TimerPurpose>,
+    tasks: FxHashMap<u64, RunId>,
+    timers: FxHashMap<u64, TimerPurpose>,
     status: Status,
     facts_applied: u64,
     /// States entered so far (a retry is not a new transition).
@@ -266,12 +274,12 @@ impl Execution {
             info,
             compiled,
             input: Value::Null,
-            runs: HashMap::new(),
+            runs: FxHashMap::default(),
             next_run: 0,
             next_key: 1,
             next_event: 1,
-            tasks: HashMap::new(),
-            timers: HashMap::new(),
+            tasks: FxHashMap::default(),
+            timers: FxHashMap::default(),
             status: Status::Running,
             facts_applied: 0,
             transitions: 0,
@@ -341,7 +349,7 @@ impl Execution {
     fn start(&mut self, input: &Value, cx: &mut Ctx, work: &mut Vec<Work>) {
         self.input = input.clone();
         let root = self.new_run(0, None, Map::new(), None);
-        let details = with_data(Map::new(), "input", input);
+        let details = with_data(Map::new(), DataField::Input, input);
         let mut details = details;
         details.insert("roleArn".into(), json!(self.info.role_arn));
         self.event(root, "ExecutionStarted", Some(Value::Object(details)), cx);
@@ -510,7 +518,7 @@ impl Execution {
         }
         let entered = with_data(
             Map::from_iter([("name".to_string(), json!(state_name))]),
-            "input",
+            DataField::Input,
             &raw,
         );
         self.event(
@@ -619,7 +627,7 @@ impl Execution {
         let lambda_function = target.is_lambda_function();
         let (resource_type, resource) = target.history_resource();
         if lambda_function {
-            let mut d = with_data(Map::new(), "input", &effective);
+            let mut d = with_data(Map::new(), DataField::Input, &effective);
             d.insert("resource".into(), json!(target.resource()));
             if let Some(t) = timeout {
                 d.insert("timeoutInSeconds".into(), json!(t));
@@ -631,7 +639,7 @@ impl Execution {
             d.insert("resourceType".into(), json!(resource_type));
             d.insert("resource".into(), json!(resource));
             d.insert("region".into(), json!(crate::arn::REGION));
-            d.insert("parameters".into(), json!(effective.to_string()));
+            d.insert("parameters".into(), Value::String(json_text(&effective)));
             if let Some(t) = timeout {
                 d.insert("timeoutInSeconds".into(), json!(t));
             }
@@ -710,10 +718,10 @@ impl Execution {
             self.timers.remove(&t);
         }
         if lambda {
-            let d = with_data(Map::new(), "output", &output);
+            let d = with_data(Map::new(), DataField::Output, &output);
             self.event(run, "LambdaFunctionSucceeded", Some(Value::Object(d)), cx);
         } else {
-            let mut d = with_data(Map::new(), "output", &output);
+            let mut d = with_data(Map::new(), DataField::Output, &output);
             d.insert("resourceType".into(), json!(resource_type));
             d.insert("resource".into(), json!(resource));
             self.event(run, "TaskSucceeded", Some(Value::Object(d)), cx);
@@ -813,7 +821,7 @@ impl Execution {
     fn exited(&mut self, run: RunId, type_name: &str, name: &str, output: &Value, cx: &mut Ctx) {
         let d = with_data(
             Map::from_iter([("name".to_string(), json!(name))]),
-            "output",
+            DataField::Output,
             output,
         );
         self.event(run, exited_type(type_name), Some(Value::Object(d)), cx);
@@ -989,7 +997,7 @@ impl Execution {
         work: &mut Vec<Work>,
     ) {
         self.event(run, "ParallelStateStarted", None, cx);
-        let branch_machines = self.compiled.children[&(machine, state.to_string())].clone();
+        let branch_machines = self.compiled.children_of(machine, state).to_vec();
         let mut children = Vec::new();
         for (i, m) in branch_machines.iter().enumerate() {
             let child = self.new_run(*m, Some((run, i)), variables.clone(), None);
@@ -1031,7 +1039,7 @@ impl Execution {
             Some(json!({ "length": length })),
             cx,
         );
-        let processor = self.compiled.children[&(machine, state.to_string())][0];
+        let processor = self.compiled.children_of(machine, state)[0];
         self.set_waiting(run, Waiting::Map(Box::new(progress)));
         if length == 0 {
             self.event(run, "MapStateSucceeded", None, cx);
@@ -1146,7 +1154,7 @@ impl Execution {
         let Some((parent, slot)) = r.parent else {
             match outcome {
                 Ok(output) => {
-                    let d = with_data(Map::new(), "output", &output);
+                    let d = with_data(Map::new(), DataField::Output, &output);
                     self.runs.insert(run, r);
                     self.finish(
                         Status::Succeeded { output },
@@ -1291,7 +1299,7 @@ impl Execution {
             .as_ref()
             .map(|f| f.state.clone())
             .unwrap_or_default();
-        let processor = compiled.children[&(machine, state_name.clone())][0];
+        let processor = compiled.children_of(machine, &state_name)[0];
         let ok = outcome.is_ok();
         let label = json!({ "name": state_name, "index": index });
         let Some(Waiting::Map(p)) = self

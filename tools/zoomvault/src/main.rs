@@ -7,6 +7,12 @@ mod workflow;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+// mimalloc instead of glibc's malloc: the engine thread allocates many
+// small JSON values per transition, and glibc's chunk consolidation was a
+// fifth of its time in the Map benchmark (BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "zoomvault",
