@@ -1,0 +1,775 @@
+//! The recording document (`recording.json`): the one Rust type
+//! [`RecordingDocument`] and the one JSON Schema
+//! (`schema/recording.schema.json`), kept in agreement by this module's
+//! tests. [`validate`] is the only way in from JSON, so a document from
+//! outside (an edited `recording.json` to reindex) is checked against the
+//! schema, and then against the rules the schema cannot say, before any code
+//! trusts it.
+//!
+//! This module describes what was archived; it must not fetch, store or
+//! derive keys itself (it asks `keys` whether a file's key belongs to the
+//! recording).
+
+use std::collections::hash_map::{Entry, HashMap};
+use std::fmt;
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::keys::RecordingKeys;
+
+/// The version this crate writes and the only one it reads.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The JSON Schema text, for publishing next to the archive.
+pub const SCHEMA_JSON: &str = include_str!("../schema/recording.schema.json");
+
+/// What zoomvault archived for one Zoom cloud recording (one recording UUID).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordingDocument {
+    pub schema_version: u32,
+    pub meeting: Meeting,
+    pub host: Host,
+    /// Every archived file, in Zoom's order.
+    pub files: Vec<RecordingFile>,
+    /// `None` when Zoom did not report participants (unknown), which is not
+    /// the same as `Some(vec![])` (known to be nobody).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub participants: Option<Vec<Participant>>,
+    pub ingest: IngestProvenance,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Meeting {
+    /// Zoom's meeting id, the number people dial; shared by every instance
+    /// of a recurring meeting.
+    pub id: u64,
+    /// Zoom's meeting UUID: this instance, hence this recording.
+    pub uuid: String,
+    pub topic: String,
+    /// Zoom's meeting type (1 instant, 2 scheduled, 3 and 8 recurring,
+    /// 4 personal room), kept as the number Zoom sends.
+    #[serde(rename = "type")]
+    pub meeting_type: u32,
+    #[serde(with = "time::serde::rfc3339")]
+    pub start_time: OffsetDateTime,
+    pub duration_minutes: u32,
+    /// IANA time zone, where Zoom gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Host {
+    /// Zoom's user id of the host.
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordingFile {
+    /// Zoom's file id; Zoom gives none for TIMELINE files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zoom_file_id: Option<String>,
+    /// Zoom's `recording_type`; Zoom gives none for TIMELINE files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recording_type: Option<String>,
+    /// Zoom's `file_type` (MP4, M4A, TIMELINE, TRANSCRIPT, CHAT, ...).
+    pub file_type: String,
+    pub extension: String,
+    /// Size of the archived object, verified after upload.
+    pub size_bytes: u64,
+    /// Lower-case hex SHA-256 of the archived object.
+    pub sha256: String,
+    /// Where the file is stored; under the recording's own prefix.
+    pub storage_key: String,
+    pub content_type: String,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pub recording_start: Option<OffsetDateTime>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pub recording_end: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Participant {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pub join_time: Option<OffsetDateTime>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pub leave_time: Option<OffsetDateTime>,
+}
+
+/// How the document came to be written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestProvenance {
+    /// The workflow execution that archived the recording.
+    pub execution_arn: String,
+    pub source: IngestSource,
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub finished_at: OffsetDateTime,
+    pub zoomvault_version: String,
+}
+
+/// What started the ingest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IngestSource {
+    /// Zoom's `recording.completed` webhook.
+    Webhook,
+    /// An operator asked for it (a webhook JSON or a meeting UUID).
+    Manual,
+    /// The scheduled scan for meetings the webhook missed.
+    Scan,
+}
+
+/// Why a document was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("recording document is not JSON: {0}")]
+    Json(#[source] serde_json::Error),
+    #[error("recording document is invalid:{}", ViolationList(.0))]
+    Invalid(Vec<Violation>),
+    /// The schema accepted the document but the Rust type did not: the two
+    /// disagree, which the tests exist to prevent.
+    #[error("recording document passed its schema but does not fit RecordingDocument: {0}")]
+    Shape(#[source] serde_json::Error),
+}
+
+/// One problem with a document, located by a JSON pointer into it (`""` is
+/// the document itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    pub pointer: String,
+    pub message: String,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let pointer = if self.pointer.is_empty() {
+            "(document)"
+        } else {
+            &self.pointer
+        };
+        write!(f, "{pointer}: {}", self.message)
+    }
+}
+
+struct ViolationList<'a>(&'a [Violation]);
+
+impl fmt::Display for ViolationList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for violation in self.0 {
+            write!(f, "\n  {violation}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The parsed schema.
+pub fn schema() -> &'static Value {
+    static SCHEMA: OnceLock<Value> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        // The schema is part of this crate's source, and a test compiles it,
+        // so failing here is a build defect, not bad input.
+        serde_json::from_str(SCHEMA_JSON).expect("schema/recording.schema.json is JSON")
+    })
+}
+
+fn validator() -> &'static jsonschema::Validator {
+    static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
+    VALIDATOR.get_or_init(|| {
+        jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft202012)
+            // Draft 2020-12 treats `format` as an annotation unless asked;
+            // timestamps must really be RFC 3339.
+            .should_validate_formats(true)
+            .build(schema())
+            .expect("schema/recording.schema.json is a valid draft 2020-12 schema")
+    })
+}
+
+/// Checks a document against the schema and the rules the schema cannot
+/// express (file keys lie under the recording's own prefix and are
+/// distinct), then reads it. Reports every violation found, each with its
+/// JSON pointer.
+pub fn validate(value: &Value) -> Result<RecordingDocument, Error> {
+    let violations: Vec<Violation> = validator()
+        .iter_errors(value)
+        .map(|error| Violation {
+            pointer: error.instance_path().to_string(),
+            message: error.to_string(),
+        })
+        .collect();
+    if !violations.is_empty() {
+        return Err(Error::Invalid(violations));
+    }
+    let document: RecordingDocument =
+        serde_json::from_value(value.clone()).map_err(Error::Shape)?;
+    let violations = document.cross_field_violations();
+    if violations.is_empty() {
+        Ok(document)
+    } else {
+        Err(Error::Invalid(violations))
+    }
+}
+
+impl RecordingDocument {
+    /// Reads and validates a stored `recording.json`.
+    pub fn from_json(bytes: &[u8]) -> Result<RecordingDocument, Error> {
+        let value: Value = serde_json::from_slice(bytes).map_err(Error::Json)?;
+        validate(&value)
+    }
+
+    /// The document as pretty JSON, validated first, so that nothing
+    /// zoomvault writes could later be refused by [`validate`].
+    pub fn to_json(&self) -> Result<Vec<u8>, Error> {
+        let value = serde_json::to_value(self).map_err(Error::Shape)?;
+        validate(&value)?;
+        serde_json::to_vec_pretty(&value).map_err(Error::Shape)
+    }
+
+    /// Total bytes archived over all files.
+    pub fn total_bytes(&self) -> u64 {
+        self.files.iter().map(|file| file.size_bytes).sum()
+    }
+
+    fn cross_field_violations(&self) -> Vec<Violation> {
+        let keys = match RecordingKeys::for_document(self) {
+            Ok(keys) => keys,
+            Err(error) => {
+                return vec![Violation {
+                    pointer: "/meeting/uuid".to_owned(),
+                    message: error.to_string(),
+                }]
+            }
+        };
+        let prefix = keys.recording_prefix();
+        let mut violations = Vec::new();
+        let mut first_use: HashMap<&str, usize> = HashMap::new();
+        for (index, file) in self.files.iter().enumerate() {
+            let pointer = format!("/files/{index}/storage_key");
+            if !file.storage_key.starts_with(prefix) {
+                violations.push(Violation {
+                    pointer: pointer.clone(),
+                    message: format!(
+                        "{:?} is not under this recording's prefix {prefix:?} \
+                         (derived from meeting.start_time, meeting.id and meeting.uuid)",
+                        file.storage_key
+                    ),
+                });
+            }
+            match first_use.entry(&file.storage_key) {
+                Entry::Occupied(first) => violations.push(Violation {
+                    pointer,
+                    message: format!("same storage key as /files/{}/storage_key", first.get()),
+                }),
+                Entry::Vacant(slot) => {
+                    slot.insert(index);
+                }
+            }
+        }
+        violations
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::{validate_key, FileIdentity, FileKey};
+    use expect_test::{expect, Expect};
+    use proptest::prelude::*;
+    use serde_json::json;
+    use std::collections::BTreeSet;
+    use time::macros::datetime;
+
+    const UUID: &str = "aDYlohsHRtCd4ii1uC2+hA==";
+
+    fn storage_key(
+        recording_type: Option<&str>,
+        file_type: &str,
+        id: Option<&str>,
+        position: usize,
+        ext: &str,
+    ) -> String {
+        let keys = RecordingKeys::new(datetime!(2024-03-05 14:00 UTC), 85746065432, UUID)
+            .expect("valid identity");
+        let file = FileKey::new(&FileIdentity {
+            recording_type,
+            file_type,
+            zoom_file_id: id,
+            position,
+        })
+        .expect("valid file identity");
+        keys.file(&file, ext).expect("valid extension")
+    }
+
+    fn full_file() -> RecordingFile {
+        RecordingFile {
+            zoom_file_id: Some("ed6c2f27-2ae7-42f4-b3d0-835b493e4fa8".to_owned()),
+            recording_type: Some("shared_screen_with_speaker_view".to_owned()),
+            file_type: "MP4".to_owned(),
+            extension: "MP4".to_owned(),
+            size_bytes: 123_456_789,
+            sha256: "a".repeat(64),
+            storage_key: storage_key(
+                Some("shared_screen_with_speaker_view"),
+                "MP4",
+                Some("ed6c2f27-2ae7-42f4-b3d0-835b493e4fa8"),
+                0,
+                "mp4",
+            ),
+            content_type: "video/mp4".to_owned(),
+            recording_start: Some(datetime!(2024-03-05 14:00:05 UTC)),
+            recording_end: Some(datetime!(2024-03-05 14:59:40 UTC)),
+        }
+    }
+
+    fn minimal_file() -> RecordingFile {
+        RecordingFile {
+            zoom_file_id: None,
+            recording_type: None,
+            file_type: "TIMELINE".to_owned(),
+            extension: "JSON".to_owned(),
+            size_bytes: 0,
+            sha256: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855".to_owned(),
+            storage_key: storage_key(None, "TIMELINE", None, 1, "json"),
+            content_type: "application/json".to_owned(),
+            recording_start: None,
+            recording_end: None,
+        }
+    }
+
+    fn full_participant() -> Participant {
+        Participant {
+            name: "Ada Lovelace".to_owned(),
+            email: Some("ada@example.com".to_owned()),
+            join_time: Some(datetime!(2024-03-05 14:01 UTC)),
+            leave_time: Some(datetime!(2024-03-05 14:58 UTC)),
+        }
+    }
+
+    fn minimal_participant() -> Participant {
+        Participant {
+            name: "Dial-in caller".to_owned(),
+            email: None,
+            join_time: None,
+            leave_time: None,
+        }
+    }
+
+    fn ingest() -> IngestProvenance {
+        IngestProvenance {
+            execution_arn:
+                "arn:aws:states:local:000000000000:execution:ingest:aDYlohsHRtCd4ii1uC2-hA=="
+                    .to_owned(),
+            source: IngestSource::Webhook,
+            started_at: datetime!(2024-03-05 15:10 UTC),
+            finished_at: datetime!(2024-03-05 15:12:30.25 UTC),
+            zoomvault_version: "0.1.0".to_owned(),
+        }
+    }
+
+    fn full_document() -> RecordingDocument {
+        RecordingDocument {
+            schema_version: SCHEMA_VERSION,
+            meeting: Meeting {
+                id: 85746065432,
+                uuid: UUID.to_owned(),
+                topic: "Weekly sync".to_owned(),
+                meeting_type: 8,
+                start_time: datetime!(2024-03-05 14:00 UTC),
+                duration_minutes: 60,
+                timezone: Some("Europe/Berlin".to_owned()),
+            },
+            host: Host {
+                id: "z8yBXksaAAjdhfsfdfkjgg".to_owned(),
+                email: Some("host@example.com".to_owned()),
+                name: Some("Grace Hopper".to_owned()),
+            },
+            files: vec![full_file(), minimal_file()],
+            participants: Some(vec![full_participant(), minimal_participant()]),
+            ingest: ingest(),
+        }
+    }
+
+    fn minimal_document() -> RecordingDocument {
+        let full = full_document();
+        RecordingDocument {
+            meeting: Meeting {
+                timezone: None,
+                ..full.meeting
+            },
+            host: Host {
+                id: "z8yBXksaAAjdhfsfdfkjgg".to_owned(),
+                email: None,
+                name: None,
+            },
+            files: vec![minimal_file()],
+            participants: None,
+            ..full
+        }
+    }
+
+    /// Valid but unusual: no files, participants known to be none, a topic
+    /// that is empty, an offset start time, the largest ids, another source.
+    fn odd_document() -> RecordingDocument {
+        let full = full_document();
+        let mut file = full_file();
+        file.zoom_file_id = Some("id with spaces/and+slashes".to_owned());
+        file.recording_type = Some("shared_screen_with_speaker_view(CC)".to_owned());
+        file.size_bytes = u64::MAX;
+        let meeting = Meeting {
+            id: u64::MAX,
+            uuid: "//+/==".to_owned(),
+            topic: String::new(),
+            meeting_type: u32::MAX,
+            start_time: datetime!(2024-03-05 23:59:59.999999999 -12:00),
+            duration_minutes: 0,
+            timezone: None,
+        };
+        let keys = RecordingKeys::new(meeting.start_time, meeting.id, &meeting.uuid)
+            .expect("valid identity");
+        let file_key = FileKey::new(&FileIdentity {
+            recording_type: file.recording_type.as_deref(),
+            file_type: &file.file_type,
+            zoom_file_id: file.zoom_file_id.as_deref(),
+            position: 0,
+        })
+        .expect("valid file identity");
+        file.storage_key = keys.file(&file_key, "mp4").expect("valid extension");
+        RecordingDocument {
+            meeting,
+            files: vec![file],
+            participants: Some(Vec::new()),
+            ingest: IngestProvenance {
+                source: IngestSource::Scan,
+                ..full.ingest
+            },
+            ..full
+        }
+    }
+
+    #[test]
+    fn schema_compiles() {
+        let _ = validator();
+    }
+
+    #[test]
+    fn representative_documents_are_valid_and_round_trip() {
+        for document in [full_document(), minimal_document(), odd_document()] {
+            let bytes = document.to_json().expect("valid document");
+            let read = RecordingDocument::from_json(&bytes).expect("reads back");
+            assert_eq!(read, document);
+        }
+    }
+
+    #[test]
+    fn full_document_json() {
+        let json =
+            String::from_utf8(full_document().to_json().expect("valid")).expect("JSON is UTF-8");
+        expect![[r#"
+            {
+              "schema_version": 1,
+              "meeting": {
+                "id": 85746065432,
+                "uuid": "aDYlohsHRtCd4ii1uC2+hA==",
+                "topic": "Weekly sync",
+                "type": 8,
+                "start_time": "2024-03-05T14:00:00Z",
+                "duration_minutes": 60,
+                "timezone": "Europe/Berlin"
+              },
+              "host": {
+                "id": "z8yBXksaAAjdhfsfdfkjgg",
+                "email": "host@example.com",
+                "name": "Grace Hopper"
+              },
+              "files": [
+                {
+                  "zoom_file_id": "ed6c2f27-2ae7-42f4-b3d0-835b493e4fa8",
+                  "recording_type": "shared_screen_with_speaker_view",
+                  "file_type": "MP4",
+                  "extension": "MP4",
+                  "size_bytes": 123456789,
+                  "sha256": "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                  "storage_key": "recordings/2024/03/05/85746065432/aDYlohsHRtCd4ii1uC2-hA==/files/shared_screen_with_speaker_view-ed6c2f27-2ae7-42f4-b3d0-835b493e4fa8.mp4",
+                  "content_type": "video/mp4",
+                  "recording_start": "2024-03-05T14:00:05Z",
+                  "recording_end": "2024-03-05T14:59:40Z"
+                },
+                {
+                  "file_type": "TIMELINE",
+                  "extension": "JSON",
+                  "size_bytes": 0,
+                  "sha256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+                  "storage_key": "recordings/2024/03/05/85746065432/aDYlohsHRtCd4ii1uC2-hA==/files/timeline=1.json",
+                  "content_type": "application/json"
+                }
+              ],
+              "participants": [
+                {
+                  "name": "Ada Lovelace",
+                  "email": "ada@example.com",
+                  "join_time": "2024-03-05T14:01:00Z",
+                  "leave_time": "2024-03-05T14:58:00Z"
+                },
+                {
+                  "name": "Dial-in caller"
+                }
+              ],
+              "ingest": {
+                "execution_arn": "arn:aws:states:local:000000000000:execution:ingest:aDYlohsHRtCd4ii1uC2-hA==",
+                "source": "webhook",
+                "started_at": "2024-03-05T15:10:00Z",
+                "finished_at": "2024-03-05T15:12:30.25Z",
+                "zoomvault_version": "0.1.0"
+              }
+            }"#]]
+        .assert_eq(&json);
+    }
+
+    fn keys_of(value: &Value) -> BTreeSet<String> {
+        value
+            .as_object()
+            .map(|object| object.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    fn schema_keys(node: &Value, field: &str) -> BTreeSet<String> {
+        match &node[field] {
+            Value::Object(properties) => properties.keys().cloned().collect(),
+            Value::Array(required) => required
+                .iter()
+                .filter_map(|name| name.as_str().map(str::to_owned))
+                .collect(),
+            _ => BTreeSet::new(),
+        }
+    }
+
+    /// The schema names exactly the fields the Rust type writes when every
+    /// `Option` is set, requires exactly those it writes when none is, and
+    /// allows nothing else.
+    fn check_object_agrees(name: &str, node: &Value, full: &Value, minimal: &Value) {
+        assert_eq!(
+            schema_keys(node, "properties"),
+            keys_of(full),
+            "properties of {name}"
+        );
+        assert_eq!(
+            schema_keys(node, "required"),
+            keys_of(minimal),
+            "required of {name}"
+        );
+        assert_eq!(
+            node["additionalProperties"],
+            json!(false),
+            "additionalProperties of {name}"
+        );
+    }
+
+    #[test]
+    fn schema_objects_match_the_rust_type() {
+        let schema = schema();
+        let full = serde_json::to_value(full_document()).expect("serialises");
+        let minimal = serde_json::to_value(minimal_document()).expect("serialises");
+        let participant = |p: Participant| serde_json::to_value(p).expect("serialises");
+        let pairs = [
+            (
+                "meeting",
+                full["meeting"].clone(),
+                minimal["meeting"].clone(),
+            ),
+            ("host", full["host"].clone(), minimal["host"].clone()),
+            (
+                "file",
+                full["files"][0].clone(),
+                minimal["files"][0].clone(),
+            ),
+            (
+                "participant",
+                participant(full_participant()),
+                participant(minimal_participant()),
+            ),
+            ("ingest", full["ingest"].clone(), minimal["ingest"].clone()),
+        ];
+        check_object_agrees("the document", schema, &full, &minimal);
+        for (name, full, minimal) in &pairs {
+            check_object_agrees(name, &schema["$defs"][name], full, minimal);
+        }
+        // Every object definition in the schema was compared above.
+        let object_defs: BTreeSet<&str> = schema["$defs"]
+            .as_object()
+            .expect("$defs is an object")
+            .iter()
+            .filter(|(_, def)| def["type"] == "object")
+            .map(|(name, _)| name.as_str())
+            .collect();
+        let compared: BTreeSet<&str> = pairs.iter().map(|(name, _, _)| *name).collect();
+        assert_eq!(object_defs, compared);
+        // The enum of sources is the Rust enum's.
+        let sources: Vec<Value> = [
+            IngestSource::Webhook,
+            IngestSource::Manual,
+            IngestSource::Scan,
+        ]
+        .iter()
+        .map(|source| serde_json::to_value(source).expect("serialises"))
+        .collect();
+        assert_eq!(
+            schema["$defs"]["ingest"]["properties"]["source"]["enum"],
+            json!(sources)
+        );
+        assert_eq!(
+            schema["properties"]["schema_version"]["const"],
+            json!(SCHEMA_VERSION)
+        );
+    }
+
+    fn check_invalid(edit: impl FnOnce(&mut Value), expect: Expect) {
+        let mut value = serde_json::to_value(full_document()).expect("serialises");
+        edit(&mut value);
+        let actual = match validate(&value) {
+            Ok(_) => "valid".to_owned(),
+            Err(error) => error.to_string(),
+        };
+        expect.assert_eq(&actual);
+    }
+
+    #[test]
+    fn invalid_documents_name_every_pointer() {
+        check_invalid(|_| {}, expect!["valid"]);
+        check_invalid(
+            |doc| {
+                doc["meeting"]["id"] = json!("85746065432");
+                doc["files"][1]["sha256"] = json!("ABC");
+                doc["participants"][0]["join_time"] = json!("yesterday");
+                doc["ingest"]["source"] = json!("carrier pigeon");
+                doc["host"].as_object_mut().expect("object").remove("id");
+                doc["surprise"] = json!(true);
+            },
+            expect![[r#"
+                recording document is invalid:
+                  /meeting/id: "85746065432" is not of type "integer"
+                  /host: "id" is a required property
+                  /files/1/sha256: "ABC" does not match "^[0-9a-f]{64}$"
+                  /participants/0/join_time: "yesterday" is not a "date-time"
+                  /ingest/source: "carrier pigeon" is not one of "webhook", "manual" or "scan"
+                  (document): Additional properties are not allowed ('surprise' was unexpected)"#]],
+        );
+        check_invalid(
+            |doc| doc["schema_version"] = json!(2),
+            expect![[r#"
+                recording document is invalid:
+                  /schema_version: 1 was expected"#]],
+        );
+        check_invalid(
+            |doc| doc["meeting"]["duration_minutes"] = json!(-1),
+            expect![[r#"
+                recording document is invalid:
+                  /meeting/duration_minutes: -1 is less than the minimum of 0"#]],
+        );
+    }
+
+    #[test]
+    fn unsafe_or_foreign_storage_keys_are_refused() {
+        check_invalid(
+            |doc| {
+                doc["files"][0]["storage_key"] = json!("../etc/passwd");
+                doc["files"][1]["storage_key"] = json!("/abs/key");
+            },
+            expect![[r#"
+                recording document is invalid:
+                  /files/0/storage_key: "../etc/passwd" does not match "^(?!/)(?!.*//)(?!.*/$)(?!(?:.*/)?\.\.?(?:/|$))(?!.*[^/]{256})[A-Za-z0-9._=/-]{1,1024}$"
+                  /files/1/storage_key: "/abs/key" does not match "^(?!/)(?!.*//)(?!.*/$)(?!(?:.*/)?\.\.?(?:/|$))(?!.*[^/]{256})[A-Za-z0-9._=/-]{1,1024}$""#]],
+        );
+        check_invalid(
+            |doc| {
+                doc["files"][0]["storage_key"] = json!("recordings/2024/03/05/1/other/files/x.mp4");
+                doc["files"][1]["storage_key"] = doc["files"][0]["storage_key"].clone();
+            },
+            expect![[r#"
+                recording document is invalid:
+                  /files/0/storage_key: "recordings/2024/03/05/1/other/files/x.mp4" is not under this recording's prefix "recordings/2024/03/05/85746065432/aDYlohsHRtCd4ii1uC2-hA==/" (derived from meeting.start_time, meeting.id and meeting.uuid)
+                  /files/1/storage_key: "recordings/2024/03/05/1/other/files/x.mp4" is not under this recording's prefix "recordings/2024/03/05/85746065432/aDYlohsHRtCd4ii1uC2-hA==/" (derived from meeting.start_time, meeting.id and meeting.uuid)
+                  /files/1/storage_key: same storage key as /files/0/storage_key"#]],
+        );
+        // Moving the start date moves the prefix: the files no longer belong.
+        check_invalid(
+            |doc| doc["meeting"]["start_time"] = json!("2024-03-04T14:00:00Z"),
+            expect![[r#"
+                recording document is invalid:
+                  /files/0/storage_key: "recordings/2024/03/05/85746065432/aDYlohsHRtCd4ii1uC2-hA==/files/shared_screen_with_speaker_view-ed6c2f27-2ae7-42f4-b3d0-835b493e4fa8.mp4" is not under this recording's prefix "recordings/2024/03/04/85746065432/aDYlohsHRtCd4ii1uC2-hA==/" (derived from meeting.start_time, meeting.id and meeting.uuid)
+                  /files/1/storage_key: "recordings/2024/03/05/85746065432/aDYlohsHRtCd4ii1uC2-hA==/files/timeline=1.json" is not under this recording's prefix "recordings/2024/03/04/85746065432/aDYlohsHRtCd4ii1uC2-hA==/" (derived from meeting.start_time, meeting.id and meeting.uuid)"#]],
+        );
+    }
+
+    #[test]
+    fn not_json_is_its_own_error() {
+        let error = RecordingDocument::from_json(b"{").expect_err("not JSON");
+        assert!(matches!(error, Error::Json(_)), "{error}");
+    }
+
+    fn storage_key_pattern() -> &'static jsonschema::Validator {
+        static PATTERN: OnceLock<jsonschema::Validator> = OnceLock::new();
+        PATTERN.get_or_init(|| {
+            let field = &schema()["$defs"]["file"]["properties"]["storage_key"];
+            jsonschema::draft202012::new(field).expect("the storage_key schema compiles")
+        })
+    }
+
+    #[test]
+    fn storage_key_pattern_limits_segments_like_validate_key() {
+        for key in [
+            "a".repeat(255),
+            format!("x/{}", "a".repeat(256)),
+            "a/".repeat(600),
+        ] {
+            assert_eq!(
+                storage_key_pattern().is_valid(&json!(key)),
+                validate_key(&key).is_ok(),
+                "{key}"
+            );
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn storage_key_pattern_agrees_with_validate_key(key in "[a./=_ -]{0,12}") {
+            prop_assert_eq!(
+                storage_key_pattern().is_valid(&json!(key)),
+                validate_key(&key).is_ok()
+            );
+        }
+    }
+}

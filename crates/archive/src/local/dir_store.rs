@@ -1,0 +1,841 @@
+//! [`DirObjectStore`]: the object store port on a local directory.
+//!
+//! ```text
+//! <root>/objects/<key>                           the objects, nothing else
+//! <root>/.multipart/<upload id>/key              the key the upload is for
+//! <root>/.multipart/<upload id>/part-00042       pointer: the etag of part 42's current bytes
+//! <root>/.multipart/<upload id>/data-00042-<etag> part 42's bytes
+//! <root>/.tmp/                                   files being written
+//! ```
+//!
+//! Every write goes to a fresh file in `.tmp/`, is fsynced, then renamed
+//! into place and its directory fsynced, so `objects/` only ever holds
+//! whole objects and a crash leaves at most stray files in `.tmp/` (never
+//! listed; [`DirObjectStore::sweep_abandoned`] removes them). A part is
+//! replaced by renaming a new pointer over the old one, so a retried part
+//! replaces, never duplicates, and a part that fails midway changes
+//! nothing. A part's etag is the lower-case hex MD5 of its bytes, as in S3.
+//!
+//! This adapter must not read a part or an object into memory whole (only
+//! `get`, meant for small objects, does) and must not touch a path that
+//! did not pass `keys::validate_key`. It keeps no content types: a
+//! directory has nowhere to put them, and local serving goes by extension.
+
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt;
+use md5::{Digest, Md5};
+use sha2::Sha256;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::keys::{validate_key, validate_prefix};
+use crate::ports::object_store::{
+    CompletedPart, Error, ObjectMeta, ObjectStore, ObjectStream, PartBody, PartInfo, PartNumber,
+    UploadId, MAX_PART_SIZE, MIN_PART_SIZE,
+};
+
+/// Read and copy buffer size: large enough to keep syscalls few, small
+/// enough to never matter for memory.
+const CHUNK: usize = 256 * 1024;
+
+/// Attempts to rename into a directory that a concurrent `delete` may have
+/// pruned as empty between our `create_dir_all` and our `rename`.
+const INSTALL_ATTEMPTS: usize = 3;
+
+#[derive(Debug, Clone)]
+pub struct DirStoreConfig {
+    /// Smallest part allowed for every part but the last. S3's
+    /// [`MIN_PART_SIZE`] by default, so that a plan that works locally also
+    /// works on S3; tests of small files may lower it.
+    pub min_part_size: u64,
+}
+
+impl Default for DirStoreConfig {
+    fn default() -> DirStoreConfig {
+        DirStoreConfig {
+            min_part_size: MIN_PART_SIZE,
+        }
+    }
+}
+
+/// What [`DirObjectStore::sweep_abandoned`] removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    pub temp_entries: usize,
+    pub uploads: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct DirObjectStore {
+    layout: Arc<Layout>,
+}
+
+#[derive(Debug)]
+struct Layout {
+    root: PathBuf,
+    objects: PathBuf,
+    multipart: PathBuf,
+    tmp: PathBuf,
+    config: DirStoreConfig,
+    /// Makes temp names and upload ids unique within the process; the
+    /// process id and clock make them unique across processes sharing a
+    /// root.
+    counter: AtomicU64,
+}
+
+impl DirObjectStore {
+    /// Opens (creating if needed) a store rooted at `root`.
+    pub fn open(root: impl Into<PathBuf>) -> Result<DirObjectStore, Error> {
+        DirObjectStore::open_with(root, DirStoreConfig::default())
+    }
+
+    pub fn open_with(
+        root: impl Into<PathBuf>,
+        config: DirStoreConfig,
+    ) -> Result<DirObjectStore, Error> {
+        let root = root.into();
+        let layout = Layout {
+            objects: root.join("objects"),
+            multipart: root.join(".multipart"),
+            tmp: root.join(".tmp"),
+            root,
+            config,
+            counter: AtomicU64::new(0),
+        };
+        for dir in [&layout.objects, &layout.multipart, &layout.tmp] {
+            fs::create_dir_all(dir).map_err(io_error(format!("creating {}", dir.display())))?;
+        }
+        Ok(DirObjectStore {
+            layout: Arc::new(layout),
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.layout.root
+    }
+
+    /// Removes what crashed or abandoned writers left behind: temp files
+    /// and multipart uploads untouched for `older_than` (S3's lifecycle
+    /// rule for incomplete uploads, done by hand). Choose an age well above
+    /// the longest upload, or a live upload is aborted.
+    pub async fn sweep_abandoned(&self, older_than: Duration) -> Result<SweepReport, Error> {
+        let layout = self.layout.clone();
+        blocking(move || {
+            let now = SystemTime::now();
+            let is_stale = |path: &Path| {
+                fs::symlink_metadata(path)
+                    .and_then(|meta| meta.modified())
+                    .map(|modified| now.duration_since(modified).unwrap_or_default() >= older_than)
+                    .unwrap_or(false)
+            };
+            let mut report = SweepReport::default();
+            for path in entries_of(&layout.tmp)? {
+                if is_stale(&path) && remove_any(&path).is_ok() {
+                    report.temp_entries += 1;
+                }
+            }
+            for path in entries_of(&layout.multipart)? {
+                if is_stale(&path) && fs::remove_dir_all(&path).is_ok() {
+                    report.uploads += 1;
+                }
+            }
+            Ok(report)
+        })
+        .await
+    }
+}
+
+impl Layout {
+    fn object_path(&self, key: &str) -> PathBuf {
+        self.objects.join(key)
+    }
+
+    fn unique_suffix(&self) -> String {
+        let nanos = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        let count = self.counter.fetch_add(1, Ordering::Relaxed);
+        format!("{}-{nanos}-{count}", std::process::id())
+    }
+
+    /// A new, empty file in `.tmp/`, removed again unless installed.
+    fn temp_file(&self) -> Result<(TempPath, File), Error> {
+        let path = self.tmp.join(format!("{}.tmp", self.unique_suffix()));
+        let file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(io_error(format!("creating {}", path.display())))?;
+        Ok((TempPath::new(path), file))
+    }
+
+    fn new_upload_id(&self) -> String {
+        let digest = Sha256::new()
+            .chain_update(self.root.as_os_str().as_encoded_bytes())
+            .chain_update(self.unique_suffix())
+            .finalize();
+        hex::encode(&digest[..16])
+    }
+
+    /// The staging directory of `upload_id`, if it is an upload to `key`.
+    fn upload_dir(&self, key: &str, upload_id: &UploadId) -> Result<PathBuf, Error> {
+        let no_such_upload = || Error::NoSuchUpload {
+            key: key.to_owned(),
+            upload_id: upload_id.clone(),
+        };
+        let id = upload_id.as_str();
+        // The id comes back from a workflow's state, so it is checked
+        // before it becomes part of a path.
+        let well_formed = id.len() == 32
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if !well_formed {
+            return Err(no_such_upload());
+        }
+        let dir = self.multipart.join(id);
+        match fs::read_to_string(dir.join("key")) {
+            Ok(stored) if stored == key => Ok(dir),
+            Ok(_) => Err(no_such_upload()),
+            Err(error) if is_absent(&error) => Err(no_such_upload()),
+            Err(error) => Err(Error::Io {
+                context: format!("reading upload {id}"),
+                source: error,
+            }),
+        }
+    }
+
+    /// Takes an upload's staging directory out of `.multipart/` in one
+    /// rename (so the upload is gone at once), then deletes it.
+    fn discard_upload(&self, dir: &Path) -> Result<(), Error> {
+        let doomed = self.tmp.join(format!("{}.discarded", self.unique_suffix()));
+        fs::rename(dir, &doomed).map_err(io_error(format!("discarding {}", dir.display())))?;
+        if let Err(error) = fs::remove_dir_all(&doomed) {
+            // The upload is already gone; what is left is garbage for the sweep.
+            tracing::warn!(path = %doomed.display(), %error, "could not remove a discarded upload");
+        }
+        Ok(())
+    }
+}
+
+fn part_file(number: PartNumber) -> String {
+    format!("part-{:05}", number.get())
+}
+
+fn data_file(number: PartNumber, etag: &str) -> String {
+    format!("data-{:05}-{etag}", number.get())
+}
+
+/// A file in `.tmp/` that is deleted when dropped unless it was installed,
+/// so an error or a cancelled future leaves nothing behind.
+struct TempPath {
+    path: PathBuf,
+    installed: bool,
+}
+
+impl TempPath {
+    fn new(path: PathBuf) -> TempPath {
+        TempPath {
+            path,
+            installed: false,
+        }
+    }
+}
+
+impl Drop for TempPath {
+    fn drop(&mut self) {
+        if !self.installed {
+            let _ = remove_any(&self.path);
+        }
+    }
+}
+
+fn remove_any(path: &Path) -> io::Result<()> {
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_dir() => fs::remove_dir_all(path),
+        Ok(_) => fs::remove_file(path),
+        Err(error) => Err(error),
+    }
+}
+
+fn entries_of(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let entries = fs::read_dir(dir).map_err(io_error(format!("listing {}", dir.display())))?;
+    Ok(entries
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .collect())
+}
+
+fn io_error(context: String) -> impl FnOnce(io::Error) -> Error {
+    move |source| Error::Io { context, source }
+}
+
+/// Not there, or something that is not a directory where one is needed:
+/// either way, no object.
+fn is_absent(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory | io::ErrorKind::IsADirectory
+    )
+}
+
+fn sync_dir(dir: &Path) -> Result<(), Error> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_error(format!("syncing {}", dir.display())))
+}
+
+/// Renames a finished temp file to `dest` and makes the rename durable.
+fn install(mut temp: TempPath, dest: &Path, key: &str) -> Result<(), Error> {
+    let conflict = |reason: &str| Error::Conflict {
+        key: key.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let parent = dest.parent().ok_or_else(|| conflict("it has no parent"))?;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match fs::create_dir_all(parent) {
+            Ok(()) => {}
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    io::ErrorKind::NotADirectory | io::ErrorKind::AlreadyExists
+                ) =>
+            {
+                return Err(conflict(
+                    "an object is stored where a parent of it would be",
+                ));
+            }
+            Err(error) => {
+                return Err(Error::Io {
+                    context: format!("creating {}", parent.display()),
+                    source: error,
+                })
+            }
+        }
+        match fs::rename(&temp.path, dest) {
+            Ok(()) => {
+                temp.installed = true;
+                return sync_dir(parent);
+            }
+            Err(error) if error.kind() == io::ErrorKind::NotFound && attempt < INSTALL_ATTEMPTS => {
+                continue
+            }
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    io::ErrorKind::IsADirectory
+                        | io::ErrorKind::DirectoryNotEmpty
+                        | io::ErrorKind::AlreadyExists
+                ) =>
+            {
+                return Err(conflict("other objects are stored under it as a prefix"));
+            }
+            Err(error) => {
+                return Err(Error::Io {
+                    context: format!("renaming into {}", dest.display()),
+                    source: error,
+                })
+            }
+        }
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, Error> + Send + 'static,
+) -> Result<T, Error> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|join| Error::Backend(Box::new(join)))?
+}
+
+/// Lists every object under `prefix`, starting at the deepest directory the
+/// prefix names rather than at the root.
+fn list_objects(objects: &Path, prefix: &str) -> Result<Vec<ObjectMeta>, Error> {
+    let (dir_part, name_prefix) = match prefix.rfind('/') {
+        Some(slash) => prefix.split_at(slash + 1),
+        None => ("", prefix),
+    };
+    let start = objects.join(dir_part);
+    let entries = match fs::read_dir(&start) {
+        Ok(entries) => entries,
+        Err(error) if is_absent(&error) => return Ok(Vec::new()),
+        Err(error) => {
+            return Err(Error::Io {
+                context: format!("listing {}", start.display()),
+                source: error,
+            })
+        }
+    };
+    let mut found = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(io_error(format!("listing {}", start.display())))?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if name.starts_with(name_prefix) {
+            collect_objects(&entry, format!("{dir_part}{name}"), &mut found)?;
+        }
+    }
+    found.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok(found)
+}
+
+fn collect_objects(
+    entry: &fs::DirEntry,
+    key: String,
+    found: &mut Vec<ObjectMeta>,
+) -> Result<(), Error> {
+    // `file_type` does not follow symlinks: a link is not an object, and
+    // following one could leave the root.
+    let Ok(file_type) = entry.file_type() else {
+        return Ok(());
+    };
+    if file_type.is_file() {
+        // Names that are not valid keys could not have been stored through
+        // this store and could not be addressed through it either.
+        if validate_key(&key).is_ok() {
+            if let Ok(meta) = entry.metadata() {
+                found.push(ObjectMeta {
+                    key,
+                    size: meta.len(),
+                });
+            }
+        }
+    } else if file_type.is_dir() {
+        let children = match fs::read_dir(entry.path()) {
+            Ok(children) => children,
+            // Removed since we saw it: nothing to list.
+            Err(error) if is_absent(&error) => return Ok(()),
+            Err(error) => {
+                return Err(Error::Io {
+                    context: format!("listing {}", entry.path().display()),
+                    source: error,
+                })
+            }
+        };
+        for child in children {
+            let child = child.map_err(io_error(format!("listing {}", entry.path().display())))?;
+            let name = child.file_name();
+            let Some(name) = name.to_str() else { continue };
+            collect_objects(&child, format!("{key}/{name}"), found)?;
+        }
+    }
+    Ok(())
+}
+
+/// Concatenates resolved parts into a new temp file, checking each part's
+/// bytes against its etag on the way.
+fn concatenate(layout: &Layout, parts: &[ResolvedPart]) -> Result<(TempPath, u64), Error> {
+    let (temp, mut out) = layout.temp_file()?;
+    let mut buffer = vec![0u8; CHUNK];
+    let mut total = 0u64;
+    for part in parts {
+        let context = || format!("copying {}", part.data.display());
+        let mut input = File::open(&part.data).map_err(io_error(context()))?;
+        let mut hasher = Md5::new();
+        loop {
+            let read = input.read(&mut buffer).map_err(io_error(context()))?;
+            if read == 0 {
+                break;
+            }
+            hasher.update(&buffer[..read]);
+            out.write_all(&buffer[..read])
+                .map_err(io_error(context()))?;
+            total += read as u64;
+        }
+        if hex::encode(hasher.finalize()) != part.etag {
+            return Err(Error::InvalidPart {
+                part_number: part.number,
+                reason: "its stored bytes no longer match its etag".to_owned(),
+            });
+        }
+    }
+    out.sync_all()
+        .map_err(io_error(format!("syncing {}", temp.path.display())))?;
+    Ok((temp, total))
+}
+
+struct ResolvedPart {
+    number: PartNumber,
+    etag: String,
+    data: PathBuf,
+    size: u64,
+}
+
+/// The current version of an uploaded part, if any.
+fn resolve_part(dir: &Path, number: PartNumber) -> Result<Option<ResolvedPart>, Error> {
+    let pointer = dir.join(part_file(number));
+    let etag = match fs::read_to_string(&pointer) {
+        Ok(etag) => etag,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => {
+            return Err(Error::Io {
+                context: format!("reading {}", pointer.display()),
+                source: error,
+            })
+        }
+    };
+    let data = dir.join(data_file(number, &etag));
+    let size = fs::metadata(&data)
+        .map_err(io_error(format!("reading {}", data.display())))?
+        .len();
+    Ok(Some(ResolvedPart {
+        number,
+        etag,
+        data,
+        size,
+    }))
+}
+
+#[async_trait]
+impl ObjectStore for DirObjectStore {
+    async fn put(&self, key: &str, body: Bytes, _content_type: &str) -> Result<ObjectMeta, Error> {
+        validate_key(key)?;
+        let layout = self.layout.clone();
+        let key = key.to_owned();
+        blocking(move || {
+            let (temp, mut file) = layout.temp_file()?;
+            let context = || format!("writing {}", temp.path.display());
+            file.write_all(&body).map_err(io_error(context()))?;
+            file.sync_all().map_err(io_error(context()))?;
+            drop(file);
+            install(temp, &layout.object_path(&key), &key)?;
+            Ok(ObjectMeta {
+                key,
+                size: body.len() as u64,
+            })
+        })
+        .await
+    }
+
+    async fn get(&self, key: &str) -> Result<Bytes, Error> {
+        validate_key(key)?;
+        match tokio::fs::read(self.layout.object_path(key)).await {
+            Ok(bytes) => Ok(Bytes::from(bytes)),
+            Err(error) if is_absent(&error) => Err(Error::NotFound {
+                key: key.to_owned(),
+            }),
+            Err(error) => Err(Error::Io {
+                context: format!("reading {key:?}"),
+                source: error,
+            }),
+        }
+    }
+
+    async fn get_stream(&self, key: &str) -> Result<ObjectStream, Error> {
+        validate_key(key)?;
+        let not_found = || Error::NotFound {
+            key: key.to_owned(),
+        };
+        let file = match tokio::fs::File::open(self.layout.object_path(key)).await {
+            Ok(file) => file,
+            Err(error) if is_absent(&error) => return Err(not_found()),
+            Err(error) => {
+                return Err(Error::Io {
+                    context: format!("opening {key:?}"),
+                    source: error,
+                })
+            }
+        };
+        let meta = file
+            .metadata()
+            .await
+            .map_err(io_error(format!("reading {key:?}")))?;
+        if !meta.is_file() {
+            return Err(not_found());
+        }
+        // The open file is the object as it was when opened, even if a new
+        // version is renamed over it while the stream is read.
+        let stream = futures_util::stream::try_unfold(file, |mut file| async move {
+            let mut chunk = BytesMut::with_capacity(CHUNK);
+            let read = file.read_buf(&mut chunk).await?;
+            Ok((read > 0).then(|| (chunk.freeze(), file)))
+        });
+        Ok(ObjectStream {
+            size: meta.len(),
+            stream: Box::pin(stream),
+        })
+    }
+
+    async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, Error> {
+        validate_key(key)?;
+        match tokio::fs::metadata(self.layout.object_path(key)).await {
+            Ok(meta) if meta.is_file() => Ok(Some(ObjectMeta {
+                key: key.to_owned(),
+                size: meta.len(),
+            })),
+            Ok(_) => Ok(None),
+            Err(error) if is_absent(&error) => Ok(None),
+            Err(error) => Err(Error::Io {
+                context: format!("reading {key:?}"),
+                source: error,
+            }),
+        }
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, Error> {
+        validate_prefix(prefix)?;
+        let layout = self.layout.clone();
+        let prefix = prefix.to_owned();
+        blocking(move || list_objects(&layout.objects, &prefix)).await
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), Error> {
+        validate_key(key)?;
+        let layout = self.layout.clone();
+        let key = key.to_owned();
+        blocking(move || {
+            let path = layout.object_path(&key);
+            match fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(error) if is_absent(&error) => return Ok(()),
+                Err(error) => {
+                    return Err(Error::Io {
+                        context: format!("deleting {key:?}"),
+                        source: error,
+                    })
+                }
+            }
+            // Prune directories the delete emptied, so a purged recording
+            // leaves no empty tree; `remove_dir` refuses non-empty ones.
+            let mut dir = path.parent();
+            while let Some(current) = dir {
+                if current == layout.objects || fs::remove_dir(current).is_err() {
+                    break;
+                }
+                dir = current.parent();
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn create_multipart(&self, key: &str, _content_type: &str) -> Result<UploadId, Error> {
+        validate_key(key)?;
+        let layout = self.layout.clone();
+        let key = key.to_owned();
+        blocking(move || {
+            let id = layout.new_upload_id();
+            // Built in `.tmp/` and renamed in whole, so an upload directory
+            // always knows its key.
+            let staging = TempPath::new(layout.tmp.join(format!("{id}.upload")));
+            fs::create_dir(&staging.path)
+                .map_err(io_error(format!("creating {}", staging.path.display())))?;
+            let key_file = staging.path.join("key");
+            let context = || format!("writing {}", key_file.display());
+            let mut file = File::create(&key_file).map_err(io_error(context()))?;
+            file.write_all(key.as_bytes())
+                .map_err(io_error(context()))?;
+            file.sync_all().map_err(io_error(context()))?;
+            sync_dir(&staging.path)?;
+            install(staging, &layout.multipart.join(&id), &key)?;
+            Ok(UploadId::new(id))
+        })
+        .await
+    }
+
+    async fn put_part(
+        &self,
+        key: &str,
+        upload_id: &UploadId,
+        part_number: PartNumber,
+        mut body: PartBody,
+    ) -> Result<CompletedPart, Error> {
+        validate_key(key)?;
+        if body.len > MAX_PART_SIZE {
+            return Err(Error::PartTooLarge {
+                part_number,
+                len: body.len,
+            });
+        }
+        let layout = self.layout.clone();
+        let dir = {
+            let (layout, key, upload_id) = (layout.clone(), key.to_owned(), upload_id.clone());
+            blocking(move || layout.upload_dir(&key, &upload_id)).await?
+        };
+
+        let (temp, file) = {
+            let layout = layout.clone();
+            blocking(move || layout.temp_file()).await?
+        };
+        let context = || format!("writing part {part_number} of {key:?}");
+        let mut file = tokio::fs::File::from_std(file);
+        let mut hasher = Md5::new();
+        let mut received = 0u64;
+        while let Some(chunk) = body.stream.next().await {
+            let chunk = chunk.map_err(|source| Error::Body {
+                part_number,
+                source,
+            })?;
+            received += chunk.len() as u64;
+            if received > body.len {
+                return Err(Error::BodyTooLong {
+                    part_number,
+                    declared: body.len,
+                });
+            }
+            hasher.update(&chunk);
+            file.write_all(&chunk).await.map_err(io_error(context()))?;
+        }
+        if received < body.len {
+            return Err(Error::BodyTooShort {
+                part_number,
+                declared: body.len,
+                received,
+            });
+        }
+        file.flush().await.map_err(io_error(context()))?;
+        file.sync_all().await.map_err(io_error(context()))?;
+        drop(file);
+
+        let etag = hex::encode(hasher.finalize());
+        let (key, upload_id) = (key.to_owned(), upload_id.clone());
+        blocking(move || {
+            let no_such_upload = |error: io::Error| {
+                if error.kind() == io::ErrorKind::NotFound {
+                    // Aborted or completed while this part was uploading.
+                    Error::NoSuchUpload {
+                        key: key.clone(),
+                        upload_id: upload_id.clone(),
+                    }
+                } else {
+                    Error::Io {
+                        context: format!("storing part {part_number}"),
+                        source: error,
+                    }
+                }
+            };
+            let mut temp = temp;
+            fs::rename(&temp.path, dir.join(data_file(part_number, &etag)))
+                .map_err(no_such_upload)?;
+            temp.installed = true;
+            // The pointer is swapped in one rename: a reader sees the old
+            // version of the part or the new one.
+            let (pointer, mut file) = layout.temp_file()?;
+            let context = || format!("writing {}", pointer.path.display());
+            file.write_all(etag.as_bytes())
+                .map_err(io_error(context()))?;
+            file.sync_all().map_err(io_error(context()))?;
+            drop(file);
+            let mut pointer = pointer;
+            fs::rename(&pointer.path, dir.join(part_file(part_number))).map_err(no_such_upload)?;
+            pointer.installed = true;
+            sync_dir(&dir)?;
+            Ok(CompletedPart { part_number, etag })
+        })
+        .await
+    }
+
+    async fn complete_multipart(
+        &self,
+        key: &str,
+        upload_id: &UploadId,
+        parts: &[CompletedPart],
+    ) -> Result<ObjectMeta, Error> {
+        validate_key(key)?;
+        if parts.is_empty() {
+            return Err(Error::NoParts);
+        }
+        if let Some(pair) = parts
+            .windows(2)
+            .find(|pair| pair[1].part_number <= pair[0].part_number)
+        {
+            return Err(Error::InvalidPartOrder {
+                part_number: pair[1].part_number,
+            });
+        }
+        let layout = self.layout.clone();
+        let (key, upload_id, parts) = (key.to_owned(), upload_id.clone(), parts.to_vec());
+        blocking(move || {
+            let dir = layout.upload_dir(&key, &upload_id)?;
+            // Check every part before writing anything: first that each
+            // is the uploaded one, then the sizes.
+            let mut resolved = Vec::with_capacity(parts.len());
+            for part in &parts {
+                let invalid = |reason: String| Error::InvalidPart {
+                    part_number: part.part_number,
+                    reason,
+                };
+                let found = resolve_part(&dir, part.part_number)?
+                    .ok_or_else(|| invalid("it was never uploaded".to_owned()))?;
+                if found.etag != part.etag {
+                    return Err(invalid(format!(
+                        "etag {:?} is not the uploaded part's {:?}",
+                        part.etag, found.etag
+                    )));
+                }
+                resolved.push(found);
+            }
+            let all_but_last = &resolved[..resolved.len() - 1];
+            if let Some(small) = all_but_last
+                .iter()
+                .find(|part| part.size < layout.config.min_part_size)
+            {
+                return Err(Error::PartTooSmall {
+                    part_number: small.number,
+                    size: small.size,
+                    minimum: layout.config.min_part_size,
+                });
+            }
+            let (temp, size) = concatenate(&layout, &resolved)?;
+            install(temp, &layout.object_path(&key), &key)?;
+            // The object is in place; only now may the parts go. A crash in
+            // between leaves the upload, and completing it again rewrites
+            // the same object. Failing to discard does not undo the object,
+            // so it is not the caller's error.
+            if let Err(error) = layout.discard_upload(&dir) {
+                tracing::warn!(%key, %upload_id, %error, "completed upload left its parts behind");
+            }
+            Ok(ObjectMeta { key, size })
+        })
+        .await
+    }
+
+    async fn abort_multipart(&self, key: &str, upload_id: &UploadId) -> Result<(), Error> {
+        validate_key(key)?;
+        let layout = self.layout.clone();
+        let (key, upload_id) = (key.to_owned(), upload_id.clone());
+        blocking(move || {
+            let dir = layout.upload_dir(&key, &upload_id)?;
+            layout.discard_upload(&dir)
+        })
+        .await
+    }
+
+    async fn list_parts(&self, key: &str, upload_id: &UploadId) -> Result<Vec<PartInfo>, Error> {
+        validate_key(key)?;
+        let layout = self.layout.clone();
+        let (key, upload_id) = (key.to_owned(), upload_id.clone());
+        blocking(move || {
+            let dir = layout.upload_dir(&key, &upload_id)?;
+            let mut parts = Vec::new();
+            for path in entries_of(&dir)? {
+                let number = path
+                    .file_name()
+                    .and_then(|name| name.to_str())
+                    .and_then(|name| name.strip_prefix("part-"))
+                    .and_then(|digits| digits.parse::<u32>().ok())
+                    .and_then(|number| PartNumber::new(number).ok());
+                let Some(number) = number else { continue };
+                if let Some(part) = resolve_part(&dir, number)? {
+                    parts.push(PartInfo {
+                        part_number: part.number,
+                        etag: part.etag,
+                        size: part.size,
+                    });
+                }
+            }
+            parts.sort_by_key(|part| part.part_number);
+            Ok(parts)
+        })
+        .await
+    }
+}

@@ -1,0 +1,294 @@
+//! The object store port: where recordings, their files and metadata are
+//! kept. Modelled on S3, multipart upload included, so that the local
+//! directory adapter and a later S3 adapter are interchangeable under the
+//! step handlers.
+//!
+//! This module defines the contract only; it must not know about
+//! directories, S3 clients or Zoom. Implementations check every key with
+//! [`crate::keys::validate_key`] before touching storage.
+
+use std::fmt;
+use std::io;
+use std::pin::Pin;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures_util::Stream;
+use serde::{Deserialize, Serialize};
+
+use super::BoxError;
+use crate::keys;
+
+/// S3's smallest part, for every part but the last.
+pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
+/// S3's largest part.
+pub const MAX_PART_SIZE: u64 = 5 * 1024 * 1024 * 1024;
+/// S3's highest part number.
+pub const MAX_PART_NUMBER: u32 = 10_000;
+
+/// A body arriving in chunks, such as a ranged download from Zoom.
+pub type ByteStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Key(#[from] keys::Error),
+    #[error("no object at {key:?}")]
+    NotFound { key: String },
+    #[error("no multipart upload {upload_id} for {key:?} (never created, completed or aborted)")]
+    NoSuchUpload { key: String, upload_id: UploadId },
+    #[error("part number {0} is outside 1..={MAX_PART_NUMBER}")]
+    InvalidPartNumber(u32),
+    #[error(
+        "part {part_number} declares {len} bytes, more than the {MAX_PART_SIZE} a part may hold"
+    )]
+    PartTooLarge { part_number: PartNumber, len: u64 },
+    #[error("part {part_number} body ended after {received} of its declared {declared} bytes")]
+    BodyTooShort {
+        part_number: PartNumber,
+        declared: u64,
+        received: u64,
+    },
+    #[error("part {part_number} body ran past its declared {declared} bytes")]
+    BodyTooLong {
+        part_number: PartNumber,
+        declared: u64,
+    },
+    #[error("part {part_number} body failed: {source}")]
+    Body {
+        part_number: PartNumber,
+        source: io::Error,
+    },
+    #[error("part {part_number} cannot complete the upload: {reason}")]
+    InvalidPart {
+        part_number: PartNumber,
+        reason: String,
+    },
+    #[error("a completion lists no parts")]
+    NoParts,
+    #[error("a completion must list parts in ascending order, each once (part {part_number} is out of place)")]
+    InvalidPartOrder { part_number: PartNumber },
+    #[error(
+        "part {part_number} is {size} bytes; every part but the last needs at least {minimum}"
+    )]
+    PartTooSmall {
+        part_number: PartNumber,
+        size: u64,
+        minimum: u64,
+    },
+    /// The key cannot be stored next to an existing one; a directory store
+    /// cannot hold both `a` and `a/b`. The key scheme never asks it to.
+    #[error("{key:?} conflicts with an existing object: {reason}")]
+    Conflict { key: String, reason: String },
+    #[error("{context}: {source}")]
+    Io { context: String, source: io::Error },
+    /// Throttled, timed out or unavailable: worth retrying.
+    #[error("object store unavailable: {0}")]
+    Unavailable(#[source] BoxError),
+    #[error("object store failed: {0}")]
+    Backend(#[source] BoxError),
+}
+
+impl Error {
+    /// Whether the same call may succeed if made again: the backend was
+    /// busy, or the body's source (a download) failed or was cut short and
+    /// can be fetched again. Step handlers map this to a retryable error.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Unavailable(_) | Error::Body { .. } | Error::BodyTooShort { .. } => true,
+            Error::Io { source, .. } => matches!(
+                source.kind(),
+                io::ErrorKind::Interrupted | io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+            ),
+            _ => false,
+        }
+    }
+}
+
+/// What a listing or `head` knows about a stored object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectMeta {
+    pub key: String,
+    pub size: u64,
+}
+
+/// An object's body, streamed.
+pub struct ObjectStream {
+    pub size: u64,
+    pub stream: ByteStream,
+}
+
+impl fmt::Debug for ObjectStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ObjectStream")
+            .field("size", &self.size)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The id a store gave a multipart upload; opaque to callers, carried
+/// between workflow steps as JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct UploadId(String);
+
+impl UploadId {
+    pub fn new(id: impl Into<String>) -> UploadId {
+        UploadId(id.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for UploadId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A part number, 1 to 10,000 as in S3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "u32", into = "u32")]
+pub struct PartNumber(u16);
+
+impl PartNumber {
+    pub fn new(number: u32) -> Result<PartNumber, Error> {
+        match u16::try_from(number) {
+            Ok(n) if (1..=MAX_PART_NUMBER).contains(&number) => Ok(PartNumber(n)),
+            _ => Err(Error::InvalidPartNumber(number)),
+        }
+    }
+
+    pub fn get(self) -> u32 {
+        u32::from(self.0)
+    }
+}
+
+impl TryFrom<u32> for PartNumber {
+    type Error = Error;
+
+    fn try_from(number: u32) -> Result<PartNumber, Error> {
+        PartNumber::new(number)
+    }
+}
+
+impl From<PartNumber> for u32 {
+    fn from(number: PartNumber) -> u32 {
+        number.get()
+    }
+}
+
+impl fmt::Display for PartNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// One part's body: its exact length, declared up front as S3 needs, and
+/// its bytes as a stream so a part is never held in memory whole.
+pub struct PartBody {
+    pub len: u64,
+    pub stream: ByteStream,
+}
+
+impl PartBody {
+    pub fn new(len: u64, stream: ByteStream) -> PartBody {
+        PartBody { len, stream }
+    }
+
+    /// A body already in memory (tests, small parts).
+    pub fn from_bytes(bytes: Bytes) -> PartBody {
+        let len = bytes.len() as u64;
+        PartBody {
+            len,
+            stream: Box::pin(futures_util::stream::once(async move { Ok(bytes) })),
+        }
+    }
+}
+
+impl fmt::Debug for PartBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PartBody")
+            .field("len", &self.len)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What completing an upload needs to know about one uploaded part.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompletedPart {
+    pub part_number: PartNumber,
+    pub etag: String,
+}
+
+/// An uploaded part as `list_parts` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartInfo {
+    pub part_number: PartNumber,
+    pub etag: String,
+    pub size: u64,
+}
+
+/// Durable storage of objects under keys.
+///
+/// Semantics follow S3: a `put` or a completed upload replaces the object
+/// whole and atomically (readers see the old object or the new one, never
+/// a mix); `delete` of a missing key succeeds.
+#[async_trait]
+pub trait ObjectStore: Send + Sync + fmt::Debug {
+    /// Stores a small object in one request.
+    async fn put(&self, key: &str, body: Bytes, content_type: &str) -> Result<ObjectMeta, Error>;
+
+    /// Reads a small object whole. [`Error::NotFound`] when absent.
+    async fn get(&self, key: &str) -> Result<Bytes, Error>;
+
+    /// Reads an object as a stream, for large files (checksumming,
+    /// serving). [`Error::NotFound`] when absent.
+    async fn get_stream(&self, key: &str) -> Result<ObjectStream, Error>;
+
+    async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, Error>;
+
+    /// Every object whose key starts with `prefix`, in key order.
+    async fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, Error>;
+
+    async fn delete(&self, key: &str) -> Result<(), Error>;
+
+    /// Starts a multipart upload to `key`. Nothing is visible at `key`
+    /// until [`ObjectStore::complete_multipart`].
+    async fn create_multipart(&self, key: &str, content_type: &str) -> Result<UploadId, Error>;
+
+    /// Uploads one part, streaming `body`. Uploading a part number again
+    /// replaces that part (so a retried part never duplicates). A body that
+    /// fails, or turns out shorter or longer than `body.len`, is an error
+    /// and leaves the upload as it was before the call.
+    async fn put_part(
+        &self,
+        key: &str,
+        upload_id: &UploadId,
+        part_number: PartNumber,
+        body: PartBody,
+    ) -> Result<CompletedPart, Error>;
+
+    /// Joins the listed parts, in ascending part order, into the object at
+    /// `key`, atomically, and ends the upload; unlisted parts are
+    /// discarded. Every part but the last must be at least
+    /// [`MIN_PART_SIZE`] and every etag must match its part.
+    ///
+    /// As in S3, completing an upload that has already completed fails with
+    /// [`Error::NoSuchUpload`]; a retried completion should then check the
+    /// object with `head`.
+    async fn complete_multipart(
+        &self,
+        key: &str,
+        upload_id: &UploadId,
+        parts: &[CompletedPart],
+    ) -> Result<ObjectMeta, Error>;
+
+    /// Ends an upload and discards its parts.
+    async fn abort_multipart(&self, key: &str, upload_id: &UploadId) -> Result<(), Error>;
+
+    /// The parts uploaded so far, in part order: to resume an upload.
+    async fn list_parts(&self, key: &str, upload_id: &UploadId) -> Result<Vec<PartInfo>, Error>;
+}
