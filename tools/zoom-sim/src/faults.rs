@@ -1,0 +1,185 @@
+//! Fault injection and the request log: the knobs that make the simulator
+//! misbehave the way Zoom sometimes does (rate limits, 5xx, slowness, files
+//! whose bytes do not match their listing), and the record tests read to
+//! check how a client talked to it. The middleware here wraps every route
+//! except the simulator's own `/_sim` control API.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::state::Shared;
+
+/// A fault on one recording file, applied by the CDN when it serves bytes.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FileFault {
+    /// Serve this many bytes instead of the file's true size (the listing
+    /// keeps announcing the true size): the "announced size differs" fault.
+    pub served_len: Option<u64>,
+    /// Flip every bit of the byte at this offset whenever it is served.
+    pub corrupt_at: Option<u64>,
+    /// Abort each response body after this many bytes, after announcing the
+    /// full `Content-Length`: a connection dropped mid-download.
+    pub cut_after: Option<u64>,
+}
+
+/// One request as the simulator saw it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LoggedRequest {
+    pub method: String,
+    /// The path as sent (still percent-encoded).
+    pub path: String,
+    pub query: Option<String>,
+    /// The `Range` header, if any.
+    pub range: Option<String>,
+    pub status: u16,
+}
+
+#[derive(Clone, Debug)]
+struct FailRule {
+    path_prefix: String,
+    status: StatusCode,
+    remaining: u32,
+    retry_after: Option<Duration>,
+}
+
+#[derive(Clone, Debug)]
+struct DelayRule {
+    path_prefix: String,
+    delay: Duration,
+}
+
+/// The armed request-level faults.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Faults {
+    fail: Vec<FailRule>,
+    delays: Vec<DelayRule>,
+}
+
+impl Faults {
+    pub(crate) fn fail_next(
+        &mut self,
+        path_prefix: &str,
+        status: StatusCode,
+        count: u32,
+        retry_after: Option<Duration>,
+    ) {
+        self.fail.push(FailRule {
+            path_prefix: path_prefix.to_owned(),
+            status,
+            remaining: count,
+            retry_after,
+        });
+    }
+
+    pub(crate) fn set_delay(&mut self, path_prefix: &str, delay: Duration) {
+        self.delays.retain(|rule| rule.path_prefix != path_prefix);
+        if !delay.is_zero() {
+            self.delays.push(DelayRule {
+                path_prefix: path_prefix.to_owned(),
+                delay,
+            });
+        }
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.fail.clear();
+        self.delays.clear();
+    }
+
+    /// The injected failure for a request to `path`, consuming one count of
+    /// the first armed rule that matches.
+    fn take_failure(&mut self, path: &str) -> Option<(StatusCode, Option<Duration>)> {
+        let rule = self
+            .fail
+            .iter_mut()
+            .find(|rule| rule.remaining > 0 && path.starts_with(&rule.path_prefix))?;
+        rule.remaining -= 1;
+        let taken = (rule.status, rule.retry_after);
+        self.fail.retain(|rule| rule.remaining > 0);
+        Some(taken)
+    }
+
+    fn delay_for(&self, path: &str) -> Option<Duration> {
+        self.delays
+            .iter()
+            .filter(|rule| path.starts_with(&rule.path_prefix))
+            .map(|rule| rule.delay)
+            .max()
+    }
+}
+
+/// The response Zoom gives for an injected status: its rate-limit answer
+/// for 429, a generic Zoom error body otherwise.
+fn injected_response(status: StatusCode, retry_after: Option<Duration>) -> Response {
+    let message = match status {
+        StatusCode::TOO_MANY_REQUESTS => {
+            "You have reached the maximum per-second rate limit for this API. Try again later."
+        }
+        StatusCode::SERVICE_UNAVAILABLE => "Service temporarily unavailable.",
+        _ => "Internal server error (injected by zoom-sim).",
+    };
+    let mut response = (
+        status,
+        axum::Json(json!({"code": status.as_u16(), "message": message})),
+    )
+        .into_response();
+    let headers = response.headers_mut();
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        headers.insert("x-ratelimit-category", HeaderValue::from_static("Medium"));
+        headers.insert("x-ratelimit-type", HeaderValue::from_static("QPS"));
+    }
+    if let Some(after) = retry_after {
+        // Zoom sends whole seconds; round up so a client never retries early.
+        let secs = after.as_secs() + u64::from(after.subsec_nanos() > 0);
+        if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
+            headers.insert(header::RETRY_AFTER, value);
+        }
+    }
+    response
+}
+
+/// Applies delay and fail-next knobs, then logs the request with the status
+/// it finally got. Requests to `/_sim` pass untouched and unlogged.
+pub(crate) async fn zoom_surface(
+    State(shared): State<Arc<Shared>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path().to_owned();
+    if path == "/_sim" || path.starts_with("/_sim/") {
+        return next.run(request).await;
+    }
+    let method = request.method().to_string();
+    let query = request.uri().query().map(str::to_owned);
+    let range = request
+        .headers()
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+
+    let delay = shared.lock().faults.delay_for(&path);
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
+    let injected = shared.lock().faults.take_failure(&path);
+    let response = match injected {
+        Some((status, retry_after)) => injected_response(status, retry_after),
+        None => next.run(request).await,
+    };
+    shared.lock().log_request(LoggedRequest {
+        method,
+        path,
+        query,
+        range,
+        status: response.status().as_u16(),
+    });
+    response
+}
