@@ -219,6 +219,14 @@ pub fn execution_name(recording_uuid: &str) -> Result<String, Error> {
     Ok(name)
 }
 
+/// Where RecordFailure keeps a failure before the recording's own keys
+/// are known (IngestMetadata failed): `failures/<execution name>.json`.
+pub fn failure_without_recording(execution_name: &str) -> Result<String, Error> {
+    let key = format!("failures/{execution_name}.json");
+    validate_key(&key)?;
+    Ok(key)
+}
+
 /// The keys of one recording. Built once from the identity Zoom gives a
 /// recording; every object of that recording is named by a method here.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -273,6 +281,11 @@ impl RecordingKeys {
     /// Zoom's meeting and recording metadata as fetched at ingest.
     pub fn meeting_metadata(&self) -> String {
         format!("{}meta/zoom-meeting.json", self.prefix)
+    }
+
+    /// Why the last ingest of this recording failed (RecordFailure).
+    pub fn failure(&self) -> String {
+        format!("{}meta/failure.json", self.prefix)
     }
 
     /// A recording file's content. The extension is lower-cased so `MP4`

@@ -11,6 +11,8 @@ pub mod document;
 pub mod keys;
 pub mod local;
 pub mod ports;
+pub mod steps;
+pub mod webhook;
 
 pub use document::RecordingDocument;
 pub use keys::{FileIdentity, FileKey, RecordingKeys};

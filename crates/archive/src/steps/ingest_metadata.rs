@@ -1,0 +1,217 @@
+//! IngestMetadata: the workflow's first step. Reads the recording (from the
+//! webhook event, or from Zoom's API for manual ingests, scans and stale
+//! tokens), stores the raw event and the meeting's metadata, and plans each
+//! file's retrieval: storage key, size, part size and part count. It moves
+//! no file bytes.
+
+use super::{
+    content_type_for, parse, to_value, DownloadPlan, FilePlan, MeetingMetadata, RecordingRef,
+    StepContext, StepError, WorkflowInput,
+};
+use crate::keys::{FileIdentity, FileKey, RecordingKeys};
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+use zoomvault_zoom::{Error as ZoomError, MeetingRecording};
+
+#[derive(Debug, Deserialize)]
+struct Payload {
+    input: WorkflowInput,
+}
+
+/// The step. Payload: `{"input": <WorkflowInput>, ...}`. Result:
+/// `{"recording": RecordingRef, "files": [FilePlan], "download": DownloadPlan,
+/// "skipped": null | "<why>"}`.
+pub async fn ingest_metadata(ctx: &StepContext, payload: Value) -> Result<Value, StepError> {
+    let Payload { input } = parse("IngestMetadata", payload)?;
+    let now = OffsetDateTime::now_utc();
+    let token = usable_download_token(ctx, &input, now);
+
+    // The webhook's own copy of the recording is used while its token is
+    // fresh; otherwise Zoom is asked again so the download URLs match OAuth.
+    let from_event = match (&input.event, &token) {
+        (Some(event), Some(_)) => Some(recording_from_event(event)?),
+        _ => None,
+    };
+    let recording = match from_event {
+        Some(recording) => recording,
+        None => ctx.zoom.meeting_recordings(&input.meeting_uuid).await?,
+    };
+    if recording.uuid != input.meeting_uuid {
+        return Err(StepError::new(
+            "Ingest.InvalidInput",
+            format!(
+                "IngestMetadata: Zoom returned recording {:?} for meeting UUID {:?}",
+                recording.uuid, input.meeting_uuid
+            ),
+        ));
+    }
+    let start_time = recording.start_time.ok_or_else(|| {
+        StepError::new(
+            "Ingest.InvalidInput",
+            format!(
+                "IngestMetadata: recording {:?} has no start_time",
+                recording.uuid
+            ),
+        )
+    })?;
+    let keys = RecordingKeys::new(start_time, recording.id, &recording.uuid)?;
+    let reference = RecordingRef {
+        uuid: recording.uuid.clone(),
+        meeting_id: recording.id,
+        start_time,
+        source: input.source,
+        prefix: keys.recording_prefix().to_string(),
+    };
+    let download = DownloadPlan {
+        download_token: token,
+    };
+
+    let duration = recording.duration.unwrap_or(0);
+    if duration < ctx.config.min_duration_minutes {
+        let why = format!(
+            "meeting lasted {duration} min, under the configured minimum of {} min",
+            ctx.config.min_duration_minutes
+        );
+        return Ok(json!({
+            "recording": to_value(&reference),
+            "files": [],
+            "download": to_value(&download),
+            "skipped": why,
+        }));
+    }
+
+    let past_meeting = optional(ctx.zoom.past_meeting(&recording.uuid).await)?;
+    let participants = optional(ctx.zoom.past_meeting_participants(&recording.uuid).await)?;
+    if let Some(event) = &input.event {
+        put_json(ctx, &keys.raw_event(), event).await?;
+    }
+    let files = plan_files(ctx, &keys, &recording)?;
+    let metadata = MeetingMetadata {
+        recording,
+        past_meeting,
+        participants,
+    };
+    put_json(ctx, &keys.meeting_metadata(), &to_value(&metadata)).await?;
+
+    Ok(json!({
+        "recording": to_value(&reference),
+        "files": to_value(&files),
+        "download": to_value(&download),
+        "skipped": null,
+    }))
+}
+
+/// The webhook's token, while it is younger than the configured lifetime.
+fn usable_download_token(
+    ctx: &StepContext,
+    input: &WorkflowInput,
+    now: OffsetDateTime,
+) -> Option<String> {
+    let token = input.download_token.clone()?;
+    let lifetime = ctx.config.download_token_lifetime.as_millis() as i64;
+    match input.event_ts {
+        Some(ts) if (now.unix_timestamp_nanos() / 1_000_000) as i64 - ts > lifetime => None,
+        _ => Some(token),
+    }
+}
+
+fn recording_from_event(event: &Value) -> Result<MeetingRecording, StepError> {
+    let object = event.pointer("/payload/object").ok_or_else(|| {
+        StepError::new(
+            "Ingest.InvalidInput",
+            "IngestMetadata: event has no /payload/object",
+        )
+    })?;
+    MeetingRecording::deserialize(object).map_err(|e| {
+        StepError::new(
+            "Ingest.InvalidInput",
+            format!("IngestMetadata: /payload/object is not a Zoom recording: {e}"),
+        )
+    })
+}
+
+/// Past-meeting details and participants are extras: Zoom withholds them on
+/// some plans and for some meetings, which leaves them unknown, while a
+/// transient failure is still retried.
+fn optional<T>(result: Result<T, ZoomError>) -> Result<Option<T>, StepError> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(e) if e.is_transient() => Err(e.into()),
+        Err(e) => {
+            tracing::info!(error = %e, "meeting detail unavailable; recorded as unknown");
+            Ok(None)
+        }
+    }
+}
+
+fn plan_files(
+    ctx: &StepContext,
+    keys: &RecordingKeys,
+    recording: &MeetingRecording,
+) -> Result<Vec<FilePlan>, StepError> {
+    let part_size = ctx.config.part_size;
+    let mut plans = Vec::new();
+    for (position, file) in recording.recording_files.iter().enumerate() {
+        // Files still processing on Zoom's side have nothing to fetch yet.
+        if file.status.as_deref().is_some_and(|s| s != "completed") {
+            continue;
+        }
+        let Some(download_url) = file.download_url.clone() else {
+            continue;
+        };
+        let file_type = file.file_type.clone().unwrap_or_else(|| "UNKNOWN".into());
+        let extension = file
+            .file_extension
+            .clone()
+            .unwrap_or_else(|| default_extension(&file_type).to_string())
+            .to_ascii_lowercase();
+        let file_key = FileKey::new(&FileIdentity {
+            recording_type: file.recording_type.as_deref(),
+            file_type: &file_type,
+            zoom_file_id: file.id.as_deref(),
+            position,
+        })?;
+        let storage_key = keys.file(&file_key, &extension)?;
+        plans.push(FilePlan {
+            position,
+            metadata_key: keys.file_metadata(&file_key),
+            storage_key,
+            file_key,
+            zoom_file_id: file.id.clone(),
+            recording_type: file.recording_type.clone(),
+            content_type: content_type_for(&extension).to_string(),
+            file_type,
+            extension,
+            announced_size: file.file_size,
+            part_size,
+            part_count: file.file_size.map(|s| s.div_ceil(part_size).max(1)),
+            download_url,
+            recording_start: file.recording_start,
+            recording_end: file.recording_end,
+        });
+    }
+    Ok(plans)
+}
+
+/// Zoom omits `file_extension` on some file types.
+fn default_extension(file_type: &str) -> &'static str {
+    match file_type.to_ascii_uppercase().as_str() {
+        "MP4" => "mp4",
+        "M4A" => "m4a",
+        "TRANSCRIPT" | "CC" => "vtt",
+        "CHAT" => "txt",
+        "TIMELINE" | "TB" => "json",
+        "CSV" => "csv",
+        _ => "bin",
+    }
+}
+
+async fn put_json(ctx: &StepContext, key: &str, value: &Value) -> Result<(), StepError> {
+    let body = serde_json::to_vec_pretty(value).expect("JSON values serialize");
+    ctx.store
+        .put(key, Bytes::from(body), "application/json")
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,471 @@
+//! RetrieveFile: one file of a recording into the object store. The file's
+//! parts are fetched by parallel ranged GETs, each streamed straight into a
+//! multipart part; the whole-file SHA-256 is computed on the way, in order,
+//! from the same chunks. No file is held in memory or copied to a temp file:
+//! at most `part_concurrency` parts are buffered, and only while the hash
+//! catches up with them.
+//!
+//! When the CDN ignores `Range` (answers 200), the file comes in one
+//! streamed GET cut into parts. Size is verified against Zoom's announced
+//! size and the stored object; a body that is not the file (an expired
+//! token's JSON or HTML) is refused by the Zoom client before any byte is
+//! stored. A failed attempt aborts its upload; the object appears only on
+//! completion, so a retry starts clean.
+
+use super::{
+    parse, to_value, DownloadPlan, FilePlan, RecordingRef, RetrievedFile, StepContext, StepError,
+};
+use crate::ports::{CompletedPart, PartBody, PartNumber, UploadId};
+use bytes::{Bytes, BytesMut};
+use futures_util::{StreamExt, TryStreamExt};
+use serde::Deserialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::future::Future;
+use std::pin::Pin;
+use tokio::sync::{mpsc, watch};
+use tracing::Instrument;
+use zoomvault_zoom::{ByteRange, Download, DownloadAuth, DownloadStatus};
+
+#[derive(Debug, Deserialize)]
+struct Payload {
+    recording: RecordingRef,
+    download: DownloadPlan,
+    file: FilePlan,
+}
+
+/// The step. Payload: `{"recording", "download", "file": FilePlan}` (the
+/// Map's item). Result: `RetrievedFile`, also written as the file's
+/// metadata object.
+pub async fn retrieve_file(ctx: &StepContext, payload: Value) -> Result<Value, StepError> {
+    let Payload {
+        recording,
+        download,
+        file,
+    } = parse("RetrieveFile", payload)?;
+    let span = tracing::info_span!(
+        "retrieve_file",
+        recording_uuid = %recording.uuid,
+        file = %file.storage_key
+    );
+    retrieve(ctx, recording, download, file)
+        .instrument(span)
+        .await
+}
+
+async fn retrieve(
+    ctx: &StepContext,
+    recording: RecordingRef,
+    download: DownloadPlan,
+    file: FilePlan,
+) -> Result<Value, StepError> {
+    if let Some(done) = already_retrieved(ctx, &file).await? {
+        return Ok(to_value(&done));
+    }
+    let auth = match &download.download_token {
+        Some(token) => DownloadAuth::DownloadToken(token.clone().into()),
+        None => DownloadAuth::OAuth,
+    };
+    let result = match fetch(ctx, &file, &file.download_url, &auth).await {
+        // The webhook's token ran out (Zoom says about a day): read the
+        // file's current URL with OAuth and fetch it that way.
+        Err(e)
+            if e.name == "Zoom.DownloadTokenExpired"
+                && matches!(auth, DownloadAuth::DownloadToken(_)) =>
+        {
+            tracing::info!("download token refused; fetching with OAuth");
+            let url = current_download_url(ctx, &recording, &file).await?;
+            fetch(ctx, &file, &url, &DownloadAuth::OAuth).await
+        }
+        other => other,
+    }?;
+
+    let body = serde_json::to_vec_pretty(&result).expect("RetrievedFile serializes");
+    ctx.store
+        .put(&file.metadata_key, Bytes::from(body), "application/json")
+        .await?;
+    Ok(to_value(&result))
+}
+
+/// A previous attempt finished this file if its metadata object exists and
+/// the stored object has the recorded size.
+async fn already_retrieved(
+    ctx: &StepContext,
+    file: &FilePlan,
+) -> Result<Option<RetrievedFile>, StepError> {
+    if ctx.store.head(&file.metadata_key).await?.is_none() {
+        return Ok(None);
+    }
+    let bytes = ctx.store.get(&file.metadata_key).await?;
+    let Ok(done) = serde_json::from_slice::<RetrievedFile>(&bytes) else {
+        return Ok(None);
+    };
+    let stored = ctx.store.head(&file.storage_key).await?;
+    Ok(match stored {
+        Some(meta) if meta.size == done.size_bytes && done.verified => Some(done),
+        _ => None,
+    })
+}
+
+async fn current_download_url(
+    ctx: &StepContext,
+    recording: &RecordingRef,
+    file: &FilePlan,
+) -> Result<String, StepError> {
+    let fresh = ctx.zoom.meeting_recordings(&recording.uuid).await?;
+    let found = match &file.zoom_file_id {
+        Some(id) => fresh
+            .recording_files
+            .iter()
+            .find(|f| f.id.as_deref() == Some(id)),
+        None => fresh.recording_files.get(file.position),
+    };
+    found.and_then(|f| f.download_url.clone()).ok_or_else(|| {
+        StepError::new(
+            "Zoom.NotFound",
+            format!(
+                "file {} is no longer listed in recording {:?}",
+                file.file_key.as_str(),
+                recording.uuid
+            ),
+        )
+    })
+}
+
+/// What a transfer produced, before completion.
+struct Transferred {
+    parts: Vec<CompletedPart>,
+    size: u64,
+    sha256: String,
+    transfer: &'static str,
+}
+
+/// Fetches the file into a new multipart upload, completes it and checks
+/// the stored size. Any failure aborts the upload.
+async fn fetch(
+    ctx: &StepContext,
+    file: &FilePlan,
+    url: &str,
+    auth: &DownloadAuth,
+) -> Result<RetrievedFile, StepError> {
+    let upload = ctx
+        .store
+        .create_multipart(&file.storage_key, &file.content_type)
+        .await?;
+    let outcome = transfer(ctx, file, url, auth, &upload).await;
+    let transferred = match outcome {
+        Ok(t) => t,
+        Err(e) => {
+            abort(ctx, file, &upload).await;
+            return Err(e);
+        }
+    };
+    if let Some(announced) = file.announced_size {
+        if transferred.size != announced {
+            abort(ctx, file, &upload).await;
+            return Err(size_mismatch(file, announced, transferred.size));
+        }
+    }
+    let stored = if transferred.size == 0 {
+        // S3 needs at least one part; an empty file is a plain put.
+        abort(ctx, file, &upload).await;
+        ctx.store
+            .put(&file.storage_key, Bytes::new(), &file.content_type)
+            .await?
+    } else {
+        ctx.store
+            .complete_multipart(&file.storage_key, &upload, &transferred.parts)
+            .await?
+    };
+    if stored.size != transferred.size {
+        return Err(StepError::new(
+            "Ingest.SizeMismatch",
+            format!(
+                "{}: stored object has {} bytes, {} were received",
+                file.storage_key, stored.size, transferred.size
+            ),
+        ));
+    }
+    Ok(RetrievedFile {
+        position: file.position,
+        file_key: file.file_key.clone(),
+        storage_key: file.storage_key.clone(),
+        zoom_file_id: file.zoom_file_id.clone(),
+        recording_type: file.recording_type.clone(),
+        file_type: file.file_type.clone(),
+        extension: file.extension.clone(),
+        content_type: file.content_type.clone(),
+        size_bytes: transferred.size,
+        sha256: transferred.sha256,
+        verified: true,
+        transfer: transferred.transfer.to_string(),
+        recording_start: file.recording_start,
+        recording_end: file.recording_end,
+    })
+}
+
+async fn abort(ctx: &StepContext, file: &FilePlan, upload: &UploadId) {
+    if let Err(e) = ctx.store.abort_multipart(&file.storage_key, upload).await {
+        // Leftover staging is swept later; the failure that led here is
+        // what the caller must see.
+        tracing::warn!(error = %e, key = %file.storage_key, "could not abort multipart upload");
+    }
+}
+
+fn size_mismatch(file: &FilePlan, announced: u64, received: u64) -> StepError {
+    StepError::new(
+        "Ingest.SizeMismatch",
+        format!(
+            "{}: Zoom announced {announced} bytes, the download has {received}",
+            file.storage_key
+        ),
+    )
+}
+
+async fn transfer(
+    ctx: &StepContext,
+    file: &FilePlan,
+    url: &str,
+    auth: &DownloadAuth,
+    upload: &UploadId,
+) -> Result<Transferred, StepError> {
+    let part_size = file.part_size.max(1);
+    match file.announced_size {
+        Some(size) if size > 0 => {
+            let first = ByteRange::from_offset_len(0, part_size.min(size))
+                .expect("a non-empty first range");
+            let response = ctx.zoom.download(url, auth, Some(first)).await?;
+            match response.status {
+                DownloadStatus::RangeHonoured => {
+                    if response.total_size != Some(size) {
+                        return Err(size_mismatch(
+                            file,
+                            size,
+                            response.total_size.unwrap_or_default(),
+                        ));
+                    }
+                    ranged(ctx, file, url, auth, upload, response, size).await
+                }
+                DownloadStatus::WholeFile => whole(ctx, file, upload, response).await,
+            }
+        }
+        _ => {
+            let response = ctx.zoom.download(url, auth, None).await?;
+            whole(ctx, file, upload, response).await
+        }
+    }
+}
+
+type PartFuture<'a> = Pin<Box<dyn Future<Output = Result<CompletedPart, StepError>> + Send + 'a>>;
+
+/// Parallel ranged GETs, each streamed into its part. Every chunk is also
+/// handed to the hashing task, which consumes part 1, then part 2, ...; a
+/// part may start only when the part `part_concurrency` places before it is
+/// hashed, which bounds what waits in memory to that many parts.
+async fn ranged(
+    ctx: &StepContext,
+    file: &FilePlan,
+    url: &str,
+    auth: &DownloadAuth,
+    upload: &UploadId,
+    first: Download,
+    size: u64,
+) -> Result<Transferred, StepError> {
+    let part_size = file.part_size.max(1);
+    let count = size.div_ceil(part_size) as usize;
+    let window = ctx.config.part_concurrency.max(1);
+    let (hashed_tx, hashed_rx) = watch::channel(0usize);
+    let mut senders = Vec::with_capacity(count);
+    let mut receivers = Vec::with_capacity(count);
+    for _ in 0..count {
+        let (tx, rx) = mpsc::unbounded_channel::<Bytes>();
+        senders.push(tx);
+        receivers.push(rx);
+    }
+    let hasher = tokio::spawn(async move {
+        let mut hasher = Sha256::new();
+        let mut total = 0u64;
+        for (i, mut rx) in receivers.into_iter().enumerate() {
+            while let Some(chunk) = rx.recv().await {
+                total += chunk.len() as u64;
+                hasher.update(&chunk);
+            }
+            let _ = hashed_tx.send(i + 1);
+        }
+        (total, hex::encode(hasher.finalize()))
+    });
+    // Aborted if this function returns early, so the task never outlives
+    // the transfer it hashes.
+    let hasher = AbortOnDrop(hasher);
+
+    let mut first = Some(first);
+    let mut futures: Vec<PartFuture<'_>> = Vec::with_capacity(count);
+    for (i, tx) in senders.into_iter().enumerate() {
+        let offset = i as u64 * part_size;
+        let len = part_size.min(size - offset);
+        let range = ByteRange::from_offset_len(offset, len).expect("non-empty part range");
+        let preloaded = first.take();
+        let mut hashed = hashed_rx.clone();
+        futures.push(Box::pin(async move {
+            if i >= window {
+                let _ = hashed.wait_for(|&done| done > i - window).await;
+            }
+            let response = match preloaded {
+                Some(response) => response,
+                None => ctx.zoom.download(url, auth, Some(range)).await?,
+            };
+            if response.status != DownloadStatus::RangeHonoured
+                || response.content_length.is_some_and(|l| l != len)
+            {
+                return Err(StepError::new(
+                    "Zoom.Transient",
+                    format!(
+                        "{}: part {} (bytes {}-{}) came back as {:?} with {:?} bytes",
+                        file.storage_key,
+                        i + 1,
+                        range.first(),
+                        range.last(),
+                        response.status,
+                        response.content_length
+                    ),
+                ));
+            }
+            let stream = response.stream.map(move |chunk| match chunk {
+                Ok(bytes) => {
+                    let _ = tx.send(bytes.clone());
+                    Ok(bytes)
+                }
+                Err(e) => Err(std::io::Error::other(e)),
+            });
+            let number = PartNumber::new(i as u32 + 1)?;
+            let part = ctx
+                .store
+                .put_part(
+                    &file.storage_key,
+                    upload,
+                    number,
+                    PartBody::new(len, Box::pin(stream)),
+                )
+                .await
+                .map_err(|e| body_error(file, i, e))?;
+            Ok(part)
+        }));
+    }
+    let mut parts: Vec<CompletedPart> = futures_util::stream::iter(futures)
+        .buffer_unordered(window)
+        .try_collect()
+        .await?;
+    parts.sort_by_key(|p| p.part_number);
+    let (hashed_bytes, sha256) = hasher.join().await?;
+    if hashed_bytes != size {
+        return Err(size_mismatch(file, size, hashed_bytes));
+    }
+    Ok(Transferred {
+        parts,
+        size,
+        sha256,
+        transfer: "ranged",
+    })
+}
+
+/// One streamed GET cut into parts of `part_size`: each part is gathered in
+/// memory (one part at a time), hashed and uploaded.
+async fn whole(
+    ctx: &StepContext,
+    file: &FilePlan,
+    upload: &UploadId,
+    response: Download,
+) -> Result<Transferred, StepError> {
+    let part_size = file.part_size.max(1) as usize;
+    let mut stream = response.stream;
+    let mut hasher = Sha256::new();
+    let mut buffer = BytesMut::with_capacity(part_size);
+    let mut parts = Vec::new();
+    let mut size = 0u64;
+    loop {
+        let chunk = stream.next().await.transpose()?;
+        let done = chunk.is_none();
+        if let Some(mut chunk) = chunk {
+            size += chunk.len() as u64;
+            if let Some(announced) = file.announced_size {
+                if size > announced {
+                    return Err(size_mismatch(file, announced, size));
+                }
+            }
+            hasher.update(&chunk);
+            while !chunk.is_empty() {
+                let take = (part_size - buffer.len()).min(chunk.len());
+                buffer.extend_from_slice(&chunk.split_to(take));
+                if buffer.len() == part_size {
+                    let body = buffer.split().freeze();
+                    parts.push(put_buffered(ctx, file, upload, parts.len(), body).await?);
+                }
+            }
+        }
+        if done {
+            break;
+        }
+    }
+    if !buffer.is_empty() {
+        let body = buffer.split().freeze();
+        parts.push(put_buffered(ctx, file, upload, parts.len(), body).await?);
+    }
+    Ok(Transferred {
+        parts,
+        size,
+        sha256: hex::encode(hasher.finalize()),
+        transfer: "whole",
+    })
+}
+
+async fn put_buffered(
+    ctx: &StepContext,
+    file: &FilePlan,
+    upload: &UploadId,
+    index: usize,
+    body: Bytes,
+) -> Result<CompletedPart, StepError> {
+    let number = PartNumber::new(index as u32 + 1)?;
+    ctx.store
+        .put_part(
+            &file.storage_key,
+            upload,
+            number,
+            PartBody::from_bytes(body),
+        )
+        .await
+        .map_err(|e| body_error(file, index, e))
+}
+
+/// A part's body failing mid-stream is the download breaking, which is
+/// Zoom's (transient) side; other store errors keep their own names.
+fn body_error(file: &FilePlan, index: usize, e: crate::ports::object_store::Error) -> StepError {
+    use crate::ports::object_store::Error as StoreError;
+    match e {
+        StoreError::Body { .. } | StoreError::BodyTooShort { .. } => StepError::new(
+            "Zoom.Transient",
+            format!(
+                "{}: part {} download broke off: {e}",
+                file.storage_key,
+                index + 1
+            ),
+        ),
+        other => other.into(),
+    }
+}
+
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> AbortOnDrop<T> {
+    async fn join(mut self) -> Result<T, StepError> {
+        (&mut self.0)
+            .await
+            .map_err(|e| StepError::new("Ingest.Internal", format!("hashing task failed: {e}")))
+    }
+}
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}

@@ -1,0 +1,85 @@
+//! Zoom's webhook, answered: verify the signature on the raw bytes, answer
+//! the URL-validation challenge, start one ingest execution per
+//! `recording.completed` (named after the recording, so Zoom's retries start
+//! nothing new) and acknowledge everything else. Framework-free: the HTTP
+//! server of `zoomvault serve` and the Lambda behind API Gateway both call
+//! `handle` and send back the `WebhookReply` as it is.
+
+use crate::ports::{StartOutcome, WorkflowStarter};
+use crate::steps::WorkflowStart;
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+use zoomvault_zoom::{parse_event, WebhookVerifier, ZoomEvent};
+
+/// The HTTP answer: status and JSON body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookReply {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl WebhookReply {
+    fn new(status: u16, body: Value) -> WebhookReply {
+        WebhookReply { status, body }
+    }
+
+    fn error(status: u16, message: impl Into<String>) -> WebhookReply {
+        WebhookReply::new(status, json!({ "error": message.into() }))
+    }
+}
+
+/// Handles one webhook request. `timestamp` and `signature` are the
+/// `x-zm-request-timestamp` and `x-zm-signature` headers.
+pub async fn handle(
+    verifier: &WebhookVerifier,
+    starter: &dyn WorkflowStarter,
+    timestamp: Option<&str>,
+    signature: Option<&str>,
+    body: &[u8],
+    now: OffsetDateTime,
+) -> WebhookReply {
+    if let Err(e) = verifier.verify(timestamp, signature, body, now) {
+        tracing::warn!(error = %e, "webhook refused");
+        return WebhookReply::error(401, format!("webhook refused: {e}"));
+    }
+    let event = match parse_event(body) {
+        Ok(event) => event,
+        Err(e) => return WebhookReply::error(400, e.to_string()),
+    };
+    match event {
+        ZoomEvent::UrlValidation { plain_token } => {
+            WebhookReply::new(200, verifier.url_validation_response(&plain_token))
+        }
+        ZoomEvent::RecordingCompleted(event) => {
+            let start = match WorkflowStart::from_event(&event) {
+                Ok(start) => start,
+                Err(e) => return WebhookReply::error(400, e.cause),
+            };
+            match starter.start(&start.name, start.input).await {
+                Ok(started) => {
+                    let outcome = match started.outcome {
+                        StartOutcome::Started => "started",
+                        StartOutcome::AlreadyExists => "already_exists",
+                    };
+                    tracing::info!(
+                        recording_uuid = %event.recording.uuid,
+                        execution = %started.execution_arn,
+                        outcome,
+                        "recording.completed accepted"
+                    );
+                    WebhookReply::new(
+                        200,
+                        json!({ "execution_arn": started.execution_arn, "outcome": outcome }),
+                    )
+                }
+                // Not answering 200 makes Zoom deliver again later (+5, +20,
+                // +60 min), which is what a busy or broken engine needs.
+                Err(e) => {
+                    tracing::error!(error = %e, "could not start the ingest workflow");
+                    WebhookReply::error(503, format!("could not start the ingest workflow: {e}"))
+                }
+            }
+        }
+        ZoomEvent::Other { event, .. } => WebhookReply::new(200, json!({ "ignored": event })),
+    }
+}
