@@ -31,6 +31,23 @@ enum Command {
         #[command(subcommand)]
         command: workflow::WorkflowCommand,
     },
+    /// Run zoomvault: Zoom webhook endpoint, workflow engine, storage and
+    /// the recordings site, in one process. Without Zoom credentials it
+    /// runs against the bundled Zoom simulator and ingests a demo meeting.
+    Serve {
+        /// Address to listen on [default: 127.0.0.1:8080]
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+        /// Where recordings, the journal, the index and the site live
+        /// [default: ./zoomvault-data]
+        #[arg(long)]
+        data_dir: Option<std::path::PathBuf>,
+        /// JSON settings file (see README); environment variables win
+        #[arg(long)]
+        config: Option<std::path::PathBuf>,
+    },
+    /// Run the Zoom API simulator (for tests and demos).
+    ZoomSim(zoomvault_zoom_sim::cli::Args),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +61,15 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Workflow { command } => workflow::run(command),
+        Command::Serve {
+            listen,
+            data_dir,
+            config,
+        } => serve(listen, data_dir, config),
+        Command::ZoomSim(args) => tokio::runtime::Runtime::new()
+            .map_err(anyhow::Error::from)
+            .and_then(|rt| rt.block_on(zoomvault_zoom_sim::cli::run(args)))
+            .map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,
@@ -52,4 +78,27 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+fn serve(
+    listen: Option<std::net::SocketAddr>,
+    data_dir: Option<std::path::PathBuf>,
+    config: Option<std::path::PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    use anyhow::Context;
+    use zoomvault::serve::{ConfigFile, ServeSettings};
+    let file = match &config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            serde_json::from_str::<ConfigFile>(&text)
+                .with_context(|| format!("{}: not a valid settings file", path.display()))?
+        }
+        None => ConfigFile::default(),
+    };
+    let settings =
+        ServeSettings::resolve(listen, data_dir, file, &|name| std::env::var(name).ok())?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(zoomvault::serve::run(settings))?;
+    Ok(ExitCode::SUCCESS)
 }

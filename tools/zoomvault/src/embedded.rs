@@ -1,0 +1,290 @@
+//! The embedded deployment wired together: the engine with the ingest steps
+//! registered under their Lambda names, the directory object store, the
+//! SQLite index and event queue, the site builder that consumes rebuild
+//! events, and a `WorkflowStarter` over the engine. Glue only: each piece's
+//! logic lives in its crate.
+
+use anyhow::Context;
+use async_trait::async_trait;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use zoomvault_archive::document::RecordingDocument;
+use zoomvault_archive::keys;
+use zoomvault_archive::local::{DirObjectStore, LocalEventSink, SqliteIndex};
+use zoomvault_archive::ports::{
+    workflow, ArchiveEvent, ListQuery, ObjectStore, RecordingIndex, StartOutcome, StartedExecution,
+    WorkflowStarter,
+};
+use zoomvault_archive::steps::{self, IngestConfig, StepContext, StepError};
+use zoomvault_asl::Failure;
+use zoomvault_engine::{Engine, EngineConfig, Handlers, TaskRequest};
+use zoomvault_site::{SiteConfig, SiteFile, SiteRecording};
+use zoomvault_zoom::{ZoomClient, ZoomConfig};
+
+/// The ingest state machine, compiled into the binary so the embedded
+/// default runs exactly the file AWS deploys.
+pub const INGEST_DEFINITION: &str = include_str!("../../../state-machine/ingest.asl.json");
+pub const INGEST_STATE_MACHINE: &str = "zoomvault-ingest";
+
+#[derive(Debug, Clone)]
+pub struct EmbeddedConfig {
+    pub data_dir: PathBuf,
+    pub zoom: ZoomConfig,
+    pub ingest: IngestConfig,
+    pub site_title: String,
+    pub max_concurrent_tasks: usize,
+}
+
+/// Everything `zoomvault serve` runs, opened on one data directory:
+/// `engine.db`, `objects/` (via the store), `index.db`, `events.db`, `site/`.
+#[derive(Debug, Clone)]
+pub struct Embedded {
+    pub engine: Engine,
+    pub state_machine_arn: String,
+    pub store: Arc<DirObjectStore>,
+    pub index: Arc<SqliteIndex>,
+    pub events: Arc<LocalEventSink>,
+    pub starter: Arc<EngineStarter>,
+    pub site: SiteConfig,
+}
+
+impl Embedded {
+    /// Opens (or creates) the data directory and recovers any executions a
+    /// crash interrupted. Must run inside a tokio runtime.
+    pub fn open(config: EmbeddedConfig) -> anyhow::Result<Embedded> {
+        let dir = &config.data_dir;
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let store = Arc::new(
+            DirObjectStore::open(dir.join("store"))
+                .with_context(|| format!("opening the object store in {}", dir.display()))?,
+        );
+        let index = Arc::new(SqliteIndex::open(dir.join("index.db")).context("opening index.db")?);
+        let events =
+            Arc::new(LocalEventSink::open(dir.join("events.db")).context("opening events.db")?);
+        let zoom = ZoomClient::new(config.zoom.clone()).context("configuring the Zoom client")?;
+        let context = Arc::new(StepContext {
+            zoom,
+            store: store.clone(),
+            index: index.clone(),
+            events: events.clone(),
+            config: config.ingest.clone(),
+        });
+        let mut engine_config = EngineConfig::new(dir.join("engine.db"));
+        engine_config.max_concurrent_tasks = config.max_concurrent_tasks;
+        let engine = Engine::open(engine_config, step_handlers(context))
+            .context("opening the engine journal (engine.db)")?;
+        let machine = engine
+            .upsert_state_machine(INGEST_STATE_MACHINE, INGEST_DEFINITION)
+            .context("installing state-machine/ingest.asl.json")?;
+        let starter = Arc::new(EngineStarter {
+            engine: engine.clone(),
+            state_machine_arn: machine.arn.clone(),
+        });
+        Ok(Embedded {
+            engine,
+            state_machine_arn: machine.arn,
+            store,
+            index,
+            events,
+            starter,
+            site: SiteConfig {
+                root: dir.join("site"),
+                title: config.site_title,
+            },
+        })
+    }
+
+    /// Where the object store keeps an object's bytes.
+    pub fn object_path(&self, key: &str) -> PathBuf {
+        self.store.root().join("objects").join(key)
+    }
+
+    /// The live site directory.
+    pub fn site_dir(&self) -> PathBuf {
+        self.site.root.join("current")
+    }
+
+    /// Rebuilds the site from the index and the documents it points at.
+    pub async fn rebuild_site(&self) -> anyhow::Result<usize> {
+        let recordings = site_recordings(self.index.as_ref(), self.store.as_ref()).await?;
+        let site = self.site.clone();
+        let built = tokio::task::spawn_blocking(move || zoomvault_site::build(&site, &recordings))
+            .await
+            .context("site builder panicked")??;
+        Ok(built.recordings)
+    }
+
+    /// Consumes site-rebuild events for as long as the process runs: one
+    /// rebuild per batch of events, acknowledged only after it succeeded,
+    /// so a crash mid-build rebuilds again on restart.
+    pub async fn run_site_builder(self) {
+        loop {
+            let batch = match self.events.next_batch(1000).await {
+                Ok(batch) => batch,
+                Err(e) => {
+                    tracing::error!(error = %e, "reading site events failed");
+                    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                    continue;
+                }
+            };
+            let Some(last) = batch.last().map(|e| e.seq) else {
+                continue;
+            };
+            let wanted = batch
+                .iter()
+                .any(|e| matches!(e.event, ArchiveEvent::SiteRebuildRequested { .. }));
+            if wanted {
+                match self.rebuild_site().await {
+                    Ok(n) => tracing::info!(recordings = n, "site rebuilt"),
+                    Err(e) => {
+                        tracing::error!(error = %e, "site rebuild failed; will retry");
+                        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                        continue;
+                    }
+                }
+            }
+            if let Err(e) = self.events.ack(last).await {
+                tracing::error!(error = %e, "acknowledging site events failed");
+            }
+        }
+    }
+}
+
+/// The ingest steps as engine task handlers, under the Lambda function
+/// names the state machine calls.
+fn step_handlers(context: Arc<StepContext>) -> Handlers {
+    let mut handlers = Handlers::new();
+    register(
+        &mut handlers,
+        steps::INGEST_METADATA,
+        &context,
+        |c, input| Box::pin(async move { steps::ingest_metadata(&c, input).await }),
+    );
+    register(&mut handlers, steps::RETRIEVE_FILE, &context, |c, input| {
+        Box::pin(async move { steps::retrieve_file(&c, input).await })
+    });
+    register(&mut handlers, steps::FINALIZE, &context, |c, input| {
+        Box::pin(async move { steps::finalize(&c, input).await })
+    });
+    register(
+        &mut handlers,
+        steps::RECORD_FAILURE,
+        &context,
+        |c, input| Box::pin(async move { steps::record_failure(&c, input).await }),
+    );
+    handlers
+}
+
+type StepFuture =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Value, StepError>> + Send>>;
+
+fn register(
+    handlers: &mut Handlers,
+    name: &str,
+    context: &Arc<StepContext>,
+    step: fn(Arc<StepContext>, Value) -> StepFuture,
+) {
+    let context = context.clone();
+    handlers.register(name, move |request: TaskRequest| {
+        let future = step(context.clone(), request.input);
+        async move { future.await.map_err(|e| Failure::new(e.name, e.cause)) }
+    });
+}
+
+/// Starts ingest executions on the embedded engine.
+#[derive(Debug, Clone)]
+pub struct EngineStarter {
+    engine: Engine,
+    state_machine_arn: String,
+}
+
+#[async_trait]
+impl WorkflowStarter for EngineStarter {
+    async fn start(&self, name: &str, input: Value) -> Result<StartedExecution, workflow::Error> {
+        match self
+            .engine
+            .start_execution(&self.state_machine_arn, Some(name), input)
+            .await
+        {
+            Ok(started) => Ok(StartedExecution {
+                execution_arn: started.execution_arn,
+                outcome: StartOutcome::Started,
+            }),
+            Err(zoomvault_engine::Error::ExecutionAlreadyExists(arn)) => Ok(StartedExecution {
+                execution_arn: arn,
+                outcome: StartOutcome::AlreadyExists,
+            }),
+            Err(zoomvault_engine::Error::InvalidName(name, reason)) => {
+                Err(workflow::Error::InvalidName {
+                    name,
+                    reason: reason.to_string(),
+                })
+            }
+            Err(e) => Err(workflow::Error::Backend(Box::new(e))),
+        }
+    }
+}
+
+/// Every indexed recording as the site shows it.
+async fn site_recordings(
+    index: &dyn RecordingIndex,
+    store: &dyn ObjectStore,
+) -> anyhow::Result<Vec<SiteRecording>> {
+    let mut out = Vec::new();
+    let mut after = None;
+    loop {
+        let page = index
+            .list(ListQuery {
+                limit: 1000,
+                after,
+                started_before: None,
+            })
+            .await?;
+        for entry in &page.entries {
+            let bytes = store.get(&entry.document_key).await?;
+            let doc = RecordingDocument::from_json(&bytes)
+                .with_context(|| format!("reading {}", entry.document_key))?;
+            out.push(site_recording(&doc)?);
+        }
+        match page.next {
+            Some(cursor) => after = Some(cursor),
+            None => break,
+        }
+    }
+    Ok(out)
+}
+
+fn site_recording(doc: &RecordingDocument) -> anyhow::Result<SiteRecording> {
+    Ok(SiteRecording {
+        uuid: doc.meeting.uuid.clone(),
+        slug: keys::uuid_segment(&doc.meeting.uuid)?,
+        topic: doc.meeting.topic.clone(),
+        start_time: doc
+            .meeting
+            .start_time
+            .format(&time::format_description::well_known::Rfc3339)?,
+        duration_minutes: doc.meeting.duration_minutes.into(),
+        host: doc.host.email.clone().or_else(|| doc.host.name.clone()),
+        files: doc
+            .files
+            .iter()
+            .map(|f| SiteFile {
+                label: f
+                    .recording_type
+                    .clone()
+                    .unwrap_or_else(|| f.file_type.to_ascii_lowercase()),
+                file_type: f.file_type.clone(),
+                size: f.size_bytes,
+                href: format!("/files/{}", f.storage_key),
+            })
+            .collect(),
+    })
+}
+
+/// Whether `path` is inside `root` after resolving `..` (for serving files).
+pub fn is_within(root: &Path, path: &Path) -> bool {
+    path.components()
+        .all(|c| !matches!(c, std::path::Component::ParentDir))
+        && path.starts_with(root)
+}

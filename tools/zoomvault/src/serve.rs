@@ -1,0 +1,322 @@
+//! `zoomvault serve`: one process with the webhook endpoint, the engine,
+//! storage and the static site. Settings come from a JSON config file and
+//! the environment (environment wins); with no Zoom credentials it starts
+//! the bundled Zoom simulator and delivers a signed demo webhook, so a new
+//! user sees a real ingest end to end.
+
+use crate::embedded::{Embedded, EmbeddedConfig};
+use anyhow::Context;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use zoomvault_archive::keys::validate_key;
+use zoomvault_archive::ports::ObjectStore;
+use zoomvault_archive::steps::IngestConfig;
+use zoomvault_zoom::{WebhookVerifier, ZoomConfig};
+
+/// The settings file (`--config FILE`, JSON). Every field is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    pub listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub zoom_webhook_secret_token: Option<String>,
+    pub zoom_account_id: Option<String>,
+    pub zoom_client_id: Option<String>,
+    pub zoom_client_secret: Option<String>,
+    pub zoom_api_base: Option<String>,
+    pub zoom_oauth_base: Option<String>,
+    pub part_size_mib: Option<u64>,
+    pub part_concurrency: Option<usize>,
+    pub min_duration_minutes: Option<u64>,
+    pub site_title: Option<String>,
+}
+
+/// Zoom credentials, complete or absent.
+#[derive(Debug, Clone)]
+pub struct ZoomSettings {
+    pub webhook_secret_token: String,
+    pub account_id: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub api_base: Option<String>,
+    pub oauth_base: Option<String>,
+}
+
+/// Validated settings of `serve`.
+#[derive(Debug, Clone)]
+pub struct ServeSettings {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// None: run against the bundled simulator.
+    pub zoom: Option<ZoomSettings>,
+    pub ingest: IngestConfig,
+    pub site_title: String,
+}
+
+impl ServeSettings {
+    /// Flags over environment over file over defaults.
+    pub fn resolve(
+        listen: Option<SocketAddr>,
+        data_dir: Option<PathBuf>,
+        file: ConfigFile,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<ServeSettings> {
+        let pick = |name: &str, from_file: Option<String>| env(name).or(from_file);
+        let secret = pick("ZOOM_WEBHOOK_SECRET_TOKEN", file.zoom_webhook_secret_token);
+        let account = pick("ZOOM_ACCOUNT_ID", file.zoom_account_id);
+        let client = pick("ZOOM_CLIENT_ID", file.zoom_client_id);
+        let client_secret = pick("ZOOM_CLIENT_SECRET", file.zoom_client_secret);
+        let zoom = match (secret, account, client, client_secret) {
+            (None, None, None, None) => None,
+            (Some(webhook_secret_token), Some(account_id), Some(client_id), Some(client_secret)) => {
+                Some(ZoomSettings {
+                    webhook_secret_token,
+                    account_id,
+                    client_id,
+                    client_secret,
+                    api_base: pick("ZOOM_API_BASE", file.zoom_api_base),
+                    oauth_base: pick("ZOOM_OAUTH_BASE", file.zoom_oauth_base),
+                })
+            }
+            _ => anyhow::bail!(
+                "Zoom settings are incomplete: set all of ZOOM_WEBHOOK_SECRET_TOKEN, ZOOM_ACCOUNT_ID, \
+                 ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET (or none, to run against the bundled simulator)"
+            ),
+        };
+        let mut ingest = IngestConfig::default();
+        if let Some(mib) = file.part_size_mib {
+            anyhow::ensure!(
+                (5..=5 * 1024).contains(&mib),
+                "part_size_mib must be between 5 and 5120 (S3's part limits), not {mib}"
+            );
+            ingest.part_size = mib * 1024 * 1024;
+        }
+        if let Some(n) = file.part_concurrency {
+            anyhow::ensure!(
+                (1..=64).contains(&n),
+                "part_concurrency must be 1 to 64, not {n}"
+            );
+            ingest.part_concurrency = n;
+        }
+        if let Some(m) = file.min_duration_minutes {
+            ingest.min_duration_minutes = m;
+        }
+        Ok(ServeSettings {
+            listen: listen
+                .or(file.listen)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            data_dir: data_dir
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from("zoomvault-data")),
+            zoom,
+            ingest,
+            site_title: file
+                .site_title
+                .unwrap_or_else(|| "Zoom recordings".to_string()),
+        })
+    }
+}
+
+/// What the HTTP handlers share.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub embedded: Embedded,
+    pub verifier: Arc<WebhookVerifier>,
+}
+
+/// The HTTP interface: webhook, site, stored files.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/site/index.html") }))
+        .route("/health", get(|| async { "ok" }))
+        .route("/zoom/webhook", post(webhook))
+        .route("/site/", get(|| async { Redirect::to("/site/index.html") }))
+        .route("/site/{*path}", get(site_file))
+        .route("/files/{*key}", get(stored_file))
+        .with_state(state)
+}
+
+async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let reply = zoomvault_archive::webhook::handle(
+        &state.verifier,
+        state.embedded.starter.as_ref(),
+        header(zoomvault_zoom::webhook::TIMESTAMP_HEADER),
+        header(zoomvault_zoom::webhook::SIGNATURE_HEADER),
+        &body,
+        time::OffsetDateTime::now_utc(),
+    )
+    .await;
+    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, Json(reply.body)).into_response()
+}
+
+async fn site_file(State(state): State<AppState>, UrlPath(path): UrlPath<String>) -> Response {
+    let root = state.embedded.site_dir();
+    let relative = std::path::Path::new(&path);
+    let full = root.join(relative);
+    if !crate::embedded::is_within(&root, &full) {
+        return (StatusCode::BAD_REQUEST, "bad path").into_response();
+    }
+    match tokio::fs::read(&full).await {
+        Ok(bytes) => ([(header::CONTENT_TYPE, content_type(&path))], bytes).into_response(),
+        Err(_) => (StatusCode::NOT_FOUND, "not found").into_response(),
+    }
+}
+
+async fn stored_file(State(state): State<AppState>, UrlPath(key): UrlPath<String>) -> Response {
+    if let Err(e) = validate_key(&key) {
+        return (StatusCode::BAD_REQUEST, e.to_string()).into_response();
+    }
+    match state.embedded.store.get_stream(&key).await {
+        Ok(object) => (
+            [
+                (header::CONTENT_TYPE, content_type(&key).to_string()),
+                (header::CONTENT_LENGTH, object.size.to_string()),
+            ],
+            Body::from_stream(object.stream),
+        )
+            .into_response(),
+        Err(zoomvault_archive::ports::object_store::Error::NotFound { .. }) => {
+            (StatusCode::NOT_FOUND, "not found").into_response()
+        }
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+fn content_type(path: &str) -> &'static str {
+    let extension = path.rsplit('.').next().unwrap_or("");
+    match extension {
+        "html" => "text/html; charset=utf-8",
+        "css" => "text/css",
+        "js" => "text/javascript",
+        other => zoomvault_archive::steps::content_type_for(other),
+    }
+}
+
+/// Runs `serve` until Ctrl-C.
+pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("listening on {}", settings.listen))?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let (zoom, simulator) = match &settings.zoom {
+        Some(z) => (z.clone(), None),
+        None => {
+            let sim = zoomvault_zoom_sim::ZoomSim::start(
+                zoomvault_zoom_sim::SimConfig::default(),
+                SocketAddr::from(([127, 0, 0, 1], 0)),
+            )
+            .await
+            .context("starting the bundled Zoom simulator")?;
+            let config = sim.config();
+            let settings = ZoomSettings {
+                webhook_secret_token: config.webhook_secret_token.clone(),
+                account_id: config.account_id.clone(),
+                client_id: config.client_id.clone(),
+                client_secret: config.client_secret.clone(),
+                api_base: Some(sim.api_base_url()),
+                oauth_base: Some(sim.base_url()),
+            };
+            (settings, Some(sim))
+        }
+    };
+    let embedded = Embedded::open(EmbeddedConfig {
+        data_dir: settings.data_dir.clone(),
+        zoom: zoom_config(&zoom),
+        ingest: settings.ingest.clone(),
+        site_title: settings.site_title.clone(),
+        max_concurrent_tasks: 16,
+    })?;
+    embedded.rebuild_site().await.context("building the site")?;
+    tokio::spawn(embedded.clone().run_site_builder());
+    let state = AppState {
+        embedded: embedded.clone(),
+        verifier: Arc::new(WebhookVerifier::new(zoom.webhook_secret_token.clone())),
+    };
+    eprintln!("zoomvault serving on {base}");
+    eprintln!("  webhook:  POST {base}/zoom/webhook");
+    eprintln!("  site:     {base}/site/index.html");
+    eprintln!("  data:     {}", settings.data_dir.display());
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app(state))
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+    });
+    if let Some(sim) = &simulator {
+        demo_ingest(sim, &embedded, &base).await?;
+    }
+    server.await.context("server task")??;
+    Ok(())
+}
+
+fn zoom_config(z: &ZoomSettings) -> ZoomConfig {
+    let mut config = ZoomConfig::new(
+        z.account_id.clone(),
+        z.client_id.clone(),
+        z.client_secret.clone(),
+    );
+    if let Some(api) = &z.api_base {
+        config.api_base = api.clone();
+    }
+    if let Some(oauth) = &z.oauth_base {
+        config.oauth_base = oauth.clone();
+    }
+    config
+}
+
+/// Delivers a signed `recording.completed` for the simulator's demo meeting
+/// to our own webhook and reports the ingest as it finishes.
+async fn demo_ingest(
+    sim: &zoomvault_zoom_sim::ZoomSim,
+    embedded: &Embedded,
+    base: &str,
+) -> anyhow::Result<()> {
+    let meeting = sim.demo_meeting();
+    eprintln!(
+        "no Zoom credentials set: running against the bundled Zoom simulator at {}",
+        sim.base_url()
+    );
+    eprintln!(
+        "delivering a signed recording.completed webhook for demo meeting {}",
+        meeting.uuid
+    );
+    let body = sim.recording_completed_event(&meeting.uuid);
+    let (status, reply) = sim
+        .send_webhook(&format!("{base}/zoom/webhook"), &body, Default::default())
+        .await
+        .context("delivering the demo webhook")?;
+    anyhow::ensure!(
+        status == 200,
+        "the demo webhook was answered {status}: {reply}"
+    );
+    let reply: serde_json::Value = serde_json::from_str(&reply)?;
+    let arn = reply["execution_arn"]
+        .as_str()
+        .context("webhook reply without execution_arn")?;
+    let row = embedded.engine.wait_for(arn).await?;
+    eprintln!("ingest {} finished: {}", arn, row.status);
+    if row.status == "SUCCEEDED" {
+        eprintln!(
+            "recording archived: files under {}, site at {base}/site/index.html (Ctrl-C to stop)",
+            embedded.store.root().join("objects").display()
+        );
+    } else {
+        eprintln!(
+            "ingest failed: {} {}",
+            row.error.unwrap_or_default(),
+            row.cause.unwrap_or_default()
+        );
+    }
+    Ok(())
+}

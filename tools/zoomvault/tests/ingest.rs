@@ -1,0 +1,311 @@
+//! End to end over real HTTP: the Zoom simulator sends signed webhooks to
+//! `zoomvault serve`'s app, the embedded engine runs
+//! `state-machine/ingest.asl.json` with the real steps, and the files land
+//! in the directory store. Checks the archive's promises: byte-identical
+//! files, a valid document in store and index, the Zoom copy trashed, the
+//! site listing it; and the refusals: bad signatures, stale timestamps,
+//! malformed bodies, repeated deliveries, files that differ from what Zoom
+//! announced.
+
+use sha2::{Digest, Sha256};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use zoomvault::embedded::{Embedded, EmbeddedConfig};
+use zoomvault::serve::{app, AppState};
+use zoomvault_archive::document;
+use zoomvault_archive::keys::RecordingKeys;
+use zoomvault_archive::ports::{ArchiveEvent, ObjectStore, RecordingIndex};
+use zoomvault_archive::steps::IngestConfig;
+use zoomvault_zoom::{WebhookVerifier, ZoomConfig};
+use zoomvault_zoom_sim::{FileFault, SignatureMode, SimConfig, WebhookOptions, ZoomSim};
+
+struct Harness {
+    sim: ZoomSim,
+    embedded: Embedded,
+    webhook_url: String,
+    _dir: tempfile::TempDir,
+}
+
+async fn harness() -> Harness {
+    let sim = ZoomSim::start(SimConfig::default(), SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = sim.config();
+    let mut zoom = ZoomConfig::new(
+        config.account_id.clone(),
+        config.client_id.clone(),
+        config.client_secret.clone(),
+    );
+    zoom.api_base = sim.api_base_url();
+    zoom.oauth_base = sim.base_url();
+    let embedded = Embedded::open(EmbeddedConfig {
+        data_dir: dir.path().to_path_buf(),
+        zoom,
+        ingest: IngestConfig {
+            part_size: 5 * 1024 * 1024,
+            ..IngestConfig::default()
+        },
+        site_title: "Recordings".into(),
+        max_concurrent_tasks: 8,
+    })
+    .unwrap();
+    let state = AppState {
+        embedded: embedded.clone(),
+        verifier: Arc::new(WebhookVerifier::new(config.webhook_secret_token.clone())),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/zoom/webhook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app(state)).await });
+    Harness {
+        sim,
+        embedded,
+        webhook_url: url,
+        _dir: dir,
+    }
+}
+
+impl Harness {
+    async fn deliver(&self, uuid: &str, options: WebhookOptions) -> (u16, serde_json::Value) {
+        let body = self.sim.recording_completed_event(uuid);
+        let (status, reply) = self
+            .sim
+            .send_webhook(&self.webhook_url, &body, options)
+            .await
+            .unwrap();
+        (status, serde_json::from_str(&reply).unwrap())
+    }
+
+    fn executions(&self) -> usize {
+        self.embedded
+            .engine
+            .list_executions(None, None, None, 100)
+            .unwrap()
+            .len()
+    }
+}
+
+fn sha256_file(path: &std::path::Path) -> String {
+    hex::encode(Sha256::digest(std::fs::read(path).unwrap()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_ingests_every_file_byte_identical_and_trashes_zoom_copy() {
+    let h = harness().await;
+    let meeting = h.sim.demo_meeting();
+    let (status, reply) = h.deliver(&meeting.uuid, WebhookOptions::default()).await;
+    assert_eq!(status, 200, "{reply}");
+    let arn = reply["execution_arn"].as_str().unwrap();
+    let row = h.embedded.engine.wait_for(arn).await.unwrap();
+    assert_eq!(row.status, "SUCCEEDED", "{:?} {:?}", row.error, row.cause);
+
+    // The document is in the store, valid against the schema, and indexed.
+    let keys = RecordingKeys::new(meeting.start_time, meeting.id, &meeting.uuid).unwrap();
+    let doc_bytes = h.embedded.store.get(&keys.document()).await.unwrap();
+    let doc_json: serde_json::Value = serde_json::from_slice(&doc_bytes).unwrap();
+    let doc = document::validate(&doc_json).unwrap();
+    assert_eq!(doc.meeting.uuid, meeting.uuid);
+    assert_eq!(doc.meeting.topic, meeting.topic);
+    assert_eq!(doc.host.email.as_deref(), Some(meeting.host_email.as_str()));
+    assert_eq!(doc.files.len(), meeting.files.len());
+    let entry = h.embedded.index.get(&meeting.uuid).await.unwrap().unwrap();
+    assert_eq!(entry.document_key, keys.document());
+    assert_eq!(entry.file_count, meeting.files.len() as u64);
+
+    // Every file, byte-identical to what Zoom serves.
+    for file in &meeting.files {
+        let stored = doc
+            .files
+            .iter()
+            .find(|f| f.zoom_file_id == file.id && f.file_type == file.file_type)
+            .unwrap_or_else(|| panic!("file {} missing from the document", file.index));
+        let expected = h.sim.expected_sha256(&meeting.uuid, file.index);
+        assert_eq!(stored.sha256, expected, "{}", stored.storage_key);
+        assert_eq!(
+            sha256_file(&h.embedded.object_path(&stored.storage_key)),
+            expected,
+            "bytes on disk of {}",
+            stored.storage_key
+        );
+        assert_eq!(stored.size_bytes, file.size);
+    }
+    // Several files of one recording type, and a TIMELINE without an id,
+    // each got its own key.
+    let mut keys_seen: Vec<&str> = doc.files.iter().map(|f| f.storage_key.as_str()).collect();
+    keys_seen.sort();
+    keys_seen.dedup();
+    assert_eq!(keys_seen.len(), doc.files.len());
+
+    // Large files went by parallel ranged GETs.
+    let ranged = h
+        .sim
+        .request_log()
+        .iter()
+        .filter(|r| r.path.starts_with("/cdn/") && r.range.is_some() && r.status == 206)
+        .count();
+    assert!(ranged >= 3, "expected ranged GETs, saw {ranged}");
+
+    assert!(h.sim.is_trashed(&meeting.uuid), "Zoom copy moved to trash");
+
+    // A site rebuild was asked for; building it lists the recording.
+    let pending = h.embedded.events.pending(100).await.unwrap();
+    assert!(pending
+        .iter()
+        .any(|e| matches!(e.event, ArchiveEvent::SiteRebuildRequested { .. })));
+    assert_eq!(h.embedded.rebuild_site().await.unwrap(), 1);
+    let index = std::fs::read_to_string(h.embedded.site_dir().join("index.html")).unwrap();
+    assert!(index.contains(&zoomvault_site::escape(&meeting.topic)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_signature_stale_timestamp_and_malformed_body_start_nothing() {
+    let h = harness().await;
+    let meeting = h.sim.demo_meeting();
+
+    let (status, reply) = h
+        .deliver(
+            &meeting.uuid,
+            WebhookOptions {
+                signature: SignatureMode::Corrupted,
+                ..WebhookOptions::default()
+            },
+        )
+        .await;
+    assert_eq!(status, 401);
+    assert_eq!(
+        reply["error"],
+        "webhook refused: signature does not match the body and timestamp"
+    );
+
+    let stale = time::OffsetDateTime::now_utc().unix_timestamp() - 3600;
+    let (status, reply) = h
+        .deliver(
+            &meeting.uuid,
+            WebhookOptions {
+                timestamp: Some(stale),
+                ..WebhookOptions::default()
+            },
+        )
+        .await;
+    assert_eq!(status, 401);
+    assert!(
+        reply["error"]
+            .as_str()
+            .unwrap()
+            .contains("outside the 300 s window"),
+        "{reply}"
+    );
+
+    // Correctly signed, but not JSON.
+    let body = b"{not json";
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let secret = zoomvault_zoom::SecretString::new(h.sim.config().webhook_secret_token.clone());
+    let response = reqwest::Client::new()
+        .post(&h.webhook_url)
+        .header("x-zm-request-timestamp", now.to_string())
+        .header(
+            "x-zm-signature",
+            zoomvault_zoom::webhook::sign(&secret, now, body),
+        )
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let reply: serde_json::Value = response.json().await.unwrap();
+    assert!(
+        reply["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("webhook body is not a Zoom event"),
+        "{reply}"
+    );
+
+    assert_eq!(h.executions(), 0, "nothing was started");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_webhook_twice_is_one_execution_and_one_document() {
+    let h = harness().await;
+    let meeting = h.sim.demo_meeting();
+    let body = h.sim.recording_completed_event(&meeting.uuid);
+    let (first_status, first) = h
+        .sim
+        .send_webhook(&h.webhook_url, &body, WebhookOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(first_status, 200);
+    let first: serde_json::Value = serde_json::from_str(&first).unwrap();
+    let arn = first["execution_arn"].as_str().unwrap().to_string();
+    h.embedded.engine.wait_for(&arn).await.unwrap();
+
+    let (status, second) = h
+        .sim
+        .send_webhook(&h.webhook_url, &body, WebhookOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        status, 200,
+        "Zoom must not retry a delivery we already have"
+    );
+    let second: serde_json::Value = serde_json::from_str(&second).unwrap();
+    assert_eq!(second["execution_arn"], arn.as_str());
+    assert_eq!(second["outcome"], "already_exists");
+    assert_eq!(h.executions(), 1);
+    let page = h
+        .embedded
+        .index
+        .list(zoomvault_archive::ports::ListQuery {
+            limit: 10,
+            after: None,
+            started_before: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.entries.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_smaller_than_announced_fails_the_ingest_and_trashes_nothing() {
+    let h = harness().await;
+    let meeting = h.sim.demo_meeting();
+    let video = &meeting.files[0];
+    assert!(h.sim.set_file_fault(
+        &meeting.uuid,
+        video.index,
+        FileFault {
+            served_len: Some(video.size - 100),
+            ..FileFault::default()
+        },
+    ));
+    let (status, reply) = h.deliver(&meeting.uuid, WebhookOptions::default()).await;
+    assert_eq!(status, 200);
+    let row = h
+        .embedded
+        .engine
+        .wait_for(reply["execution_arn"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(row.status, "FAILED");
+    assert_eq!(row.error.as_deref(), Some("Ingest.SizeMismatch"));
+    let cause = row.cause.unwrap_or_default();
+    assert!(
+        cause.contains(&format!("Zoom announced {} bytes", video.size)),
+        "{cause}"
+    );
+
+    assert!(!h.sim.is_trashed(&meeting.uuid), "never trash on failure");
+    let keys = RecordingKeys::new(meeting.start_time, meeting.id, &meeting.uuid).unwrap();
+    assert!(h
+        .embedded
+        .store
+        .head(&keys.document())
+        .await
+        .unwrap()
+        .is_none());
+    assert!(h.embedded.index.get(&meeting.uuid).await.unwrap().is_none());
+    // The cause is kept beside the recording.
+    let failure = h.embedded.store.get(&keys.failure()).await.unwrap();
+    let failure: serde_json::Value = serde_json::from_slice(&failure).unwrap();
+    assert_eq!(failure["error"], "Ingest.SizeMismatch");
+}
