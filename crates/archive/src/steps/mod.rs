@@ -336,5 +336,3 @@ fn to_value<T: Serialize>(value: &T) -> Value {
     serde_json::to_value(value).expect("step results serialize")
 }
 
-#[cfg(test)]
-mod tests;
