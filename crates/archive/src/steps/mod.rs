@@ -335,4 +335,3 @@ fn parse<T: for<'de> Deserialize<'de>>(step: &str, payload: Value) -> Result<T, 
 fn to_value<T: Serialize>(value: &T) -> Value {
     serde_json::to_value(value).expect("step results serialize")
 }
-
