@@ -38,7 +38,7 @@ pub async fn finalize(ctx: &StepContext, payload: Value) -> Result<Value, StepEr
             "Ingest.Unverified",
             format!(
                 "{} was not verified; nothing trashed",
-                unverified.storage_key
+                unverified.file.storage_key
             ),
         ));
     }
@@ -128,21 +128,7 @@ fn document_for(
                 .or_else(|| past.and_then(|p| p.user_email.clone())),
             name: past.and_then(|p| p.user_name.clone()),
         },
-        files: files
-            .iter()
-            .map(|f| document::RecordingFile {
-                zoom_file_id: f.zoom_file_id.clone(),
-                recording_type: f.recording_type.clone(),
-                file_type: f.file_type.clone(),
-                extension: f.extension.clone(),
-                size_bytes: f.size_bytes,
-                sha256: f.sha256.clone(),
-                storage_key: f.storage_key.clone(),
-                content_type: f.content_type.clone(),
-                recording_start: f.recording_start,
-                recording_end: f.recording_end,
-            })
-            .collect(),
+        files: files.iter().map(|f| f.file.clone()).collect(),
         participants: metadata.participants.as_ref().map(|list| {
             list.iter()
                 .map(|p| Participant {

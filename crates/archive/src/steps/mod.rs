@@ -269,38 +269,19 @@ pub struct FilePlan {
 }
 
 /// A retrieved, verified file: RetrieveFile's result and its per-file
-/// metadata object.
+/// metadata object. `file` is the document's entry for it, as Finalize
+/// writes it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RetrievedFile {
     pub position: usize,
     pub file_key: keys::FileKey,
-    pub storage_key: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub zoom_file_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub recording_type: Option<String>,
-    pub file_type: String,
-    pub extension: String,
-    pub content_type: String,
-    pub size_bytes: u64,
-    pub sha256: String,
     /// True once the stored object's size matched the bytes received and
     /// Zoom's announced size.
     pub verified: bool,
     /// `ranged` (parallel ranged GETs) or `whole` (one streamed GET).
     pub transfer: String,
-    #[serde(
-        default,
-        with = "time::serde::rfc3339::option",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub recording_start: Option<OffsetDateTime>,
-    #[serde(
-        default,
-        with = "time::serde::rfc3339::option",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub recording_end: Option<OffsetDateTime>,
+    #[serde(flatten)]
+    pub file: crate::document::RecordingFile,
 }
 
 /// The meeting metadata IngestMetadata stores and Finalize reads back, so

@@ -102,7 +102,7 @@ async fn already_retrieved(
     };
     let stored = ctx.store.head(&file.storage_key).await?;
     Ok(match stored {
-        Some(meta) if meta.size == done.size_bytes && done.verified => Some(done),
+        Some(meta) if meta.size == done.file.size_bytes && done.verified => Some(done),
         _ => None,
     })
 }
@@ -189,18 +189,20 @@ async fn fetch(
     Ok(RetrievedFile {
         position: file.position,
         file_key: file.file_key.clone(),
-        storage_key: file.storage_key.clone(),
-        zoom_file_id: file.zoom_file_id.clone(),
-        recording_type: file.recording_type.clone(),
-        file_type: file.file_type.clone(),
-        extension: file.extension.clone(),
-        content_type: file.content_type.clone(),
-        size_bytes: transferred.size,
-        sha256: transferred.sha256,
         verified: true,
         transfer: transferred.transfer.to_string(),
-        recording_start: file.recording_start,
-        recording_end: file.recording_end,
+        file: crate::document::RecordingFile {
+            zoom_file_id: file.zoom_file_id.clone(),
+            recording_type: file.recording_type.clone(),
+            file_type: file.file_type.clone(),
+            extension: file.extension.clone(),
+            size_bytes: transferred.size,
+            sha256: transferred.sha256,
+            storage_key: file.storage_key.clone(),
+            content_type: file.content_type.clone(),
+            recording_start: file.recording_start,
+            recording_end: file.recording_end,
+        },
     })
 }
 
