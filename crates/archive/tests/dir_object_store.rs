@@ -12,7 +12,7 @@ use common::TestDir;
 use futures_util::StreamExt;
 use zoomvault_archive::local::{DirObjectStore, DirStoreConfig, SweepReport};
 use zoomvault_archive::ports::object_store::{
-    CompletedPart, Error, ObjectMeta, ObjectStore, PartBody, PartNumber, UploadId,
+    CompletedPart, Error, ObjectMeta, ObjectStore, PartBody, PartNumber, UploadId, UploadShape,
 };
 
 const KEY: &str =
@@ -214,23 +214,38 @@ async fn multipart_round_trip_with_out_of_order_parts() {
 }
 
 #[tokio::test]
-async fn part_etags_are_hex_md5() {
+async fn a_part_uploaded_again_gets_a_new_etag_and_the_old_one_is_refused() {
     let dir = TestDir::new("store-etag");
     let store = small_part_store(&dir);
     let upload = store
         .create_multipart(KEY, "audio/mp4")
         .await
         .expect("create");
-    let done = store
-        .put_part(KEY, &upload, part(1), body(""))
+    let first = store
+        .put_part(KEY, &upload, part(1), body("abc"))
         .await
         .expect("part");
-    assert_eq!(done.etag, "d41d8cd98f00b204e9800998ecf8427e");
-    let done = store
-        .put_part(KEY, &upload, part(2), body("abc"))
+    let again = store
+        .put_part(KEY, &upload, part(1), body("abc"))
         .await
-        .expect("part");
-    assert_eq!(done.etag, "900150983cd24fb0d6963f7d28e17f72");
+        .expect("part again");
+    assert_ne!(
+        first.etag, again.etag,
+        "the same bytes uploaded twice are two versions"
+    );
+    let error = store
+        .complete_multipart(KEY, &upload, &[first])
+        .await
+        .expect_err("the replaced version");
+    assert!(
+        error.to_string().contains("is not the uploaded part's"),
+        "{error}"
+    );
+    let meta = store
+        .complete_multipart(KEY, &upload, &[again])
+        .await
+        .expect("the current version");
+    assert_eq!(meta.size, 3);
 }
 
 #[tokio::test]
@@ -280,22 +295,24 @@ async fn retried_part_replaces_the_previous_upload_of_that_part() {
         .put_part(KEY, &upload, part(1), body("BBBBBB"))
         .await
         .expect("retry");
-    assert_eq!(fresh, again);
+    assert_ne!(fresh, again, "every upload of a part is its own version");
 
     let listed = store.list_parts(KEY, &upload).await.expect("list parts");
     assert_eq!(listed.len(), 1);
     assert_eq!(
         (listed[0].etag.as_str(), listed[0].size),
-        (fresh.etag.as_str(), 6)
+        (again.etag.as_str(), 6)
     );
 
-    // The replaced version cannot be completed any more.
-    assert!(matches!(
-        store.complete_multipart(KEY, &upload, &[stale]).await,
-        Err(Error::InvalidPart { .. })
-    ));
+    // The replaced versions cannot be completed any more.
+    for replaced in [stale, fresh] {
+        assert!(matches!(
+            store.complete_multipart(KEY, &upload, &[replaced]).await,
+            Err(Error::InvalidPart { .. })
+        ));
+    }
     store
-        .complete_multipart(KEY, &upload, &[fresh])
+        .complete_multipart(KEY, &upload, &[again])
         .await
         .expect("complete");
     assert_eq!(
@@ -690,5 +707,133 @@ async fn crash_leftovers_are_never_listed_and_are_swept() {
     assert_eq!(
         store.get("kept/object").await.expect("get"),
         Bytes::from_static(b"x")
+    );
+}
+
+fn shape(total_size: u64, part_size: u64) -> UploadShape {
+    UploadShape {
+        total_size,
+        part_size,
+    }
+}
+
+#[tokio::test]
+async fn shaped_upload_writes_parts_in_place_and_completes_without_copying() {
+    let dir = TestDir::new("store-shaped");
+    let store = small_part_store(&dir);
+    let upload = store
+        .create_multipart_shaped(KEY, "audio/mp4", shape(14, 5))
+        .await
+        .expect("create");
+    // Out of order, and in chunks, as parallel ranged GETs deliver them.
+    let third = store
+        .put_part(KEY, &upload, part(3), chunked(4, &["wx", "yz"]))
+        .await
+        .expect("part 3");
+    let first = store
+        .put_part(KEY, &upload, part(1), body("abcde"))
+        .await
+        .expect("part 1");
+    let second = store
+        .put_part(KEY, &upload, part(2), chunked(5, &["fg", "hij"]))
+        .await
+        .expect("part 2");
+    assert!(
+        store.head(KEY).await.expect("head").is_none(),
+        "nothing visible yet"
+    );
+    let listed = store.list_parts(KEY, &upload).await.expect("list parts");
+    let sizes: Vec<u64> = listed.iter().map(|p| p.size).collect();
+    assert_eq!(sizes, [5, 5, 4]);
+
+    let meta = store
+        .complete_multipart(KEY, &upload, &[first, second, third])
+        .await
+        .expect("complete");
+    assert_eq!(meta.size, 14);
+    assert_eq!(
+        store.get(KEY).await.expect("get"),
+        Bytes::from_static(b"abcdefghijwxyz")
+    );
+    assert!(dir.entries(".multipart").is_empty(), "staging removed");
+    assert!(dir.entries(".tmp").is_empty());
+}
+
+#[tokio::test]
+async fn shaped_upload_refuses_wrong_lengths_and_missing_parts() {
+    let dir = TestDir::new("store-shaped-refusals");
+    let store = small_part_store(&dir);
+    let upload = store
+        .create_multipart_shaped(KEY, "audio/mp4", shape(14, 5))
+        .await
+        .expect("create");
+    let error = store
+        .put_part(KEY, &upload, part(3), body("abcde"))
+        .await
+        .expect_err("part 3 is 4 bytes");
+    assert!(error.to_string().contains("is 4 bytes, not 5"), "{error}");
+    let error = store
+        .put_part(KEY, &upload, part(4), body("a"))
+        .await
+        .expect_err("there is no part 4");
+    assert!(
+        error.to_string().contains("the upload has 3 parts"),
+        "{error}"
+    );
+
+    let first = store
+        .put_part(KEY, &upload, part(1), body("abcde"))
+        .await
+        .expect("part 1");
+    let third = store
+        .put_part(KEY, &upload, part(3), body("wxyz"))
+        .await
+        .expect("part 3");
+    let error = store
+        .complete_multipart(KEY, &upload, &[first, third])
+        .await
+        .expect_err("part 2 is missing");
+    assert!(matches!(error, Error::InvalidPart { .. }), "{error}");
+    assert!(store.head(KEY).await.expect("head").is_none());
+}
+
+#[tokio::test]
+async fn a_shaped_part_that_fails_midway_must_be_sent_again() {
+    let dir = TestDir::new("store-shaped-broken");
+    let store = small_part_store(&dir);
+    let upload = store
+        .create_multipart_shaped(KEY, "audio/mp4", shape(10, 5))
+        .await
+        .expect("create");
+    let good = store
+        .put_part(KEY, &upload, part(1), body("abcde"))
+        .await
+        .expect("part 1");
+    let second = store
+        .put_part(KEY, &upload, part(2), body("fghij"))
+        .await
+        .expect("part 2");
+    // A retry of part 1 that breaks off overwrites bytes in place, so the
+    // earlier version is gone and completion refuses until it comes again.
+    store
+        .put_part(KEY, &upload, part(1), chunked(5, &["XY"]))
+        .await
+        .expect_err("short body");
+    let error = store
+        .complete_multipart(KEY, &upload, &[good.clone(), second.clone()])
+        .await
+        .expect_err("part 1 was lost");
+    assert!(matches!(error, Error::InvalidPart { .. }), "{error}");
+    let again = store
+        .put_part(KEY, &upload, part(1), body("abcde"))
+        .await
+        .expect("part 1 again");
+    store
+        .complete_multipart(KEY, &upload, &[again, second])
+        .await
+        .expect("complete");
+    assert_eq!(
+        store.get(KEY).await.expect("get"),
+        Bytes::from_static(b"abcdefghij")
     );
 }

@@ -5,16 +5,36 @@
 //! <root>/.multipart/<upload id>/key              the key the upload is for
 //! <root>/.multipart/<upload id>/part-00042       pointer: the etag of part 42's current bytes
 //! <root>/.multipart/<upload id>/data-00042-<etag> part 42's bytes
+//! <root>/.multipart/<upload id>/shape            shaped uploads: "<total size> <part size>"
+//! <root>/.multipart/<upload id>/object           shaped uploads: the object, parts in place
 //! <root>/.tmp/                                   files being written
 //! ```
 //!
-//! Every write goes to a fresh file in `.tmp/`, is fsynced, then renamed
-//! into place and its directory fsynced, so `objects/` only ever holds
-//! whole objects and a crash leaves at most stray files in `.tmp/` (never
-//! listed; [`DirObjectStore::sweep_abandoned`] removes them). A part is
-//! replaced by renaming a new pointer over the old one, so a retried part
-//! replaces, never duplicates, and a part that fails midway changes
-//! nothing. A part's etag is the lower-case hex MD5 of its bytes, as in S3.
+//! A shaped upload (its size known up front) writes each part straight to
+//! its offset in `object`, and completion fsyncs that file and renames it
+//! into place: the bytes are written once, as a plain download would write
+//! them. There a part that fails midway loses that part (its pointer is
+//! removed first) instead of keeping an earlier version: completion then
+//! refuses the upload until the part is sent again.
+//!
+//! Every object write goes to a fresh file in `.tmp/`, is fsynced, then
+//! renamed into place and its directory fsynced, so `objects/` only ever
+//! holds whole objects and a crash leaves at most stray files in `.tmp/`
+//! (never listed; [`DirObjectStore::sweep_abandoned`] removes them). A part
+//! is replaced by renaming a new pointer over the old one, so a retried
+//! part replaces, never duplicates, and a part that fails midway changes
+//! nothing.
+//!
+//! A part's etag names the exact upload of that part (a fresh random token
+//! per `put_part`), which is what completion checks; it is not an MD5 of
+//! the bytes as on S3, because hashing every byte twice (on upload and on
+//! completion) cost more than the whole transfer. Parts are not fsynced:
+//! they are staging, durable only as the completed object, which is
+//! fsynced before it is renamed into place. A process crash loses no part
+//! (the page cache survives it); a power loss before completion may, and
+//! completion then fails on the missing or short part, so the uploader
+//! starts again. Writing parts to disk that are deleted moments later would
+//! double the disk traffic of every upload.
 //!
 //! This adapter must not read a part or an object into memory whole (only
 //! `get`, meant for small objects, does) and must not touch a path that
@@ -22,7 +42,7 @@
 //! directory has nowhere to put them, and local serving goes by extension.
 
 use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -31,14 +51,13 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
-use md5::{Digest, Md5};
-use sha2::Sha256;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncReadExt;
 
 use crate::keys::{validate_key, validate_prefix};
 use crate::ports::object_store::{
     CompletedPart, Error, ObjectMeta, ObjectStore, ObjectStream, PartBody, PartInfo, PartNumber,
-    UploadId, MAX_PART_SIZE, MIN_PART_SIZE,
+    UploadId, UploadShape, MAX_PART_SIZE, MIN_PART_SIZE,
 };
 
 /// Read and copy buffer size: large enough to keep syscalls few, small
@@ -149,6 +168,76 @@ impl DirObjectStore {
             Ok(report)
         })
         .await
+    }
+}
+
+impl DirObjectStore {
+    async fn create_upload(
+        &self,
+        key: &str,
+        shape: Option<UploadShape>,
+    ) -> Result<UploadId, Error> {
+        validate_key(key)?;
+        let layout = self.layout.clone();
+        let key = key.to_owned();
+        blocking(move || {
+            let id = layout.new_upload_id();
+            // Built in `.tmp/` and renamed in whole, so an upload directory
+            // always knows its key (and its shape).
+            let staging = TempPath::new(layout.tmp.join(format!("{id}.upload")));
+            fs::create_dir(&staging.path)
+                .map_err(io_error(format!("creating {}", staging.path.display())))?;
+            write_small_file(&staging.path.join("key"), key.as_bytes())?;
+            if let Some(shape) = shape {
+                let text = format!("{} {}", shape.total_size, shape.part_size);
+                write_small_file(&staging.path.join(SHAPE_FILE), text.as_bytes())?;
+                let object = staging.path.join(SHAPED_OBJECT);
+                let context = || format!("creating {}", object.display());
+                File::create(&object)
+                    .and_then(|f| f.set_len(shape.total_size))
+                    .map_err(io_error(context()))?;
+            }
+            sync_dir(&staging.path)?;
+            install(staging, &layout.multipart.join(&id), &key)?;
+            Ok(UploadId::new(id))
+        })
+        .await
+    }
+}
+
+const SHAPE_FILE: &str = "shape";
+const SHAPED_OBJECT: &str = "object";
+
+fn write_small_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let context = || format!("writing {}", path.display());
+    let mut file = File::create(path).map_err(io_error(context()))?;
+    file.write_all(bytes).map_err(io_error(context()))?;
+    file.sync_all().map_err(io_error(context()))
+}
+
+/// The shape of the upload staged in `dir`, if it was created shaped.
+fn upload_shape(dir: &Path) -> Result<Option<UploadShape>, Error> {
+    let path = dir.join(SHAPE_FILE);
+    let text = match fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(error) if is_absent(&error) => return Ok(None),
+        Err(error) => {
+            return Err(Error::Io {
+                context: format!("reading {}", path.display()),
+                source: error,
+            })
+        }
+    };
+    let mut numbers = text.split_whitespace().map(str::parse::<u64>);
+    match (numbers.next(), numbers.next()) {
+        (Some(Ok(total_size)), Some(Ok(part_size))) => Ok(Some(UploadShape {
+            total_size,
+            part_size,
+        })),
+        _ => Err(Error::Io {
+            context: format!("reading {}", path.display()),
+            source: io::Error::new(io::ErrorKind::InvalidData, "not \"<total> <part size>\""),
+        }),
     }
 }
 
@@ -431,32 +520,23 @@ fn collect_objects(
     Ok(())
 }
 
-/// Concatenates resolved parts into a new temp file, checking each part's
-/// bytes against its etag on the way.
+/// Concatenates resolved parts into a new temp file. `io::copy` between
+/// files is `copy_file_range` on Linux: the kernel copies, no user-space
+/// buffer. Each part must still have the size it was uploaded with.
 fn concatenate(layout: &Layout, parts: &[ResolvedPart]) -> Result<(TempPath, u64), Error> {
     let (temp, mut out) = layout.temp_file()?;
-    let mut buffer = vec![0u8; CHUNK];
     let mut total = 0u64;
     for part in parts {
         let context = || format!("copying {}", part.data.display());
         let mut input = File::open(&part.data).map_err(io_error(context()))?;
-        let mut hasher = Md5::new();
-        loop {
-            let read = input.read(&mut buffer).map_err(io_error(context()))?;
-            if read == 0 {
-                break;
-            }
-            hasher.update(&buffer[..read]);
-            out.write_all(&buffer[..read])
-                .map_err(io_error(context()))?;
-            total += read as u64;
-        }
-        if hex::encode(hasher.finalize()) != part.etag {
+        let copied = io::copy(&mut input, &mut out).map_err(io_error(context()))?;
+        if copied != part.size {
             return Err(Error::InvalidPart {
                 part_number: part.number,
-                reason: "its stored bytes no longer match its etag".to_owned(),
+                reason: format!("its staged bytes changed size ({} to {copied})", part.size),
             });
         }
+        total += copied;
     }
     out.sync_all()
         .map_err(io_error(format!("syncing {}", temp.path.display())))?;
@@ -471,7 +551,11 @@ struct ResolvedPart {
 }
 
 /// The current version of an uploaded part, if any.
-fn resolve_part(dir: &Path, number: PartNumber) -> Result<Option<ResolvedPart>, Error> {
+fn resolve_part(
+    dir: &Path,
+    shape: Option<UploadShape>,
+    number: PartNumber,
+) -> Result<Option<ResolvedPart>, Error> {
     let pointer = dir.join(part_file(number));
     let etag = match fs::read_to_string(&pointer) {
         Ok(etag) => etag,
@@ -483,6 +567,19 @@ fn resolve_part(dir: &Path, number: PartNumber) -> Result<Option<ResolvedPart>, 
             })
         }
     };
+    if let Some(shape) = shape {
+        // A shaped part lives in place in the object; its size is the
+        // shape's.
+        let Some((_, size)) = shape.part_range(number) else {
+            return Ok(None);
+        };
+        return Ok(Some(ResolvedPart {
+            number,
+            etag,
+            data: dir.join(SHAPED_OBJECT),
+            size,
+        }));
+    }
     let data = dir.join(data_file(number, &etag));
     let size = fs::metadata(&data)
         .map_err(io_error(format!("reading {}", data.display())))?
@@ -493,6 +590,68 @@ fn resolve_part(dir: &Path, number: PartNumber) -> Result<Option<ResolvedPart>, 
         data,
         size,
     }))
+}
+
+/// Streams a part's body into `file`, appending (staged) or from `offset`
+/// (shaped), and returns how many bytes came. One blocking thread writes
+/// with plain file writes, fed chunk by chunk; a small channel keeps what
+/// waits in memory to a few chunks (tokio::fs would hop to a blocking
+/// thread per chunk).
+async fn write_body(
+    file: File,
+    offset: Option<u64>,
+    part_number: PartNumber,
+    body: &mut PartBody,
+    key: &str,
+) -> Result<u64, Error> {
+    use std::os::unix::fs::FileExt;
+    let (chunks, mut to_write) = tokio::sync::mpsc::channel::<Bytes>(8);
+    let context = format!("writing part {part_number} of {key:?}");
+    let writer_context = context.clone();
+    let writer = tokio::task::spawn_blocking(move || -> Result<(), Error> {
+        match offset {
+            None => {
+                let mut file = io::BufWriter::with_capacity(CHUNK, file);
+                while let Some(chunk) = to_write.blocking_recv() {
+                    file.write_all(&chunk)
+                        .map_err(io_error(writer_context.clone()))?;
+                }
+                file.flush().map_err(io_error(writer_context))
+            }
+            Some(mut at) => {
+                while let Some(chunk) = to_write.blocking_recv() {
+                    file.write_all_at(&chunk, at)
+                        .map_err(io_error(writer_context.clone()))?;
+                    at += chunk.len() as u64;
+                }
+                file.sync_data().map_err(io_error(writer_context))
+            }
+        }
+    });
+    let mut received = 0u64;
+    while let Some(chunk) = body.stream.next().await {
+        let chunk = chunk.map_err(|source| Error::Body {
+            part_number,
+            source,
+        })?;
+        received += chunk.len() as u64;
+        if received > body.len {
+            return Err(Error::BodyTooLong {
+                part_number,
+                declared: body.len,
+            });
+        }
+        if chunks.send(chunk).await.is_err() {
+            // The writer stopped: its error says why.
+            break;
+        }
+    }
+    drop(chunks);
+    writer.await.map_err(|error| Error::Io {
+        context,
+        source: io::Error::other(error),
+    })??;
+    Ok(received)
 }
 
 #[async_trait]
@@ -619,27 +778,27 @@ impl ObjectStore for DirObjectStore {
     }
 
     async fn create_multipart(&self, key: &str, _content_type: &str) -> Result<UploadId, Error> {
-        validate_key(key)?;
-        let layout = self.layout.clone();
-        let key = key.to_owned();
-        blocking(move || {
-            let id = layout.new_upload_id();
-            // Built in `.tmp/` and renamed in whole, so an upload directory
-            // always knows its key.
-            let staging = TempPath::new(layout.tmp.join(format!("{id}.upload")));
-            fs::create_dir(&staging.path)
-                .map_err(io_error(format!("creating {}", staging.path.display())))?;
-            let key_file = staging.path.join("key");
-            let context = || format!("writing {}", key_file.display());
-            let mut file = File::create(&key_file).map_err(io_error(context()))?;
-            file.write_all(key.as_bytes())
-                .map_err(io_error(context()))?;
-            file.sync_all().map_err(io_error(context()))?;
-            sync_dir(&staging.path)?;
-            install(staging, &layout.multipart.join(&id), &key)?;
-            Ok(UploadId::new(id))
-        })
-        .await
+        self.create_upload(key, None).await
+    }
+
+    async fn create_multipart_shaped(
+        &self,
+        key: &str,
+        _content_type: &str,
+        shape: UploadShape,
+    ) -> Result<UploadId, Error> {
+        if shape.part_size == 0
+            || shape.part_count() > u64::from(crate::ports::object_store::MAX_PART_NUMBER)
+        {
+            return Err(Error::InvalidPart {
+                part_number: PartNumber::new(1)?,
+                reason: format!(
+                    "{} bytes in parts of {} do not fit S3's part numbers",
+                    shape.total_size, shape.part_size
+                ),
+            });
+        }
+        self.create_upload(key, Some(shape)).await
     }
 
     async fn put_part(
@@ -662,29 +821,60 @@ impl ObjectStore for DirObjectStore {
             blocking(move || layout.upload_dir(&key, &upload_id)).await?
         };
 
-        let (temp, file) = {
-            let layout = layout.clone();
-            blocking(move || layout.temp_file()).await?
+        let shape = {
+            let dir = dir.clone();
+            blocking(move || upload_shape(&dir)).await?
         };
-        let context = || format!("writing part {part_number} of {key:?}");
-        let mut file = tokio::fs::File::from_std(file);
-        let mut hasher = Md5::new();
-        let mut received = 0u64;
-        while let Some(chunk) = body.stream.next().await {
-            let chunk = chunk.map_err(|source| Error::Body {
-                part_number,
-                source,
-            })?;
-            received += chunk.len() as u64;
-            if received > body.len {
-                return Err(Error::BodyTooLong {
-                    part_number,
-                    declared: body.len,
-                });
+        // Where the bytes go: a new staged file, or (shaped) their place in
+        // the object. The temp path stays with this future: if it is
+        // dropped (the upload cancelled), the file is unlinked at once,
+        // even while the writer still holds it open.
+        let (temp, file, offset) = match shape {
+            None => {
+                let layout = layout.clone();
+                let (temp, file) = blocking(move || layout.temp_file()).await?;
+                (Some(temp), file, None)
             }
-            hasher.update(&chunk);
-            file.write_all(&chunk).await.map_err(io_error(context()))?;
-        }
+            Some(shape) => {
+                let (offset, len) =
+                    shape
+                        .part_range(part_number)
+                        .ok_or_else(|| Error::InvalidPart {
+                            part_number,
+                            reason: format!("the upload has {} parts", shape.part_count()),
+                        })?;
+                if body.len != len {
+                    return Err(Error::InvalidPart {
+                        part_number,
+                        reason: format!("this part of the upload is {len} bytes, not {}", body.len),
+                    });
+                }
+                let dir = dir.clone();
+                let file = blocking(move || {
+                    // The part's earlier version is overwritten in place, so
+                    // it is forgotten before the first byte lands.
+                    let pointer = dir.join(part_file(part_number));
+                    match fs::remove_file(&pointer) {
+                        Ok(()) => {}
+                        Err(error) if is_absent(&error) => {}
+                        Err(error) => {
+                            return Err(Error::Io {
+                                context: format!("removing {}", pointer.display()),
+                                source: error,
+                            })
+                        }
+                    }
+                    let object = dir.join(SHAPED_OBJECT);
+                    fs::OpenOptions::new()
+                        .write(true)
+                        .open(&object)
+                        .map_err(io_error(format!("opening {}", object.display())))
+                })
+                .await?;
+                (None, file, Some(offset))
+            }
+        };
+        let received = write_body(file, offset, part_number, &mut body, key).await?;
         if received < body.len {
             return Err(Error::BodyTooShort {
                 part_number,
@@ -692,11 +882,8 @@ impl ObjectStore for DirObjectStore {
                 received,
             });
         }
-        file.flush().await.map_err(io_error(context()))?;
-        file.sync_all().await.map_err(io_error(context()))?;
-        drop(file);
 
-        let etag = hex::encode(hasher.finalize());
+        let etag = layout.new_upload_id();
         let (key, upload_id) = (key.to_owned(), upload_id.clone());
         blocking(move || {
             let no_such_upload = |error: io::Error| {
@@ -713,22 +900,21 @@ impl ObjectStore for DirObjectStore {
                     }
                 }
             };
-            let mut temp = temp;
-            fs::rename(&temp.path, dir.join(data_file(part_number, &etag)))
-                .map_err(no_such_upload)?;
-            temp.installed = true;
+            if let Some(mut temp) = temp {
+                fs::rename(&temp.path, dir.join(data_file(part_number, &etag)))
+                    .map_err(no_such_upload)?;
+                temp.installed = true;
+            }
             // The pointer is swapped in one rename: a reader sees the old
             // version of the part or the new one.
             let (pointer, mut file) = layout.temp_file()?;
             let context = || format!("writing {}", pointer.path.display());
             file.write_all(etag.as_bytes())
                 .map_err(io_error(context()))?;
-            file.sync_all().map_err(io_error(context()))?;
             drop(file);
             let mut pointer = pointer;
             fs::rename(&pointer.path, dir.join(part_file(part_number))).map_err(no_such_upload)?;
             pointer.installed = true;
-            sync_dir(&dir)?;
             Ok(CompletedPart { part_number, etag })
         })
         .await
@@ -756,6 +942,7 @@ impl ObjectStore for DirObjectStore {
         let (key, upload_id, parts) = (key.to_owned(), upload_id.clone(), parts.to_vec());
         blocking(move || {
             let dir = layout.upload_dir(&key, &upload_id)?;
+            let shape = upload_shape(&dir)?;
             // Check every part before writing anything: first that each
             // is the uploaded one, then the sizes.
             let mut resolved = Vec::with_capacity(parts.len());
@@ -764,7 +951,7 @@ impl ObjectStore for DirObjectStore {
                     part_number: part.part_number,
                     reason,
                 };
-                let found = resolve_part(&dir, part.part_number)?
+                let found = resolve_part(&dir, shape, part.part_number)?
                     .ok_or_else(|| invalid("it was never uploaded".to_owned()))?;
                 if found.etag != part.etag {
                     return Err(invalid(format!(
@@ -785,7 +972,28 @@ impl ObjectStore for DirObjectStore {
                     minimum: layout.config.min_part_size,
                 });
             }
-            let (temp, size) = concatenate(&layout, &resolved)?;
+            let (temp, size) = match shape {
+                None => concatenate(&layout, &resolved)?,
+                Some(shape) => {
+                    // Every part must be there (the ascending order was
+                    // checked above), and then the object is already whole.
+                    if resolved.len() as u64 != shape.part_count() {
+                        return Err(Error::InvalidPart {
+                            part_number: PartNumber::new(resolved.len() as u32 + 1)?,
+                            reason: format!(
+                                "the upload has {} parts, {} were listed",
+                                shape.part_count(),
+                                resolved.len()
+                            ),
+                        });
+                    }
+                    let object = TempPath::new(dir.join(SHAPED_OBJECT));
+                    File::open(&object.path)
+                        .and_then(|f| f.sync_all())
+                        .map_err(io_error(format!("syncing {}", object.path.display())))?;
+                    (object, shape.total_size)
+                }
+            };
             install(temp, &layout.object_path(&key), &key)?;
             // The object is in place; only now may the parts go. A crash in
             // between leaves the upload, and completing it again rewrites
@@ -816,6 +1024,7 @@ impl ObjectStore for DirObjectStore {
         let (key, upload_id) = (key.to_owned(), upload_id.clone());
         blocking(move || {
             let dir = layout.upload_dir(&key, &upload_id)?;
+            let shape = upload_shape(&dir)?;
             let mut parts = Vec::new();
             for path in entries_of(&dir)? {
                 let number = path
@@ -825,7 +1034,7 @@ impl ObjectStore for DirObjectStore {
                     .and_then(|digits| digits.parse::<u32>().ok())
                     .and_then(|number| PartNumber::new(number).ok());
                 let Some(number) = number else { continue };
-                if let Some(part) = resolve_part(&dir, number)? {
+                if let Some(part) = resolve_part(&dir, shape, number)? {
                     parts.push(PartInfo {
                         part_number: part.number,
                         etag: part.etag,

@@ -18,6 +18,6 @@ pub use events::{ArchiveEvent, EventEntry, EventSink, RebuildReason};
 pub use index::{Cursor, IndexEntry, ListPage, ListQuery, RecordingIndex};
 pub use object_store::{
     ByteStream, CompletedPart, ObjectMeta, ObjectStore, ObjectStream, PartBody, PartInfo,
-    PartNumber, UploadId,
+    PartNumber, UploadId, UploadShape,
 };
 pub use workflow::{StartOutcome, StartedExecution, WorkflowStarter};

@@ -132,6 +132,27 @@ impl fmt::Debug for ObjectStream {
 #[serde(transparent)]
 pub struct UploadId(String);
 
+/// The layout of an upload of known size (see
+/// [`ObjectStore::create_multipart_shaped`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UploadShape {
+    pub total_size: u64,
+    pub part_size: u64,
+}
+
+impl UploadShape {
+    pub fn part_count(&self) -> u64 {
+        self.total_size.div_ceil(self.part_size.max(1))
+    }
+
+    /// Where part `number` starts and how long it is, if the shape has it.
+    pub fn part_range(&self, number: PartNumber) -> Option<(u64, u64)> {
+        let index = u64::from(number.get()) - 1;
+        let offset = index.checked_mul(self.part_size)?;
+        (offset < self.total_size).then(|| (offset, self.part_size.min(self.total_size - offset)))
+    }
+}
+
 impl UploadId {
     pub fn new(id: impl Into<String>) -> UploadId {
         UploadId(id.into())
@@ -258,6 +279,22 @@ pub trait ObjectStore: Send + Sync + fmt::Debug {
     /// Starts a multipart upload to `key`. Nothing is visible at `key`
     /// until [`ObjectStore::complete_multipart`].
     async fn create_multipart(&self, key: &str, content_type: &str) -> Result<UploadId, Error>;
+
+    /// Starts a multipart upload whose size is known: every part but the
+    /// last is `shape.part_size` bytes, and each `put_part` must carry
+    /// exactly its part's length. A store may use the shape to put parts
+    /// where they belong as they arrive, so completion copies nothing (the
+    /// directory store does); by default it is a plain upload (S3 needs no
+    /// hint).
+    async fn create_multipart_shaped(
+        &self,
+        key: &str,
+        content_type: &str,
+        shape: UploadShape,
+    ) -> Result<UploadId, Error> {
+        let _ = shape;
+        self.create_multipart(key, content_type).await
+    }
 
     /// Uploads one part, streaming `body`. Uploading a part number again
     /// replaces that part (so a retried part never duplicates). A body that

@@ -57,7 +57,7 @@ impl Default for IngestConfig {
     fn default() -> Self {
         IngestConfig {
             part_size: 8 * 1024 * 1024,
-            part_concurrency: 4,
+            part_concurrency: 2,
             min_duration_minutes: 0,
             download_token_lifetime: Duration::from_secs(23 * 3600),
             zoomvault_version: env!("CARGO_PKG_VERSION").to_string(),

@@ -15,7 +15,7 @@
 use super::{
     parse, to_value, DownloadPlan, FilePlan, RecordingRef, RetrievedFile, StepContext, StepError,
 };
-use crate::ports::{CompletedPart, PartBody, PartNumber, UploadId};
+use crate::ports::{CompletedPart, PartBody, PartNumber, UploadId, UploadShape};
 use bytes::{Bytes, BytesMut};
 use futures_util::{StreamExt, TryStreamExt};
 use serde::Deserialize;
@@ -148,10 +148,24 @@ async fn fetch(
     url: &str,
     auth: &DownloadAuth,
 ) -> Result<RetrievedFile, StepError> {
-    let upload = ctx
-        .store
-        .create_multipart(&file.storage_key, &file.content_type)
-        .await?;
+    // With the size known, the store may put every part straight where it
+    // belongs (the directory store then writes the file once, in place).
+    let upload = match file.announced_size {
+        Some(total_size) if total_size > 0 => {
+            let shape = UploadShape {
+                total_size,
+                part_size: file.part_size.max(1),
+            };
+            ctx.store
+                .create_multipart_shaped(&file.storage_key, &file.content_type, shape)
+                .await?
+        }
+        _ => {
+            ctx.store
+                .create_multipart(&file.storage_key, &file.content_type)
+                .await?
+        }
+    };
     let outcome = transfer(ctx, file, url, auth, &upload).await;
     let transferred = match outcome {
         Ok(t) => t,
@@ -406,6 +420,11 @@ async fn whole(
         }
         if done {
             break;
+        }
+    }
+    if let Some(announced) = file.announced_size {
+        if size != announced {
+            return Err(size_mismatch(file, announced, size));
         }
     }
     if !buffer.is_empty() {
