@@ -27,6 +27,14 @@ struct Harness {
 }
 
 async fn harness() -> Harness {
+    harness_with(IngestConfig {
+        part_size: 5 * 1024 * 1024,
+        ..IngestConfig::default()
+    })
+    .await
+}
+
+async fn harness_with(ingest: IngestConfig) -> Harness {
     let sim = ZoomSim::start(SimConfig::default(), SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .unwrap();
@@ -42,10 +50,7 @@ async fn harness() -> Harness {
     let embedded = Embedded::open(EmbeddedConfig {
         data_dir: dir.path().to_path_buf(),
         zoom,
-        ingest: IngestConfig {
-            part_size: 5 * 1024 * 1024,
-            ..IngestConfig::default()
-        },
+        ingest,
         site_title: "Recordings".into(),
         max_concurrent_tasks: 8,
     })
@@ -87,6 +92,48 @@ impl Harness {
 
 fn sha256_file(path: &std::path::Path) -> String {
     hex::encode(Sha256::digest(std::fs::read(path).unwrap()))
+}
+
+/// Delivers `event` (for `meeting`), waits for the ingest and checks it
+/// succeeded with every file byte-identical on disk; returns the document.
+async fn ingest_and_check(
+    h: &Harness,
+    meeting: &zoomvault_zoom_sim::SimMeeting,
+    event: &serde_json::Value,
+) -> document::RecordingDocument {
+    let (status, reply) = h
+        .sim
+        .send_webhook(&h.webhook_url, event, WebhookOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{reply}");
+    let reply: serde_json::Value = serde_json::from_str(&reply).unwrap();
+    let row = h
+        .embedded
+        .engine
+        .wait_for(reply["execution_arn"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(row.status, "SUCCEEDED", "{:?} {:?}", row.error, row.cause);
+    let keys = RecordingKeys::new(meeting.start_time, meeting.id, &meeting.uuid).unwrap();
+    let bytes = h.embedded.store.get(&keys.document()).await.unwrap();
+    let doc = document::validate(&serde_json::from_slice(&bytes).unwrap()).unwrap();
+    assert_eq!(doc.files.len(), meeting.files.len());
+    for file in &meeting.files {
+        let stored = doc
+            .files
+            .iter()
+            .find(|f| f.zoom_file_id == file.id && f.file_type == file.file_type)
+            .unwrap();
+        assert_eq!(
+            sha256_file(&h.embedded.object_path(&stored.storage_key)),
+            h.sim.expected_sha256(&meeting.uuid, file.index),
+            "{}",
+            stored.storage_key
+        );
+    }
+    assert!(h.sim.is_trashed(&meeting.uuid));
+    doc
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -308,4 +355,72 @@ async fn a_file_smaller_than_announced_fails_the_ingest_and_trashes_nothing() {
     let failure = h.embedded.store.get(&keys.failure()).await.unwrap();
     let failure: serde_json::Value = serde_json::from_slice(&failure).unwrap();
     assert_eq!(failure["error"], "Ingest.SizeMismatch");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_download_token_falls_back_to_oauth() {
+    let h = harness().await;
+    let meeting = h.sim.demo_meeting();
+    let event = h.sim.recording_completed_event(&meeting.uuid);
+    // The event's token is refused by the time the files are fetched.
+    h.sim.expire_download_tokens();
+    ingest_and_check(&h, &meeting, &event).await;
+    let refused = h
+        .sim
+        .request_log()
+        .iter()
+        .filter(|r| r.path.starts_with("/rec/") && r.status == 401)
+        .count();
+    assert!(refused > 0, "the download token was tried first");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cdn_that_ignores_range_still_archives_every_file() {
+    let h = harness().await;
+    h.sim.set_range_support(false);
+    let meeting = h.sim.demo_meeting();
+    let event = h.sim.recording_completed_event(&meeting.uuid);
+    let doc = ingest_and_check(&h, &meeting, &event).await;
+    assert!(doc
+        .files
+        .iter()
+        .all(|f| f.size_bytes > 0 || f.file_type == "TIMELINE"));
+    let ranged = h
+        .sim
+        .request_log()
+        .iter()
+        .filter(|r| r.status == 206)
+        .count();
+    assert_eq!(ranged, 0, "no ranged answers, so one GET per file");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_meeting_under_the_minimum_duration_is_skipped_and_left_in_zoom() {
+    let h = harness_with(IngestConfig {
+        part_size: 5 * 1024 * 1024,
+        min_duration_minutes: 24 * 60,
+        ..IngestConfig::default()
+    })
+    .await;
+    let meeting = h.sim.demo_meeting();
+    let (status, reply) = h.deliver(&meeting.uuid, WebhookOptions::default()).await;
+    assert_eq!(status, 200);
+    let arn = reply["execution_arn"].as_str().unwrap();
+    let row = h.embedded.engine.wait_for(arn).await.unwrap();
+    assert_eq!(row.status, "SUCCEEDED");
+    let history = h.embedded.engine.history(arn).unwrap();
+    assert!(history.iter().any(|e| e["type"] == "SucceedStateEntered"
+        && e["stateEnteredEventDetails"]["name"] == "Skipped"));
+    assert!(
+        !h.sim.is_trashed(&meeting.uuid),
+        "a skipped meeting stays in Zoom"
+    );
+    assert!(h.embedded.index.get(&meeting.uuid).await.unwrap().is_none());
+    let downloads = h
+        .sim
+        .request_log()
+        .iter()
+        .filter(|r| r.path.starts_with("/rec/") || r.path.starts_with("/cdn/"))
+        .count();
+    assert_eq!(downloads, 0, "no file was fetched");
 }
