@@ -116,6 +116,33 @@ struct Inner {
     admin: Mutex<Store>,
     clock: Clock,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Dropped with the engine, which ends the checkpointer.
+    _stop_checkpoints: Mutex<mpsc::Sender<()>>,
+}
+
+/// How often the checkpointer copies the WAL into the database.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
+/// Checkpoints the WAL from its own connection and thread, so no commit of
+/// the engine thread (or of the admin connection) pays for it.
+fn spawn_checkpointer(db_path: &std::path::Path) -> Result<mpsc::Sender<()>> {
+    let store = Store::open(db_path)?;
+    let (stop, stopped) = mpsc::channel::<()>();
+    std::thread::Builder::new()
+        .name("zoomvault-checkpoint".into())
+        .spawn(move || loop {
+            match stopped.recv_timeout(CHECKPOINT_EVERY) {
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    if let Err(error) = store.checkpoint() {
+                        tracing::warn!(%error, "WAL checkpoint failed; will retry");
+                    }
+                }
+                // The engine is gone (or asked us to stop).
+                _ => return,
+            }
+        })
+        .expect("spawn the checkpoint thread");
+    Ok(stop)
 }
 
 impl Drop for Inner {
@@ -137,6 +164,9 @@ impl Engine {
         let runtime = tokio::runtime::Handle::current();
         let mut store = Store::open(&config.db_path)?;
         let admin = Store::open(&config.db_path)?;
+        store.disable_auto_checkpoint()?;
+        admin.disable_auto_checkpoint()?;
+        let stop_checkpoints = spawn_checkpointer(&config.db_path)?;
         let (tx, rx) = mpsc::channel();
         let mut driver = Driver {
             store_next_id: store.next_execution_id()?,
@@ -166,6 +196,7 @@ impl Engine {
                 admin: Mutex::new(admin),
                 clock: config.clock,
                 thread: Mutex::new(Some(thread)),
+                _stop_checkpoints: Mutex::new(stop_checkpoints),
             }),
         })
     }

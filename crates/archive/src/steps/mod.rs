@@ -278,7 +278,8 @@ pub struct RetrievedFile {
     /// True once the stored object's size matched the bytes received and
     /// Zoom's announced size.
     pub verified: bool,
-    /// `ranged` (parallel ranged GETs) or `whole` (one streamed GET).
+    /// `ranged` (parallel ranged GETs), `whole` (one streamed GET cut into
+    /// parts) or `single` (a file of at most one part, one GET and one put).
     pub transfer: String,
     #[serde(flatten)]
     pub file: crate::document::RecordingFile,

@@ -148,6 +148,11 @@ async fn fetch(
     url: &str,
     auth: &DownloadAuth,
 ) -> Result<RetrievedFile, StepError> {
+    if let Some(size) = file.announced_size {
+        if size <= file.part_size {
+            return fetch_small(ctx, file, url, auth, size).await;
+        }
+    }
     // With the size known, the store may put every part straight where it
     // belongs (the directory store then writes the file once, in place).
     let upload = match file.announced_size {
@@ -200,24 +205,77 @@ async fn fetch(
             ),
         ));
     }
-    Ok(RetrievedFile {
+    Ok(retrieved(
+        file,
+        transferred.size,
+        transferred.sha256,
+        transferred.transfer,
+    ))
+}
+
+/// A file no bigger than one part (transcripts, chats, short audio): one
+/// GET into memory (at most `part_size` bytes) and one `put`, without the
+/// bookkeeping of a multipart upload.
+async fn fetch_small(
+    ctx: &StepContext,
+    file: &FilePlan,
+    url: &str,
+    auth: &DownloadAuth,
+    announced: u64,
+) -> Result<RetrievedFile, StepError> {
+    let response = ctx.zoom.download(url, auth, None).await?;
+    let mut stream = response.stream;
+    let mut body = BytesMut::with_capacity(announced as usize);
+    while let Some(chunk) = stream.next().await.transpose()? {
+        if body.len() as u64 + chunk.len() as u64 > announced {
+            return Err(size_mismatch(
+                file,
+                announced,
+                body.len() as u64 + chunk.len() as u64,
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let size = body.len() as u64;
+    if size != announced {
+        return Err(size_mismatch(file, announced, size));
+    }
+    let sha256 = hex::encode(Sha256::digest(&body));
+    let stored = ctx
+        .store
+        .put(&file.storage_key, body.freeze(), &file.content_type)
+        .await?;
+    if stored.size != size {
+        return Err(StepError::new(
+            "Ingest.SizeMismatch",
+            format!(
+                "{}: stored object has {} bytes, {size} were received",
+                file.storage_key, stored.size
+            ),
+        ));
+    }
+    Ok(retrieved(file, size, sha256, "single"))
+}
+
+fn retrieved(file: &FilePlan, size: u64, sha256: String, transfer: &str) -> RetrievedFile {
+    RetrievedFile {
         position: file.position,
         file_key: file.file_key.clone(),
         verified: true,
-        transfer: transferred.transfer.to_string(),
+        transfer: transfer.to_string(),
         file: crate::document::RecordingFile {
             zoom_file_id: file.zoom_file_id.clone(),
             recording_type: file.recording_type.clone(),
             file_type: file.file_type.clone(),
             extension: file.extension.clone(),
-            size_bytes: transferred.size,
-            sha256: transferred.sha256,
+            size_bytes: size,
+            sha256,
             storage_key: file.storage_key.clone(),
             content_type: file.content_type.clone(),
             recording_start: file.recording_start,
             recording_end: file.recording_end,
         },
-    })
+    }
 }
 
 async fn abort(ctx: &StepContext, file: &FilePlan, upload: &UploadId) {

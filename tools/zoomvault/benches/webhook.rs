@@ -1,0 +1,160 @@
+//! Webhook acknowledgement latency: `zoomvault serve` (its own process, the
+//! release binary) receiving signed `recording.completed` webhooks at a
+//! fixed rate, each for a different meeting, so every request starts an
+//! ingest that runs while later requests arrive. Prints latency
+//! percentiles as a table (not a timed test).
+//!
+//!   cargo bench -p zoomvault --bench webhook -- [RATE_PER_S] [SECONDS]   (default: 200 15)
+//!
+//! The Zoom simulator runs in this process (it serves small files: one
+//! 64 KiB M4A per meeting); requests are sent open-loop, one every
+//! 1/RATE s whatever the answers do, over a keep-alive connection pool.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use zoomvault_zoom::webhook::{sign, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use zoomvault_zoom::SecretString;
+use zoomvault_zoom_sim::{FileSpec, MeetingSpec, SimConfig, ZoomSim};
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let rate: u64 = args
+        .first()
+        .map_or(200, |a| a.parse().expect("rate per second"));
+    let seconds: u64 = args.get(1).map_or(15, |a| a.parse().expect("seconds"));
+    let count = (rate * seconds) as usize;
+
+    let sim = ZoomSim::start(SimConfig::default(), SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .expect("simulator");
+    let config = sim.config().clone();
+    let data = tempfile::tempdir().expect("data dir");
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_zoomvault"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--data-dir")
+        .arg(data.path())
+        .env("ZOOM_WEBHOOK_SECRET_TOKEN", &config.webhook_secret_token)
+        .env("ZOOM_ACCOUNT_ID", &config.account_id)
+        .env("ZOOM_CLIENT_ID", &config.client_id)
+        .env("ZOOM_CLIENT_SECRET", &config.client_secret)
+        .env("ZOOM_API_BASE", sim.api_base_url())
+        .env("ZOOM_OAUTH_BASE", sim.base_url())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting zoomvault serve");
+    let stderr = child.stderr.take().expect("piped stderr");
+    let server = Server(child);
+    // serve prints its routes once it listens.
+    for line in BufReader::new(stderr).lines() {
+        if line.expect("serve output").contains("site:") {
+            break;
+        }
+    }
+    let url = format!("http://127.0.0.1:{port}/zoom/webhook");
+
+    eprintln!("preparing {count} meetings...");
+    let secret = SecretString::new(config.webhook_secret_token.clone());
+    let bodies: Vec<Vec<u8>> = (0..count)
+        .map(|i| {
+            let meeting = sim.add_meeting(MeetingSpec {
+                topic: format!("Load meeting {i}"),
+                files: vec![FileSpec::audio(64 * 1024)],
+                ..MeetingSpec::default()
+            });
+            serde_json::to_vec(&sim.recording_completed_event(&meeting.uuid)).expect("JSON")
+        })
+        .collect();
+
+    eprintln!("sending {count} webhooks at {rate}/s...");
+    let client = reqwest::Client::new();
+    let interval = Duration::from_secs_f64(1.0 / rate as f64);
+    let start = Instant::now();
+    let mut tasks = Vec::with_capacity(count);
+    for (i, body) in bodies.into_iter().enumerate() {
+        tokio::time::sleep_until((start + interval * i as u32).into()).await;
+        let (client, url, secret) = (client.clone(), url.clone(), secret.clone());
+        tasks.push(tokio::spawn(async move {
+            let timestamp = time::OffsetDateTime::now_utc().unix_timestamp();
+            let signature = sign(&secret, timestamp, &body);
+            let sent = Instant::now();
+            let response = client
+                .post(&url)
+                .header(TIMESTAMP_HEADER, timestamp.to_string())
+                .header(SIGNATURE_HEADER, signature)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .expect("webhook answered");
+            let status = response.status().as_u16();
+            let _ = response.bytes().await;
+            (sent.elapsed(), status)
+        }));
+    }
+    let mut latencies = Vec::with_capacity(count);
+    let mut not_ok = 0;
+    for task in tasks {
+        let (latency, status) = task.await.expect("request task");
+        if status != 200 {
+            not_ok += 1;
+        }
+        latencies.push(latency);
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    latencies.sort();
+    drop(server);
+
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "{}",
+        serde_json::json!({
+            "requests": count,
+            "rate_per_s": rate,
+            "achieved_per_s": count as f64 / elapsed,
+            "not_200": not_ok,
+            "p50_ms": ms(percentile(&latencies, 0.50)),
+            "p90_ms": ms(percentile(&latencies, 0.90)),
+            "p99_ms": ms(percentile(&latencies, 0.99)),
+            "max_ms": ms(*latencies.last().expect("latencies")),
+        })
+    );
+    println!();
+    println!("| requests | offered rate | non-200 | p50 | p90 | p99 | max |");
+    println!("|---|---|---|---|---|---|---|");
+    println!(
+        "| {count} | {rate}/s | {not_ok} | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms |",
+        ms(percentile(&latencies, 0.50)),
+        ms(percentile(&latencies, 0.90)),
+        ms(percentile(&latencies, 0.99)),
+        ms(*latencies.last().expect("latencies")),
+    );
+}
