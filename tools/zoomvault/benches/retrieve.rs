@@ -137,7 +137,7 @@ fn run(size: u64) -> Row {
                 ..IngestConfig::default()
             },
             site_title: "bench".into(),
-            max_concurrent_tasks: 16,
+            max_concurrent_tasks: zoomvault::serve::DEFAULT_MAX_CONCURRENT_TASKS,
         })
         .unwrap();
         let idle = status_kib("VmRSS:");

@@ -57,10 +57,19 @@ async fn main() {
     let config = sim.config().clone();
     let data = tempfile::tempdir().expect("data dir");
     let port = free_port();
+    // MAX_CONCURRENT_TASKS overrides serve's default, to show its effect.
+    let settings = data.path().join("settings.json");
+    let mut file_settings = serde_json::json!({});
+    if let Ok(n) = std::env::var("MAX_CONCURRENT_TASKS") {
+        file_settings["max_concurrent_tasks"] = n.parse::<u64>().expect("a number").into();
+    }
+    std::fs::write(&settings, file_settings.to_string()).expect("settings file");
     let mut child = Command::new(env!("CARGO_BIN_EXE_zoomvault"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .arg("--data-dir")
-        .arg(data.path())
+        .arg(data.path().join("data"))
+        .arg("--config")
+        .arg(&settings)
         .env("ZOOM_WEBHOOK_SECRET_TOKEN", &config.webhook_secret_token)
         .env("ZOOM_ACCOUNT_ID", &config.account_id)
         .env("ZOOM_CLIENT_ID", &config.client_id)
@@ -73,12 +82,22 @@ async fn main() {
         .expect("starting zoomvault serve");
     let stderr = child.stderr.take().expect("piped stderr");
     let server = Server(child);
-    // serve prints its routes once it listens.
-    for line in BufReader::new(stderr).lines() {
-        if line.expect("serve output").contains("site:") {
-            break;
+    // serve prints its routes once it listens; what it says afterwards
+    // (warnings) is passed on, and the pipe kept drained so serve never
+    // blocks on it.
+    let (listening, ready) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("site:") {
+                let _ = listening.send(());
+            } else if !line.starts_with("zoomvault serving") && !line.starts_with("  ") {
+                eprintln!("serve: {line}");
+            }
         }
-    }
+    });
+    ready
+        .recv_timeout(Duration::from_secs(30))
+        .expect("zoomvault serve is listening");
     let url = format!("http://127.0.0.1:{port}/zoom/webhook");
 
     eprintln!("preparing {count} meetings...");
@@ -131,6 +150,18 @@ async fn main() {
     }
     let elapsed = start.elapsed().as_secs_f64();
     latencies.sort();
+    // The acknowledgements are in; the ingests they started may still be
+    // running (at most max_concurrent_tasks steps at a time). Count the
+    // documents written then, and how long the rest take to finish.
+    let store = data.path().join("data/store/objects");
+    let done_at_end = count_documents(&store);
+    let drain_started = Instant::now();
+    let mut done = done_at_end;
+    while done < count && drain_started.elapsed() < Duration::from_secs(300) {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        done = count_documents(&store);
+    }
+    let drained_after = drain_started.elapsed().as_secs_f64();
     drop(server);
 
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
@@ -145,16 +176,42 @@ async fn main() {
             "p90_ms": ms(percentile(&latencies, 0.90)),
             "p99_ms": ms(percentile(&latencies, 0.99)),
             "max_ms": ms(*latencies.last().expect("latencies")),
+            "ingests_done_when_last_acknowledged": done_at_end,
+            "ingests_done": done,
+            "seconds_to_finish_the_rest": drained_after,
         })
     );
     println!();
-    println!("| requests | offered rate | non-200 | p50 | p90 | p99 | max |");
-    println!("|---|---|---|---|---|---|---|");
+    println!("| requests | offered rate | non-200 | p50 | p90 | p99 | max | ingests done at the last ack | all done after |");
+    println!("|---|---|---|---|---|---|---|---|---|");
     println!(
-        "| {count} | {rate}/s | {not_ok} | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms |",
+        "| {count} | {rate}/s | {not_ok} | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms | {done_at_end} | {} |",
         ms(percentile(&latencies, 0.50)),
         ms(percentile(&latencies, 0.90)),
         ms(percentile(&latencies, 0.99)),
         ms(*latencies.last().expect("latencies")),
+        if done == count {
+            format!("{drained_after:.1} s more")
+        } else {
+            format!("not within 300 s ({done} done)")
+        },
     );
+}
+
+/// Recording documents written so far (one per finished ingest).
+fn count_documents(dir: &std::path::Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .map(|e| {
+            let path = e.path();
+            if path.is_dir() {
+                count_documents(&path)
+            } else {
+                usize::from(path.file_name().is_some_and(|n| n == "recording.json"))
+            }
+        })
+        .sum()
 }

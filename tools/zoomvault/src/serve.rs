@@ -36,6 +36,7 @@ pub struct ConfigFile {
     pub part_size_mib: Option<u64>,
     pub part_concurrency: Option<usize>,
     pub min_duration_minutes: Option<u64>,
+    pub max_concurrent_tasks: Option<usize>,
     pub site_title: Option<String>,
 }
 
@@ -58,6 +59,8 @@ pub struct ServeSettings {
     /// None: run against the bundled simulator.
     pub zoom: Option<ZoomSettings>,
     pub ingest: IngestConfig,
+    /// Step invocations running at once, across all ingests.
+    pub max_concurrent_tasks: usize,
     pub site_title: String,
 }
 
@@ -109,6 +112,13 @@ impl ServeSettings {
         if let Some(m) = file.min_duration_minutes {
             ingest.min_duration_minutes = m;
         }
+        let max_concurrent_tasks = file
+            .max_concurrent_tasks
+            .unwrap_or(DEFAULT_MAX_CONCURRENT_TASKS);
+        anyhow::ensure!(
+            (1..=1024).contains(&max_concurrent_tasks),
+            "max_concurrent_tasks must be 1 to 1024, not {max_concurrent_tasks}"
+        );
         Ok(ServeSettings {
             listen: listen
                 .or(file.listen)
@@ -118,12 +128,21 @@ impl ServeSettings {
                 .unwrap_or_else(|| PathBuf::from("zoomvault-data")),
             zoom,
             ingest,
+            max_concurrent_tasks,
             site_title: file
                 .site_title
                 .unwrap_or_else(|| "Zoom recordings".to_string()),
         })
     }
 }
+
+/// Step invocations at once by default. Each file already fetches its
+/// parts in parallel, so two at a time keep a 2-core server busy; more let
+/// a burst of webhooks (each starting an ingest) starve the engine thread
+/// that every acknowledgement waits on: at 200 webhooks/s on 2 cores the
+/// p99 acknowledgement was 5-6 ms with 2, 8-15 ms with 4 and 17-96 ms with
+/// 8 or 16 (BENCHMARKS.md). Raise it on bigger machines.
+pub const DEFAULT_MAX_CONCURRENT_TASKS: usize = 2;
 
 /// What the HTTP handlers share.
 #[derive(Debug, Clone)]
@@ -234,7 +253,7 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
         zoom: zoom_config(&zoom),
         ingest: settings.ingest.clone(),
         site_title: settings.site_title.clone(),
-        max_concurrent_tasks: 16,
+        max_concurrent_tasks: settings.max_concurrent_tasks,
     })?;
     embedded.rebuild_site().await.context("building the site")?;
     tokio::spawn(embedded.clone().run_site_builder());
@@ -319,4 +338,82 @@ async fn demo_ingest(
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn defaults_run_against_the_simulator_on_loopback() {
+        let settings =
+            ServeSettings::resolve(None, None, ConfigFile::default(), &env_of(&[])).unwrap();
+        assert_eq!(settings.listen, SocketAddr::from(([127, 0, 0, 1], 8080)));
+        assert_eq!(settings.data_dir, PathBuf::from("zoomvault-data"));
+        assert!(settings.zoom.is_none());
+        assert_eq!(settings.max_concurrent_tasks, DEFAULT_MAX_CONCURRENT_TASKS);
+    }
+
+    #[test]
+    fn incomplete_zoom_credentials_are_refused_naming_all_four() {
+        let error = ServeSettings::resolve(
+            None,
+            None,
+            ConfigFile::default(),
+            &env_of(&[("ZOOM_ACCOUNT_ID", "a")]),
+        )
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "Zoom settings are incomplete: set all of ZOOM_WEBHOOK_SECRET_TOKEN, ZOOM_ACCOUNT_ID, \
+             ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET (or none, to run against the bundled simulator)"
+        );
+    }
+
+    #[test]
+    fn environment_wins_over_the_file_and_flags_win_over_both() {
+        let file: ConfigFile = serde_json::from_str(
+            r#"{"listen": "127.0.0.1:9000", "zoom_webhook_secret_token": "from-file",
+                "zoom_account_id": "acct", "zoom_client_id": "id", "zoom_client_secret": "secret",
+                "part_size_mib": 16, "max_concurrent_tasks": 4}"#,
+        )
+        .unwrap();
+        let settings = ServeSettings::resolve(
+            Some(SocketAddr::from(([127, 0, 0, 1], 7000))),
+            None,
+            file,
+            &env_of(&[("ZOOM_WEBHOOK_SECRET_TOKEN", "from-env")]),
+        )
+        .unwrap();
+        assert_eq!(settings.listen.port(), 7000);
+        let zoom = settings.zoom.unwrap();
+        assert_eq!(zoom.webhook_secret_token, "from-env");
+        assert_eq!(zoom.account_id, "acct");
+        assert_eq!(settings.ingest.part_size, 16 * 1024 * 1024);
+        assert_eq!(settings.max_concurrent_tasks, 4);
+    }
+
+    #[test]
+    fn out_of_range_settings_are_refused_with_the_allowed_range() {
+        let file: ConfigFile = serde_json::from_str(r#"{"part_size_mib": 2}"#).unwrap();
+        let error = ServeSettings::resolve(None, None, file, &env_of(&[])).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "part_size_mib must be between 5 and 5120 (S3's part limits), not 2"
+        );
+        let unknown = serde_json::from_str::<ConfigFile>(r#"{"part_size": 8}"#).unwrap_err();
+        assert!(
+            unknown.to_string().starts_with("unknown field `part_size`"),
+            "{unknown}"
+        );
+    }
 }
