@@ -107,6 +107,9 @@ struct Layout {
     /// process id and clock make them unique across processes sharing a
     /// root.
     counter: AtomicU64,
+    /// Shaped uploads' object files with a background flush under way, so
+    /// parts landing meanwhile do not queue one flush each.
+    flushing: std::sync::Mutex<std::collections::HashSet<PathBuf>>,
 }
 
 impl DirObjectStore {
@@ -127,6 +130,7 @@ impl DirObjectStore {
             root,
             config,
             counter: AtomicU64::new(0),
+            flushing: std::sync::Mutex::new(std::collections::HashSet::new()),
         };
         for dir in [&layout.objects, &layout.multipart, &layout.tmp] {
             fs::create_dir_all(dir).map_err(io_error(format!("creating {}", dir.display())))?;
@@ -598,8 +602,10 @@ fn resolve_part(
 /// waits in memory to a few chunks (tokio::fs would hop to a blocking
 /// thread per chunk).
 async fn write_body(
+    layout: &Arc<Layout>,
     file: File,
     offset: Option<u64>,
+    object: Option<PathBuf>,
     part_number: PartNumber,
     body: &mut PartBody,
     key: &str,
@@ -607,6 +613,8 @@ async fn write_body(
     use std::os::unix::fs::FileExt;
     let (chunks, mut to_write) = tokio::sync::mpsc::channel::<Bytes>(8);
     let context = format!("writing part {part_number} of {key:?}");
+    let runtime = tokio::runtime::Handle::current();
+    let flush_layout = Arc::clone(layout);
     let writer_context = context.clone();
     let writer = tokio::task::spawn_blocking(move || -> Result<(), Error> {
         match offset {
@@ -624,7 +632,28 @@ async fn write_body(
                         .map_err(io_error(writer_context.clone()))?;
                     at += chunk.len() as u64;
                 }
-                file.sync_data().map_err(io_error(writer_context))
+                // Start this part on its way to the disk while the download
+                // goes on, without waiting for it: completion's fsync is
+                // what makes the object durable, and then has little left
+                // to do. (A flush error here will show up there.) One
+                // flush per file at a time; parts that land meanwhile are
+                // mostly covered by it, the rest by the next one.
+                if let Some(object) = object {
+                    let started = flush_layout
+                        .flushing
+                        .lock()
+                        .map(|mut set| set.insert(object.clone()))
+                        .unwrap_or(false);
+                    if started {
+                        runtime.spawn_blocking(move || {
+                            let _ = file.sync_data();
+                            if let Ok(mut set) = flush_layout.flushing.lock() {
+                                set.remove(&object);
+                            }
+                        });
+                    }
+                }
+                Ok(())
             }
         }
     });
@@ -874,7 +903,9 @@ impl ObjectStore for DirObjectStore {
                 (None, file, Some(offset))
             }
         };
-        let received = write_body(file, offset, part_number, &mut body, key).await?;
+        let object = offset.map(|_| dir.join(SHAPED_OBJECT));
+        let received =
+            write_body(&layout, file, offset, object, part_number, &mut body, key).await?;
         if received < body.len {
             return Err(Error::BodyTooShort {
                 part_number,
