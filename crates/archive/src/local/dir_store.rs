@@ -110,6 +110,10 @@ struct Layout {
     /// Shaped uploads' object files with a background flush under way, so
     /// parts landing meanwhile do not queue one flush each.
     flushing: std::sync::Mutex<std::collections::HashSet<PathBuf>>,
+    /// Object files whose background flush failed. The kernel reports a
+    /// writeback error once, to that flush, so completion must learn of it
+    /// here rather than from its own fsync.
+    flush_failed: std::sync::Mutex<std::collections::HashMap<PathBuf, String>>,
 }
 
 impl DirObjectStore {
@@ -131,6 +135,7 @@ impl DirObjectStore {
             config,
             counter: AtomicU64::new(0),
             flushing: std::sync::Mutex::new(std::collections::HashSet::new()),
+            flush_failed: std::sync::Mutex::new(std::collections::HashMap::new()),
         };
         for dir in [&layout.objects, &layout.multipart, &layout.tmp] {
             fs::create_dir_all(dir).map_err(io_error(format!("creating {}", dir.display())))?;
@@ -646,7 +651,12 @@ async fn write_body(
                         .unwrap_or(false);
                     if started {
                         runtime.spawn_blocking(move || {
-                            let _ = file.sync_data();
+                            let flushed = file.sync_data();
+                            if let Err(error) = flushed {
+                                if let Ok(mut failed) = flush_layout.flush_failed.lock() {
+                                    failed.insert(object.clone(), error.to_string());
+                                }
+                            }
                             if let Ok(mut set) = flush_layout.flushing.lock() {
                                 set.remove(&object);
                             }
@@ -1022,6 +1032,17 @@ impl ObjectStore for DirObjectStore {
                     File::open(&object.path)
                         .and_then(|f| f.sync_all())
                         .map_err(io_error(format!("syncing {}", object.path.display())))?;
+                    let failed = layout
+                        .flush_failed
+                        .lock()
+                        .ok()
+                        .and_then(|mut failed| failed.remove(&object.path));
+                    if let Some(error) = failed {
+                        return Err(Error::Io {
+                            context: format!("flushing {}", object.path.display()),
+                            source: io::Error::other(error),
+                        });
+                    }
                     (object, shape.total_size)
                 }
             };
