@@ -425,3 +425,34 @@ async fn a_meeting_under_the_minimum_duration_is_skipped_and_left_in_zoom() {
         .count();
     assert_eq!(downloads, 0, "no file was fetched");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn site_and_file_routes_refuse_paths_outside_their_roots() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let h = harness().await;
+    h.embedded.rebuild_site().await.unwrap();
+    let authority = h
+        .webhook_url
+        .trim_start_matches("http://")
+        .trim_end_matches("/zoom/webhook")
+        .to_string();
+    // Raw requests: an HTTP client would normalise the `..` away before
+    // sending, and an attacker's would not.
+    let status = |path: &'static str| {
+        let authority = authority.clone();
+        async move {
+            let mut stream = tokio::net::TcpStream::connect(&authority).await.unwrap();
+            let request =
+                format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
+            stream.write_all(request.as_bytes()).await.unwrap();
+            let mut response = String::new();
+            stream.read_to_string(&mut response).await.unwrap();
+            response[9..12].parse::<u16>().unwrap()
+        }
+    };
+    assert_eq!(status("/site/index.html").await, 200);
+    assert_eq!(status("/site/../../engine.db").await, 400);
+    assert_eq!(status("/site/%2e%2e/%2e%2e/engine.db").await, 400);
+    assert_eq!(status("/files/../engine.db").await, 400);
+    assert_eq!(status("/files/recordings/nothing-here.mp4").await, 404);
+}
