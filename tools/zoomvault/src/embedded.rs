@@ -7,7 +7,7 @@
 use anyhow::Context;
 use async_trait::async_trait;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use zoomvault_archive::document::RecordingDocument;
 use zoomvault_archive::keys;
@@ -280,11 +280,4 @@ fn site_recording(doc: &RecordingDocument) -> anyhow::Result<SiteRecording> {
             })
             .collect(),
     })
-}
-
-/// Whether `path` is inside `root` after resolving `..` (for serving files).
-pub fn is_within(root: &Path, path: &Path) -> bool {
-    path.components()
-        .all(|c| !matches!(c, std::path::Component::ParentDir))
-        && path.starts_with(root)
 }

@@ -182,7 +182,7 @@ async fn site_file(State(state): State<AppState>, UrlPath(path): UrlPath<String>
     let root = state.embedded.site_dir();
     let relative = std::path::Path::new(&path);
     let full = root.join(relative);
-    if !crate::embedded::is_within(&root, &full) {
+    if !is_within(&root, &full) {
         return (StatusCode::BAD_REQUEST, "bad path").into_response();
     }
     match tokio::fs::read(&full).await {
@@ -209,6 +209,13 @@ async fn stored_file(State(state): State<AppState>, UrlPath(key): UrlPath<String
         }
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
+}
+
+/// Whether `path` stays inside `root`: no `..` component, and under it.
+fn is_within(root: &std::path::Path, path: &std::path::Path) -> bool {
+    path.components()
+        .all(|c| !matches!(c, std::path::Component::ParentDir))
+        && path.starts_with(root)
 }
 
 fn content_type(path: &str) -> &'static str {

@@ -5,11 +5,10 @@
 //! no file bytes.
 
 use super::{
-    content_type_for, parse, to_value, DownloadPlan, FilePlan, MeetingMetadata, RecordingRef,
-    StepContext, StepError, WorkflowInput,
+    content_type_for, parse, put_json, to_value, DownloadPlan, FilePlan, MeetingMetadata,
+    RecordingRef, StepContext, StepError, WorkflowInput,
 };
 use crate::keys::{FileIdentity, FileKey, RecordingKeys};
-use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
@@ -93,7 +92,7 @@ pub async fn ingest_metadata(ctx: &StepContext, payload: Value) -> Result<Value,
         past_meeting,
         participants,
     };
-    put_json(ctx, &keys.meeting_metadata(), &to_value(&metadata)).await?;
+    put_json(ctx, &keys.meeting_metadata(), &metadata).await?;
 
     Ok(json!({
         "recording": to_value(&reference),
@@ -206,12 +205,4 @@ fn default_extension(file_type: &str) -> &'static str {
         "CSV" => "csv",
         _ => "bin",
     }
-}
-
-async fn put_json(ctx: &StepContext, key: &str, value: &Value) -> Result<(), StepError> {
-    let body = serde_json::to_vec_pretty(value).expect("JSON values serialize");
-    ctx.store
-        .put(key, Bytes::from(body), "application/json")
-        .await?;
-    Ok(())
 }

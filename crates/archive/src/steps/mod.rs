@@ -314,6 +314,16 @@ fn parse<T: for<'de> Deserialize<'de>>(step: &str, payload: Value) -> Result<T, 
     serde_json::from_value(payload).map_err(|e| StepError::invalid_input(step, e))
 }
 
+/// Stores `value` as pretty JSON at `key` (metadata objects, failure
+/// records).
+async fn put_json<T: Serialize>(ctx: &StepContext, key: &str, value: &T) -> Result<(), StepError> {
+    let body = serde_json::to_vec_pretty(value).expect("step metadata serializes");
+    ctx.store
+        .put(key, bytes::Bytes::from(body), "application/json")
+        .await?;
+    Ok(())
+}
+
 fn to_value<T: Serialize>(value: &T) -> Value {
     serde_json::to_value(value).expect("step results serialize")
 }

@@ -4,9 +4,8 @@
 //! itself could not be read), so an operator finds why an ingest failed
 //! without the engine's history. It never trashes anything.
 
-use super::{parse, RecordingRef, StepContext, StepError};
+use super::{parse, put_json, RecordingRef, StepContext, StepError};
 use crate::keys;
-use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
@@ -46,9 +45,6 @@ pub async fn record_failure(ctx: &StepContext, payload: Value) -> Result<Value, 
         .and_then(Value::as_str)
         .unwrap_or("unknown");
     tracing::warn!(execution = %execution, error = %error_name, "ingest failed; cause recorded at {key}");
-    let body = serde_json::to_vec_pretty(&record).expect("JSON values serialize");
-    ctx.store
-        .put(&key, Bytes::from(body), "application/json")
-        .await?;
+    put_json(ctx, &key, &record).await?;
     Ok(json!({ "failure_key": key }))
 }

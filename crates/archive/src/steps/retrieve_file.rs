@@ -13,7 +13,8 @@
 //! completion, so a retry starts clean.
 
 use super::{
-    parse, to_value, DownloadPlan, FilePlan, RecordingRef, RetrievedFile, StepContext, StepError,
+    parse, put_json, to_value, DownloadPlan, FilePlan, RecordingRef, RetrievedFile, StepContext,
+    StepError,
 };
 use crate::ports::{CompletedPart, PartBody, PartNumber, UploadId, UploadShape};
 use bytes::{Bytes, BytesMut};
@@ -80,10 +81,7 @@ async fn retrieve(
         other => other,
     }?;
 
-    let body = serde_json::to_vec_pretty(&result).expect("RetrievedFile serializes");
-    ctx.store
-        .put(&file.metadata_key, Bytes::from(body), "application/json")
-        .await?;
+    put_json(ctx, &file.metadata_key, &result).await?;
     Ok(to_value(&result))
 }
 
@@ -196,15 +194,7 @@ async fn fetch(
             .complete_multipart(&file.storage_key, &upload, &transferred.parts)
             .await?
     };
-    if stored.size != transferred.size {
-        return Err(StepError::new(
-            "Ingest.SizeMismatch",
-            format!(
-                "{}: stored object has {} bytes, {} were received",
-                file.storage_key, stored.size, transferred.size
-            ),
-        ));
-    }
+    check_stored(file, stored.size, transferred.size)?;
     Ok(retrieved(
         file,
         transferred.size,
@@ -245,16 +235,22 @@ async fn fetch_small(
         .store
         .put(&file.storage_key, body.freeze(), &file.content_type)
         .await?;
-    if stored.size != size {
-        return Err(StepError::new(
-            "Ingest.SizeMismatch",
-            format!(
-                "{}: stored object has {} bytes, {size} were received",
-                file.storage_key, stored.size
-            ),
-        ));
-    }
+    check_stored(file, stored.size, size)?;
     Ok(retrieved(file, size, sha256, "single"))
+}
+
+/// The store must hold exactly the bytes that came.
+fn check_stored(file: &FilePlan, stored: u64, received: u64) -> Result<(), StepError> {
+    if stored == received {
+        return Ok(());
+    }
+    Err(StepError::new(
+        "Ingest.SizeMismatch",
+        format!(
+            "{}: stored object has {stored} bytes, {received} were received",
+            file.storage_key
+        ),
+    ))
 }
 
 fn retrieved(file: &FilePlan, size: u64, sha256: String, transfer: &str) -> RetrievedFile {
