@@ -77,6 +77,9 @@ impl EngineConfig {
 pub struct Started {
     pub execution_arn: String,
     pub start_ms: i64,
+    /// True when this call started nothing: an execution of the same name
+    /// and input was already running (AWS's idempotent StartExecution).
+    pub already_running: bool,
 }
 
 enum Msg {
@@ -701,6 +704,7 @@ impl Driver {
                 return Ok(Started {
                     execution_arn,
                     start_ms,
+                    already_running: true,
                 });
             }
             return Err(Error::ExecutionAlreadyExists(execution_arn));
@@ -740,6 +744,7 @@ impl Driver {
         Ok(Started {
             execution_arn,
             start_ms: now,
+            already_running: false,
         })
     }
 

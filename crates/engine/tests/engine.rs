@@ -259,7 +259,12 @@ async fn same_name_same_input_is_idempotent_other_input_conflicts() {
         .start_execution(&sm.arn, Some("n"), json!({"x": 1}))
         .await
         .unwrap();
-    assert_eq!(a, b);
+    assert_eq!(
+        (&b.execution_arn, b.start_ms),
+        (&a.execution_arn, a.start_ms),
+        "the running execution is returned"
+    );
+    assert!(!a.already_running && b.already_running);
     let err = engine
         .start_execution(&sm.arn, Some("n"), json!({"x": 2}))
         .await

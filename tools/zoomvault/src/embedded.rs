@@ -209,7 +209,11 @@ impl WorkflowStarter for EngineStarter {
         {
             Ok(started) => Ok(StartedExecution {
                 execution_arn: started.execution_arn,
-                outcome: StartOutcome::Started,
+                outcome: if started.already_running {
+                    StartOutcome::AlreadyExists
+                } else {
+                    StartOutcome::Started
+                },
             }),
             Err(zoomvault_engine::Error::ExecutionAlreadyExists(arn)) => Ok(StartedExecution {
                 execution_arn: arn,

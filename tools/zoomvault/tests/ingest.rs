@@ -456,3 +456,31 @@ async fn site_and_file_routes_refuse_paths_outside_their_roots() {
     assert_eq!(status("/files/../engine.db").await, 400);
     assert_eq!(status("/files/recordings/nothing-here.mp4").await, 404);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeat_delivery_while_the_ingest_runs_joins_it() {
+    let h = harness().await;
+    // Slow downloads keep the first ingest running while Zoom retries.
+    h.sim
+        .set_delay("/cdn/", std::time::Duration::from_millis(300));
+    let meeting = h.sim.demo_meeting();
+    let body = h.sim.recording_completed_event(&meeting.uuid);
+    let deliver = || async {
+        let (status, reply) = h
+            .sim
+            .send_webhook(&h.webhook_url, &body, WebhookOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(status, 200, "{reply}");
+        serde_json::from_str::<serde_json::Value>(&reply).unwrap()
+    };
+    let first = deliver().await;
+    let second = deliver().await;
+    assert_eq!(first["outcome"], "started");
+    assert_eq!(second["outcome"], "already_exists");
+    assert_eq!(second["execution_arn"], first["execution_arn"]);
+    let arn = first["execution_arn"].as_str().unwrap();
+    let row = h.embedded.engine.wait_for(arn).await.unwrap();
+    assert_eq!(row.status, "SUCCEEDED", "{:?} {:?}", row.error, row.cause);
+    assert_eq!(h.executions(), 1);
+}
