@@ -115,6 +115,27 @@ impl Embedded {
         Ok(built.recordings)
     }
 
+    /// Removes what crashed writers left in the object store's staging
+    /// (temp files, uploads untouched for a day; a live ingest touches its
+    /// upload with every part), at start and then hourly, for as long as
+    /// the process runs.
+    pub async fn run_store_sweeper(self) {
+        const ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+        let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            every_hour.tick().await;
+            match self.store.sweep_abandoned(ABANDONED_AFTER).await {
+                Ok(report) if report.temp_entries + report.uploads > 0 => tracing::info!(
+                    temp_entries = report.temp_entries,
+                    uploads = report.uploads,
+                    "removed abandoned staging from the object store"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "sweeping the object store's staging failed"),
+            }
+        }
+    }
+
     /// Consumes site-rebuild events for as long as the process runs: one
     /// rebuild per batch of events, acknowledged only after it succeeded,
     /// so a crash mid-build rebuilds again on restart.

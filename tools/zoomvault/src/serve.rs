@@ -264,6 +264,7 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
     })?;
     embedded.rebuild_site().await.context("building the site")?;
     tokio::spawn(embedded.clone().run_site_builder());
+    tokio::spawn(embedded.clone().run_store_sweeper());
     let state = AppState {
         embedded: embedded.clone(),
         verifier: Arc::new(WebhookVerifier::new(zoom.webhook_secret_token.clone())),
