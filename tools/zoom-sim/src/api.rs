@@ -22,7 +22,7 @@ use time::{Date, OffsetDateTime};
 use crate::error::Error;
 use crate::ids::{decode_meeting_segment, MeetingRef};
 use crate::model::UrlForm;
-use crate::state::{MeetingEntry, RecordingState, Shared, State as SimState};
+use crate::state::{MeetingEntry, Page, RecordingState, Shared, State as SimState};
 
 pub(crate) fn routes() -> Router<Arc<Shared>> {
     Router::new()
@@ -310,18 +310,16 @@ async fn past_meeting_participants(
                 .collect::<Vec<_>>(),
         )
     };
-    let total = participants.len();
-    let (offset, next) = state.page(
-        &format!("participants:{uuid}"),
+    let Page {
+        items: page,
         total,
+        next_page_token: next,
+    } = state.page(
+        &format!("participants:{uuid}"),
+        participants,
         page_size,
         params.get("next_page_token").map(String::as_str),
     )?;
-    let page: Vec<Value> = participants
-        .into_iter()
-        .skip(offset)
-        .take(page_size)
-        .collect();
     Ok(Json(json!({
         "page_count": total.div_ceil(page_size),
         "page_size": page_size,
@@ -364,14 +362,16 @@ async fn list_users(
         .filter(|u| u.status == status)
         .map(|u| u.to_json())
         .collect();
-    let total = users.len();
-    let (offset, next) = state.page(
-        &format!("users:{status}"),
+    let Page {
+        items: page,
         total,
+        next_page_token: next,
+    } = state.page(
+        &format!("users:{status}"),
+        users,
         page_size,
         params.get("next_page_token").map(String::as_str),
     )?;
-    let page: Vec<Value> = users.into_iter().skip(offset).take(page_size).collect();
     Ok(Json(json!({
         "page_count": total.div_ceil(page_size),
         "page_number": 1,
@@ -444,14 +444,16 @@ async fn list_user_recordings(
                 .recording_json(&shared.config.account_id, UrlForm::Api)
         })
         .collect();
-    let total = meetings.len();
-    let (offset, next) = state.page(
-        &format!("recordings:{host_id}:{from}:{to}:{trash}"),
+    let Page {
+        items: page,
         total,
+        next_page_token: next,
+    } = state.page(
+        &format!("recordings:{host_id}:{from}:{to}:{trash}"),
+        meetings,
         page_size,
         params.get("next_page_token").map(String::as_str),
     )?;
-    let page: Vec<Value> = meetings.into_iter().skip(offset).take(page_size).collect();
     let date = format_description!("[year]-[month]-[day]");
     Ok(Json(json!({
         "from": from.format(&date).unwrap_or_default(),

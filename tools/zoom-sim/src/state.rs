@@ -614,11 +614,27 @@ impl State {
 
     // ---- paging ------------------------------------------------------------
 
-    /// One page of `total` items for a listing identified by `scope`: the
-    /// offset to start at, and the `next_page_token` to return ("" on the
-    /// last page). A token from another listing, or an expired one, is
-    /// refused as Zoom refuses it.
-    pub(crate) fn page(
+    /// One page of `items`, a listing identified by `scope`, with the
+    /// `next_page_token` to return ("" on the last page). A token from
+    /// another listing, or an expired one, is refused as Zoom refuses it.
+    pub(crate) fn page<T>(
+        &mut self,
+        scope: &str,
+        items: Vec<T>,
+        page_size: usize,
+        token: Option<&str>,
+    ) -> Result<Page<T>, Error> {
+        let total = items.len();
+        let (offset, next_page_token) = self.page_cursor(scope, total, page_size, token)?;
+        Ok(Page {
+            items: items.into_iter().skip(offset).take(page_size).collect(),
+            total,
+            next_page_token,
+        })
+    }
+
+    /// Where a page starts, and the token of the page after it.
+    fn page_cursor(
         &mut self,
         scope: &str,
         total: usize,
@@ -658,6 +674,15 @@ impl State {
         );
         Ok((offset, token))
     }
+}
+
+/// One page of a listing.
+pub(crate) struct Page<T> {
+    pub(crate) items: Vec<T>,
+    /// Items in the whole listing.
+    pub(crate) total: usize,
+    /// "" on the last page.
+    pub(crate) next_page_token: String,
 }
 
 fn secs(n: u64) -> time::Duration {
