@@ -2,6 +2,121 @@
 //! (`POST /` with `X-Amz-Target: AWSStepFunctions.<Action>`), AWS's error
 //! shapes, SigV4 verification, and the console page. It translates and
 //! checks; every decision about executions stays in the engine.
+//!
+//! `app` is the whole endpoint as an axum `Router`, so `zoomvault serve`
+//! mounts it beside the webhook and tests drive it over a real socket with
+//! aws-sdk-sfn.
 
+mod api;
 pub mod console;
+pub mod error;
 pub mod sigv4;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use error::{ApiError, CONTENT_TYPE};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use zoomvault_engine::Engine;
+
+/// The `X-Amz-Target` prefix of every Step Functions action.
+pub const TARGET_PREFIX: &str = "AWSStepFunctions.";
+
+/// Who may call the endpoint.
+#[derive(Debug, Clone, Default)]
+pub enum Auth {
+    /// Any request, signed or not: for a listener on loopback, where only
+    /// this machine's users can connect (as with Step Functions Local).
+    #[default]
+    Open,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ApiConfig {
+    pub auth: Auth,
+}
+
+#[derive(Debug)]
+struct Endpoint {
+    engine: Engine,
+    #[allow(dead_code)]
+    config: ApiConfig,
+    requests: AtomicU64,
+}
+
+/// The endpoint: the API at `POST /`.
+pub fn app(engine: Engine, config: ApiConfig) -> Router {
+    let endpoint = Arc::new(Endpoint {
+        engine,
+        config,
+        requests: AtomicU64::new(0),
+    });
+    Router::new().route("/", post(handle)).with_state(endpoint)
+}
+
+async fn handle(
+    State(endpoint): State<Arc<Endpoint>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let request_id = request_id(endpoint.requests.fetch_add(1, Ordering::Relaxed));
+    let result = match action(&headers) {
+        Ok(action) => api::dispatch(&endpoint.engine, action, &body).await,
+        Err(e) => Err(e),
+    };
+    let mut response = match result {
+        Ok(value) => {
+            let mut r = (StatusCode::OK, value.to_string()).into_response();
+            r.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+            r
+        }
+        Err(e) => {
+            if e.status.is_server_error() {
+                tracing::error!(error = e.name, message = %e.message, "Step Functions API request failed");
+            }
+            e.into_response()
+        }
+    };
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-amzn-requestid", v);
+    }
+    response
+}
+
+/// The action named by `X-Amz-Target`.
+fn action(headers: &HeaderMap) -> Result<&str, ApiError> {
+    let target = headers
+        .get("x-amz-target")
+        .ok_or_else(|| {
+            ApiError::new(
+                "UnknownOperationException",
+                "Missing X-Amz-Target header: expected AWSStepFunctions.<Action>",
+            )
+        })?
+        .to_str()
+        .map_err(|_| ApiError::unknown_operation("<not text>"))?;
+    target
+        .strip_prefix(TARGET_PREFIX)
+        .ok_or_else(|| ApiError::unknown_operation(target))
+}
+
+/// A request id in UUID layout, unique within the process (AWS's clients
+/// log it; nothing parses it).
+fn request_id(n: u64) -> String {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    format!(
+        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        (t >> 32) as u32,
+        (t >> 16) as u16,
+        t as u16 & 0xfff,
+        (n >> 48) as u16 & 0xfff,
+        n & 0xffff_ffff_ffff
+    )
+}

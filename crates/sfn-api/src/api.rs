@@ -1,0 +1,636 @@
+//! The actions: each `AWSStepFunctions.<Action>` request body is read into
+//! its request shape, checked as AWS checks it (required members, ranges,
+//! ARNs, page tokens), handed to the engine, and answered in AWS's response
+//! shape. Member names, defaults and exception names follow Step Functions'
+//! service model (`2016-11-23`), so aws-sdk-sfn, boto3 and the CLI parse
+//! every answer. Nothing here decides anything about an execution.
+
+use crate::error::{location, ApiError, ApiResult};
+use base64::Engine as _;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use zoomvault_engine::arn;
+use zoomvault_engine::driver::Engine;
+use zoomvault_engine::store::{ExecutionRow, StateMachineRow};
+
+/// Largest execution input AWS accepts, in characters.
+const MAX_INPUT: usize = 262_144;
+/// `maxResults` when the request gives none (or 0).
+const DEFAULT_PAGE: usize = 100;
+const MAX_PAGE: usize = 1000;
+const STATUSES: &[&str] = &[
+    "RUNNING",
+    "SUCCEEDED",
+    "FAILED",
+    "TIMED_OUT",
+    "ABORTED",
+    "PENDING_REDRIVE",
+];
+
+/// Runs one action on a request body; the answer is the response body.
+pub async fn dispatch(engine: &Engine, action: &str, body: &[u8]) -> ApiResult<Value> {
+    match action {
+        "CreateStateMachine" => create_state_machine(engine, parse(body)?),
+        "UpdateStateMachine" => update_state_machine(engine, parse(body)?),
+        "DescribeStateMachine" => describe_state_machine(engine, parse(body)?),
+        "DescribeStateMachineForExecution" => {
+            describe_state_machine_for_execution(engine, parse(body)?)
+        }
+        "ListStateMachines" => list_state_machines(engine, parse(body)?),
+        "DeleteStateMachine" => delete_state_machine(engine, parse(body)?),
+        "ValidateStateMachineDefinition" => validate_definition(parse(body)?),
+        "StartExecution" => start_execution(engine, parse(body)?).await,
+        "StartSyncExecution" => start_sync_execution(engine, parse(body)?).await,
+        "DescribeExecution" => describe_execution(engine, parse(body)?),
+        "ListExecutions" => list_executions(engine, parse(body)?),
+        "GetExecutionHistory" => get_execution_history(engine, parse(body)?),
+        "StopExecution" => stop_execution(engine, parse(body)?).await,
+        other => Err(ApiError::unknown_operation(other)),
+    }
+}
+
+/// An empty body is an empty request, as AWS's JSON protocol allows.
+fn parse<T: DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
+    let body = if body.iter().all(u8::is_ascii_whitespace) {
+        b"{}".as_slice()
+    } else {
+        body
+    };
+    serde_json::from_slice(body).map_err(ApiError::serialization)
+}
+
+fn required<T>(value: Option<T>, member: &str) -> ApiResult<T> {
+    value.ok_or_else(|| ApiError::missing(member))
+}
+
+/// Timestamps go out as epoch seconds, as AWS's JSON protocol sends them.
+fn date(ms: i64) -> Value {
+    json!(ms as f64 / 1000.0)
+}
+
+fn page_size(max_results: Option<i64>) -> ApiResult<usize> {
+    match max_results {
+        None | Some(0) => Ok(DEFAULT_PAGE),
+        Some(n) if (1..=MAX_PAGE as i64).contains(&n) => Ok(n as usize),
+        Some(n) => Err(ApiError::constraint(
+            "maxResults",
+            n,
+            "Member must have value less than or equal to 1000 and greater than or equal to 0",
+        )),
+    }
+}
+
+/// Page tokens are opaque to clients: the action they belong to and where
+/// the next page starts, so a token is refused by any other action.
+#[derive(Serialize, Deserialize)]
+struct PageToken {
+    op: String,
+    pos: i64,
+}
+
+fn encode_token(op: &str, pos: i64) -> String {
+    let text = serde_json::to_vec(&PageToken { op: op.into(), pos }).expect("token serializes");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
+}
+
+fn decode_token(op: &str, token: Option<&str>) -> ApiResult<Option<i64>> {
+    let Some(token) = token else { return Ok(None) };
+    let parsed = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<PageToken>(&b).ok())
+        .ok_or_else(|| ApiError::invalid_token("the nextToken was not issued by this endpoint"))?;
+    if parsed.op != op || parsed.pos < 0 {
+        return Err(ApiError::invalid_token(&format!(
+            "the nextToken does not belong to {op}"
+        )));
+    }
+    Ok(Some(parsed.pos))
+}
+
+/// The parts of an ARN of this endpoint's Step Functions resources.
+enum ResourceArn<'a> {
+    StateMachine,
+    Execution { state_machine: &'a str },
+}
+
+fn parse_arn<'a>(value: &'a str, member: &str) -> ApiResult<ResourceArn<'a>> {
+    let parts: Vec<&str> = value.split(':').collect();
+    if parts.len() < 7 || parts[0] != "arn" || parts[2] != "states" {
+        return Err(ApiError::invalid_arn(
+            value,
+            &format!("{member} is not a Step Functions ARN"),
+        ));
+    }
+    if parts[3] != arn::REGION || parts[4] != arn::ACCOUNT {
+        return Err(ApiError::invalid_arn(
+            value,
+            &format!(
+                "{member} names region {:?} and account {:?}; this endpoint is {} in {}",
+                parts[3],
+                parts[4],
+                arn::REGION,
+                arn::ACCOUNT
+            ),
+        ));
+    }
+    match (parts[5], parts.len()) {
+        ("stateMachine", 7) => Ok(ResourceArn::StateMachine),
+        ("execution" | "express", 8) => Ok(ResourceArn::Execution {
+            state_machine: parts[6],
+        }),
+        _ => Err(ApiError::invalid_arn(
+            value,
+            &format!("Resource type not valid in this context for {member}"),
+        )),
+    }
+}
+
+fn state_machine_arn<'a>(value: Option<&'a String>, member: &str) -> ApiResult<&'a str> {
+    let value = required(value, member)?;
+    match parse_arn(value, member)? {
+        ResourceArn::StateMachine => Ok(value),
+        ResourceArn::Execution { .. } => Err(ApiError::invalid_arn(
+            value,
+            &format!("{member} must be a state machine ARN, not an execution ARN"),
+        )),
+    }
+}
+
+fn execution_arn<'a>(value: Option<&'a String>, member: &str) -> ApiResult<&'a str> {
+    let value = required(value, member)?;
+    match parse_arn(value, member)? {
+        ResourceArn::Execution { state_machine } if !state_machine.is_empty() => Ok(value),
+        _ => Err(ApiError::invalid_arn(
+            value,
+            &format!("{member} must be an execution ARN"),
+        )),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateStateMachineRequest {
+    name: Option<String>,
+    definition: Option<String>,
+    role_arn: Option<String>,
+    #[serde(rename = "type")]
+    machine_type: Option<String>,
+}
+
+fn create_state_machine(engine: &Engine, r: CreateStateMachineRequest) -> ApiResult<Value> {
+    let name = required(r.name, "name")?;
+    let definition = required(r.definition, "definition")?;
+    let role_arn = required(r.role_arn, "roleArn")?;
+    if !role_arn.starts_with("arn:") {
+        return Err(ApiError::invalid_arn(&role_arn, "roleArn is not an ARN"));
+    }
+    let machine_type = r.machine_type.as_deref().unwrap_or("STANDARD");
+    match machine_type {
+        "STANDARD" => {}
+        "EXPRESS" => {
+            return Err(ApiError::new(
+                "StateMachineTypeNotSupported",
+                "State machine type EXPRESS is not supported by this endpoint yet",
+            ))
+        }
+        other => {
+            return Err(ApiError::constraint(
+                "type",
+                other,
+                "Member must satisfy enum value set: [STANDARD, EXPRESS]",
+            ))
+        }
+    }
+    match engine.create_state_machine(&name, &definition, Some(&role_arn)) {
+        Ok(row) => Ok(json!({
+            "stateMachineArn": row.arn,
+            "creationDate": date(row.created_ms),
+        })),
+        // AWS's CreateStateMachine is idempotent: the same name, definition
+        // and type return the machine that exists (roleArn and tags of the
+        // repeat are ignored); anything else is a conflict.
+        Err(zoomvault_engine::driver::Error::StateMachineAlreadyExists(arn)) => {
+            let row = engine.state_machine(&arn)?;
+            if row.definition == definition && row.machine_type == machine_type {
+                Ok(json!({
+                    "stateMachineArn": row.arn,
+                    "creationDate": date(row.created_ms),
+                }))
+            } else {
+                Err(zoomvault_engine::driver::Error::StateMachineAlreadyExists(arn).into())
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UpdateStateMachineRequest {
+    state_machine_arn: Option<String>,
+    definition: Option<String>,
+    role_arn: Option<String>,
+}
+
+fn update_state_machine(engine: &Engine, r: UpdateStateMachineRequest) -> ApiResult<Value> {
+    let arn = state_machine_arn(r.state_machine_arn.as_ref(), "stateMachineArn")?;
+    if r.definition.is_none() && r.role_arn.is_none() {
+        return Err(ApiError::new(
+            "MissingRequiredParameter",
+            "Either the definition, the roleArn, the loggingConfiguration or the tracingConfiguration must be specified",
+        ));
+    }
+    engine.update_state_machine(arn, r.definition.as_deref(), r.role_arn.as_deref())?;
+    let row = engine.state_machine(arn)?;
+    Ok(json!({
+        "updateDate": date(row.updated_ms),
+        "revisionId": row.revision.to_string(),
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StateMachineArnRequest {
+    state_machine_arn: Option<String>,
+}
+
+fn machine_description(row: &StateMachineRow) -> Map<String, Value> {
+    let v = json!({
+        "stateMachineArn": row.arn,
+        "name": row.name,
+        "definition": row.definition,
+        "roleArn": row.role_arn,
+        "loggingConfiguration": { "level": "OFF", "includeExecutionData": false },
+        "tracingConfiguration": { "enabled": false },
+        "revisionId": row.revision.to_string(),
+    });
+    match v {
+        Value::Object(m) => m,
+        _ => unreachable!("a json! object literal"),
+    }
+}
+
+fn describe_state_machine(engine: &Engine, r: StateMachineArnRequest) -> ApiResult<Value> {
+    let arn = state_machine_arn(r.state_machine_arn.as_ref(), "stateMachineArn")?;
+    let row = engine.state_machine(arn)?;
+    let mut d = machine_description(&row);
+    d.insert("status".into(), json!("ACTIVE"));
+    d.insert("type".into(), json!(row.machine_type));
+    d.insert("creationDate".into(), date(row.created_ms));
+    Ok(Value::Object(d))
+}
+
+fn delete_state_machine(engine: &Engine, r: StateMachineArnRequest) -> ApiResult<Value> {
+    let arn = state_machine_arn(r.state_machine_arn.as_ref(), "stateMachineArn")?;
+    // Deleting what does not exist succeeds, as on AWS; executions already
+    // running keep their own copy of the definition and finish.
+    engine.delete_state_machine(arn)?;
+    Ok(json!({}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ExecutionArnRequest {
+    execution_arn: Option<String>,
+}
+
+fn describe_state_machine_for_execution(
+    engine: &Engine,
+    r: ExecutionArnRequest,
+) -> ApiResult<Value> {
+    let arn = execution_arn(r.execution_arn.as_ref(), "executionArn")?;
+    let row = engine.describe_execution(arn)?;
+    // The definition the execution runs is its own copy, taken at start; the
+    // machine may have changed or gone since.
+    let machine = engine.state_machine(&row.state_machine_arn).ok();
+    let d = json!({
+        "stateMachineArn": row.state_machine_arn,
+        "name": row.state_machine_name,
+        "definition": row.definition,
+        "roleArn": row.role_arn,
+        "updateDate": date(machine.as_ref().map_or(row.start_ms, |m| m.updated_ms.min(row.start_ms))),
+        "loggingConfiguration": { "level": "OFF", "includeExecutionData": false },
+        "tracingConfiguration": { "enabled": false },
+    });
+    Ok(d)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListRequest {
+    max_results: Option<i64>,
+    next_token: Option<String>,
+}
+
+fn list_state_machines(engine: &Engine, r: ListRequest) -> ApiResult<Value> {
+    let limit = page_size(r.max_results)?;
+    let start = decode_token("ListStateMachines", r.next_token.as_deref())?.unwrap_or(0) as usize;
+    let mut machines = engine.state_machines()?;
+    machines.sort_by(|a, b| a.name.cmp(&b.name));
+    let page: Vec<Value> = machines
+        .iter()
+        .skip(start)
+        .take(limit)
+        .map(|m| {
+            json!({
+                "stateMachineArn": m.arn,
+                "name": m.name,
+                "type": m.machine_type,
+                "creationDate": date(m.created_ms),
+            })
+        })
+        .collect();
+    let mut out = json!({ "stateMachines": page });
+    if start + limit < machines.len() {
+        out["nextToken"] = json!(encode_token("ListStateMachines", (start + limit) as i64));
+    }
+    Ok(out)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ValidateRequest {
+    definition: Option<String>,
+    #[serde(rename = "type")]
+    machine_type: Option<String>,
+    max_results: Option<i64>,
+}
+
+fn validate_definition(r: ValidateRequest) -> ApiResult<Value> {
+    let definition = required(r.definition, "definition")?;
+    if let Some(t) = r.machine_type.as_deref() {
+        if t != "STANDARD" && t != "EXPRESS" {
+            return Err(ApiError::constraint(
+                "type",
+                t,
+                "Member must satisfy enum value set: [STANDARD, EXPRESS]",
+            ));
+        }
+    }
+    let max = match r.max_results {
+        None | Some(0) => 100,
+        Some(n) if (1..=100).contains(&n) => n as usize,
+        Some(n) => {
+            return Err(ApiError::constraint(
+                "maxResults",
+                n,
+                "Member must have value less than or equal to 100",
+            ))
+        }
+    };
+    match zoomvault_asl::definition::parse_str(&definition) {
+        Ok(_) => Ok(json!({ "result": "OK", "diagnostics": [] })),
+        Err(errors) => {
+            let diagnostics: Vec<Value> = errors
+                .iter()
+                .take(max)
+                .map(|e| {
+                    json!({
+                        "severity": "ERROR",
+                        "code": "SCHEMA_VALIDATION_FAILED",
+                        "message": e.message,
+                        "location": location(&e.pointer),
+                    })
+                })
+                .collect();
+            Ok(json!({
+                "result": "FAIL",
+                "diagnostics": diagnostics,
+                "truncated": errors.len() > max,
+            }))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StartExecutionRequest {
+    state_machine_arn: Option<String>,
+    name: Option<String>,
+    input: Option<String>,
+}
+
+fn execution_input(input: Option<&str>) -> ApiResult<Value> {
+    let text = input.unwrap_or("{}");
+    if text.chars().count() > MAX_INPUT {
+        return Err(ApiError::constraint(
+            "input",
+            format!("<{} characters>", text.chars().count()),
+            "Member must have length less than or equal to 262144",
+        ));
+    }
+    serde_json::from_str(text).map_err(|e| {
+        ApiError::new(
+            "InvalidExecutionInput",
+            format!("Invalid State Machine Execution Input: '{e}'"),
+        )
+    })
+}
+
+async fn start_execution(engine: &Engine, r: StartExecutionRequest) -> ApiResult<Value> {
+    let machine = state_machine_arn(r.state_machine_arn.as_ref(), "stateMachineArn")?;
+    let input = execution_input(r.input.as_deref())?;
+    let started = engine
+        .start_execution(machine, r.name.as_deref(), input)
+        .await?;
+    Ok(json!({
+        "executionArn": started.execution_arn,
+        "startDate": date(started.start_ms),
+    }))
+}
+
+async fn start_sync_execution(engine: &Engine, r: StartExecutionRequest) -> ApiResult<Value> {
+    let machine_arn = state_machine_arn(r.state_machine_arn.as_ref(), "stateMachineArn")?;
+    let machine = engine.state_machine(machine_arn)?;
+    if machine.machine_type != "EXPRESS" {
+        return Err(ApiError::new(
+            "StateMachineTypeNotSupported",
+            format!(
+                "This operation is not supported by this type of state machine: StartSyncExecution needs an EXPRESS state machine; {} is {}",
+                machine.arn, machine.machine_type
+            ),
+        ));
+    }
+    let input = execution_input(r.input.as_deref())?;
+    let started = engine
+        .start_execution(machine_arn, r.name.as_deref(), input)
+        .await?;
+    let row = engine.wait_for(&started.execution_arn).await?;
+    let mut d = Map::new();
+    d.insert("executionArn".into(), json!(row.arn));
+    d.insert("stateMachineArn".into(), json!(row.state_machine_arn));
+    d.insert("name".into(), json!(row.name));
+    d.insert("startDate".into(), date(row.start_ms));
+    d.insert("stopDate".into(), date(row.stop_ms.unwrap_or(row.start_ms)));
+    d.insert("status".into(), json!(row.status));
+    d.insert("input".into(), json!(row.input));
+    d.insert("inputDetails".into(), json!({ "included": true }));
+    insert_outcome(&mut d, &row);
+    Ok(Value::Object(d))
+}
+
+/// Output, or error and cause, of a finished execution.
+fn insert_outcome(d: &mut Map<String, Value>, row: &ExecutionRow) {
+    if let Some(output) = &row.output {
+        d.insert("output".into(), json!(output));
+        d.insert("outputDetails".into(), json!({ "included": true }));
+    }
+    if let Some(error) = &row.error {
+        d.insert("error".into(), json!(error));
+    }
+    if let Some(cause) = &row.cause {
+        d.insert("cause".into(), json!(cause));
+    }
+}
+
+fn describe_execution(engine: &Engine, r: ExecutionArnRequest) -> ApiResult<Value> {
+    let arn = execution_arn(r.execution_arn.as_ref(), "executionArn")?;
+    let row = engine.describe_execution(arn)?;
+    let mut d = Map::new();
+    d.insert("executionArn".into(), json!(row.arn));
+    d.insert("stateMachineArn".into(), json!(row.state_machine_arn));
+    d.insert("name".into(), json!(row.name));
+    d.insert("status".into(), json!(row.status));
+    d.insert("startDate".into(), date(row.start_ms));
+    if let Some(stop) = row.stop_ms {
+        d.insert("stopDate".into(), date(stop));
+    }
+    d.insert("input".into(), json!(row.input));
+    d.insert("inputDetails".into(), json!({ "included": true }));
+    insert_outcome(&mut d, &row);
+    d.insert("redriveCount".into(), json!(0));
+    Ok(Value::Object(d))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListExecutionsRequest {
+    state_machine_arn: Option<String>,
+    status_filter: Option<String>,
+    max_results: Option<i64>,
+    next_token: Option<String>,
+    map_run_arn: Option<String>,
+}
+
+fn list_executions(engine: &Engine, r: ListExecutionsRequest) -> ApiResult<Value> {
+    if r.map_run_arn.is_some() {
+        return Err(ApiError::new(
+            "ResourceNotFound",
+            "Resource not found: this endpoint runs Map states inline and has no Map Runs",
+        ));
+    }
+    let machine = state_machine_arn(r.state_machine_arn.as_ref(), "stateMachineArn")?;
+    engine.state_machine(machine)?;
+    if let Some(s) = r.status_filter.as_deref() {
+        if !STATUSES.contains(&s) {
+            return Err(ApiError::constraint(
+                "statusFilter",
+                s,
+                &format!(
+                    "Member must satisfy enum value set: [{}]",
+                    STATUSES.join(", ")
+                ),
+            ));
+        }
+    }
+    let limit = page_size(r.max_results)?;
+    let before = decode_token("ListExecutions", r.next_token.as_deref())?;
+    let mut rows =
+        engine.list_executions(Some(machine), r.status_filter.as_deref(), before, limit + 1)?;
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    let executions: Vec<Value> = rows
+        .iter()
+        .map(|row| {
+            let mut item = json!({
+                "executionArn": row.arn,
+                "stateMachineArn": row.state_machine_arn,
+                "name": row.name,
+                "status": row.status,
+                "startDate": date(row.start_ms),
+                "redriveCount": 0,
+            });
+            if let Some(stop) = row.stop_ms {
+                item["stopDate"] = date(stop);
+            }
+            item
+        })
+        .collect();
+    let mut out = json!({ "executions": executions });
+    if more {
+        if let Some(last) = rows.last() {
+            out["nextToken"] = json!(encode_token("ListExecutions", last.id));
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct HistoryRequest {
+    execution_arn: Option<String>,
+    max_results: Option<i64>,
+    reverse_order: Option<bool>,
+    next_token: Option<String>,
+    include_execution_data: Option<bool>,
+}
+
+fn get_execution_history(engine: &Engine, r: HistoryRequest) -> ApiResult<Value> {
+    let arn = execution_arn(r.execution_arn.as_ref(), "executionArn")?;
+    let limit = page_size(r.max_results)?;
+    let reverse = r.reverse_order.unwrap_or(false);
+    let op = if reverse {
+        "GetExecutionHistory/reverse"
+    } else {
+        "GetExecutionHistory"
+    };
+    let after = decode_token(op, r.next_token.as_deref())?.unwrap_or(0) as u64;
+    let mut events = engine.history_page(arn, after, reverse, limit + 1)?;
+    let more = events.len() > limit;
+    events.truncate(limit);
+    if !r.include_execution_data.unwrap_or(true) {
+        for event in &mut events {
+            strip_execution_data(event);
+        }
+    }
+    let last_id = events
+        .last()
+        .and_then(|e| e.get("id"))
+        .and_then(Value::as_i64);
+    let mut out = json!({ "events": events });
+    if let (true, Some(id)) = (more, last_id) {
+        out["nextToken"] = json!(encode_token(op, id));
+    }
+    Ok(out)
+}
+
+/// `includeExecutionData: false` leaves out the data states carried: the
+/// `input` and `output` of every event's details.
+fn strip_execution_data(event: &mut Value) {
+    if let Value::Object(fields) = event {
+        for (key, details) in fields.iter_mut() {
+            if key.ends_with("EventDetails") {
+                if let Value::Object(d) = details {
+                    d.remove("input");
+                    d.remove("output");
+                }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StopExecutionRequest {
+    execution_arn: Option<String>,
+    error: Option<String>,
+    cause: Option<String>,
+}
+
+async fn stop_execution(engine: &Engine, r: StopExecutionRequest) -> ApiResult<Value> {
+    let arn = execution_arn(r.execution_arn.as_ref(), "executionArn")?;
+    let stop_ms = engine.stop_execution(arn, r.error, r.cause).await?;
+    Ok(json!({ "stopDate": date(stop_ms) }))
+}

@@ -1,0 +1,603 @@
+//! The endpoint driven by AWS's own Rust client, aws-sdk-sfn, over a real
+//! socket: every answer must parse into the SDK's types, and every error
+//! must arrive as the SDK's typed error of the same name. Requests no SDK
+//! would send (unknown action, broken JSON) go over raw HTTP.
+
+use aws_sdk_sfn::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_sfn::types::ExecutionStatus;
+use aws_sdk_sfn::Client;
+use serde_json::{json, Value};
+use zoomvault_engine::{Engine, EngineConfig, Handlers};
+use zoomvault_sfn_api::{app, ApiConfig};
+
+struct Endpoint {
+    url: String,
+    client: Client,
+    engine: Engine,
+    _dir: tempfile::TempDir,
+}
+
+async fn endpoint(handlers: Handlers) -> Endpoint {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(EngineConfig::new(dir.path().join("engine.db")), handlers).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let router = app(engine.clone(), ApiConfig::default());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let config = aws_sdk_sfn::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
+        .endpoint_url(&url)
+        .build();
+    Endpoint {
+        url,
+        client: Client::from_conf(config),
+        engine,
+        _dir: dir,
+    }
+}
+
+fn handlers() -> Handlers {
+    let mut h = Handlers::new();
+    h.register("double", |req| async move {
+        let n = req.input["n"].as_i64().unwrap_or(0);
+        Ok(json!({ "n": n * 2 }))
+    });
+    h
+}
+
+const ROLE: &str = "arn:aws:iam::123456789012:role/test";
+
+fn pass_chain() -> String {
+    json!({
+        "StartAt": "Double",
+        "States": {
+            "Double": {
+                "Type": "Task",
+                "Resource": "arn:aws:lambda:us-east-1:123456789012:function:double",
+                "Next": "Done"
+            },
+            "Done": { "Type": "Pass", "End": true }
+        }
+    })
+    .to_string()
+}
+
+fn waiting() -> String {
+    json!({ "StartAt": "Sleep", "States": { "Sleep": { "Type": "Wait", "Seconds": 3600, "End": true } } })
+        .to_string()
+}
+
+async fn create(e: &Endpoint, name: &str, definition: String) -> String {
+    e.client
+        .create_state_machine()
+        .name(name)
+        .definition(definition)
+        .role_arn(ROLE)
+        .send()
+        .await
+        .unwrap()
+        .state_machine_arn
+}
+
+/// A raw request, for what the SDK would never send.
+async fn raw(e: &Endpoint, target: Option<&str>, body: &str) -> (u16, Value) {
+    let mut req = reqwest::Client::new()
+        .post(&e.url)
+        .header("content-type", "application/x-amz-json-1.0")
+        .body(body.to_string());
+    if let Some(t) = target {
+        req = req.header("x-amz-target", t);
+    }
+    let response = req.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_whole_cycle_through_the_sdk() {
+    let e = endpoint(handlers()).await;
+    let arn = create(&e, "doubler", pass_chain()).await;
+    assert_eq!(
+        arn,
+        "arn:aws:states:us-east-1:123456789012:stateMachine:doubler"
+    );
+
+    let described = e
+        .client
+        .describe_state_machine()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(described.name, "doubler");
+    assert_eq!(described.role_arn, ROLE);
+    assert_eq!(described.definition, pass_chain());
+    assert_eq!(
+        described.r#type,
+        aws_sdk_sfn::types::StateMachineType::Standard
+    );
+
+    let started = e
+        .client
+        .start_execution()
+        .state_machine_arn(&arn)
+        .name("first")
+        .input(r#"{"n": 21}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        started.execution_arn,
+        "arn:aws:states:us-east-1:123456789012:execution:doubler:first"
+    );
+    e.engine.wait_for(&started.execution_arn).await.unwrap();
+
+    let execution = e
+        .client
+        .describe_execution()
+        .execution_arn(&started.execution_arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(execution.status, ExecutionStatus::Succeeded);
+    let output: Value = serde_json::from_str(execution.output.as_deref().unwrap()).unwrap();
+    assert_eq!(output, json!({ "n": 42 }));
+    assert_eq!(execution.name.as_deref(), Some("first"));
+    assert!(execution.stop_date.unwrap() >= execution.start_date);
+    // Timestamps are real times, not epoch zero or milliseconds read as seconds.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!((execution.start_date.secs() - now).abs() < 60);
+
+    let for_execution = e
+        .client
+        .describe_state_machine_for_execution()
+        .execution_arn(&started.execution_arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(for_execution.state_machine_arn, arn);
+    assert_eq!(for_execution.definition, pass_chain());
+
+    let history = e
+        .client
+        .get_execution_history()
+        .execution_arn(&started.execution_arn)
+        .send()
+        .await
+        .unwrap();
+    let types: Vec<String> = history
+        .events
+        .iter()
+        .map(|ev| ev.r#type.as_str().to_string())
+        .collect();
+    assert_eq!(types.first().map(String::as_str), Some("ExecutionStarted"));
+    assert_eq!(types.last().map(String::as_str), Some("ExecutionSucceeded"));
+    assert!(
+        types.iter().any(|t| t == "LambdaFunctionSucceeded"),
+        "{types:?}"
+    );
+    let started_details = history.events[0]
+        .execution_started_event_details
+        .as_ref()
+        .unwrap();
+    assert_eq!(started_details.input.as_deref(), Some(r#"{"n":21}"#));
+
+    let machines = e.client.list_state_machines().send().await.unwrap();
+    assert_eq!(machines.state_machines.len(), 1);
+    assert_eq!(machines.state_machines[0].name, "doubler");
+
+    let listed = e
+        .client
+        .list_executions()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.executions.len(), 1);
+    assert_eq!(listed.executions[0].status, ExecutionStatus::Succeeded);
+
+    e.client
+        .delete_state_machine()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let gone = e
+        .client
+        .describe_state_machine()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(gone.into_service_error().is_state_machine_does_not_exist());
+    // The execution outlives its state machine, with its own definition.
+    let kept = e
+        .client
+        .describe_state_machine_for_execution()
+        .execution_arn(&started.execution_arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(kept.definition, pass_chain());
+}
+
+#[tokio::test]
+async fn history_pages_forward_and_backward_to_the_same_events() {
+    let e = endpoint(handlers()).await;
+    let arn = create(&e, "doubler", pass_chain()).await;
+    let started = e
+        .client
+        .start_execution()
+        .state_machine_arn(&arn)
+        .input(r#"{"n": 1}"#)
+        .send()
+        .await
+        .unwrap();
+    e.engine.wait_for(&started.execution_arn).await.unwrap();
+    let whole = e.engine.history(&started.execution_arn).unwrap();
+    assert!(whole.len() > 5, "a history worth paging: {}", whole.len());
+
+    for reverse in [false, true] {
+        let mut ids = Vec::new();
+        let mut token = None;
+        let mut pages = 0;
+        loop {
+            let page = e
+                .client
+                .get_execution_history()
+                .execution_arn(&started.execution_arn)
+                .max_results(2)
+                .reverse_order(reverse)
+                .set_next_token(token)
+                .send()
+                .await
+                .unwrap();
+            pages += 1;
+            assert!(page.events.len() <= 2);
+            ids.extend(page.events.iter().map(|ev| ev.id));
+            token = page.next_token;
+            if token.is_none() {
+                break;
+            }
+        }
+        let mut expected: Vec<i64> = whole.iter().map(|ev| ev["id"].as_i64().unwrap()).collect();
+        if reverse {
+            expected.reverse();
+        }
+        assert_eq!(ids, expected, "reverse={reverse}");
+        assert_eq!(pages, whole.len().div_ceil(2));
+    }
+
+    // includeExecutionData=false leaves the data out.
+    let lean = e
+        .client
+        .get_execution_history()
+        .execution_arn(&started.execution_arn)
+        .include_execution_data(false)
+        .send()
+        .await
+        .unwrap();
+    let details = lean.events[0]
+        .execution_started_event_details
+        .as_ref()
+        .unwrap();
+    assert_eq!(details.input, None);
+}
+
+#[tokio::test]
+async fn executions_list_by_status_in_pages() {
+    let e = endpoint(handlers()).await;
+    let arn = create(&e, "sleeper", waiting()).await;
+    let mut running = Vec::new();
+    for i in 0..5 {
+        let s = e
+            .client
+            .start_execution()
+            .state_machine_arn(&arn)
+            .name(format!("run-{i}"))
+            .send()
+            .await
+            .unwrap();
+        running.push(s.execution_arn);
+    }
+    let stopped = e
+        .client
+        .stop_execution()
+        .execution_arn(&running[1])
+        .error("Operator.Stop")
+        .cause("not needed")
+        .send()
+        .await
+        .unwrap();
+    assert!(stopped.stop_date.secs() > 0);
+    let aborted = e
+        .client
+        .describe_execution()
+        .execution_arn(&running[1])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(aborted.status, ExecutionStatus::Aborted);
+    assert_eq!(aborted.error.as_deref(), Some("Operator.Stop"));
+    assert_eq!(aborted.cause.as_deref(), Some("not needed"));
+
+    let mut names = Vec::new();
+    let mut token = None;
+    loop {
+        let page = e
+            .client
+            .list_executions()
+            .state_machine_arn(&arn)
+            .status_filter(ExecutionStatus::Running)
+            .max_results(3)
+            .set_next_token(token)
+            .send()
+            .await
+            .unwrap();
+        names.extend(page.executions.iter().map(|x| x.name.clone()));
+        token = page.next_token;
+        if token.is_none() {
+            break;
+        }
+    }
+    // Newest first, the stopped one left out.
+    assert_eq!(names, ["run-4", "run-3", "run-2", "run-0"]);
+    let only_aborted = e
+        .client
+        .list_executions()
+        .state_machine_arn(&arn)
+        .status_filter(ExecutionStatus::Aborted)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(only_aborted.executions.len(), 1);
+    assert_eq!(only_aborted.executions[0].name, "run-1");
+}
+
+#[tokio::test]
+async fn start_execution_is_idempotent_by_name_and_input() {
+    let e = endpoint(handlers()).await;
+    let arn = create(&e, "sleeper", waiting()).await;
+    let start = |input: &'static str| {
+        e.client
+            .start_execution()
+            .state_machine_arn(&arn)
+            .name("once")
+            .input(input)
+            .send()
+    };
+    let first = start(r#"{"a":1}"#).await.unwrap();
+    let again = start(r#"{"a":1}"#).await.unwrap();
+    assert_eq!(first.execution_arn, again.execution_arn);
+    assert_eq!(first.start_date, again.start_date);
+    let other = start(r#"{"a":2}"#).await.unwrap_err().into_service_error();
+    assert!(other.is_execution_already_exists(), "{other:?}");
+
+    // CreateStateMachine too: the same definition returns the same machine,
+    // another definition under the name is a conflict.
+    let same = create(&e, "sleeper", waiting()).await;
+    assert_eq!(same, arn);
+    let clash = e
+        .client
+        .create_state_machine()
+        .name("sleeper")
+        .definition(pass_chain())
+        .role_arn(ROLE)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(clash.is_state_machine_already_exists(), "{clash:?}");
+}
+
+#[tokio::test]
+async fn validation_reports_every_problem_with_its_location() {
+    let e = endpoint(handlers()).await;
+    let ok = e
+        .client
+        .validate_state_machine_definition()
+        .definition(pass_chain())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.result.as_str(), "OK");
+    assert!(ok.diagnostics.is_empty());
+
+    let broken = json!({
+        "StartAt": "Missing",
+        "States": { "A": { "Type": "Pass", "Next": "Nowhere" } }
+    })
+    .to_string();
+    let failed = e
+        .client
+        .validate_state_machine_definition()
+        .definition(&broken)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(failed.result.as_str(), "FAIL");
+    let locations: Vec<&str> = failed
+        .diagnostics
+        .iter()
+        .filter_map(|d| d.location.as_deref())
+        .collect();
+    assert!(locations.contains(&"/StartAt"), "{locations:?}");
+    assert!(locations.contains(&"/States/A/Next"), "{locations:?}");
+
+    let refused = e
+        .client
+        .create_state_machine()
+        .name("broken")
+        .definition(&broken)
+        .role_arn(ROLE)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(refused.is_invalid_definition(), "{refused:?}");
+    let message = refused.meta().message().unwrap();
+    assert!(message.contains("/States/A/Next"), "{message}");
+}
+
+#[tokio::test]
+async fn errors_are_aws_shaped() {
+    let e = endpoint(handlers()).await;
+    let arn = create(&e, "doubler", pass_chain()).await;
+
+    let missing = e
+        .client
+        .describe_execution()
+        .execution_arn("arn:aws:states:us-east-1:123456789012:execution:doubler:nope")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(missing.is_execution_does_not_exist(), "{missing:?}");
+
+    let bad_arn = e
+        .client
+        .describe_execution()
+        .execution_arn("not-an-arn")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(bad_arn.is_invalid_arn(), "{bad_arn:?}");
+
+    let machine_as_execution = e
+        .client
+        .get_execution_history()
+        .execution_arn(&arn)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(
+        machine_as_execution.is_invalid_arn(),
+        "{machine_as_execution:?}"
+    );
+
+    let bad_token = e
+        .client
+        .list_executions()
+        .state_machine_arn(&arn)
+        .next_token("bm90IGEgdG9rZW4")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(bad_token.is_invalid_token(), "{bad_token:?}");
+
+    let bad_input = e
+        .client
+        .start_execution()
+        .state_machine_arn(&arn)
+        .input("{not json")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(bad_input.is_invalid_execution_input(), "{bad_input:?}");
+
+    let bad_name = e
+        .client
+        .start_execution()
+        .state_machine_arn(&arn)
+        .name("has space")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(bad_name.is_invalid_name(), "{bad_name:?}");
+
+    let no_machine = e
+        .client
+        .start_execution()
+        .state_machine_arn("arn:aws:states:us-east-1:123456789012:stateMachine:absent")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(
+        no_machine.is_state_machine_does_not_exist(),
+        "{no_machine:?}"
+    );
+
+    // What no SDK sends, over raw HTTP.
+    let (status, body) = raw(&e, Some("AWSStepFunctions.LaunchRocket"), "{}").await;
+    assert_eq!(status, 400);
+    assert_eq!(body["__type"], "UnknownOperationException");
+    let (status, body) = raw(&e, None, "{}").await;
+    assert_eq!(status, 400);
+    assert_eq!(body["__type"], "UnknownOperationException");
+    let (status, body) = raw(
+        &e,
+        Some("AWSStepFunctions.DescribeExecution"),
+        "{\"executionArn\":",
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["__type"], "SerializationException");
+    let (status, body) = raw(
+        &e,
+        Some("AWSStepFunctions.DescribeExecution"),
+        r#"{"executionArn": 7}"#,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["__type"], "SerializationException");
+    let (status, body) = raw(&e, Some("AWSStepFunctions.DescribeExecution"), "{}").await;
+    assert_eq!(status, 400);
+    assert_eq!(body["__type"], "ValidationException");
+    assert!(
+        body["message"].as_str().unwrap().contains("'executionArn'"),
+        "{body}"
+    );
+    let (status, body) = raw(
+        &e,
+        Some("AWSStepFunctions.ListExecutions"),
+        &json!({ "stateMachineArn": arn, "maxResults": 5000 }).to_string(),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["__type"], "ValidationException");
+}
+
+#[tokio::test]
+async fn update_changes_what_new_executions_run() {
+    let e = endpoint(handlers()).await;
+    let arn = create(&e, "m", waiting()).await;
+    let updated = e
+        .client
+        .update_state_machine()
+        .state_machine_arn(&arn)
+        .definition(pass_chain())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(updated.revision_id.as_deref(), Some("2"));
+    let s = e
+        .client
+        .start_execution()
+        .state_machine_arn(&arn)
+        .input(r#"{"n": 5}"#)
+        .send()
+        .await
+        .unwrap();
+    let row = e.engine.wait_for(&s.execution_arn).await.unwrap();
+    assert_eq!(row.status, "SUCCEEDED");
+    let nothing = e
+        .client
+        .update_state_machine()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(nothing.is_missing_required_parameter(), "{nothing:?}");
+}
