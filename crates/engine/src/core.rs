@@ -12,10 +12,16 @@
 //! entropy is seeded from the execution's seed and the fact's sequence
 //! number. Replaying the same facts therefore rebuilds the same state, the
 //! same history and the same pending actions; that is how recovery works.
+//!
+//! A callback task (`.waitForTaskToken`) waits on after its handler hands
+//! it over (`Fact::TaskSubmitted`) until a `TaskSucceeded`/`TaskFailed`
+//! fact from SendTaskSuccess/Failure; `TaskHeartbeat` moves its
+//! HeartbeatSeconds deadline. Its token, derived from the execution's seed,
+//! is in `$$.Task.Token` while its Parameters are evaluated.
 
 use crate::history::{json_text, with_data, DataField, HistoryEvent};
 use crate::task::{TaskInvocation, TaskTarget};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -49,6 +55,21 @@ pub enum Fact {
         error: Option<String>,
         cause: Option<String>,
     },
+    /// A callback (`.waitForTaskToken`) task was handed to its worker: its
+    /// handler returned `output`, or (`None`) no handler is registered and
+    /// the token waits in the history for a worker outside the engine.
+    TaskSubmitted {
+        key: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        output: Option<Value>,
+    },
+    /// SendTaskHeartbeat for a callback task with `HeartbeatSeconds`.
+    TaskHeartbeat {
+        key: u64,
+    },
+    /// RedriveExecution: a FAILED, TIMED_OUT or ABORTED execution runs
+    /// again from the state that did not succeed.
+    Redriven,
 }
 
 /// What the driver must do after the facts that produced it are committed.
@@ -56,6 +77,17 @@ pub enum Fact {
 pub enum Action {
     RunTask(TaskInvocation),
     StartTimer { key: u64, due_ms: i64 },
+}
+
+/// The state of a callback task, as SendTaskSuccess and kin see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallbackTask {
+    /// Waiting for its token; `heartbeat` when it has HeartbeatSeconds.
+    Awaited { heartbeat: bool },
+    /// It was a callback task, and it has ended (or its execution has).
+    Closed,
+    /// No callback task of this execution has this key.
+    NotACallback,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -176,6 +208,11 @@ enum Waiting {
         lambda_function: bool,
         resource_type: String,
         resource: String,
+        /// A `.waitForTaskToken` task: SendTaskSuccess/Failure ends it.
+        callback: bool,
+        /// Its TaskSubmitted was recorded: the handler is not run again.
+        submitted: bool,
+        heartbeat_seconds: Option<u64>,
     },
     Retry {
         timer: u64,
@@ -248,9 +285,15 @@ pub struct Execution {
     next_key: u64,
     next_event: u64,
     tasks: FxHashMap<u64, RunId>,
+    /// Every callback task ever scheduled, awaited or not, so a late
+    /// SendTaskSuccess can be told apart from one for a task that never
+    /// waited for a token.
+    callbacks: FxHashSet<u64>,
     timers: FxHashMap<u64, TimerPurpose>,
     status: Status,
     facts_applied: u64,
+    redrive_count: u32,
+    redrive_ms: Option<i64>,
     /// States entered so far (a retry is not a new transition).
     pub transitions: u64,
 }
@@ -279,9 +322,12 @@ impl Execution {
             next_key: 1,
             next_event: 1,
             tasks: FxHashMap::default(),
+            callbacks: FxHashSet::default(),
             timers: FxHashMap::default(),
             status: Status::Running,
             facts_applied: 0,
+            redrive_count: 0,
+            redrive_ms: None,
             transitions: 0,
         }
     }
@@ -306,7 +352,7 @@ impl Execution {
             entropy: SplitMix64(seed),
             out: &mut out,
         };
-        if self.status.is_terminal() {
+        if self.status.is_terminal() && *fact != Fact::Redriven {
             return out;
         }
         let mut work = Vec::new();
@@ -341,6 +387,17 @@ impl Execution {
                     &mut cx,
                 );
             }
+            Fact::TaskSubmitted { key, output } => {
+                if let Some(run) = self.tasks.get(key).copied() {
+                    self.task_submitted(run, output.as_ref(), &mut cx);
+                }
+            }
+            Fact::TaskHeartbeat { key } => {
+                if let Some(run) = self.tasks.get(key).copied() {
+                    self.task_heartbeat(run, *key, &mut cx);
+                }
+            }
+            Fact::Redriven => self.redrive(&mut cx, &mut work),
         }
         self.drain(&mut work, &mut cx);
         out
@@ -456,8 +513,11 @@ impl Execution {
             "Name": self.info.name,
             "RoleArn": self.info.role_arn,
             "StartTime": fmt_ms(self.info.start_ms),
-            "RedriveCount": 0,
+            "RedriveCount": self.redrive_count,
         });
+        if let Some(ms) = self.redrive_ms {
+            execution["RedriveTime"] = json!(fmt_ms(ms));
+        }
         if use_ == ContextUse::Full {
             execution["Input"] = self.input.clone();
         }
@@ -533,6 +593,11 @@ impl Execution {
     /// The run's current state with what evaluating it needs, copied out
     /// of the execution so the execution can change while it is used.
     fn current(&self, run: RunId) -> Option<Current> {
+        self.current_with_token(run, None)
+    }
+
+    /// `current`, with `$$.Task.Token` in the context.
+    fn current_with_token(&self, run: RunId, task_token: Option<&str>) -> Option<Current> {
         let r = self.runs.get(&run)?;
         let frame = r.frame.as_ref()?;
         let states = &self.compiled.machines[r.machine].states;
@@ -542,14 +607,17 @@ impl Execution {
             machine: r.machine,
             index,
             raw: frame.raw_input.clone(),
-            context: self.context(run, None, states[index].context_use),
+            context: self.context(run, task_token, states[index].context_use),
             variables: r.variables.clone(),
         })
     }
 
     /// Runs the current state's body (also on a retry).
     fn execute(&mut self, run: RunId, cx: &mut Ctx, work: &mut Vec<Work>) {
-        let cur = self.current(run).expect("execute needs a current state");
+        let token = self.next_task_token(run);
+        let cur = self
+            .current_with_token(run, token.as_deref())
+            .expect("execute needs a current state");
         let state = cur.state();
         let machine_id = cur.machine;
         let variables = &cur.variables;
@@ -607,6 +675,20 @@ impl Execution {
         }
     }
 
+    /// The token the run's current state gets if it is a Task whose fields
+    /// read `$$`: the task it schedules takes the next key, so its token
+    /// is known before Parameters are evaluated.
+    fn next_task_token(&self, run: RunId) -> Option<String> {
+        let r = self.runs.get(&run)?;
+        let frame = r.frame.as_ref()?;
+        let state = self.compiled.machines[r.machine].state(&frame.state)?;
+        let reads_context =
+            matches!(state.kind, StateKind::Task(_)) && state.context_use != ContextUse::None;
+        reads_context.then(|| {
+            crate::task::task_token(&self.info.execution_arn, self.info.seed, self.next_key)
+        })
+    }
+
     fn set_waiting(&mut self, run: RunId, waiting: Waiting) {
         if let Some(frame) = self.runs.get_mut(&run).and_then(|r| r.frame.as_mut()) {
             frame.waiting = waiting;
@@ -624,6 +706,10 @@ impl Execution {
     ) {
         let key = self.key();
         self.tasks.insert(key, run);
+        let callback = target.waits_for_task_token();
+        if callback {
+            self.callbacks.insert(key);
+        }
         let lambda_function = target.is_lambda_function();
         let (resource_type, resource) = target.history_resource();
         if lambda_function {
@@ -681,6 +767,9 @@ impl Execution {
                 lambda_function,
                 resource_type: resource_type.clone(),
                 resource: resource.clone(),
+                callback,
+                submitted: false,
+                heartbeat_seconds: heartbeat,
             },
         );
         cx.out.actions.push(Action::RunTask(TaskInvocation {
@@ -688,8 +777,131 @@ impl Execution {
             key,
             target,
             input: effective,
-            task_token: crate::task::task_token(&self.info.execution_arn, key),
+            task_token: crate::task::task_token(&self.info.execution_arn, self.info.seed, key),
         }));
+    }
+
+    /// A callback task's worker has it: record TaskSubmitted (once) and keep
+    /// waiting for SendTaskSuccess/Failure.
+    fn task_submitted(&mut self, run: RunId, output: Option<&Value>, cx: &mut Ctx) {
+        let Some(Waiting::Task {
+            callback: true,
+            submitted,
+            resource_type,
+            resource,
+            ..
+        }) = self
+            .runs
+            .get_mut(&run)
+            .and_then(|r| r.frame.as_mut())
+            .map(|f| &mut f.waiting)
+        else {
+            return;
+        };
+        if *submitted {
+            return;
+        }
+        *submitted = true;
+        let mut d = match output {
+            Some(o) => with_data(Map::new(), DataField::Output, o),
+            None => Map::new(),
+        };
+        d.insert("resourceType".into(), json!(resource_type));
+        d.insert("resource".into(), json!(resource));
+        self.event(run, "TaskSubmitted", Some(Value::Object(d)), cx);
+    }
+
+    /// SendTaskHeartbeat: the HeartbeatSeconds clock starts again, on a new
+    /// timer; the old one is disarmed and will change nothing if it fires.
+    fn task_heartbeat(&mut self, run: RunId, task: u64, cx: &mut Ctx) {
+        let Some(Waiting::Task {
+            callback: true,
+            timers,
+            heartbeat_seconds: Some(seconds),
+            ..
+        }) = self
+            .runs
+            .get(&run)
+            .and_then(|r| r.frame.as_ref())
+            .map(|f| &f.waiting)
+        else {
+            return;
+        };
+        let seconds = *seconds;
+        let old = timers.iter().copied().find(|t| {
+            matches!(
+                self.timers.get(t),
+                Some(TimerPurpose::TaskTimeout {
+                    heartbeat: true,
+                    ..
+                })
+            )
+        });
+        let new = self.key();
+        if let Some(old) = old {
+            self.timers.remove(&old);
+        }
+        self.timers.insert(
+            new,
+            TimerPurpose::TaskTimeout {
+                run,
+                task,
+                heartbeat: true,
+            },
+        );
+        if let Some(Waiting::Task { timers, .. }) = self
+            .runs
+            .get_mut(&run)
+            .and_then(|r| r.frame.as_mut())
+            .map(|f| &mut f.waiting)
+        {
+            timers.retain(|t| Some(*t) != old);
+            timers.push(new);
+        }
+        cx.out.actions.push(Action::StartTimer {
+            key: new,
+            due_ms: cx.now + (seconds as i64) * 1000,
+        });
+    }
+
+    /// RedriveExecution: the top-level state that did not succeed is
+    /// entered again with the input it had, its retries counted from zero.
+    /// A Parallel or Map state there runs again whole (see the module docs).
+    fn redrive(&mut self, cx: &mut Ctx, work: &mut Vec<Work>) {
+        if !self.status.is_terminal() || matches!(self.status, Status::Succeeded { .. }) {
+            return;
+        }
+        self.status = Status::Running;
+        self.redrive_count += 1;
+        self.redrive_ms = Some(cx.now);
+        let count = self.redrive_count;
+        self.event(
+            0,
+            "ExecutionRedriven",
+            Some(json!({ "redriveCount": count })),
+            cx,
+        );
+        // The state machine's TimeoutSeconds counts again from the redrive.
+        if let Some(timeout) = self.compiled.root().timeout_seconds {
+            let key = self.key();
+            self.timers.insert(key, TimerPurpose::ExecutionTimeout);
+            cx.out.actions.push(Action::StartTimer {
+                key,
+                due_ms: cx.now + (timeout as i64) * 1000,
+            });
+        }
+        let resume = self
+            .runs
+            .get(&0)
+            .and_then(|r| r.frame.as_ref())
+            .map(|f| (f.state.clone(), f.raw_input.clone()));
+        let (state, input) =
+            resume.unwrap_or_else(|| (self.compiled.root().start_at.clone(), self.input.clone()));
+        work.push(Work::Enter {
+            run: 0,
+            state,
+            input,
+        });
     }
 
     fn task_waiting(&self, run: RunId) -> Option<(Vec<u64>, bool, String, String)> {
@@ -1407,6 +1619,59 @@ impl Execution {
 
     pub fn pending_task_keys(&self) -> impl Iterator<Item = &u64> {
         self.tasks.keys()
+    }
+
+    /// Awaited tasks whose handler has not (as far as the journal knows)
+    /// taken them: what recovery dispatches again. A callback task with a
+    /// recorded TaskSubmitted waits for its token, not for a handler.
+    pub fn tasks_to_dispatch(&self) -> impl Iterator<Item = u64> + '_ {
+        self.tasks.iter().filter_map(|(key, run)| {
+            let submitted = matches!(
+                self.runs
+                    .get(run)
+                    .and_then(|r| r.frame.as_ref())
+                    .map(|f| &f.waiting),
+                Some(Waiting::Task {
+                    submitted: true,
+                    ..
+                })
+            );
+            (!submitted).then_some(*key)
+        })
+    }
+
+    /// What a SendTaskSuccess/Failure/Heartbeat for task `key` finds.
+    pub fn callback_task(&self, key: u64) -> CallbackTask {
+        if !self.callbacks.contains(&key) {
+            CallbackTask::NotACallback
+        } else if self.tasks.contains_key(&key) && !self.status.is_terminal() {
+            let heartbeat = self
+                .tasks
+                .get(&key)
+                .and_then(|run| self.runs.get(run))
+                .and_then(|r| r.frame.as_ref())
+                .is_some_and(|f| {
+                    matches!(
+                        f.waiting,
+                        Waiting::Task {
+                            heartbeat_seconds: Some(_),
+                            ..
+                        }
+                    )
+                });
+            CallbackTask::Awaited { heartbeat }
+        } else {
+            CallbackTask::Closed
+        }
+    }
+
+    /// Whether a timer with this key would still do something if it fired.
+    pub fn awaits_timer(&self, key: u64) -> bool {
+        self.timers.contains_key(&key)
+    }
+
+    pub fn redrive_count(&self) -> u32 {
+        self.redrive_count
     }
 
     pub fn pending_timer_keys(&self) -> impl Iterator<Item = &u64> {

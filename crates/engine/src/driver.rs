@@ -10,13 +10,32 @@
 //! replaying its facts through the same `apply`; the tasks it still awaits
 //! are dispatched again (at least once) and its timers re-armed at their
 //! recorded due times.
+//!
+//! # Callback tasks (`.waitForTaskToken`)
+//!
+//! A callback task ends with `send_task_success` or `send_task_failure`,
+//! which name it by its task token (see `task::task_token`). Its handler, if
+//! one is registered under the target's name, is called with the token as
+//! any task's is; what it returns only *submits* the task (a TaskSubmitted
+//! event with that output, as AWS records the service's answer), while a
+//! handler failure fails the task. **Embedded-mode rule:** when no handler
+//! is registered, the task is not failed: it is submitted to the outside in
+//! the transaction that schedules it, and a worker finds its token in the
+//! TaskScheduled event's `parameters` (GetExecutionHistory) when the state's
+//! Parameters pass `$$.Task.Token`. Recovery never hands a submitted task to
+//! a handler again; one whose submission was not journaled is dispatched
+//! again (at least once, like any task). `send_task_heartbeat` re-arms
+//! HeartbeatSeconds on a new timer. A call about a task that is no longer
+//! awaited is refused and journals nothing.
 
 use crate::arn;
 use crate::clock::Clock;
-use crate::core::{Action, Applied, Compiled, Execution, ExecutionInfo, Fact, Status};
+use crate::core::{
+    Action, Applied, CallbackTask, Compiled, Execution, ExecutionInfo, Fact, Status,
+};
 use crate::handler::{Handlers, TaskRequest};
-use crate::store::{self, Batch, Closed, ExecutionRow, StateMachineRow, Store};
-use crate::task::TaskInvocation;
+use crate::store::{self, Batch, Closed, ExecutionRow, Reopened, StateMachineRow, Store};
+use crate::task::{TaskInvocation, TaskToken};
 use serde_json::Value;
 use std::collections::{BinaryHeap, HashMap};
 use std::path::PathBuf;
@@ -42,6 +61,21 @@ pub enum Error {
     InvalidName(String, &'static str),
     #[error("invalid ARN {0:?}")]
     InvalidArn(String),
+    /// SendTask*: the token is not one this engine issued.
+    #[error("invalid task token")]
+    InvalidToken,
+    /// SendTask*: the token is genuine but names a task that never waited
+    /// for a token (it ends when its handler returns).
+    #[error("task does not exist: {0}")]
+    TaskDoesNotExist(String),
+    /// SendTask*: the task has already ended (succeeded, failed, timed out,
+    /// or its execution ended). AWS: "The task token has either expired or
+    /// the task associated with the token has already been closed."
+    #[error("task timed out: {0}")]
+    TaskTimedOut(String),
+    /// RedriveExecution refused; `reason` is AWS's `redriveStatusReason`.
+    #[error("execution cannot be redriven: {arn}: {reason}")]
+    ExecutionNotRedrivable { arn: String, reason: &'static str },
     #[error(transparent)]
     Store(#[from] store::Error),
     #[error("the engine has shut down")]
@@ -89,10 +123,20 @@ enum Msg {
         input: Value,
         reply: oneshot::Sender<Result<Started>>,
     },
+    /// A task's outcome, as the fact to journal.
     TaskDone {
         execution_arn: String,
-        key: u64,
-        result: std::result::Result<Value, Failure>,
+        fact: Fact,
+    },
+    /// SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat.
+    Callback {
+        task_token: String,
+        signal: Signal,
+        reply: oneshot::Sender<Result<()>>,
+    },
+    Redrive {
+        execution_arn: String,
+        reply: oneshot::Sender<Result<i64>>,
     },
     Stop {
         execution_arn: String,
@@ -105,6 +149,75 @@ enum Msg {
         reply: oneshot::Sender<()>,
     },
     Shutdown,
+}
+
+/// What a worker sends about a callback task.
+enum Signal {
+    Success(Value),
+    Failure {
+        error: Option<String>,
+        cause: Option<String>,
+    },
+    Heartbeat,
+}
+
+/// Whether RedriveExecution would accept an execution now: AWS's
+/// `redriveStatus` and `redriveStatusReason`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RedriveStatus {
+    Redrivable,
+    NotRedrivable { reason: &'static str },
+}
+
+impl RedriveStatus {
+    /// The name the Step Functions API uses.
+    pub fn api_name(&self) -> &'static str {
+        match self {
+            RedriveStatus::Redrivable => "REDRIVABLE",
+            RedriveStatus::NotRedrivable { .. } => "NOT_REDRIVABLE",
+        }
+    }
+}
+
+/// How long after it stops an execution may be redriven (AWS: 14 days).
+pub const REDRIVE_PERIOD_MS: i64 = 14 * 24 * 3600 * 1000;
+/// How long an execution may stay open in all (AWS: one year).
+pub const MAX_EXECUTION_MS: i64 = 365 * 24 * 3600 * 1000;
+/// A redrive needs room in the history for ExecutionRedriven and at least
+/// one more event (AWS: fewer than 24,999 events).
+pub const MAX_REDRIVE_HISTORY: u64 = 24_999;
+
+/// AWS's redrive eligibility rules, in one place for RedriveExecution and
+/// DescribeExecution. `machine_type` is `None` when the state machine has
+/// been deleted.
+pub fn redrive_status(
+    row: &ExecutionRow,
+    machine_type: Option<&str>,
+    history_len: u64,
+    now_ms: i64,
+) -> RedriveStatus {
+    let reason = match row.status.as_str() {
+        "RUNNING" => Some("Execution is RUNNING and cannot be redriven"),
+        "SUCCEEDED" => Some("Execution is SUCCEEDED and cannot be redriven"),
+        _ => match machine_type {
+            None => Some("State machine is in DELETING status"),
+            Some("EXPRESS") => Some("Execution of an EXPRESS state machine cannot be redriven"),
+            Some(_) if history_len >= MAX_REDRIVE_HISTORY => {
+                Some("Execution history event limit exceeded")
+            }
+            Some(_) if now_ms - row.start_ms > MAX_EXECUTION_MS => {
+                Some("Execution has exceeded the max execution time")
+            }
+            Some(_) if now_ms - row.stop_ms.unwrap_or(now_ms) > REDRIVE_PERIOD_MS => {
+                Some("Execution redrivable period exceeded")
+            }
+            Some(_) => None,
+        },
+    };
+    match reason {
+        Some(reason) => RedriveStatus::NotRedrivable { reason },
+        None => RedriveStatus::Redrivable,
+    }
 }
 
 /// A handle to the engine. Cheap to clone.
@@ -339,6 +452,73 @@ impl Engine {
         rx.await.map_err(|_| Error::Shutdown)?
     }
 
+    /// SendTaskSuccess: the callback task named by `task_token` succeeds
+    /// with `output`. Journaled when this returns.
+    pub async fn send_task_success(&self, task_token: &str, output: Value) -> Result<()> {
+        self.callback(task_token, Signal::Success(output)).await
+    }
+
+    /// SendTaskFailure: the callback task fails with `error` and `cause`,
+    /// which its state's Retry and Catch see as any task failure.
+    pub async fn send_task_failure(
+        &self,
+        task_token: &str,
+        error: Option<String>,
+        cause: Option<String>,
+    ) -> Result<()> {
+        self.callback(task_token, Signal::Failure { error, cause })
+            .await
+    }
+
+    /// SendTaskHeartbeat: the task's HeartbeatSeconds clock starts again.
+    /// Like AWS, it adds no history event; for a task without
+    /// HeartbeatSeconds it changes nothing.
+    pub async fn send_task_heartbeat(&self, task_token: &str) -> Result<()> {
+        self.callback(task_token, Signal::Heartbeat).await
+    }
+
+    async fn callback(&self, task_token: &str, signal: Signal) -> Result<()> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Msg::Callback {
+            task_token: task_token.to_string(),
+            signal,
+            reply,
+        })?;
+        rx.await.map_err(|_| Error::Shutdown)?
+    }
+
+    /// RedriveExecution: a FAILED, TIMED_OUT or ABORTED execution runs
+    /// again from the state that did not succeed (see `core`). Returns the
+    /// redrive time; the ExecutionRedriven event is journaled when this
+    /// returns.
+    pub async fn redrive_execution(&self, execution_arn: &str) -> Result<i64> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Msg::Redrive {
+            execution_arn: execution_arn.to_string(),
+            reply,
+        })?;
+        rx.await.map_err(|_| Error::Shutdown)?
+    }
+
+    /// Whether `redrive_execution` would accept the execution now
+    /// (DescribeExecution's `redriveStatus` and `redriveStatusReason`).
+    pub fn redrive_status(&self, execution_arn: &str) -> Result<RedriveStatus> {
+        let admin = self.admin();
+        let row = admin
+            .execution(execution_arn)?
+            .ok_or_else(|| Error::ExecutionDoesNotExist(execution_arn.to_string()))?;
+        let machine_type = admin
+            .state_machine(&row.state_machine_arn)?
+            .map(|m| m.machine_type);
+        let history_len = admin.history_len(row.id)?;
+        Ok(redrive_status(
+            &row,
+            machine_type.as_deref(),
+            history_len,
+            self.now_ms(),
+        ))
+    }
+
     pub fn describe_execution(&self, execution_arn: &str) -> Result<ExecutionRow> {
         self.admin()
             .execution(execution_arn)?
@@ -455,7 +635,9 @@ struct Turn {
     batch: Batch,
     actions: Vec<(String, Action)>,
     start_replies: Vec<(oneshot::Sender<Result<Started>>, Result<Started>)>,
-    stop_replies: Vec<(oneshot::Sender<Result<i64>>, Result<i64>)>,
+    /// Answers carrying a time (StopExecution, RedriveExecution).
+    ms_replies: Vec<(oneshot::Sender<Result<i64>>, Result<i64>)>,
+    unit_replies: Vec<(oneshot::Sender<Result<()>>, Result<()>)>,
     finished: Vec<String>,
 }
 
@@ -490,8 +672,7 @@ impl Driver {
             }
             // Re-perform what is still awaited: tasks without a recorded
             // result run again, timers fire at their recorded due times.
-            let pending_tasks: std::collections::HashSet<u64> =
-                exec.pending_task_keys().copied().collect();
+            let pending_tasks: std::collections::HashSet<u64> = exec.tasks_to_dispatch().collect();
             let pending_timers: std::collections::HashSet<u64> =
                 exec.pending_timer_keys().copied().collect();
             let arn = row.arn.clone();
@@ -593,7 +774,10 @@ impl Driver {
             for (reply, answer) in turn.start_replies {
                 let _ = reply.send(answer);
             }
-            for (reply, answer) in turn.stop_replies {
+            for (reply, answer) in turn.ms_replies {
+                let _ = reply.send(answer);
+            }
+            for (reply, answer) in turn.unit_replies {
                 let _ = reply.send(answer);
             }
             for (arn, action) in turn.actions {
@@ -626,19 +810,25 @@ impl Driver {
             }
             Msg::TaskDone {
                 execution_arn,
-                key,
-                result,
+                fact,
             } => {
                 self.in_flight = self.in_flight.saturating_sub(1);
-                let fact = match result {
-                    Ok(output) => Fact::TaskSucceeded { key, output },
-                    Err(f) => Fact::TaskFailed {
-                        key,
-                        error: f.error,
-                        cause: f.cause,
-                    },
-                };
                 self.apply(&execution_arn, fact, now, turn);
+            }
+            Msg::Callback {
+                task_token,
+                signal,
+                reply,
+            } => {
+                let answer = self.callback(&task_token, signal, now, store, turn);
+                turn.unit_replies.push((reply, answer));
+            }
+            Msg::Redrive {
+                execution_arn,
+                reply,
+            } => {
+                let answer = self.redrive(&execution_arn, now, store, turn);
+                turn.ms_replies.push((reply, answer));
             }
             Msg::Stop {
                 execution_arn,
@@ -656,7 +846,7 @@ impl Driver {
                         Err(e) => Err(e.into()),
                     }
                 };
-                turn.stop_replies.push((reply, answer));
+                turn.ms_replies.push((reply, answer));
             }
             Msg::Watch {
                 execution_arn,
@@ -729,6 +919,8 @@ impl Driver {
             output: None,
             error: None,
             cause: None,
+            redrive_count: 0,
+            redrive_ms: None,
         };
         let exec = Execution::new(info_of(&row), compiled);
         turn.batch.new_executions.push(row);
@@ -748,12 +940,119 @@ impl Driver {
         })
     }
 
+    /// SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat. Only a fact
+    /// that changes something is journaled: a late or refused call leaves
+    /// the journal as it was.
+    fn callback(
+        &mut self,
+        task_token: &str,
+        signal: Signal,
+        now: i64,
+        store: &mut Store,
+        turn: &mut Turn,
+    ) -> Result<()> {
+        let token = TaskToken::parse(task_token).ok_or(Error::InvalidToken)?;
+        let arn = token.execution_arn.clone();
+        let key = token.key;
+        let Some(live) = self.executions.get(&arn) else {
+            // Not running: every task of a closed execution is closed, if
+            // the token is genuine at all.
+            let row = store.execution(&arn)?.ok_or(Error::InvalidToken)?;
+            return if token.verify(row.seed) {
+                Err(Error::TaskTimedOut(format!("task {key} of {arn}")))
+            } else {
+                Err(Error::InvalidToken)
+            };
+        };
+        if !token.verify(live.exec.info.seed) {
+            return Err(Error::InvalidToken);
+        }
+        let heartbeat = match live.exec.callback_task(key) {
+            CallbackTask::NotACallback => {
+                return Err(Error::TaskDoesNotExist(format!(
+                    "task {key} of {arn} does not wait for a task token"
+                )))
+            }
+            CallbackTask::Closed => {
+                return Err(Error::TaskTimedOut(format!("task {key} of {arn}")))
+            }
+            CallbackTask::Awaited { heartbeat } => heartbeat,
+        };
+        let fact = match signal {
+            Signal::Success(output) => Fact::TaskSucceeded { key, output },
+            Signal::Failure { error, cause } => Fact::TaskFailed {
+                key,
+                error: error.unwrap_or_default(),
+                cause: cause.unwrap_or_default(),
+            },
+            Signal::Heartbeat if heartbeat => Fact::TaskHeartbeat { key },
+            Signal::Heartbeat => return Ok(()),
+        };
+        self.apply(&arn, fact, now, turn);
+        Ok(())
+    }
+
+    /// RedriveExecution: rebuilds the closed execution from its journal and
+    /// journals `Redriven`, which reopens it in the same transaction.
+    fn redrive(&mut self, arn: &str, now: i64, store: &mut Store, turn: &mut Turn) -> Result<i64> {
+        let not_redrivable = |reason| Error::ExecutionNotRedrivable {
+            arn: arn.to_string(),
+            reason,
+        };
+        if self.executions.contains_key(arn) {
+            // Running, or closed by a fact this turn has not committed yet.
+            return Err(not_redrivable(
+                "Execution is RUNNING and cannot be redriven",
+            ));
+        }
+        let row = store
+            .execution(arn)?
+            .ok_or_else(|| Error::ExecutionDoesNotExist(arn.to_string()))?;
+        let machine_type = store
+            .state_machine(&row.state_machine_arn)?
+            .map(|m| m.machine_type);
+        let history_len = store.history_len(row.id)?;
+        if let RedriveStatus::NotRedrivable { reason } =
+            redrive_status(&row, machine_type.as_deref(), history_len, now)
+        {
+            return Err(not_redrivable(reason));
+        }
+        let compiled = self.compile(&row.definition)?;
+        let facts = store.facts(row.id)?;
+        let next_seq = facts.last().map_or(0, |(seq, _, _)| seq + 1);
+        let (exec, _) = replay(&row, compiled, &facts);
+        if !exec.status().is_terminal() {
+            tracing::error!(execution = %arn, "the journal of a closed execution replays to a running one");
+            return Err(not_redrivable(
+                "Execution is RUNNING and cannot be redriven",
+            ));
+        }
+        self.executions.insert(
+            arn.to_string(),
+            Live {
+                id: row.id,
+                exec,
+                next_seq,
+            },
+        );
+        self.apply(arn, Fact::Redriven, now, turn);
+        Ok(now)
+    }
+
     fn apply(&mut self, arn: &str, fact: Fact, now: i64, turn: &mut Turn) {
         let Some(live) = self.executions.get_mut(arn) else {
             return; // a late message for an execution that has ended
         };
-        if live.exec.status().is_terminal() {
+        let redrive = fact == Fact::Redriven;
+        if live.exec.status().is_terminal() != redrive {
             return;
+        }
+        if let Fact::TimerFired { key } = fact {
+            if !live.exec.awaits_timer(key) {
+                // Disarmed (a heartbeat re-armed it, its task or branch
+                // ended): firing would change nothing, so it is not journaled.
+                return;
+            }
         }
         let applied = live.exec.apply(&fact, now);
         turn.batch.facts.push((live.id, live.next_seq, now, fact));
@@ -761,9 +1060,28 @@ impl Driver {
         turn.batch
             .history
             .extend(applied.events.into_iter().map(|e| (live.id, e)));
-        turn.actions
-            .extend(applied.actions.into_iter().map(|a| (arn.to_string(), a)));
+        // Embedded mode: a callback task with no handler is submitted to
+        // the outside in the same transaction that schedules it (its token
+        // is in the TaskScheduled parameters), so a worker that reads the
+        // history can never answer before the submission is journaled.
+        let mut unhandled = Vec::new();
+        for action in applied.actions {
+            match action {
+                Action::RunTask(t) if self.unhandled_callback(&t) => unhandled.push(t.key),
+                other => turn.actions.push((arn.to_string(), other)),
+            }
+        }
+        let Some(live) = self.executions.get_mut(arn) else {
+            return;
+        };
         let status = live.exec.status();
+        if redrive {
+            turn.batch.reopened.push(Reopened {
+                execution_id: live.id,
+                redrive_count: live.exec.redrive_count(),
+                redrive_ms: now,
+            });
+        }
         if status.is_terminal() {
             let (output, error, cause) = match status {
                 Status::Succeeded { output } => (Some(output.to_string()), None, None),
@@ -786,6 +1104,15 @@ impl Driver {
             });
             turn.finished.push(arn.to_string());
         }
+        for key in unhandled {
+            self.apply(arn, Fact::TaskSubmitted { key, output: None }, now, turn);
+        }
+    }
+
+    /// A `.waitForTaskToken` task whose target has no registered handler.
+    fn unhandled_callback(&self, task: &TaskInvocation) -> bool {
+        task.target.waits_for_task_token()
+            && self.handlers.get(task.target.handler_name()).is_none()
     }
 
     fn perform(&mut self, arn: &str, action: Action) {
@@ -801,6 +1128,19 @@ impl Driver {
 
     fn dispatch(&mut self, invocation: TaskInvocation) {
         self.in_flight += 1;
+        let callback = invocation.target.waits_for_task_token();
+        if self.unhandled_callback(&invocation) {
+            // Only after recovery, for a task scheduled while its handler
+            // was registered: submitted to the outside as `apply` does.
+            let _ = self.tx.send(Msg::TaskDone {
+                execution_arn: invocation.execution_arn,
+                fact: Fact::TaskSubmitted {
+                    key: invocation.key,
+                    output: None,
+                },
+            });
+            return;
+        }
         let handlers = Arc::clone(&self.handlers);
         let semaphore = Arc::clone(&self.semaphore);
         let tx = self.tx.clone();
@@ -812,10 +1152,23 @@ impl Driver {
                     "the engine is shutting down",
                 )),
             };
+            let key = invocation.key;
+            let fact = match result {
+                // A callback task's handler only hands the task over.
+                Ok(output) if callback => Fact::TaskSubmitted {
+                    key,
+                    output: Some(output),
+                },
+                Ok(output) => Fact::TaskSucceeded { key, output },
+                Err(f) => Fact::TaskFailed {
+                    key,
+                    error: f.error,
+                    cause: f.cause,
+                },
+            };
             let _ = tx.send(Msg::TaskDone {
                 execution_arn: invocation.execution_arn,
-                key: invocation.key,
-                result,
+                fact,
             });
         });
     }

@@ -57,7 +57,9 @@ CREATE TABLE IF NOT EXISTS executions (
     stop_ms INTEGER,
     output TEXT,
     error TEXT,
-    cause TEXT
+    cause TEXT,
+    redrive_count INTEGER NOT NULL DEFAULT 0,
+    redrive_ms INTEGER
 );
 CREATE INDEX IF NOT EXISTS executions_by_machine ON executions (state_machine_arn, status, id);
 CREATE INDEX IF NOT EXISTS executions_by_status ON executions (status);
@@ -94,6 +96,10 @@ pub struct ExecutionRow {
     pub output: Option<String>,
     pub error: Option<String>,
     pub cause: Option<String>,
+    /// Times the execution was redriven (AWS's `redriveCount`).
+    pub redrive_count: u32,
+    /// When it was last redriven (AWS's `redriveDate`).
+    pub redrive_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -114,7 +120,18 @@ pub struct Batch {
     pub new_executions: Vec<ExecutionRow>,
     pub facts: Vec<(i64, u64, i64, Fact)>,
     pub history: Vec<(i64, HistoryEvent)>,
+    /// Applied before `closed`: a redriven state may fail again at once.
+    pub reopened: Vec<Reopened>,
     pub closed: Vec<Closed>,
+}
+
+/// A closed execution running again (RedriveExecution): status back to
+/// RUNNING, the stop fields cleared.
+#[derive(Debug, Clone)]
+pub struct Reopened {
+    pub execution_id: i64,
+    pub redrive_count: u32,
+    pub redrive_ms: i64,
 }
 
 /// An execution reaching a terminal status.
@@ -133,6 +150,7 @@ impl Batch {
         self.new_executions.is_empty()
             && self.facts.is_empty()
             && self.history.is_empty()
+            && self.reopened.is_empty()
             && self.closed.is_empty()
     }
 }
@@ -142,7 +160,7 @@ pub struct Store {
     conn: Connection,
 }
 
-const EXECUTION_COLUMNS: &str = "id, arn, name, state_machine_arn, state_machine_name, definition, role_arn, input, seed, start_ms, status, stop_ms, output, error, cause";
+const EXECUTION_COLUMNS: &str = "id, arn, name, state_machine_arn, state_machine_name, definition, role_arn, input, seed, start_ms, status, stop_ms, output, error, cause, redrive_count, redrive_ms";
 
 fn execution_row(r: &rusqlite::Row) -> rusqlite::Result<ExecutionRow> {
     Ok(ExecutionRow {
@@ -161,6 +179,8 @@ fn execution_row(r: &rusqlite::Row) -> rusqlite::Result<ExecutionRow> {
         output: r.get(12)?,
         error: r.get(13)?,
         cause: r.get(14)?,
+        redrive_count: r.get(15)?,
+        redrive_ms: r.get(16)?,
     })
 }
 
@@ -180,6 +200,27 @@ fn state_machine_row(r: &rusqlite::Row) -> rusqlite::Result<StateMachineRow> {
 const STATE_MACHINE_COLUMNS: &str =
     "arn, name, definition, role_arn, type, created_ms, updated_ms, revision";
 
+/// Adds a column to a table unless it is there already (SQLite has no
+/// `ADD COLUMN IF NOT EXISTS`).
+fn add_column_if_missing(
+    conn: &Connection,
+    table: &str,
+    column: &str,
+    declaration: &str,
+) -> Result<()> {
+    let exists = conn
+        .prepare(&format!(
+            "SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1"
+        ))?
+        .exists([column])?;
+    if !exists {
+        conn.execute_batch(&format!(
+            "ALTER TABLE {table} ADD COLUMN {column} {declaration}"
+        ))?;
+    }
+    Ok(())
+}
+
 impl Store {
     pub fn open(path: &Path) -> Result<Store> {
         let conn = Connection::open(path)?;
@@ -196,6 +237,15 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.execute_batch(SCHEMA)?;
+        // Columns added after the first release: a journal made before
+        // them gets them here (CREATE TABLE IF NOT EXISTS left it as it was).
+        add_column_if_missing(
+            &conn,
+            "executions",
+            "redrive_count",
+            "INTEGER NOT NULL DEFAULT 0",
+        )?;
+        add_column_if_missing(&conn, "executions", "redrive_ms", "INTEGER")?;
         Ok(Store { conn })
     }
 
@@ -204,7 +254,7 @@ impl Store {
         let tx = self.conn.transaction()?;
         {
             let mut insert_execution = tx.prepare_cached(&format!(
-                "INSERT INTO executions ({EXECUTION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+                "INSERT INTO executions ({EXECUTION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
             ))?;
             for e in &batch.new_executions {
                 insert_execution.execute(params![
@@ -222,7 +272,9 @@ impl Store {
                     e.stop_ms,
                     e.output,
                     e.error,
-                    e.cause
+                    e.cause,
+                    e.redrive_count,
+                    e.redrive_ms
                 ])?;
             }
             let mut insert_fact = tx.prepare_cached(
@@ -237,6 +289,13 @@ impl Store {
             )?;
             for (exec, event) in &batch.history {
                 insert_event.execute(params![exec, event.id as i64, event.to_json_string()])?;
+            }
+            let mut reopen = tx.prepare_cached(
+                "UPDATE executions SET status = 'RUNNING', stop_ms = NULL, output = NULL, error = NULL, cause = NULL,
+                 redrive_count = ?2, redrive_ms = ?3 WHERE id = ?1",
+            )?;
+            for r in &batch.reopened {
+                reopen.execute(params![r.execution_id, r.redrive_count, r.redrive_ms])?;
             }
             let mut close = tx.prepare_cached(
                 "UPDATE executions SET status = ?2, stop_ms = ?3, output = ?4, error = ?5, cause = ?6 WHERE id = ?1",

@@ -125,21 +125,89 @@ pub struct TaskInvocation {
     pub task_token: String,
 }
 
-/// A task token names one task of one execution; `SendTaskSuccess` and kin
-/// route by it.
-pub fn task_token(execution_arn: &str, key: u64) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{execution_arn}#{key}"))
+impl TaskTarget {
+    /// A `.waitForTaskToken` resource: the task ends with SendTaskSuccess or
+    /// SendTaskFailure, not with what its handler returns.
+    pub fn waits_for_task_token(&self) -> bool {
+        self.resource().ends_with(".waitForTaskToken")
+    }
 }
 
-pub fn parse_task_token(token: &str) -> Option<(String, u64)> {
+/// A task token names one task of one execution; `SendTaskSuccess` and kin
+/// route by it. It is `base64url("{execution ARN}#{task key}#{tag}")`, where
+/// the tag is a keyed hash of the ARN and key under the execution's random
+/// seed: anyone can read which task a token names, only the engine (which
+/// holds the seed) can make one, and replay makes the same token again.
+pub fn task_token(execution_arn: &str, seed: u64, key: u64) -> String {
     use base64::Engine;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(token)
-        .ok()?;
-    let text = String::from_utf8(bytes).ok()?;
-    let (arn, key) = text.rsplit_once('#')?;
-    Some((arn.to_string(), key.parse().ok()?))
+    let tag = token_tag(execution_arn, seed, key);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{execution_arn}#{key}#{tag}"))
+}
+
+/// A decoded task token, not yet checked against its execution's seed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskToken {
+    pub execution_arn: String,
+    pub key: u64,
+    tag: String,
+}
+
+impl TaskToken {
+    /// Decodes a token; `None` when it is not one of ours in shape.
+    pub fn parse(token: &str) -> Option<TaskToken> {
+        use base64::Engine;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(token)
+            .ok()?;
+        let text = String::from_utf8(bytes).ok()?;
+        let (rest, tag) = text.rsplit_once('#')?;
+        let (arn, key) = rest.rsplit_once('#')?;
+        Some(TaskToken {
+            execution_arn: arn.to_string(),
+            key: key.parse().ok()?,
+            tag: tag.to_string(),
+        })
+    }
+
+    /// Whether the engine made this token for an execution with this seed.
+    pub fn verify(&self, seed: u64) -> bool {
+        let expected = token_tag(&self.execution_arn, seed, self.key);
+        // Compared in full whatever differs, so timing says nothing of
+        // how much of a guess was right.
+        expected.len() == self.tag.len()
+            && expected
+                .bytes()
+                .zip(self.tag.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    }
+}
+
+/// The execution ARN and task key a token names, without checking its tag.
+pub fn parse_task_token(token: &str) -> Option<(String, u64)> {
+    TaskToken::parse(token).map(|t| (t.execution_arn, t.key))
+}
+
+/// Salt for the second half of the hash key, so the key is not the seed
+/// repeated.
+const TOKEN_KEY_SALT: u64 = 0x7a6f_6f6d_7661_756c;
+
+/// 128 bits of SipHash-2-4 (two 64-bit hashes under domain bytes) keyed by
+/// the execution's seed. SipHash is a keyed pseudo-random function made for
+/// exactly this (short inputs, secret key). std's `SipHasher` is deprecated
+/// only as a `HashMap` hasher; its output is fixed by the SipHash spec.
+#[allow(deprecated)]
+fn token_tag(execution_arn: &str, seed: u64, key: u64) -> String {
+    use std::hash::Hasher;
+    let half = |domain: u8| {
+        let mut h = std::hash::SipHasher::new_with_keys(seed, seed ^ TOKEN_KEY_SALT);
+        h.write(&[domain]);
+        h.write(&(execution_arn.len() as u64).to_le_bytes());
+        h.write(execution_arn.as_bytes());
+        h.write(&key.to_le_bytes());
+        h.finish()
+    };
+    format!("{:016x}{:016x}", half(1), half(2))
 }
 
 #[cfg(test)]
@@ -174,12 +242,28 @@ mod tests {
     }
 
     #[test]
-    fn task_tokens_round_trip() {
-        let t = task_token("arn:aws:states:us-east-1:1:execution:m:e", 42);
-        assert_eq!(
-            parse_task_token(&t),
-            Some(("arn:aws:states:us-east-1:1:execution:m:e".into(), 42))
-        );
+    fn task_tokens_round_trip_and_verify_against_their_seed() {
+        let arn = "arn:aws:states:us-east-1:1:execution:m:e";
+        let t = task_token(arn, 7, 42);
+        assert_eq!(t, task_token(arn, 7, 42), "deterministic");
+        assert_eq!(parse_task_token(&t), Some((arn.into(), 42)));
+        let parsed = TaskToken::parse(&t).unwrap();
+        assert!(parsed.verify(7));
+        assert!(!parsed.verify(8), "another execution's seed");
         assert_eq!(parse_task_token("garbage!"), None);
+    }
+
+    #[test]
+    fn a_token_naming_another_task_does_not_verify() {
+        use base64::Engine;
+        let arn = "arn:aws:states:us-east-1:1:execution:m:e";
+        let genuine = TaskToken::parse(&task_token(arn, 7, 42)).unwrap();
+        // Same tag, another key: what a forger would try first.
+        let forged = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(format!("{arn}#43#{}", genuine.tag));
+        assert!(!TaskToken::parse(&forged).unwrap().verify(7));
+        // No tag at all.
+        let bare = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{arn}#42"));
+        assert!(TaskToken::parse(&bare).is_none_or(|t| !t.verify(7)));
     }
 }

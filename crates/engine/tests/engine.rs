@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use zoomvault_asl::Failure;
-use zoomvault_engine::{Clock, Engine, EngineConfig, Handlers};
+use zoomvault_engine::{Clock, Engine, EngineConfig, Error, Handlers};
 
 struct Outcome {
     status: String,
@@ -342,5 +342,390 @@ async fn restart_resumes_a_waiting_execution() {
     assert_eq!(
         engine.replay_history(&arn).unwrap(),
         engine.history(&arn).unwrap()
+    );
+}
+
+// ---------------------------------------------------------------------------
+// The callback pattern (`.waitForTaskToken`)
+
+const T0: i64 = 1_700_000_000_000;
+
+/// A Task that waits for its token, handing it to the `worker` function in
+/// `Payload.token`; `Worker.Rejected` is caught.
+fn callback_definition(heartbeat_seconds: Option<u64>) -> Value {
+    let mut task = json!({
+        "Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+        "Parameters": {"FunctionName": "worker", "Payload": {"token.$": "$$.Task.Token", "job.$": "$.job"}},
+        "Catch": [{"ErrorEquals": ["Worker.Rejected"], "ResultPath": "$.error", "Next": "Rejected"}],
+        "Next": "Done"
+    });
+    if let Some(s) = heartbeat_seconds {
+        task["HeartbeatSeconds"] = json!(s);
+    }
+    json!({"StartAt": "Prepare", "States": {
+        "Prepare": {"Type": "Pass", "Next": "Wait"},
+        "Wait": task,
+        "Done": {"Type": "Pass", "End": true},
+        "Rejected": {"Type": "Pass", "End": true}
+    }})
+}
+
+struct Started {
+    engine: Engine,
+    arn: String,
+    db: std::path::PathBuf,
+    clock: Clock,
+}
+
+async fn start_on(db: std::path::PathBuf, definition: &Value, handlers: Handlers) -> Started {
+    let clock = Clock::virtual_at(T0);
+    let mut config = EngineConfig::new(&db);
+    config.clock = clock.clone();
+    let engine = Engine::open(config, handlers).unwrap();
+    let sm = engine
+        .create_state_machine("cb", &definition.to_string(), None)
+        .unwrap();
+    let arn = engine
+        .start_execution(&sm.arn, Some("e1"), json!({"job": 7}))
+        .await
+        .unwrap()
+        .execution_arn;
+    Started {
+        engine,
+        arn,
+        db,
+        clock,
+    }
+}
+
+/// The token as an outside worker finds it: in the TaskScheduled event's
+/// parameters, committed with the fact that scheduled the task.
+fn token_from_history(engine: &Engine, arn: &str) -> String {
+    let history = engine.history(arn).unwrap();
+    let scheduled = history
+        .iter()
+        .rev()
+        .find(|e| e["type"] == "TaskScheduled")
+        .expect("a TaskScheduled event");
+    let parameters: Value = serde_json::from_str(
+        scheduled["taskScheduledEventDetails"]["parameters"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    parameters["Payload"]["token"].as_str().unwrap().to_string()
+}
+
+/// Waits for the execution to close and checks its journal replays to its
+/// stored history.
+async fn closed(engine: &Engine, arn: &str) -> zoomvault_engine::store::ExecutionRow {
+    let row = engine.wait_for(arn).await.unwrap();
+    assert_eq!(
+        engine.replay_history(arn).unwrap(),
+        engine.history(arn).unwrap(),
+        "replaying the journal must rebuild the stored history"
+    );
+    row
+}
+
+fn types_of(history: &[Value]) -> Vec<String> {
+    history
+        .iter()
+        .map(|e| e["type"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn fact_count(db: &std::path::Path, execution_id: i64) -> usize {
+    zoomvault_engine::store::Store::open(db)
+        .unwrap()
+        .facts(execution_id)
+        .unwrap()
+        .len()
+}
+
+/// Polls the stored history until it has an event of `event_type`: for
+/// facts the engine journals on its own (a TaskSubmitted after dispatch),
+/// which no API call waits for.
+async fn history_has(engine: &Engine, arn: &str, event_type: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !types_of(&engine.history(arn).unwrap())
+        .iter()
+        .any(|t| t == event_type)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no {event_type} event in the history"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test]
+async fn send_task_success_resumes_a_callback_task_without_a_handler() {
+    let s = start_on(
+        temp_db("cb-ok"),
+        &callback_definition(None),
+        Handlers::new(),
+    )
+    .await;
+    let token = token_from_history(&s.engine, &s.arn);
+    s.engine
+        .send_task_success(&token, json!({"approved": true}))
+        .await
+        .unwrap();
+    let row = closed(&s.engine, &s.arn).await;
+    assert_eq!(row.status, "SUCCEEDED");
+    assert_eq!(row.output.as_deref(), Some(r#"{"approved":true}"#));
+    let types = types_of(&s.engine.history(&s.arn).unwrap());
+    let task_events: Vec<&str> = types
+        .iter()
+        .map(String::as_str)
+        .filter(|t| t.starts_with("Task"))
+        .collect();
+    assert_eq!(
+        task_events,
+        [
+            "TaskStateEntered",
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskSubmitted",
+            "TaskSucceeded",
+            "TaskStateExited"
+        ],
+        "the submission is journaled before the success that ends the task"
+    );
+
+    // A second answer for the closed task changes nothing.
+    let facts = fact_count(&s.db, row.id);
+    let history = s.engine.history(&s.arn).unwrap();
+    let err = s
+        .engine
+        .send_task_success(&token, json!({"again": true}))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::TaskTimedOut(_)), "{err}");
+    let err = s.engine.send_task_heartbeat(&token).await.unwrap_err();
+    assert!(matches!(err, Error::TaskTimedOut(_)), "{err}");
+    assert_eq!(fact_count(&s.db, row.id), facts);
+    assert_eq!(s.engine.history(&s.arn).unwrap(), history);
+}
+
+#[tokio::test]
+async fn send_task_failure_is_caught_by_its_error_name() {
+    let s = start_on(
+        temp_db("cb-fail"),
+        &callback_definition(None),
+        Handlers::new(),
+    )
+    .await;
+    let token = token_from_history(&s.engine, &s.arn);
+    s.engine
+        .send_task_failure(
+            &token,
+            Some("Worker.Rejected".into()),
+            Some("not today".into()),
+        )
+        .await
+        .unwrap();
+    let row = closed(&s.engine, &s.arn).await;
+    assert_eq!(row.status, "SUCCEEDED");
+    let output: Value = serde_json::from_str(row.output.as_deref().unwrap()).unwrap();
+    assert_eq!(
+        output,
+        json!({"job": 7, "error": {"Error": "Worker.Rejected", "Cause": "not today"}})
+    );
+    let history = s.engine.history(&s.arn).unwrap();
+    let failed = history.iter().find(|e| e["type"] == "TaskFailed").unwrap();
+    assert_eq!(
+        failed["taskFailedEventDetails"]["error"],
+        json!("Worker.Rejected")
+    );
+}
+
+/// A worker that reports each token it is given and holds its task open
+/// (so the virtual clock stands still) until the test lets it go; then it
+/// returns, which only submits the callback task.
+fn holding_worker() -> (
+    Handlers,
+    tokio::sync::mpsc::UnboundedReceiver<(String, tokio::sync::oneshot::Sender<()>)>,
+) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut h = Handlers::new();
+    h.register("worker", move |req| {
+        let tx = tx.clone();
+        async move {
+            let (release, released) = tokio::sync::oneshot::channel();
+            let _ = tx.send((req.task_token.clone(), release));
+            let _ = released.await;
+            Ok(json!({"accepted": req.input["job"]}))
+        }
+    });
+    (h, rx)
+}
+
+#[tokio::test]
+async fn a_heartbeat_restarts_the_heartbeat_clock() {
+    let (handlers, mut tokens) = holding_worker();
+    let s = start_on(temp_db("cb-beat"), &callback_definition(Some(10)), handlers).await;
+    let (token, release) = tokens.recv().await.unwrap();
+    assert_eq!(token, token_from_history(&s.engine, &s.arn));
+    // 8 s in, a heartbeat: the deadline moves from 10 s to 18 s.
+    s.clock.advance_to(T0 + 8_000);
+    s.engine.send_task_heartbeat(&token).await.unwrap();
+    // The worker returns; nothing else arrives, so virtual time runs on.
+    release.send(()).unwrap();
+    let row = closed(&s.engine, &s.arn).await;
+    assert_eq!(row.status, "FAILED");
+    assert_eq!(row.error.as_deref(), Some("States.HeartbeatTimeout"));
+    let history = s.engine.history(&s.arn).unwrap();
+    let timed_out = history
+        .iter()
+        .find(|e| e["type"] == "TaskTimedOut")
+        .unwrap();
+    assert_eq!(
+        timed_out["timestamp"].as_f64(),
+        Some((T0 + 18_000) as f64 / 1000.0),
+        "timed out 10 s after the heartbeat, not 10 s after the start"
+    );
+    let submitted = history
+        .iter()
+        .find(|e| e["type"] == "TaskSubmitted")
+        .unwrap();
+    let details = &submitted["taskSubmittedEventDetails"];
+    let output: Value = serde_json::from_str(details["output"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        output["Payload"],
+        json!({"accepted": 7}),
+        "the handler's result is the submission's output, not the task's"
+    );
+    assert_eq!(details["resource"], json!("invoke.waitForTaskToken"));
+}
+
+#[tokio::test]
+async fn a_callback_task_without_heartbeats_times_out() {
+    let s = start_on(
+        temp_db("cb-timeout"),
+        &callback_definition(Some(10)),
+        Handlers::new(),
+    )
+    .await;
+    let token = token_from_history(&s.engine, &s.arn);
+    let row = closed(&s.engine, &s.arn).await;
+    assert_eq!(row.status, "FAILED");
+    assert_eq!(row.error.as_deref(), Some("States.HeartbeatTimeout"));
+    let history = s.engine.history(&s.arn).unwrap();
+    assert!(types_of(&history).contains(&"TaskTimedOut".to_string()));
+    let facts = fact_count(&s.db, row.id);
+    let err = s
+        .engine
+        .send_task_success(&token, json!({}))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::TaskTimedOut(_)), "{err}");
+    assert_eq!(fact_count(&s.db, row.id), facts, "the journal is unchanged");
+    assert_eq!(s.engine.history(&s.arn).unwrap(), history);
+}
+
+#[tokio::test]
+async fn forged_and_malformed_tokens_are_invalid() {
+    use base64::Engine as _;
+    let s = start_on(
+        temp_db("cb-forged"),
+        &callback_definition(None),
+        Handlers::new(),
+    )
+    .await;
+    let token = token_from_history(&s.engine, &s.arn);
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let text = String::from_utf8(b64.decode(&token).unwrap()).unwrap();
+    let (arn, rest) = text.split_once('#').unwrap();
+    let (key, tag) = rest.split_once('#').unwrap();
+    let other_key = key.parse::<u64>().unwrap() + 1;
+    let mut flipped = tag.to_string();
+    let last = if flipped.ends_with('0') { "1" } else { "0" };
+    flipped.replace_range(flipped.len() - 1.., last);
+    for bad in [
+        "".to_string(),
+        "not a token".to_string(),
+        b64.encode(format!("{arn}#{key}")),
+        b64.encode(format!("{arn}#{other_key}#{tag}")),
+        b64.encode(format!("{arn}#{key}#{flipped}")),
+        b64.encode(format!("{arn}-other#{key}#{tag}")),
+    ] {
+        let err = s
+            .engine
+            .send_task_success(&bad, json!({}))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidToken), "{bad:?}: {err}");
+    }
+    // The genuine token still works.
+    s.engine.send_task_success(&token, json!(1)).await.unwrap();
+    assert_eq!(closed(&s.engine, &s.arn).await.status, "SUCCEEDED");
+}
+
+#[tokio::test]
+async fn the_token_of_a_task_that_does_not_wait_for_it_is_refused() {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut h = Handlers::new();
+    h.register("plain", move |req| {
+        let tx = tx.clone();
+        async move {
+            let (release, released) = tokio::sync::oneshot::channel::<()>();
+            let _ = tx.send((req.task_token.clone(), release));
+            let _ = released.await;
+            Ok(json!("from the handler"))
+        }
+    });
+    let def = json!({"StartAt": "T", "States": {"T": {"Type": "Task",
+        "Resource": "arn:aws:lambda:us-east-1:123456789012:function:plain", "End": true}}});
+    let s = start_on(temp_db("cb-plain"), &def, h).await;
+    let (token, release) = rx.recv().await.unwrap();
+    let err = s
+        .engine
+        .send_task_success(&token, json!("from outside"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::TaskDoesNotExist(_)), "{err}");
+    release.send(()).unwrap();
+    let row = closed(&s.engine, &s.arn).await;
+    assert_eq!(row.output.as_deref(), Some(r#""from the handler""#));
+}
+
+#[tokio::test]
+async fn a_waiting_callback_task_survives_a_restart_and_is_not_dispatched_again() {
+    let db = temp_db("cb-restart");
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counting = |calls: &Arc<AtomicUsize>| {
+        let mut h = Handlers::new();
+        let c = Arc::clone(calls);
+        h.register("worker", move |_| {
+            c.fetch_add(1, Ordering::SeqCst);
+            async { Ok(json!("submitted")) }
+        });
+        h
+    };
+    let (arn, token) = {
+        let s = start_on(db.clone(), &callback_definition(None), counting(&calls)).await;
+        history_has(&s.engine, &s.arn, "TaskSubmitted").await;
+        (s.arn.clone(), token_from_history(&s.engine, &s.arn))
+        // The engine is dropped here, its task submitted and waiting.
+    };
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    let mut config = EngineConfig::new(&db);
+    config.clock = Clock::virtual_at(T0 + 60_000);
+    let engine = Engine::open(config, counting(&calls)).unwrap();
+    engine
+        .send_task_success(&token, json!({"after": "restart"}))
+        .await
+        .unwrap();
+    let row = closed(&engine, &arn).await;
+    assert_eq!(row.status, "SUCCEEDED");
+    assert_eq!(row.output.as_deref(), Some(r#"{"after":"restart"}"#));
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "a submitted callback task is not handed to its handler again"
     );
 }
