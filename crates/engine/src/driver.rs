@@ -61,6 +61,15 @@ pub enum Error {
     InvalidName(String, &'static str),
     #[error("invalid ARN {0:?}")]
     InvalidArn(String),
+    /// TagResource and kin: no state machine has this ARN.
+    #[error("resource not found: {0}")]
+    ResourceNotFound(String),
+    /// More than `MAX_TAGS` tags on one resource.
+    #[error("too many tags on {0}: at most 50 are allowed")]
+    TooManyTags(String),
+    /// A tag key or value breaks AWS's rules (a ValidationException there).
+    #[error("invalid tag {key:?}: {reason}")]
+    InvalidTag { key: String, reason: &'static str },
     /// SendTask*: the token is not one this engine issued.
     #[error("invalid task token")]
     InvalidToken,
@@ -104,6 +113,105 @@ impl EngineConfig {
             clock: Clock::System,
         }
     }
+}
+
+/// A state machine's type. Both run the same way embedded; the type is
+/// what DescribeStateMachine reports and what RedriveExecution checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MachineType {
+    #[default]
+    Standard,
+    Express,
+}
+
+impl MachineType {
+    /// The name the Step Functions API uses (and `StateMachineRow` holds).
+    pub fn api_name(&self) -> &'static str {
+        match self {
+            MachineType::Standard => "STANDARD",
+            MachineType::Express => "EXPRESS",
+        }
+    }
+
+    pub fn from_api_name(name: &str) -> Option<MachineType> {
+        match name {
+            "STANDARD" => Some(MachineType::Standard),
+            "EXPRESS" => Some(MachineType::Express),
+            _ => None,
+        }
+    }
+}
+
+/// Everything CreateStateMachine takes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewStateMachine {
+    pub name: String,
+    pub definition: String,
+    /// `None`: the embedded engine's default role.
+    pub role_arn: Option<String>,
+    pub machine_type: MachineType,
+    pub tags: Vec<(String, String)>,
+}
+
+impl NewStateMachine {
+    /// A STANDARD state machine with the default role and no tags.
+    pub fn new(name: impl Into<String>, definition: impl Into<String>) -> NewStateMachine {
+        NewStateMachine {
+            name: name.into(),
+            definition: definition.into(),
+            role_arn: None,
+            machine_type: MachineType::Standard,
+            tags: Vec::new(),
+        }
+    }
+}
+
+/// Most tags one resource may have (AWS's limit).
+pub const MAX_TAGS: usize = 50;
+
+/// AWS's rules for one tag: a key of 1 to 128 characters, a value of up to
+/// 256, both of Unicode letters, digits, white space and `_ . : / = + - @`.
+pub fn validate_tag(key: &str, value: &str) -> Result<()> {
+    let invalid = |reason| {
+        Err(Error::InvalidTag {
+            key: key.to_string(),
+            reason,
+        })
+    };
+    let allowed = |c: char| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c);
+    let key_len = key.chars().count();
+    if key_len == 0 || key_len > 128 {
+        return invalid("a tag key must be 1 to 128 characters");
+    }
+    if value.chars().count() > 256 {
+        return invalid("a tag value must be at most 256 characters");
+    }
+    if !key.chars().chain(value.chars()).all(allowed) {
+        return invalid(
+            "tags may only contain Unicode letters, digits, white space, or _ . : / = + - @",
+        );
+    }
+    Ok(())
+}
+
+/// `tags` added to `existing`: a new key is appended, a known key gets the
+/// new value. Checked against AWS's rules and limit.
+fn merge_tags(
+    arn: &str,
+    existing: &mut Vec<(String, String)>,
+    tags: &[(String, String)],
+) -> Result<()> {
+    for (key, value) in tags {
+        validate_tag(key, value)?;
+        match existing.iter_mut().find(|(k, _)| k == key) {
+            Some(slot) => slot.1 = value.clone(),
+            None => existing.push((key.clone(), value.clone())),
+        }
+    }
+    if existing.len() > MAX_TAGS {
+        return Err(Error::TooManyTags(arn.to_string()));
+    }
+    Ok(())
 }
 
 /// Answer to StartExecution.
@@ -334,34 +442,76 @@ impl Engine {
         self.inner.clock.now_ms()
     }
 
-    /// Creates a state machine after validating its definition.
+    /// Creates a STANDARD state machine without tags after validating its
+    /// definition (`create_state_machine_with` takes everything).
     pub fn create_state_machine(
         &self,
         name: &str,
         definition: &str,
         role_arn: Option<&str>,
     ) -> Result<StateMachineRow> {
-        validate_name(name)?;
-        definition::parse_str(definition).map_err(Error::InvalidDefinition)?;
-        let arn = arn::state_machine(name);
-        if self.admin().state_machine(&arn)?.is_some() {
+        let mut new = NewStateMachine::new(name, definition);
+        new.role_arn = role_arn.map(str::to_string);
+        self.create_state_machine_with(&new)
+    }
+
+    /// CreateStateMachine: validates the name, definition and tags, then
+    /// stores the machine.
+    pub fn create_state_machine_with(&self, new: &NewStateMachine) -> Result<StateMachineRow> {
+        validate_name(&new.name)?;
+        definition::parse_str(&new.definition).map_err(Error::InvalidDefinition)?;
+        let arn = arn::state_machine(&new.name);
+        let mut tags = Vec::new();
+        merge_tags(&arn, &mut tags, &new.tags)?;
+        let mut admin = self.admin();
+        if admin.state_machine(&arn)?.is_some() {
             return Err(Error::StateMachineAlreadyExists(arn));
         }
         let now = self.now_ms();
         let row = StateMachineRow {
             arn,
-            name: name.to_string(),
-            definition: definition.to_string(),
-            role_arn: role_arn
-                .map(str::to_string)
-                .unwrap_or_else(arn::default_role),
-            machine_type: "STANDARD".into(),
+            name: new.name.clone(),
+            definition: new.definition.clone(),
+            role_arn: new.role_arn.clone().unwrap_or_else(arn::default_role),
+            machine_type: new.machine_type.api_name().into(),
             created_ms: now,
             updated_ms: now,
             revision: 1,
         };
-        self.admin().put_state_machine(&row)?;
+        admin.put_state_machine(&row, &tags)?;
         Ok(row)
+    }
+
+    /// TagResource: adds tags to a state machine, replacing the value of a
+    /// key it already has.
+    pub fn tag_resource(&self, resource_arn: &str, tags: &[(String, String)]) -> Result<()> {
+        let mut admin = self.admin();
+        let mut existing = admin
+            .state_machine_tags(resource_arn)?
+            .ok_or_else(|| Error::ResourceNotFound(resource_arn.to_string()))?;
+        merge_tags(resource_arn, &mut existing, tags)?;
+        admin.put_state_machine_tags(resource_arn, &existing)?;
+        Ok(())
+    }
+
+    /// UntagResource: removes the tags with these keys; an unknown key is
+    /// not an error.
+    pub fn untag_resource(&self, resource_arn: &str, keys: &[String]) -> Result<()> {
+        let mut admin = self.admin();
+        let mut existing = admin
+            .state_machine_tags(resource_arn)?
+            .ok_or_else(|| Error::ResourceNotFound(resource_arn.to_string()))?;
+        existing.retain(|(k, _)| !keys.contains(k));
+        admin.put_state_machine_tags(resource_arn, &existing)?;
+        Ok(())
+    }
+
+    /// ListTagsForResource: a state machine's tags, in the order their
+    /// keys were first set.
+    pub fn list_tags(&self, resource_arn: &str) -> Result<Vec<(String, String)>> {
+        self.admin()
+            .state_machine_tags(resource_arn)?
+            .ok_or_else(|| Error::ResourceNotFound(resource_arn.to_string()))
     }
 
     /// Creates the state machine, or updates its definition if it exists.

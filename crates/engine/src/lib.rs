@@ -14,5 +14,7 @@ pub mod store;
 pub mod task;
 
 pub use clock::Clock;
-pub use driver::{Engine, EngineConfig, Error, Started};
+pub use driver::{
+    Engine, EngineConfig, Error, MachineType, NewStateMachine, RedriveStatus, Started,
+};
 pub use handler::{Handlers, TaskHandler, TaskRequest};

@@ -200,6 +200,15 @@ fn state_machine_row(r: &rusqlite::Row) -> rusqlite::Result<StateMachineRow> {
 const STATE_MACHINE_COLUMNS: &str =
     "arn, name, definition, role_arn, type, created_ms, updated_ms, revision";
 
+/// Tags as the `tags` column keeps them: a JSON object, in order.
+fn tags_json(tags: &[(String, String)]) -> String {
+    let object: serde_json::Map<String, Value> = tags
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
+    Value::Object(object).to_string()
+}
+
 /// Adds a column to a table unless it is there already (SQLite has no
 /// `ADD COLUMN IF NOT EXISTS`).
 fn add_column_if_missing(
@@ -456,9 +465,13 @@ impl Store {
         )? as u64)
     }
 
-    pub fn put_state_machine(&mut self, row: &StateMachineRow) -> Result<()> {
+    pub fn put_state_machine(
+        &mut self,
+        row: &StateMachineRow,
+        tags: &[(String, String)],
+    ) -> Result<()> {
         self.conn.execute(
-            &format!("INSERT INTO state_machines ({STATE_MACHINE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+            &format!("INSERT INTO state_machines ({STATE_MACHINE_COLUMNS}, tags) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
             params![
                 row.arn,
                 row.name,
@@ -467,7 +480,8 @@ impl Store {
                 row.machine_type,
                 row.created_ms,
                 row.updated_ms,
-                row.revision
+                row.revision,
+                tags_json(tags)
             ],
         )?;
         Ok(())
@@ -508,10 +522,83 @@ impl Store {
         Ok(rows)
     }
 
+    /// A state machine's tags in the order they were first set; `None` when
+    /// there is no such state machine.
+    pub fn state_machine_tags(&self, arn: &str) -> Result<Option<Vec<(String, String)>>> {
+        let text: Option<String> = self
+            .conn
+            .prepare_cached("SELECT tags FROM state_machines WHERE arn = ?1")?
+            .query_row([arn], |r| r.get(0))
+            .optional()?;
+        let Some(text) = text else {
+            return Ok(None);
+        };
+        let object: serde_json::Map<String, Value> =
+            serde_json::from_str(&text).map_err(|source| Error::Corrupt {
+                what: format!("tags of {arn}"),
+                source,
+            })?;
+        Ok(Some(
+            object
+                .into_iter()
+                .map(|(k, v)| (k, v.as_str().unwrap_or_default().to_string()))
+                .collect(),
+        ))
+    }
+
+    /// Replaces a state machine's tags; false when there is no such machine.
+    pub fn put_state_machine_tags(&mut self, arn: &str, tags: &[(String, String)]) -> Result<bool> {
+        Ok(self.conn.execute(
+            "UPDATE state_machines SET tags = ?2 WHERE arn = ?1",
+            params![arn, tags_json(tags)],
+        )? > 0)
+    }
+
     pub fn delete_state_machine(&mut self, arn: &str) -> Result<bool> {
         Ok(self
             .conn
             .execute("DELETE FROM state_machines WHERE arn = ?1", [arn])?
             > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `executions` as the first release created it, before redrive.
+    const FIRST_EXECUTIONS: &str = "CREATE TABLE executions (
+        id INTEGER PRIMARY KEY, arn TEXT NOT NULL UNIQUE, name TEXT NOT NULL,
+        state_machine_arn TEXT NOT NULL, state_machine_name TEXT NOT NULL,
+        definition TEXT NOT NULL, role_arn TEXT NOT NULL, input TEXT NOT NULL,
+        seed INTEGER NOT NULL, start_ms INTEGER NOT NULL, status TEXT NOT NULL,
+        stop_ms INTEGER, output TEXT, error TEXT, cause TEXT);
+        INSERT INTO executions VALUES (1, 'arn:e', 'e', 'arn:m', 'm', '{}', 'arn:r', '{}', 7, 1000,
+            'FAILED', 2000, NULL, 'E', 'C');";
+
+    #[test]
+    fn a_journal_from_before_redrive_gains_its_columns() {
+        let dir = std::env::temp_dir().join(format!(
+            "zoomvault-store-migrate-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("old.db");
+        let _ = std::fs::remove_file(&path);
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(FIRST_EXECUTIONS)
+            .unwrap();
+        let store = Store::open(&path).unwrap();
+        let row = store.execution("arn:e").unwrap().unwrap();
+        assert_eq!(
+            (row.status.as_str(), row.redrive_count, row.redrive_ms),
+            ("FAILED", 0, None)
+        );
+        drop(store);
+        // Opening again finds the columns there and leaves them be.
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.execution("arn:e").unwrap().unwrap(), row);
     }
 }
