@@ -46,6 +46,9 @@ pub async fn dispatch(engine: &Engine, action: &str, body: &[u8]) -> ApiResult<V
         "ListExecutions" => list_executions(engine, parse(body)?),
         "GetExecutionHistory" => get_execution_history(engine, parse(body)?),
         "StopExecution" => stop_execution(engine, parse(body)?).await,
+        "SendTaskSuccess" => send_task_success(engine, parse(body)?).await,
+        "SendTaskFailure" => send_task_failure(engine, parse(body)?).await,
+        "SendTaskHeartbeat" => send_task_heartbeat(engine, parse(body)?).await,
         other => Err(ApiError::unknown_operation(other)),
     }
 }
@@ -633,4 +636,51 @@ async fn stop_execution(engine: &Engine, r: StopExecutionRequest) -> ApiResult<V
     let arn = execution_arn(r.execution_arn.as_ref(), "executionArn")?;
     let stop_ms = engine.stop_execution(arn, r.error, r.cause).await?;
     Ok(json!({ "stopDate": date(stop_ms) }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TaskTokenRequest {
+    task_token: Option<String>,
+    output: Option<String>,
+    error: Option<String>,
+    cause: Option<String>,
+}
+
+/// AWS's limits on a task token's length.
+fn task_token(token: Option<String>) -> ApiResult<String> {
+    let token = required(token, "taskToken")?;
+    if token.is_empty() || token.len() > 2048 {
+        return Err(ApiError::constraint(
+            "taskToken",
+            format!("<{} characters>", token.len()),
+            "Member must have length less than or equal to 2048 and greater than or equal to 1",
+        ));
+    }
+    Ok(token)
+}
+
+async fn send_task_success(engine: &Engine, r: TaskTokenRequest) -> ApiResult<Value> {
+    let token = task_token(r.task_token)?;
+    let output = required(r.output, "output")?;
+    let output: Value = serde_json::from_str(&output).map_err(|e| {
+        ApiError::new(
+            "InvalidOutput",
+            format!("Invalid Output: 'The output is not valid JSON: {e}'"),
+        )
+    })?;
+    engine.send_task_success(&token, output).await?;
+    Ok(json!({}))
+}
+
+async fn send_task_failure(engine: &Engine, r: TaskTokenRequest) -> ApiResult<Value> {
+    let token = task_token(r.task_token)?;
+    engine.send_task_failure(&token, r.error, r.cause).await?;
+    Ok(json!({}))
+}
+
+async fn send_task_heartbeat(engine: &Engine, r: TaskTokenRequest) -> ApiResult<Value> {
+    let token = task_token(r.task_token)?;
+    engine.send_task_heartbeat(&token).await?;
+    Ok(json!({}))
 }

@@ -130,6 +130,28 @@ impl From<EngineError> for ApiError {
             EngineError::InvalidArn(arn) => {
                 ApiError::invalid_arn(&arn, "not an ARN of this endpoint")
             }
+            EngineError::ResourceNotFound(arn) => {
+                ApiError::new("ResourceNotFound", format!("Resource not found: '{arn}'"))
+            }
+            EngineError::TooManyTags(arn) => ApiError::new(
+                "TooManyTags",
+                format!("Too many tags: at most 50 are allowed on '{arn}'"),
+            ),
+            EngineError::InvalidTag { key, reason } => ApiError::constraint("tags", key, reason),
+            EngineError::InvalidToken => {
+                ApiError::invalid_token("the task token was not issued by this engine")
+            }
+            EngineError::TaskDoesNotExist(what) => {
+                ApiError::new("TaskDoesNotExist", format!("Task Does Not Exist: '{what}'"))
+            }
+            EngineError::TaskTimedOut(_) => ApiError::new(
+                "TaskTimedOut",
+                "Task Timed Out: 'Provided task does not exist anymore'",
+            ),
+            EngineError::ExecutionNotRedrivable { arn, reason } => ApiError::new(
+                "ExecutionNotRedrivable",
+                format!("Execution is not redrivable: '{arn}': {reason}"),
+            ),
             EngineError::Store(e) => ApiError::internal(e),
             EngineError::Shutdown => {
                 ApiError::new("ServiceUnavailable", "The engine is shutting down")

@@ -601,3 +601,137 @@ async fn update_changes_what_new_executions_run() {
         .into_service_error();
     assert!(nothing.is_missing_required_parameter(), "{nothing:?}");
 }
+
+fn callback_machine() -> String {
+    json!({
+        "StartAt": "AskWorker",
+        "States": {
+            "AskWorker": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                "Parameters": {
+                    "FunctionName": "external-worker",
+                    "Payload": { "token.$": "$$.Task.Token", "job.$": "$.job" }
+                },
+                "HeartbeatSeconds": 600,
+                "End": true
+            }
+        }
+    })
+    .to_string()
+}
+
+/// The token a callback task published, read the way an external worker
+/// with no handler of ours reads it: from TaskScheduled's parameters.
+async fn published_token(e: &Endpoint, execution_arn: &str) -> String {
+    for _ in 0..200 {
+        let history = e
+            .client
+            .get_execution_history()
+            .execution_arn(execution_arn)
+            .send()
+            .await
+            .unwrap();
+        let scheduled = history
+            .events
+            .iter()
+            .find_map(|ev| ev.task_scheduled_event_details.as_ref());
+        if let Some(details) = scheduled {
+            let parameters: Value = serde_json::from_str(&details.parameters).unwrap();
+            return parameters["Payload"]["token"].as_str().unwrap().to_string();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("no TaskScheduled event in {execution_arn}");
+}
+
+#[tokio::test]
+async fn callback_tasks_finish_by_their_token() {
+    let e = endpoint(Handlers::new()).await;
+    let arn = create(&e, "callback", callback_machine()).await;
+    let start = |name: &'static str| {
+        e.client
+            .start_execution()
+            .state_machine_arn(&arn)
+            .name(name)
+            .input(r#"{"job": 7}"#)
+            .send()
+    };
+
+    let ok = start("ok").await.unwrap().execution_arn;
+    let token = published_token(&e, &ok).await;
+    e.client
+        .send_task_heartbeat()
+        .task_token(&token)
+        .send()
+        .await
+        .unwrap();
+    e.client
+        .send_task_success()
+        .task_token(&token)
+        .output(r#"{"done": true}"#)
+        .send()
+        .await
+        .unwrap();
+    let row = e.engine.wait_for(&ok).await.unwrap();
+    assert_eq!(row.status, "SUCCEEDED");
+    assert_eq!(
+        serde_json::from_str::<Value>(row.output.as_deref().unwrap()).unwrap(),
+        json!({ "done": true })
+    );
+    // The task is over: its token answers TaskTimedOut, as AWS's does.
+    let late = e
+        .client
+        .send_task_success()
+        .task_token(&token)
+        .output("{}")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(late.is_task_timed_out(), "{late:?}");
+
+    let failing = start("failing").await.unwrap().execution_arn;
+    let token = published_token(&e, &failing).await;
+    e.client
+        .send_task_failure()
+        .task_token(&token)
+        .error("Worker.Refused")
+        .cause("disk full")
+        .send()
+        .await
+        .unwrap();
+    let row = e.engine.wait_for(&failing).await.unwrap();
+    assert_eq!(row.status, "FAILED");
+    assert_eq!(row.error.as_deref(), Some("Worker.Refused"));
+    assert_eq!(row.cause.as_deref(), Some("disk full"));
+
+    let forged = e
+        .client
+        .send_task_success()
+        .task_token("Zm9yZ2VkI3Rva2Vu")
+        .output("{}")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(forged.is_invalid_token(), "{forged:?}");
+
+    let waiting = start("waiting").await.unwrap().execution_arn;
+    let token = published_token(&e, &waiting).await;
+    let not_json = e
+        .client
+        .send_task_success()
+        .task_token(&token)
+        .output("{not json")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(not_json.is_invalid_output(), "{not_json:?}");
+    assert_eq!(
+        e.engine.describe_execution(&waiting).unwrap().status,
+        "RUNNING",
+        "a refused answer changes nothing"
+    );
+}
