@@ -146,8 +146,8 @@ fn run(size: u64) -> Row {
                 .unwrap();
         let started = Instant::now();
         let execution = embedded
-            .starter
-            .start(&start.name, start.input)
+            .engine
+            .start_execution(&embedded.state_machine_arn, Some(&start.name), start.input)
             .await
             .unwrap();
         let row = embedded

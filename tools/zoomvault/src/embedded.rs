@@ -1,21 +1,18 @@
 //! The embedded deployment wired together: the engine with the ingest steps
 //! registered under their Lambda names, the directory object store, the
 //! SQLite index and event queue, the site builder that consumes rebuild
-//! events, and a `WorkflowStarter` over the engine. Glue only: each piece's
-//! logic lives in its crate.
+//! events. Executions are started through the engine's Step Functions
+//! endpoint (see `serve`), not from here. Glue only: each piece's logic
+//! lives in its crate.
 
 use anyhow::Context;
-use async_trait::async_trait;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::Arc;
 use zoomvault_archive::document::RecordingDocument;
 use zoomvault_archive::keys;
 use zoomvault_archive::local::{DirObjectStore, LocalEventSink, SqliteIndex};
-use zoomvault_archive::ports::{
-    workflow, ArchiveEvent, ListQuery, ObjectStore, RecordingIndex, StartOutcome, StartedExecution,
-    WorkflowStarter,
-};
+use zoomvault_archive::ports::{ArchiveEvent, ListQuery, ObjectStore, RecordingIndex};
 use zoomvault_archive::steps::{self, IngestConfig, StepContext, StepError};
 use zoomvault_asl::Failure;
 use zoomvault_engine::{Engine, EngineConfig, Handlers, TaskRequest};
@@ -45,7 +42,6 @@ pub struct Embedded {
     pub store: Arc<DirObjectStore>,
     pub index: Arc<SqliteIndex>,
     pub events: Arc<LocalEventSink>,
-    pub starter: Arc<EngineStarter>,
     pub site: SiteConfig,
 }
 
@@ -77,17 +73,12 @@ impl Embedded {
         let machine = engine
             .upsert_state_machine(INGEST_STATE_MACHINE, INGEST_DEFINITION)
             .context("installing state-machine/ingest.asl.json")?;
-        let starter = Arc::new(EngineStarter {
-            engine: engine.clone(),
-            state_machine_arn: machine.arn.clone(),
-        });
         Ok(Embedded {
             engine,
             state_machine_arn: machine.arn,
             store,
             index,
             events,
-            starter,
             site: SiteConfig {
                 root: dir.join("site"),
                 title: config.site_title,
@@ -211,44 +202,6 @@ fn register(
         let future = step(context.clone(), request.input);
         async move { future.await.map_err(|e| Failure::new(e.name, e.cause)) }
     });
-}
-
-/// Starts ingest executions on the embedded engine.
-#[derive(Debug, Clone)]
-pub struct EngineStarter {
-    engine: Engine,
-    state_machine_arn: String,
-}
-
-#[async_trait]
-impl WorkflowStarter for EngineStarter {
-    async fn start(&self, name: &str, input: Value) -> Result<StartedExecution, workflow::Error> {
-        match self
-            .engine
-            .start_execution(&self.state_machine_arn, Some(name), input)
-            .await
-        {
-            Ok(started) => Ok(StartedExecution {
-                execution_arn: started.execution_arn,
-                outcome: if started.already_running {
-                    StartOutcome::AlreadyExists
-                } else {
-                    StartOutcome::Started
-                },
-            }),
-            Err(zoomvault_engine::Error::ExecutionAlreadyExists(arn)) => Ok(StartedExecution {
-                execution_arn: arn,
-                outcome: StartOutcome::AlreadyExists,
-            }),
-            Err(zoomvault_engine::Error::InvalidName(name, reason)) => {
-                Err(workflow::Error::InvalidName {
-                    name,
-                    reason: reason.to_string(),
-                })
-            }
-            Err(e) => Err(workflow::Error::Backend(Box::new(e))),
-        }
-    }
 }
 
 /// Every indexed recording as the site shows it.

@@ -17,8 +17,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use zoomvault_archive::keys::validate_key;
-use zoomvault_archive::ports::ObjectStore;
+use zoomvault_archive::ports::{ObjectStore, WorkflowStarter};
 use zoomvault_archive::steps::IngestConfig;
+use zoomvault_aws::SfnStarter;
+use zoomvault_sfn_api::ApiConfig;
 use zoomvault_zoom::{WebhookVerifier, ZoomConfig};
 
 /// The settings file (`--config FILE`, JSON). Every field is optional.
@@ -149,10 +151,43 @@ pub const DEFAULT_MAX_CONCURRENT_TASKS: usize = 2;
 pub struct AppState {
     pub embedded: Embedded,
     pub verifier: Arc<WebhookVerifier>,
+    /// How the webhook starts ingests: aws-sdk-sfn against the engine's own
+    /// Step Functions endpoint, the code path that talks to AWS.
+    pub starter: Arc<dyn WorkflowStarter>,
+    pub api: ApiConfig,
 }
 
-/// The HTTP interface: webhook, site, stored files.
+/// The starter `serve` uses: an aws-sdk-sfn client for the Step Functions
+/// endpoint at `base_url` (this process's listener) and the ingest machine.
+pub fn sdk_starter(embedded: &Embedded, base_url: &str) -> Arc<dyn WorkflowStarter> {
+    let client = zoomvault_aws::step_functions::client_for_endpoint(
+        base_url,
+        EMBEDDED_ACCESS_KEY_ID,
+        EMBEDDED_SECRET_ACCESS_KEY,
+    );
+    Arc::new(SfnStarter::new(client, embedded.state_machine_arn.clone()))
+}
+
+/// The key the webhook signs its own calls with on a loopback listener,
+/// where the endpoint accepts any key.
+const EMBEDDED_ACCESS_KEY_ID: &str = "zoomvault-embedded";
+const EMBEDDED_SECRET_ACCESS_KEY: &str = "zoomvault-embedded";
+
+/// The URL this process reaches its own listener at: a wildcard bind
+/// (`0.0.0.0`, `::`) is reached on loopback.
+pub fn self_url(listening: SocketAddr) -> String {
+    let ip = match listening.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, listening.port()))
+}
+
+/// The HTTP interface: the Step Functions API (`POST /`), webhook, site,
+/// stored files.
 pub fn app(state: AppState) -> Router {
+    let api = zoomvault_sfn_api::app(state.embedded.engine.clone(), state.api.clone());
     Router::new()
         .route("/", get(|| async { Redirect::to("/site/index.html") }))
         .route("/health", get(|| async { "ok" }))
@@ -161,13 +196,14 @@ pub fn app(state: AppState) -> Router {
         .route("/site/{*path}", get(site_file))
         .route("/files/{*key}", get(stored_file))
         .with_state(state)
+        .merge(api)
 }
 
 async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let reply = zoomvault_archive::webhook::handle(
         &state.verifier,
-        state.embedded.starter.as_ref(),
+        state.starter.as_ref(),
         header(zoomvault_zoom::webhook::TIMESTAMP_HEADER),
         header(zoomvault_zoom::webhook::SIGNATURE_HEADER),
         &body,
@@ -233,7 +269,7 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;
-    let base = format!("http://{}", listener.local_addr()?);
+    let base = self_url(listener.local_addr()?);
     let (zoom, simulator) = match &settings.zoom {
         Some(z) => (z.clone(), None),
         None => {
@@ -266,12 +302,15 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
     tokio::spawn(embedded.clone().run_site_builder());
     tokio::spawn(embedded.clone().run_store_sweeper());
     let state = AppState {
+        starter: sdk_starter(&embedded, &base),
         embedded: embedded.clone(),
         verifier: Arc::new(WebhookVerifier::new(zoom.webhook_secret_token.clone())),
+        api: ApiConfig::default(),
     };
     eprintln!("zoomvault serving on {base}");
     eprintln!("  webhook:  POST {base}/zoom/webhook");
     eprintln!("  site:     {base}/site/index.html");
+    eprintln!("  Step Functions API: {base} (aws stepfunctions --endpoint-url {base} ...)");
     eprintln!("  data:     {}", settings.data_dir.display());
     let server = tokio::spawn(async move {
         axum::serve(listener, app(state))

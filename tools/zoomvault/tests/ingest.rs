@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use zoomvault::embedded::{Embedded, EmbeddedConfig};
-use zoomvault::serve::{app, AppState};
+use zoomvault::serve::{app, sdk_starter, self_url, AppState};
 use zoomvault_archive::document;
 use zoomvault_archive::keys::RecordingKeys;
 use zoomvault_archive::ports::{ArchiveEvent, ObjectStore, RecordingIndex};
@@ -22,6 +22,7 @@ use zoomvault_zoom_sim::{FileFault, SignatureMode, SimConfig, WebhookOptions, Zo
 struct Harness {
     sim: ZoomSim,
     embedded: Embedded,
+    base: String,
     webhook_url: String,
     _dir: tempfile::TempDir,
 }
@@ -55,16 +56,20 @@ async fn harness_with(ingest: IngestConfig) -> Harness {
         max_concurrent_tasks: 8,
     })
     .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = self_url(listener.local_addr().unwrap());
+    let url = format!("{base}/zoom/webhook");
     let state = AppState {
+        starter: sdk_starter(&embedded, &base),
         embedded: embedded.clone(),
         verifier: Arc::new(WebhookVerifier::new(config.webhook_secret_token.clone())),
+        api: Default::default(),
     };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/zoom/webhook", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app(state)).await });
     Harness {
         sim,
         embedded,
+        base,
         webhook_url: url,
         _dir: dir,
     }
@@ -483,4 +488,42 @@ async fn a_repeat_delivery_while_the_ingest_runs_joins_it() {
     let row = h.embedded.engine.wait_for(arn).await.unwrap();
     assert_eq!(row.status, "SUCCEEDED", "{:?} {:?}", row.error, row.cause);
     assert_eq!(h.executions(), 1);
+}
+
+#[tokio::test]
+async fn the_step_functions_api_shares_the_listener_and_sees_the_ingest() {
+    let h = harness().await;
+    let meeting = h.sim.demo_meeting();
+    let (status, reply) = h.deliver(&meeting.uuid, WebhookOptions::default()).await;
+    assert_eq!(status, 200, "{reply}");
+    let arn = reply["execution_arn"].as_str().unwrap().to_string();
+    h.embedded.engine.wait_for(&arn).await.unwrap();
+
+    // An aws-sdk-sfn client on serve's own address sees the machine and the
+    // execution the webhook started.
+    let sfn = zoomvault_aws::step_functions::client_for_endpoint(&h.base, "AKIDANY", "any");
+    let machines = sfn.list_state_machines().send().await.unwrap();
+    let names: Vec<&str> = machines.state_machines().iter().map(|m| m.name()).collect();
+    assert_eq!(names, ["zoomvault-ingest"]);
+    let executions = sfn
+        .list_executions()
+        .state_machine_arn(&h.embedded.state_machine_arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(executions.executions().len(), 1);
+    assert_eq!(executions.executions()[0].execution_arn(), arn);
+    assert_eq!(executions.executions()[0].status().as_str(), "SUCCEEDED");
+
+    // GET / is still the site.
+    let home = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(format!("{}/", h.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(home.status().is_redirection(), "{}", home.status());
+    assert_eq!(home.headers()["location"], "/site/index.html");
 }

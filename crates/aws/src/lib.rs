@@ -1,0 +1,8 @@
+//! zoomvault's adapters to AWS services, each implementing a port of
+//! `zoomvault-archive` through the AWS SDK. The embedded engine serves the
+//! Step Functions API itself, so `SfnStarter` is also how the embedded
+//! webhook starts ingests: one code path for both ways of running.
+
+pub mod step_functions;
+
+pub use step_functions::SfnStarter;
