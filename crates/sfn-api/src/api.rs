@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use zoomvault_engine::arn;
-use zoomvault_engine::driver::Engine;
+use zoomvault_engine::driver::{Engine, Error as EngineError, MachineType, NewStateMachine};
 use zoomvault_engine::store::{ExecutionRow, StateMachineRow};
 
 /// Largest execution input AWS accepts, in characters.
@@ -46,6 +46,9 @@ pub async fn dispatch(engine: &Engine, action: &str, body: &[u8]) -> ApiResult<V
         "ListExecutions" => list_executions(engine, parse(body)?),
         "GetExecutionHistory" => get_execution_history(engine, parse(body)?),
         "StopExecution" => stop_execution(engine, parse(body)?).await,
+        "TagResource" => tag_resource(engine, parse(body)?),
+        "UntagResource" => untag_resource(engine, parse(body)?),
+        "ListTagsForResource" => list_tags_for_resource(engine, parse(body)?),
         "SendTaskSuccess" => send_task_success(engine, parse(body)?).await,
         "SendTaskFailure" => send_task_failure(engine, parse(body)?).await,
         "SendTaskHeartbeat" => send_task_heartbeat(engine, parse(body)?).await,
@@ -180,6 +183,38 @@ struct CreateStateMachineRequest {
     role_arn: Option<String>,
     #[serde(rename = "type")]
     machine_type: Option<String>,
+    tags: Option<Vec<Tag>>,
+}
+
+/// A tag as the API writes it.
+#[derive(Deserialize, Serialize)]
+struct Tag {
+    key: Option<String>,
+    value: Option<String>,
+}
+
+fn tags_of(tags: Vec<Tag>) -> ApiResult<Vec<(String, String)>> {
+    tags.into_iter()
+        .map(|t| {
+            Ok((
+                required(t.key, "tags.member.key")?,
+                t.value.unwrap_or_default(),
+            ))
+        })
+        .collect()
+}
+
+fn machine_type(value: Option<&str>) -> ApiResult<MachineType> {
+    match value {
+        None => Ok(MachineType::Standard),
+        Some(v) => MachineType::from_api_name(v).ok_or_else(|| {
+            ApiError::constraint(
+                "type",
+                v,
+                "Member must satisfy enum value set: [STANDARD, EXPRESS]",
+            )
+        }),
+    }
 }
 
 fn create_state_machine(engine: &Engine, r: CreateStateMachineRequest) -> ApiResult<Value> {
@@ -189,24 +224,14 @@ fn create_state_machine(engine: &Engine, r: CreateStateMachineRequest) -> ApiRes
     if !role_arn.starts_with("arn:") {
         return Err(ApiError::invalid_arn(&role_arn, "roleArn is not an ARN"));
     }
-    let machine_type = r.machine_type.as_deref().unwrap_or("STANDARD");
-    match machine_type {
-        "STANDARD" => {}
-        "EXPRESS" => {
-            return Err(ApiError::new(
-                "StateMachineTypeNotSupported",
-                "State machine type EXPRESS is not supported by this endpoint yet",
-            ))
-        }
-        other => {
-            return Err(ApiError::constraint(
-                "type",
-                other,
-                "Member must satisfy enum value set: [STANDARD, EXPRESS]",
-            ))
-        }
-    }
-    match engine.create_state_machine(&name, &definition, Some(&role_arn)) {
+    let new = NewStateMachine {
+        name,
+        definition,
+        role_arn: Some(role_arn),
+        machine_type: machine_type(r.machine_type.as_deref())?,
+        tags: tags_of(r.tags.unwrap_or_default())?,
+    };
+    match engine.create_state_machine_with(&new) {
         Ok(row) => Ok(json!({
             "stateMachineArn": row.arn,
             "creationDate": date(row.created_ms),
@@ -214,15 +239,15 @@ fn create_state_machine(engine: &Engine, r: CreateStateMachineRequest) -> ApiRes
         // AWS's CreateStateMachine is idempotent: the same name, definition
         // and type return the machine that exists (roleArn and tags of the
         // repeat are ignored); anything else is a conflict.
-        Err(zoomvault_engine::driver::Error::StateMachineAlreadyExists(arn)) => {
+        Err(EngineError::StateMachineAlreadyExists(arn)) => {
             let row = engine.state_machine(&arn)?;
-            if row.definition == definition && row.machine_type == machine_type {
+            if row.definition == new.definition && row.machine_type == new.machine_type.api_name() {
                 Ok(json!({
                     "stateMachineArn": row.arn,
                     "creationDate": date(row.created_ms),
                 }))
             } else {
-                Err(zoomvault_engine::driver::Error::StateMachineAlreadyExists(arn).into())
+                Err(EngineError::StateMachineAlreadyExists(arn).into())
             }
         }
         Err(e) => Err(e.into()),
@@ -683,4 +708,46 @@ async fn send_task_heartbeat(engine: &Engine, r: TaskTokenRequest) -> ApiResult<
     let token = task_token(r.task_token)?;
     engine.send_task_heartbeat(&token).await?;
     Ok(json!({}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TagsRequest {
+    resource_arn: Option<String>,
+    tags: Option<Vec<Tag>>,
+    tag_keys: Option<Vec<String>>,
+}
+
+/// Tags belong to state machines here (AWS also tags activities, which
+/// this endpoint does not have).
+fn tagged_resource(r: &TagsRequest) -> ApiResult<&str> {
+    state_machine_arn(r.resource_arn.as_ref(), "resourceArn")
+}
+
+fn tag_resource(engine: &Engine, mut r: TagsRequest) -> ApiResult<Value> {
+    let tags = tags_of(required(r.tags.take(), "tags")?)?;
+    let arn = tagged_resource(&r)?;
+    engine.tag_resource(arn, &tags)?;
+    Ok(json!({}))
+}
+
+fn untag_resource(engine: &Engine, r: TagsRequest) -> ApiResult<Value> {
+    let arn = tagged_resource(&r)?;
+    engine.untag_resource(
+        arn,
+        r.tag_keys
+            .as_deref()
+            .ok_or_else(|| ApiError::missing("tagKeys"))?,
+    )?;
+    Ok(json!({}))
+}
+
+fn list_tags_for_resource(engine: &Engine, r: TagsRequest) -> ApiResult<Value> {
+    let arn = tagged_resource(&r)?;
+    let tags: Vec<Value> = engine
+        .list_tags(arn)?
+        .into_iter()
+        .map(|(key, value)| json!({ "key": key, "value": value }))
+        .collect();
+    Ok(json!({ "tags": tags }))
 }

@@ -735,3 +735,133 @@ async fn callback_tasks_finish_by_their_token() {
         "a refused answer changes nothing"
     );
 }
+
+#[tokio::test]
+async fn express_machines_run_synchronously_and_standard_ones_refuse() {
+    let e = endpoint(handlers()).await;
+    let express = e
+        .client
+        .create_state_machine()
+        .name("quick")
+        .definition(pass_chain())
+        .role_arn(ROLE)
+        .r#type(aws_sdk_sfn::types::StateMachineType::Express)
+        .send()
+        .await
+        .unwrap()
+        .state_machine_arn;
+    let described = e
+        .client
+        .describe_state_machine()
+        .state_machine_arn(&express)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        described.r#type,
+        aws_sdk_sfn::types::StateMachineType::Express
+    );
+    // AWS's SDKs send StartSyncExecution to the host `sync-<endpoint>`
+    // (a "sync-" host prefix), which no local name resolves; boto3 and the
+    // CLI can turn the prefix off, aws-sdk-sfn cannot. The call itself is
+    // plain JSON 1.0, made here directly.
+    let (status, done) = raw(
+        &e,
+        Some("AWSStepFunctions.StartSyncExecution"),
+        &json!({ "stateMachineArn": express, "input": r#"{"n": 4}"# }).to_string(),
+    )
+    .await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["status"], "SUCCEEDED");
+    assert_eq!(
+        serde_json::from_str::<Value>(done["output"].as_str().unwrap()).unwrap(),
+        json!({ "n": 8 })
+    );
+    assert!(done["stopDate"].as_f64() >= done["startDate"].as_f64());
+
+    let standard = create(&e, "slow", pass_chain()).await;
+    let (status, refused) = raw(
+        &e,
+        Some("AWSStepFunctions.StartSyncExecution"),
+        &json!({ "stateMachineArn": standard }).to_string(),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(refused["__type"], "StateMachineTypeNotSupported");
+}
+
+#[tokio::test]
+async fn tags_are_kept_changed_and_listed() {
+    use aws_sdk_sfn::types::Tag;
+    let e = endpoint(handlers()).await;
+    let tag = |k: &str, v: &str| Tag::builder().key(k).value(v).build();
+    let arn = e
+        .client
+        .create_state_machine()
+        .name("tagged")
+        .definition(pass_chain())
+        .role_arn(ROLE)
+        .tags(tag("team", "archive"))
+        .send()
+        .await
+        .unwrap()
+        .state_machine_arn;
+    e.client
+        .tag_resource()
+        .resource_arn(&arn)
+        .tags(tag("env", "test"))
+        .tags(tag("team", "media"))
+        .send()
+        .await
+        .unwrap();
+    let listed = e
+        .client
+        .list_tags_for_resource()
+        .resource_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let mut pairs: Vec<(String, String)> = listed
+        .tags()
+        .iter()
+        .map(|t| (t.key().unwrap().to_string(), t.value().unwrap().to_string()))
+        .collect();
+    pairs.sort();
+    assert_eq!(
+        pairs,
+        [
+            ("env".into(), "test".into()),
+            ("team".into(), "media".into())
+        ]
+    );
+    e.client
+        .untag_resource()
+        .resource_arn(&arn)
+        .tag_keys("env")
+        .send()
+        .await
+        .unwrap();
+    let listed = e
+        .client
+        .list_tags_for_resource()
+        .resource_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.tags().len(), 1);
+
+    let absent = e
+        .client
+        .list_tags_for_resource()
+        .resource_arn("arn:aws:states:us-east-1:123456789012:stateMachine:absent")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(absent.is_resource_not_found(), "{absent:?}");
+    let too_many = (0..51).fold(e.client.tag_resource().resource_arn(&arn), |req, i| {
+        req.tags(tag(&format!("k{i}"), "v"))
+    });
+    let refused = too_many.send().await.unwrap_err().into_service_error();
+    assert!(refused.is_too_many_tags(), "{refused:?}");
+}
