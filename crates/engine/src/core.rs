@@ -18,6 +18,16 @@
 //! fact from SendTaskSuccess/Failure; `TaskHeartbeat` moves its
 //! HeartbeatSeconds deadline. Its token, derived from the execution's seed,
 //! is in `$$.Task.Token` while its Parameters are evaluated.
+//!
+//! `Fact::Redriven` (RedriveExecution) reopens a FAILED, TIMED_OUT or
+//! ABORTED execution: an `ExecutionRedriven` event continues the history,
+//! `$$.Execution.RedriveCount` goes up, the state machine's TimeoutSeconds
+//! counts again from the redrive, and the top-level state that did not
+//! succeed is entered again with the input it had, its retries counted from
+//! zero; the states before it are not run again. **Deviation from AWS:** a
+//! Parallel or Map state there runs again whole, its succeeded branches and
+//! iterations included; AWS reruns only the branches and iterations that
+//! failed or were aborted.
 
 use crate::history::{json_text, with_data, DataField, HistoryEvent};
 use crate::task::{TaskInvocation, TaskTarget};

@@ -27,6 +27,13 @@
 //! again (at least once, like any task). `send_task_heartbeat` re-arms
 //! HeartbeatSeconds on a new timer. A call about a task that is no longer
 //! awaited is refused and journals nothing.
+//!
+//! # Redrive
+//!
+//! `redrive_execution` rebuilds a closed execution from its journal, checks
+//! AWS's eligibility rules (`redrive_status`) and journals `Fact::Redriven`;
+//! the same transaction sets the row back to RUNNING with its redrive count
+//! and time. What runs again is the core's business (see `core`).
 
 use crate::arn;
 use crate::clock::Clock;

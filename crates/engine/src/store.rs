@@ -5,7 +5,9 @@
 //! `GetExecutionHistory` serves). Both are appended in the same transaction
 //! as the fact that produced them, so the journal and its history never
 //! disagree. The `status` columns of `executions` are an index over the
-//! journal's terminal event, written in that same transaction.
+//! journal's terminal event, written in that same transaction; a redrive
+//! (`Batch::reopened`) sets them back to RUNNING in the transaction that
+//! journals its `Redriven` fact.
 //!
 //! `synchronous=NORMAL` in WAL mode: a committed transaction survives a
 //! process crash (`kill -9`); only an OS crash or power loss can lose the
