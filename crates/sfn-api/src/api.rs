@@ -11,7 +11,9 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use zoomvault_engine::arn;
-use zoomvault_engine::driver::{Engine, Error as EngineError, MachineType, NewStateMachine};
+use zoomvault_engine::driver::{
+    Engine, Error as EngineError, MachineType, NewStateMachine, RedriveStatus,
+};
 use zoomvault_engine::store::{ExecutionRow, StateMachineRow};
 
 /// Largest execution input AWS accepts, in characters.
@@ -28,8 +30,32 @@ const STATUSES: &[&str] = &[
     "PENDING_REDRIVE",
 ];
 
+/// What the actions work on: the engine, and the few answers the API
+/// itself must remember.
+#[derive(Debug)]
+pub struct Context {
+    pub engine: Engine,
+    /// RedriveExecution's `clientToken`s: (execution ARN, token) → the
+    /// redrive it made, so a client's retry gets the same answer instead
+    /// of "not redrivable". Kept for the process's life, bounded.
+    redrives: std::sync::Mutex<std::collections::VecDeque<(String, String, i64)>>,
+}
+
+/// How many redrive tokens are remembered.
+const REMEMBERED_REDRIVES: usize = 1024;
+
+impl Context {
+    pub fn new(engine: Engine) -> Context {
+        Context {
+            engine,
+            redrives: Default::default(),
+        }
+    }
+}
+
 /// Runs one action on a request body; the answer is the response body.
-pub async fn dispatch(engine: &Engine, action: &str, body: &[u8]) -> ApiResult<Value> {
+pub async fn dispatch(cx: &Context, action: &str, body: &[u8]) -> ApiResult<Value> {
+    let engine = &cx.engine;
     match action {
         "CreateStateMachine" => create_state_machine(engine, parse(body)?),
         "UpdateStateMachine" => update_state_machine(engine, parse(body)?),
@@ -46,6 +72,7 @@ pub async fn dispatch(engine: &Engine, action: &str, body: &[u8]) -> ApiResult<V
         "ListExecutions" => list_executions(engine, parse(body)?),
         "GetExecutionHistory" => get_execution_history(engine, parse(body)?),
         "StopExecution" => stop_execution(engine, parse(body)?).await,
+        "RedriveExecution" => redrive_execution(cx, parse(body)?).await,
         "TagResource" => tag_resource(engine, parse(body)?),
         "UntagResource" => untag_resource(engine, parse(body)?),
         "ListTagsForResource" => list_tags_for_resource(engine, parse(body)?),
@@ -528,7 +555,15 @@ fn describe_execution(engine: &Engine, r: ExecutionArnRequest) -> ApiResult<Valu
     d.insert("input".into(), json!(row.input));
     d.insert("inputDetails".into(), json!({ "included": true }));
     insert_outcome(&mut d, &row);
-    d.insert("redriveCount".into(), json!(0));
+    d.insert("redriveCount".into(), json!(row.redrive_count));
+    if let Some(ms) = row.redrive_ms {
+        d.insert("redriveDate".into(), date(ms));
+    }
+    let redrive = engine.redrive_status(arn)?;
+    d.insert("redriveStatus".into(), json!(redrive.api_name()));
+    if let RedriveStatus::NotRedrivable { reason } = redrive {
+        d.insert("redriveStatusReason".into(), json!(reason));
+    }
     Ok(Value::Object(d))
 }
 
@@ -578,10 +613,13 @@ fn list_executions(engine: &Engine, r: ListExecutionsRequest) -> ApiResult<Value
                 "name": row.name,
                 "status": row.status,
                 "startDate": date(row.start_ms),
-                "redriveCount": 0,
+                "redriveCount": row.redrive_count,
             });
             if let Some(stop) = row.stop_ms {
                 item["stopDate"] = date(stop);
+            }
+            if let Some(ms) = row.redrive_ms {
+                item["redriveDate"] = date(ms);
             }
             item
         })
@@ -655,6 +693,39 @@ struct StopExecutionRequest {
     execution_arn: Option<String>,
     error: Option<String>,
     cause: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RedriveRequest {
+    execution_arn: Option<String>,
+    client_token: Option<String>,
+}
+
+async fn redrive_execution(cx: &Context, r: RedriveRequest) -> ApiResult<Value> {
+    let arn = execution_arn(r.execution_arn.as_ref(), "executionArn")?;
+    if let Some(token) = &r.client_token {
+        if token.is_empty() || token.len() > 64 {
+            return Err(ApiError::constraint(
+                "clientToken",
+                token,
+                "Member must have length less than or equal to 64 and greater than or equal to 1",
+            ));
+        }
+        let remembered = cx.redrives.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, _, ms)) = remembered.iter().find(|(a, t, _)| a == arn && t == token) {
+            return Ok(json!({ "redriveDate": date(*ms) }));
+        }
+    }
+    let redrive_ms = cx.engine.redrive_execution(arn).await?;
+    if let Some(token) = r.client_token {
+        let mut remembered = cx.redrives.lock().unwrap_or_else(|e| e.into_inner());
+        if remembered.len() == REMEMBERED_REDRIVES {
+            remembered.pop_front();
+        }
+        remembered.push_back((arn.to_string(), token, redrive_ms));
+    }
+    Ok(json!({ "redriveDate": date(redrive_ms) }))
 }
 
 async fn stop_execution(engine: &Engine, r: StopExecutionRequest) -> ApiResult<Value> {

@@ -42,7 +42,7 @@ pub struct ApiConfig {
 
 #[derive(Debug)]
 struct Endpoint {
-    engine: Engine,
+    cx: api::Context,
     #[allow(dead_code)]
     config: ApiConfig,
     requests: AtomicU64,
@@ -51,7 +51,7 @@ struct Endpoint {
 /// The endpoint: the API at `POST /`.
 pub fn app(engine: Engine, config: ApiConfig) -> Router {
     let endpoint = Arc::new(Endpoint {
-        engine,
+        cx: api::Context::new(engine),
         config,
         requests: AtomicU64::new(0),
     });
@@ -65,7 +65,7 @@ async fn handle(
 ) -> Response {
     let request_id = request_id(endpoint.requests.fetch_add(1, Ordering::Relaxed));
     let result = match action(&headers) {
-        Ok(action) => api::dispatch(&endpoint.engine, action, &body).await,
+        Ok(action) => api::dispatch(&endpoint.cx, action, &body).await,
         Err(e) => Err(e),
     };
     let mut response = match result {

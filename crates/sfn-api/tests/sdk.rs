@@ -865,3 +865,122 @@ async fn tags_are_kept_changed_and_listed() {
     let refused = too_many.send().await.unwrap_err().into_service_error();
     assert!(refused.is_too_many_tags(), "{refused:?}");
 }
+
+#[tokio::test]
+async fn a_failed_execution_is_redriven_to_success() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let mut h = Handlers::new();
+    let seen = calls.clone();
+    h.register("flaky", move |_req| {
+        let n = seen.fetch_add(1, Ordering::SeqCst);
+        async move {
+            if n == 0 {
+                Err(zoomvault_asl::Failure::new(
+                    "Flaky.Down",
+                    "first call fails",
+                ))
+            } else {
+                Ok(json!({ "ok": true }))
+            }
+        }
+    });
+    let e = endpoint(h).await;
+    let definition = json!({
+        "StartAt": "First",
+        "States": {
+            "First": { "Type": "Pass", "Next": "Flaky" },
+            "Flaky": {
+                "Type": "Task",
+                "Resource": "arn:aws:lambda:us-east-1:123456789012:function:flaky",
+                "End": true
+            }
+        }
+    })
+    .to_string();
+    let arn = create(&e, "flaky", definition).await;
+    let run = e
+        .client
+        .start_execution()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .unwrap()
+        .execution_arn;
+    e.engine.wait_for(&run).await.unwrap();
+    let failed = e
+        .client
+        .describe_execution()
+        .execution_arn(&run)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(failed.status, ExecutionStatus::Failed);
+    assert_eq!(failed.redrive_count, Some(0));
+    assert_eq!(
+        failed.redrive_status,
+        Some(aws_sdk_sfn::types::ExecutionRedriveStatus::Redrivable)
+    );
+
+    let redriven = e
+        .client
+        .redrive_execution()
+        .execution_arn(&run)
+        .client_token("retry-safe")
+        .send()
+        .await
+        .unwrap();
+    e.engine.wait_for(&run).await.unwrap();
+    // A retry of the same request (same token) gets the same answer.
+    let retried = e
+        .client
+        .redrive_execution()
+        .execution_arn(&run)
+        .client_token("retry-safe")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retried.redrive_date, redriven.redrive_date);
+
+    let done = e
+        .client
+        .describe_execution()
+        .execution_arn(&run)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status, ExecutionStatus::Succeeded);
+    assert_eq!(done.redrive_count, Some(1));
+    assert_eq!(done.redrive_date, Some(redriven.redrive_date));
+    assert_eq!(
+        done.redrive_status,
+        Some(aws_sdk_sfn::types::ExecutionRedriveStatus::NotRedrivable)
+    );
+    assert!(done.redrive_status_reason.is_some());
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2,
+        "the task ran once per drive"
+    );
+    let history = e.engine.history(&run).unwrap();
+    assert!(history.iter().any(|ev| ev["type"] == "ExecutionRedriven"));
+    let listed = e
+        .client
+        .list_executions()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.executions[0].redrive_count, Some(1));
+
+    let again = e
+        .client
+        .redrive_execution()
+        .execution_arn(&run)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(again.is_execution_not_redrivable(), "{again:?}");
+}
