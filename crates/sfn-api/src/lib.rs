@@ -14,7 +14,7 @@ pub mod sigv4;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
@@ -29,10 +29,15 @@ pub const TARGET_PREFIX: &str = "AWSStepFunctions.";
 /// Who may call the endpoint.
 #[derive(Debug, Clone, Default)]
 pub enum Auth {
-    /// Any request, signed or not: for a listener on loopback, where only
-    /// this machine's users can connect (as with Step Functions Local).
+    /// For a listener on loopback, where only this machine's users can
+    /// connect (as with Step Functions Local): any access key is accepted
+    /// and the signature is not checked, though a SigV4 `Authorization`
+    /// header, when sent, must be well formed. Unsigned requests (the
+    /// console's) are accepted.
     #[default]
     Open,
+    /// Every request must be SigV4-signed with one of the verifier's keys.
+    Signed(Arc<sigv4::Verifier>),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -43,7 +48,6 @@ pub struct ApiConfig {
 #[derive(Debug)]
 struct Endpoint {
     cx: api::Context,
-    #[allow(dead_code)]
     config: ApiConfig,
     requests: AtomicU64,
 }
@@ -60,11 +64,17 @@ pub fn app(engine: Engine, config: ApiConfig) -> Router {
 
 async fn handle(
     State(endpoint): State<Arc<Endpoint>>,
+    method: Method,
+    // The router is merged, never nested, so this is the URI as sent,
+    // which the signature covers.
+    uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let request_id = request_id(endpoint.requests.fetch_add(1, Ordering::Relaxed));
-    let result = match action(&headers) {
+    let result = match authenticate(&endpoint.config.auth, &method, &uri, &headers, &body)
+        .and_then(|()| action(&headers))
+    {
         Ok(action) => api::dispatch(&endpoint.cx, action, &body).await,
         Err(e) => Err(e),
     };
@@ -86,6 +96,38 @@ async fn handle(
         response.headers_mut().insert("x-amzn-requestid", v);
     }
     response
+}
+
+/// Checks the request's signature as `auth` requires, before anything in
+/// it is read.
+fn authenticate(
+    auth: &Auth,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), ApiError> {
+    let refused = |e: sigv4::Error| {
+        ApiError::new(e.aws_type(), e.message())
+            .with_status(StatusCode::from_u16(e.status()).unwrap_or(StatusCode::FORBIDDEN))
+    };
+    match auth {
+        Auth::Open if headers.contains_key(header::AUTHORIZATION) => {
+            sigv4::parse_authorization(headers)
+                .map(|_| ())
+                .map_err(refused)
+        }
+        Auth::Open => Ok(()),
+        Auth::Signed(verifier) => {
+            match verifier.verify(method, uri, headers, body, time::OffsetDateTime::now_utc()) {
+                Ok(_) => Ok(()),
+                Err(e) => {
+                    tracing::warn!(error = e.aws_type(), "refused a Step Functions API request");
+                    Err(refused(e))
+                }
+            }
+        }
+    }
 }
 
 /// The action named by `X-Amz-Target`.

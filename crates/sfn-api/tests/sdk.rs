@@ -8,7 +8,8 @@ use aws_sdk_sfn::types::ExecutionStatus;
 use aws_sdk_sfn::Client;
 use serde_json::{json, Value};
 use zoomvault_engine::{Engine, EngineConfig, Handlers};
-use zoomvault_sfn_api::{app, ApiConfig};
+use zoomvault_sfn_api::sigv4::{self, Verifier};
+use zoomvault_sfn_api::{app, ApiConfig, Auth};
 
 struct Endpoint {
     url: String,
@@ -18,24 +19,32 @@ struct Endpoint {
 }
 
 async fn endpoint(handlers: Handlers) -> Endpoint {
+    endpoint_with(handlers, ApiConfig::default(), ("AKIDTEST", "secret")).await
+}
+
+async fn endpoint_with(handlers: Handlers, api: ApiConfig, key: (&str, &str)) -> Endpoint {
     let dir = tempfile::tempdir().unwrap();
     let engine = Engine::open(EngineConfig::new(dir.path().join("engine.db")), handlers).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let router = app(engine.clone(), ApiConfig::default());
+    let router = app(engine.clone(), api);
     tokio::spawn(async move { axum::serve(listener, router).await });
-    let config = aws_sdk_sfn::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
-        .endpoint_url(&url)
-        .build();
     Endpoint {
+        client: client(&url, key),
         url,
-        client: Client::from_conf(config),
         engine,
         _dir: dir,
     }
+}
+
+fn client(url: &str, (id, secret): (&str, &str)) -> Client {
+    let config = aws_sdk_sfn::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(id, secret, None, None, "test"))
+        .endpoint_url(url)
+        .build();
+    Client::from_conf(config)
 }
 
 fn handlers() -> Handlers {
@@ -983,4 +992,59 @@ async fn a_failed_execution_is_redriven_to_success() {
         .unwrap_err()
         .into_service_error();
     assert!(again.is_execution_not_redrivable(), "{again:?}");
+}
+
+#[tokio::test]
+async fn a_signed_endpoint_takes_only_its_keys() {
+    let verifier = Verifier::new(vec![sigv4::Credentials::new("AKIDGOOD", "good-secret")]);
+    let api = ApiConfig {
+        auth: Auth::Signed(std::sync::Arc::new(verifier)),
+    };
+    let e = endpoint_with(handlers(), api, ("AKIDGOOD", "good-secret")).await;
+    let arn = create(&e, "guarded", pass_chain()).await;
+    assert!(arn.ends_with(":guarded"));
+
+    let code = |c: Client| async move {
+        let err = c.list_state_machines().send().await.unwrap_err();
+        err.into_service_error().meta().code().map(str::to_string)
+    };
+    assert_eq!(
+        code(client(&e.url, ("AKIDGOOD", "wrong-secret")))
+            .await
+            .as_deref(),
+        Some("InvalidSignatureException")
+    );
+    assert_eq!(
+        code(client(&e.url, ("AKIDOTHER", "good-secret")))
+            .await
+            .as_deref(),
+        Some("UnrecognizedClientException")
+    );
+    // Unsigned: the console's kind of request, refused here.
+    let (status, body) = raw(&e, Some("AWSStepFunctions.ListStateMachines"), "{}").await;
+    assert_eq!(status, 400);
+    assert_eq!(body["__type"], "MissingAuthenticationTokenException");
+    // Nothing was done by the refused calls.
+    assert_eq!(e.engine.state_machines().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn an_open_endpoint_takes_any_key_but_not_a_broken_signature() {
+    let e = endpoint(handlers()).await;
+    let other = client(&e.url, ("AKIDANYONE", "whatever"));
+    other.list_state_machines().send().await.unwrap();
+    let response = reqwest::Client::new()
+        .post(&e.url)
+        .header("x-amz-target", "AWSStepFunctions.ListStateMachines")
+        .header(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=AKID/20261123/us-east-1/states",
+        )
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["__type"], "IncompleteSignatureException");
 }
