@@ -20,7 +20,8 @@ use zoomvault_archive::keys::validate_key;
 use zoomvault_archive::ports::{ObjectStore, WorkflowStarter};
 use zoomvault_archive::steps::IngestConfig;
 use zoomvault_aws::SfnStarter;
-use zoomvault_sfn_api::ApiConfig;
+use zoomvault_sfn_api::sigv4::{Credentials, Verifier};
+use zoomvault_sfn_api::{ApiConfig, Auth};
 use zoomvault_zoom::{WebhookVerifier, ZoomConfig};
 
 /// The settings file (`--config FILE`, JSON). Every field is optional.
@@ -40,6 +41,8 @@ pub struct ConfigFile {
     pub min_duration_minutes: Option<u64>,
     pub max_concurrent_tasks: Option<usize>,
     pub site_title: Option<String>,
+    pub api_access_key_id: Option<String>,
+    pub api_secret_access_key: Option<String>,
 }
 
 /// Zoom credentials, complete or absent.
@@ -64,9 +67,49 @@ pub struct ServeSettings {
     /// Step invocations running at once, across all ingests.
     pub max_concurrent_tasks: usize,
     pub site_title: String,
+    /// The access key Step Functions API callers must sign with; required
+    /// when listening anywhere but loopback.
+    pub api_key: Option<ApiKey>,
+}
+
+/// An access key for the Step Functions API (SigV4).
+#[derive(Clone)]
+pub struct ApiKey {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
+impl ApiKey {
+    /// The API's access rule: only this key when there is one, else open.
+    pub fn api_config(key: Option<&ApiKey>) -> ApiConfig {
+        match key {
+            Some(key) => ApiConfig {
+                auth: Auth::Signed(Arc::new(Verifier::new(vec![Credentials::new(
+                    key.access_key_id.clone(),
+                    key.secret_access_key.clone(),
+                )]))),
+            },
+            None => ApiConfig { auth: Auth::Open },
+        }
+    }
+}
+
+impl std::fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiKey")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"<redacted>")
+            .finish()
+    }
 }
 
 impl ServeSettings {
+    /// Who may call the Step Functions API: with a key configured, only
+    /// requests signed with it; otherwise (on loopback only) anyone.
+    pub fn api_config(&self) -> ApiConfig {
+        ApiKey::api_config(self.api_key.as_ref())
+    }
+
     /// Flags over environment over file over defaults.
     pub fn resolve(
         listen: Option<SocketAddr>,
@@ -121,10 +164,43 @@ impl ServeSettings {
             (1..=1024).contains(&max_concurrent_tasks),
             "max_concurrent_tasks must be 1 to 1024, not {max_concurrent_tasks}"
         );
+        let listen = listen
+            .or(file.listen)
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let api_key = match (
+            pick("ZOOMVAULT_API_ACCESS_KEY_ID", file.api_access_key_id),
+            pick(
+                "ZOOMVAULT_API_SECRET_ACCESS_KEY",
+                file.api_secret_access_key,
+            ),
+        ) {
+            (None, None) => None,
+            (Some(access_key_id), Some(secret_access_key)) => {
+                anyhow::ensure!(
+                    !access_key_id.is_empty() && secret_access_key.len() >= 16,
+                    "the API access key needs a non-empty ZOOMVAULT_API_ACCESS_KEY_ID and a \
+                     ZOOMVAULT_API_SECRET_ACCESS_KEY of at least 16 characters"
+                );
+                Some(ApiKey {
+                    access_key_id,
+                    secret_access_key,
+                })
+            }
+            _ => anyhow::bail!(
+                "the API access key is incomplete: set both ZOOMVAULT_API_ACCESS_KEY_ID and \
+                 ZOOMVAULT_API_SECRET_ACCESS_KEY (or neither, on loopback)"
+            ),
+        };
+        anyhow::ensure!(
+            listen.ip().is_loopback() || api_key.is_some(),
+            "listening on {listen}, which is not loopback, serves the Step Functions API to the \
+             network: set ZOOMVAULT_API_ACCESS_KEY_ID and ZOOMVAULT_API_SECRET_ACCESS_KEY (or \
+             api_access_key_id and api_secret_access_key in the config file) so callers must \
+             sign with that key"
+        );
         Ok(ServeSettings {
-            listen: listen
-                .or(file.listen)
-                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            listen,
+            api_key,
             data_dir: data_dir
                 .or(file.data_dir)
                 .unwrap_or_else(|| PathBuf::from("zoomvault-data")),
@@ -159,17 +235,20 @@ pub struct AppState {
 
 /// The starter `serve` uses: an aws-sdk-sfn client for the Step Functions
 /// endpoint at `base_url` (this process's listener) and the ingest machine.
-pub fn sdk_starter(embedded: &Embedded, base_url: &str) -> Arc<dyn WorkflowStarter> {
-    let client = zoomvault_aws::step_functions::client_for_endpoint(
-        base_url,
-        EMBEDDED_ACCESS_KEY_ID,
-        EMBEDDED_SECRET_ACCESS_KEY,
-    );
+pub fn sdk_starter(
+    embedded: &Embedded,
+    base_url: &str,
+    key: Option<&ApiKey>,
+) -> Arc<dyn WorkflowStarter> {
+    let (id, secret) = key.map_or((EMBEDDED_ACCESS_KEY_ID, EMBEDDED_SECRET_ACCESS_KEY), |k| {
+        (k.access_key_id.as_str(), k.secret_access_key.as_str())
+    });
+    let client = zoomvault_aws::step_functions::client_for_endpoint(base_url, id, secret);
     Arc::new(SfnStarter::new(client, embedded.state_machine_arn.clone()))
 }
 
-/// The key the webhook signs its own calls with on a loopback listener,
-/// where the endpoint accepts any key.
+/// The key the webhook signs its own calls with when no key is configured
+/// (on loopback, where the endpoint accepts any key).
 const EMBEDDED_ACCESS_KEY_ID: &str = "zoomvault-embedded";
 const EMBEDDED_SECRET_ACCESS_KEY: &str = "zoomvault-embedded";
 
@@ -302,10 +381,10 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
     tokio::spawn(embedded.clone().run_site_builder());
     tokio::spawn(embedded.clone().run_store_sweeper());
     let state = AppState {
-        starter: sdk_starter(&embedded, &base),
+        starter: sdk_starter(&embedded, &base, settings.api_key.as_ref()),
         embedded: embedded.clone(),
         verifier: Arc::new(WebhookVerifier::new(zoom.webhook_secret_token.clone())),
-        api: ApiConfig::default(),
+        api: settings.api_config(),
     };
     eprintln!("zoomvault serving on {base}");
     eprintln!("  webhook:  POST {base}/zoom/webhook");
@@ -408,6 +487,37 @@ mod tests {
         assert_eq!(settings.data_dir, PathBuf::from("zoomvault-data"));
         assert!(settings.zoom.is_none());
         assert_eq!(settings.max_concurrent_tasks, DEFAULT_MAX_CONCURRENT_TASKS);
+        assert!(settings.api_key.is_none());
+        assert!(matches!(settings.api_config().auth, Auth::Open));
+    }
+
+    #[test]
+    fn listening_beyond_loopback_needs_an_api_key() {
+        let public = Some(SocketAddr::from(([0, 0, 0, 0], 8080)));
+        let error = ServeSettings::resolve(public, None, ConfigFile::default(), &env_of(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("0.0.0.0:8080"), "{error}");
+        assert!(error.contains("ZOOMVAULT_API_ACCESS_KEY_ID"), "{error}");
+
+        const KEY: &[(&str, &str)] = &[
+            ("ZOOMVAULT_API_ACCESS_KEY_ID", "AKIDSERVER"),
+            ("ZOOMVAULT_API_SECRET_ACCESS_KEY", "a-secret-of-some-length"),
+        ];
+        let key = KEY;
+        let settings =
+            ServeSettings::resolve(public, None, ConfigFile::default(), &env_of(key)).unwrap();
+        assert_eq!(
+            settings.api_key.as_ref().unwrap().access_key_id,
+            "AKIDSERVER"
+        );
+        assert!(matches!(settings.api_config().auth, Auth::Signed(_)));
+        assert!(!format!("{settings:?}").contains("a-secret-of-some-length"));
+
+        let half = ServeSettings::resolve(None, None, ConfigFile::default(), &env_of(&KEY[..1]))
+            .unwrap_err()
+            .to_string();
+        assert!(half.contains("incomplete"), "{half}");
     }
 
     #[test]

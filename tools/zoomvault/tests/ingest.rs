@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use zoomvault::embedded::{Embedded, EmbeddedConfig};
-use zoomvault::serve::{app, sdk_starter, self_url, AppState};
+use zoomvault::serve::{app, sdk_starter, self_url, ApiKey, AppState};
 use zoomvault_archive::document;
 use zoomvault_archive::keys::RecordingKeys;
 use zoomvault_archive::ports::{ArchiveEvent, ObjectStore, RecordingIndex};
@@ -36,6 +36,12 @@ async fn harness() -> Harness {
 }
 
 async fn harness_with(ingest: IngestConfig) -> Harness {
+    harness_keyed(ingest, None).await
+}
+
+/// With `key`, the Step Functions API takes only requests signed with it,
+/// as when serve listens beyond loopback.
+async fn harness_keyed(ingest: IngestConfig, key: Option<ApiKey>) -> Harness {
     let sim = ZoomSim::start(SimConfig::default(), SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .unwrap();
@@ -60,10 +66,10 @@ async fn harness_with(ingest: IngestConfig) -> Harness {
     let base = self_url(listener.local_addr().unwrap());
     let url = format!("{base}/zoom/webhook");
     let state = AppState {
-        starter: sdk_starter(&embedded, &base),
+        starter: sdk_starter(&embedded, &base, key.as_ref()),
         embedded: embedded.clone(),
         verifier: Arc::new(WebhookVerifier::new(config.webhook_secret_token.clone())),
-        api: Default::default(),
+        api: ApiKey::api_config(key.as_ref()),
     };
     tokio::spawn(async move { axum::serve(listener, app(state)).await });
     Harness {
@@ -526,4 +532,34 @@ async fn the_step_functions_api_shares_the_listener_and_sees_the_ingest() {
         .unwrap();
     assert!(home.status().is_redirection(), "{}", home.status());
     assert_eq!(home.headers()["location"], "/site/index.html");
+}
+
+#[tokio::test]
+async fn with_an_api_key_the_webhook_signs_its_own_starts_and_strangers_are_refused() {
+    let key = ApiKey {
+        access_key_id: "AKIDSERVE".into(),
+        secret_access_key: "serve-secret-0123456789".into(),
+    };
+    let h = harness_keyed(
+        IngestConfig {
+            part_size: 5 * 1024 * 1024,
+            ..IngestConfig::default()
+        },
+        Some(key),
+    )
+    .await;
+    let meeting = h.sim.demo_meeting();
+    let (status, reply) = h.deliver(&meeting.uuid, WebhookOptions::default()).await;
+    assert_eq!(status, 200, "{reply}");
+    let arn = reply["execution_arn"].as_str().unwrap();
+    let row = h.embedded.engine.wait_for(arn).await.unwrap();
+    assert_eq!(row.status, "SUCCEEDED", "{:?} {:?}", row.error, row.cause);
+
+    let stranger =
+        zoomvault_aws::step_functions::client_for_endpoint(&h.base, "AKIDSERVE", "guessed");
+    let refused = stranger.list_state_machines().send().await.unwrap_err();
+    assert_eq!(
+        refused.into_service_error().meta().code(),
+        Some("InvalidSignatureException")
+    );
 }
