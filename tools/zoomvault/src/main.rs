@@ -46,8 +46,28 @@ enum Command {
         #[arg(long)]
         config: Option<std::path::PathBuf>,
     },
+    /// The workflow engine alone, behind its Step Functions API.
+    Engine {
+        #[command(subcommand)]
+        command: EngineCommand,
+    },
     /// Run the Zoom API simulator (for tests and demos).
     ZoomSim(zoomvault_zoom_sim::cli::Args),
+}
+
+#[derive(Debug, Subcommand)]
+enum EngineCommand {
+    /// Serve the Step Functions API (and the console at /console) over one
+    /// journal, for the AWS CLI, boto3 or aws-sdk-sfn. Off loopback it
+    /// needs ZOOMVAULT_API_ACCESS_KEY_ID and ZOOMVAULT_API_SECRET_ACCESS_KEY.
+    Serve {
+        /// Address to listen on
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// The journal (SQLite); created if missing
+        #[arg(long, default_value = "zoomvault-engine.db")]
+        db: std::path::PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -66,6 +86,9 @@ fn main() -> ExitCode {
             data_dir,
             config,
         } => serve(listen, data_dir, config),
+        Command::Engine {
+            command: EngineCommand::Serve { listen, db },
+        } => engine_serve(listen, db),
         Command::ZoomSim(args) => tokio::runtime::Runtime::new()
             .map_err(anyhow::Error::from)
             .and_then(|rt| rt.block_on(zoomvault_zoom_sim::cli::run(args)))
@@ -100,5 +123,16 @@ fn serve(
         ServeSettings::resolve(listen, data_dir, file, &|name| std::env::var(name).ok())?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(zoomvault::serve::run(settings))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn engine_serve(listen: std::net::SocketAddr, db: std::path::PathBuf) -> anyhow::Result<ExitCode> {
+    let key = zoomvault::serve::api_key(
+        listen,
+        std::env::var("ZOOMVAULT_API_ACCESS_KEY_ID").ok(),
+        std::env::var("ZOOMVAULT_API_SECRET_ACCESS_KEY").ok(),
+    )?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(zoomvault::serve::run_engine(listen, db, key))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -167,37 +167,14 @@ impl ServeSettings {
         let listen = listen
             .or(file.listen)
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
-        let api_key = match (
+        let api_key = api_key(
+            listen,
             pick("ZOOMVAULT_API_ACCESS_KEY_ID", file.api_access_key_id),
             pick(
                 "ZOOMVAULT_API_SECRET_ACCESS_KEY",
                 file.api_secret_access_key,
             ),
-        ) {
-            (None, None) => None,
-            (Some(access_key_id), Some(secret_access_key)) => {
-                anyhow::ensure!(
-                    !access_key_id.is_empty() && secret_access_key.len() >= 16,
-                    "the API access key needs a non-empty ZOOMVAULT_API_ACCESS_KEY_ID and a \
-                     ZOOMVAULT_API_SECRET_ACCESS_KEY of at least 16 characters"
-                );
-                Some(ApiKey {
-                    access_key_id,
-                    secret_access_key,
-                })
-            }
-            _ => anyhow::bail!(
-                "the API access key is incomplete: set both ZOOMVAULT_API_ACCESS_KEY_ID and \
-                 ZOOMVAULT_API_SECRET_ACCESS_KEY (or neither, on loopback)"
-            ),
-        };
-        anyhow::ensure!(
-            listen.ip().is_loopback() || api_key.is_some(),
-            "listening on {listen}, which is not loopback, serves the Step Functions API to the \
-             network: set ZOOMVAULT_API_ACCESS_KEY_ID and ZOOMVAULT_API_SECRET_ACCESS_KEY (or \
-             api_access_key_id and api_secret_access_key in the config file) so callers must \
-             sign with that key"
-        );
+        )?;
         Ok(ServeSettings {
             listen,
             api_key,
@@ -341,6 +318,78 @@ fn content_type(path: &str) -> &'static str {
         "js" => "text/javascript",
         other => zoomvault_archive::steps::content_type_for(other),
     }
+}
+
+/// The API access key from its two settings, checked; and the rule that a
+/// listener beyond loopback must have one, since the API can start and
+/// stop executions.
+pub fn api_key(
+    listen: SocketAddr,
+    access_key_id: Option<String>,
+    secret_access_key: Option<String>,
+) -> anyhow::Result<Option<ApiKey>> {
+    let key = match (access_key_id, secret_access_key) {
+        (None, None) => None,
+        (Some(access_key_id), Some(secret_access_key)) => {
+            anyhow::ensure!(
+                !access_key_id.is_empty() && secret_access_key.len() >= 16,
+                "the API access key needs a non-empty ZOOMVAULT_API_ACCESS_KEY_ID and a \
+                 ZOOMVAULT_API_SECRET_ACCESS_KEY of at least 16 characters"
+            );
+            Some(ApiKey {
+                access_key_id,
+                secret_access_key,
+            })
+        }
+        _ => anyhow::bail!(
+            "the API access key is incomplete: set both ZOOMVAULT_API_ACCESS_KEY_ID and \
+             ZOOMVAULT_API_SECRET_ACCESS_KEY (or neither, on loopback)"
+        ),
+    };
+    anyhow::ensure!(
+        listen.ip().is_loopback() || key.is_some(),
+        "listening on {listen}, which is not loopback, serves the Step Functions API to the \
+         network: set ZOOMVAULT_API_ACCESS_KEY_ID and ZOOMVAULT_API_SECRET_ACCESS_KEY (or \
+         api_access_key_id and api_secret_access_key in the config file) so callers must \
+         sign with that key"
+    );
+    Ok(key)
+}
+
+/// `zoomvault engine serve`: the engine alone behind its Step Functions
+/// API and console, with no Zoom and no handlers of ours (a Lambda
+/// resource fails as a missing function; `.waitForTaskToken` tasks wait
+/// for SendTask*). Runs until Ctrl-C.
+pub async fn run_engine(
+    listen: SocketAddr,
+    db_path: PathBuf,
+    key: Option<ApiKey>,
+) -> anyhow::Result<()> {
+    if let Some(dir) = db_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let engine = zoomvault_engine::Engine::open(
+        zoomvault_engine::EngineConfig::new(&db_path),
+        zoomvault_engine::Handlers::new(),
+    )
+    .with_context(|| format!("opening the engine journal {}", db_path.display()))?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
+    let base = self_url(listener.local_addr()?);
+    eprintln!("zoomvault engine serving the Step Functions API on {base}");
+    eprintln!("  try:     aws stepfunctions --endpoint-url {base} list-state-machines");
+    eprintln!("  console: {base}/console");
+    eprintln!("  journal: {}", db_path.display());
+    axum::serve(
+        listener,
+        zoomvault_sfn_api::app(engine, ApiKey::api_config(key.as_ref())),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(())
 }
 
 /// Runs `serve` until Ctrl-C.
