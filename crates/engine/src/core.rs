@@ -12,12 +12,16 @@
 //! entropy is seeded from the execution's seed and the fact's sequence
 //! number. Replaying the same facts therefore rebuilds the same state, the
 //! same history and the same pending actions; that is how recovery works.
+//! The seed is not a secret: `States.UUID`, `States.MathRandom` and retry
+//! jitter show outputs of a generator that gives it away, so nothing that
+//! must stay secret derives from it.
 //!
 //! A callback task (`.waitForTaskToken`) waits on after its handler hands
 //! it over (`Fact::TaskSubmitted`) until a `TaskSucceeded`/`TaskFailed`
 //! fact from SendTaskSuccess/Failure; `TaskHeartbeat` moves its
-//! HeartbeatSeconds deadline. Its token, derived from the execution's seed,
-//! is in `$$.Task.Token` while its Parameters are evaluated.
+//! HeartbeatSeconds deadline. Its token, keyed by the execution's token
+//! secret (see `task::task_token`), is in `$$.Task.Token` while its
+//! Parameters are evaluated.
 //!
 //! `Fact::Redriven` (RedriveExecution) reopens a FAILED, TIMED_OUT or
 //! ABORTED execution: an `ExecutionRedriven` event continues the history,
@@ -30,7 +34,7 @@
 //! failed or were aborted.
 
 use crate::history::{json_text, with_data, DataField, HistoryEvent};
-use crate::task::{TaskInvocation, TaskTarget};
+use crate::task::{TaskInvocation, TaskTarget, TokenKey};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -135,7 +139,10 @@ pub struct ExecutionInfo {
     pub state_machine_name: String,
     pub role_arn: String,
     pub start_ms: i64,
+    /// Entropy for what the ASL makes random; not secret.
     pub seed: u64,
+    /// What the execution's task tokens are signed with.
+    pub token_key: TokenKey,
 }
 
 /// A definition with every nested machine (branches, item processors)
@@ -695,7 +702,11 @@ impl Execution {
         let reads_context =
             matches!(state.kind, StateKind::Task(_)) && state.context_use != ContextUse::None;
         reads_context.then(|| {
-            crate::task::task_token(&self.info.execution_arn, self.info.seed, self.next_key)
+            crate::task::task_token(
+                &self.info.execution_arn,
+                &self.info.token_key,
+                self.next_key,
+            )
         })
     }
 
@@ -787,7 +798,11 @@ impl Execution {
             key,
             target,
             input: effective,
-            task_token: crate::task::task_token(&self.info.execution_arn, self.info.seed, key),
+            task_token: crate::task::task_token(
+                &self.info.execution_arn,
+                &self.info.token_key,
+                key,
+            ),
         }));
     }
 

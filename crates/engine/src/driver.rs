@@ -42,7 +42,7 @@ use crate::core::{
 };
 use crate::handler::{Handlers, TaskRequest};
 use crate::store::{self, Batch, Closed, ExecutionRow, Reopened, StateMachineRow, Store};
-use crate::task::{TaskInvocation, TaskToken};
+use crate::task::{TaskInvocation, TaskToken, TokenKey, TokenSecret};
 use serde_json::Value;
 use std::collections::{BinaryHeap, HashMap};
 use std::path::PathBuf;
@@ -1060,6 +1060,10 @@ impl Driver {
         let id = self.store_next_id;
         self.store_next_id += 1;
         let seed = uuid::Uuid::new_v4().as_u64_pair().0;
+        // Its own secret for its task tokens, journaled with the row in the
+        // transaction that starts it: the seed above can be read back from
+        // the execution's random outputs, this cannot.
+        let token_secret = Some(TokenSecret::generate());
         let row = ExecutionRow {
             id,
             arn: execution_arn.clone(),
@@ -1070,6 +1074,7 @@ impl Driver {
             role_arn: sm.role_arn.clone(),
             input: input_text,
             seed,
+            token_secret,
             start_ms: now,
             status: "RUNNING".into(),
             stop_ms: None,
@@ -1115,13 +1120,13 @@ impl Driver {
             // Not running: every task of a closed execution is closed, if
             // the token is genuine at all.
             let row = store.execution(&arn)?.ok_or(Error::InvalidToken)?;
-            return if token.verify(row.seed) {
+            return if token.verify(&token_key(&row)) {
                 Err(Error::TaskTimedOut(format!("task {key} of {arn}")))
             } else {
                 Err(Error::InvalidToken)
             };
         };
-        if !token.verify(live.exec.info.seed) {
+        if !token.verify(&live.exec.info.token_key) {
             return Err(Error::InvalidToken);
         }
         let heartbeat = match live.exec.callback_task(key) {
@@ -1384,5 +1389,16 @@ fn info_of(row: &ExecutionRow) -> ExecutionInfo {
         role_arn: row.role_arn.clone(),
         start_ms: row.start_ms,
         seed: row.seed,
+        token_key: token_key(row),
+    }
+}
+
+/// The key an execution's task tokens are checked with: its secret, or for
+/// an execution journaled before secrets existed, its seed as then (see
+/// `task`).
+fn token_key(row: &ExecutionRow) -> TokenKey {
+    match &row.token_secret {
+        Some(secret) => TokenKey::Secret(secret.clone()),
+        None => TokenKey::LegacySeed(row.seed),
     }
 }

@@ -15,6 +15,7 @@
 
 use crate::core::Fact;
 use crate::history::HistoryEvent;
+use crate::task::TokenSecret;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 use std::path::Path;
@@ -61,7 +62,8 @@ CREATE TABLE IF NOT EXISTS executions (
     error TEXT,
     cause TEXT,
     redrive_count INTEGER NOT NULL DEFAULT 0,
-    redrive_ms INTEGER
+    redrive_ms INTEGER,
+    token_secret BLOB
 );
 CREATE INDEX IF NOT EXISTS executions_by_machine ON executions (state_machine_arn, status, id);
 CREATE INDEX IF NOT EXISTS executions_by_status ON executions (status);
@@ -92,6 +94,9 @@ pub struct ExecutionRow {
     pub role_arn: String,
     pub input: String,
     pub seed: u64,
+    /// The key of the execution's task tokens (32 bytes); `None` for an
+    /// execution journaled before token secrets existed.
+    pub token_secret: Option<TokenSecret>,
     pub start_ms: i64,
     pub status: String,
     pub stop_ms: Option<i64>,
@@ -162,7 +167,7 @@ pub struct Store {
     conn: Connection,
 }
 
-const EXECUTION_COLUMNS: &str = "id, arn, name, state_machine_arn, state_machine_name, definition, role_arn, input, seed, start_ms, status, stop_ms, output, error, cause, redrive_count, redrive_ms";
+const EXECUTION_COLUMNS: &str = "id, arn, name, state_machine_arn, state_machine_name, definition, role_arn, input, seed, start_ms, status, stop_ms, output, error, cause, redrive_count, redrive_ms, token_secret";
 
 fn execution_row(r: &rusqlite::Row) -> rusqlite::Result<ExecutionRow> {
     Ok(ExecutionRow {
@@ -183,6 +188,9 @@ fn execution_row(r: &rusqlite::Row) -> rusqlite::Result<ExecutionRow> {
         cause: r.get(14)?,
         redrive_count: r.get(15)?,
         redrive_ms: r.get(16)?,
+        token_secret: r
+            .get::<_, Option<[u8; 32]>>(17)?
+            .map(TokenSecret::from_bytes),
     })
 }
 
@@ -257,6 +265,9 @@ impl Store {
             "INTEGER NOT NULL DEFAULT 0",
         )?;
         add_column_if_missing(&conn, "executions", "redrive_ms", "INTEGER")?;
+        // NULL for the executions already there: they keep the tokens they
+        // were given (see `task`).
+        add_column_if_missing(&conn, "executions", "token_secret", "BLOB")?;
         Ok(Store { conn })
     }
 
@@ -265,7 +276,7 @@ impl Store {
         let tx = self.conn.transaction()?;
         {
             let mut insert_execution = tx.prepare_cached(&format!(
-                "INSERT INTO executions ({EXECUTION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
+                "INSERT INTO executions ({EXECUTION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
             ))?;
             for e in &batch.new_executions {
                 insert_execution.execute(params![
@@ -285,7 +296,8 @@ impl Store {
                     e.error,
                     e.cause,
                     e.redrive_count,
-                    e.redrive_ms
+                    e.redrive_ms,
+                    e.token_secret.as_ref().map(TokenSecret::as_bytes)
                 ])?;
             }
             let mut insert_fact = tx.prepare_cached(
@@ -598,9 +610,45 @@ mod tests {
             (row.status.as_str(), row.redrive_count, row.redrive_ms),
             ("FAILED", 0, None)
         );
+        assert_eq!(row.token_secret, None, "an old execution has no secret");
         drop(store);
         // Opening again finds the columns there and leaves them be.
         let store = Store::open(&path).unwrap();
         assert_eq!(store.execution("arn:e").unwrap().unwrap(), row);
+    }
+
+    #[test]
+    fn a_new_execution_keeps_its_token_secret() {
+        let mut store = Store::open_in_memory().unwrap();
+        let secret = TokenSecret::generate();
+        let row = ExecutionRow {
+            id: 1,
+            arn: "arn:e".into(),
+            name: "e".into(),
+            state_machine_arn: "arn:m".into(),
+            state_machine_name: "m".into(),
+            definition: "{}".into(),
+            role_arn: "arn:r".into(),
+            input: "{}".into(),
+            seed: 7,
+            token_secret: Some(secret.clone()),
+            start_ms: 1000,
+            status: "RUNNING".into(),
+            stop_ms: None,
+            output: None,
+            error: None,
+            cause: None,
+            redrive_count: 0,
+            redrive_ms: None,
+        };
+        store
+            .commit(&Batch {
+                new_executions: vec![row.clone()],
+                ..Batch::default()
+            })
+            .unwrap();
+        let stored = store.execution("arn:e").unwrap().unwrap();
+        assert_eq!(stored.token_secret, Some(secret));
+        assert_eq!(stored, row);
     }
 }

@@ -1,9 +1,22 @@
-//! What a Task state invokes: its resource resolved to a handler name, and
-//! the shapes AWS gives the `lambda:invoke` integration (the `Payload`
-//! wrapping going in, the response envelope coming out).
+//! What a Task state invokes: its resource resolved to a handler name, the
+//! shapes AWS gives the `lambda:invoke` integration (the `Payload` wrapping
+//! going in, the response envelope coming out), and task tokens: how they
+//! are made and checked (`task_token`, `TaskToken::verify`).
+//!
+//! Each execution signs its tokens with a secret of its own, drawn from the
+//! OS when it starts and journaled with its row (`TokenKey::Secret`).
+//! Executions journaled before secrets existed have none, and keep the
+//! tokens they were given, derived from their seed
+//! (`TokenKey::LegacySeed`): their stored history holds those tokens, which
+//! replay must make again byte for byte, and workers may hold them still.
+//! Giving such an execution a secret now would change its replayed history
+//! and strand its outstanding tokens, so the old derivation stays, for
+//! those executions only; nothing new is ever keyed by a seed.
 
 use crate::arn::lambda_function_name;
+use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 use zoomvault_asl::Failure;
 
 /// A resolved Task resource.
@@ -133,18 +146,82 @@ impl TaskTarget {
     }
 }
 
+/// The bytes of a token's tag: 128 bits.
+const TAG_BYTES: usize = 16;
+
+/// An execution's own key for its task tokens: 256 bits drawn from the OS
+/// when the execution starts and journaled with its row (so replay makes
+/// the same tokens), used for nothing else. `Debug` does not show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TokenSecret([u8; 32]);
+
+impl TokenSecret {
+    /// A fresh secret. The OS's CSPRNG reaches the engine through `uuid`:
+    /// `Uuid::new_v4` is 122 bits from `getrandom` (the `getrandom(2)`
+    /// system call on Linux), with its version and variant bits fixed.
+    /// Three of them hold 366 random bits; SHA-256 condenses them into a
+    /// uniform 256-bit key. This is the same source a direct `getrandom`
+    /// dependency would read, without one more dependency.
+    pub fn generate() -> TokenSecret {
+        let mut hash = Sha256::new();
+        hash.update(b"zoomvault task token secret\0");
+        for _ in 0..3 {
+            hash.update(uuid::Uuid::new_v4().as_bytes());
+        }
+        TokenSecret(hash.finalize().into())
+    }
+
+    pub fn from_bytes(bytes: [u8; 32]) -> TokenSecret {
+        TokenSecret(bytes)
+    }
+
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for TokenSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenSecret(..)")
+    }
+}
+
+/// What an execution's task tokens are made and checked with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenKey {
+    /// Every execution started since token secrets exist: the tag is
+    /// HMAC-SHA256 under the execution's `TokenSecret`.
+    Secret(TokenSecret),
+    /// An execution journaled before then (its row has no secret): the tag
+    /// is SipHash keyed by the execution's seed, exactly as that release
+    /// made it. Replay has to make the tokens its stored history holds,
+    /// and its workers may hold tokens still; see `legacy_tag` for what
+    /// this costs.
+    LegacySeed(u64),
+}
+
 /// A task token names one task of one execution; `SendTaskSuccess` and kin
-/// route by it. It is `base64url("{execution ARN}#{task key}#{tag}")`, where
-/// the tag is a keyed hash of the ARN and key under the execution's random
-/// seed: anyone can read which task a token names, only the engine (which
-/// holds the seed) can make one, and replay makes the same token again.
-pub fn task_token(execution_arn: &str, seed: u64, key: u64) -> String {
+/// route by it. It is `base64url("{execution ARN}#{task key}#{tag}")`, the
+/// tag 32 lowercase hex digits: HMAC-SHA256 of `"{execution ARN}#{task
+/// key}"` under the execution's token secret, truncated to its first 128
+/// bits. Anyone can read which task a token names; only the engine, which
+/// holds the secret, can make one; and replay makes the same token again,
+/// since the secret is journaled, not drawn again.
+///
+/// The secret is not the execution's `seed`. The seed drives everything
+/// the ASL makes random (`States.UUID`, `States.MathRandom`, retry jitter)
+/// through a generator whose outputs give the seed away, so a key derived
+/// from it would be known to anyone who sees those outputs.
+pub fn task_token(execution_arn: &str, token_key: &TokenKey, key: u64) -> String {
     use base64::Engine;
-    let tag = token_tag(execution_arn, seed, key);
+    let tag = match token_key {
+        TokenKey::Secret(secret) => hex(&secret_tag(execution_arn, secret, key)),
+        TokenKey::LegacySeed(seed) => legacy_tag(execution_arn, *seed, key),
+    };
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{execution_arn}#{key}#{tag}"))
 }
 
-/// A decoded task token, not yet checked against its execution's seed.
+/// A decoded task token, not yet checked against its execution's key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskToken {
     pub execution_arn: String,
@@ -169,17 +246,31 @@ impl TaskToken {
         })
     }
 
-    /// Whether the engine made this token for an execution with this seed.
-    pub fn verify(&self, seed: u64) -> bool {
-        let expected = token_tag(&self.execution_arn, seed, self.key);
-        // Compared in full whatever differs, so timing says nothing of
-        // how much of a guess was right.
-        expected.len() == self.tag.len()
-            && expected
-                .bytes()
-                .zip(self.tag.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
+    /// Whether the engine made this token for an execution with this key.
+    /// Tags are compared in constant time, so timing says nothing of how
+    /// much of a guess was right.
+    pub fn verify(&self, token_key: &TokenKey) -> bool {
+        match token_key {
+            TokenKey::Secret(secret) => {
+                // Exactly 128 bits: `verify_truncated_left` would accept a
+                // tag of one byte, which a forger guesses in 256 tries.
+                let Some(tag) = decode_tag(&self.tag) else {
+                    return false;
+                };
+                token_mac(&self.execution_arn, secret, self.key)
+                    .verify_truncated_left(&tag)
+                    .is_ok()
+            }
+            TokenKey::LegacySeed(seed) => {
+                let expected = legacy_tag(&self.execution_arn, *seed, self.key);
+                expected.len() == self.tag.len()
+                    && expected
+                        .bytes()
+                        .zip(self.tag.bytes())
+                        .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                        == 0
+            }
+        }
     }
 }
 
@@ -188,19 +279,69 @@ pub fn parse_task_token(token: &str) -> Option<(String, u64)> {
     TaskToken::parse(token).map(|t| (t.execution_arn, t.key))
 }
 
-/// Salt for the second half of the hash key, so the key is not the seed
-/// repeated.
-const TOKEN_KEY_SALT: u64 = 0x7a6f_6f6d_7661_756c;
+/// HMAC-SHA256 of `"{execution ARN}#{task key}"` under the secret.
+fn token_mac(execution_arn: &str, secret: &TokenSecret, key: u64) -> Hmac<Sha256> {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes())
+        .expect("HMAC takes a key of any length");
+    mac.update(execution_arn.as_bytes());
+    mac.update(b"#");
+    mac.update(key.to_string().as_bytes());
+    mac
+}
 
-/// 128 bits of SipHash-2-4 (two 64-bit hashes under domain bytes) keyed by
-/// the execution's seed. SipHash is a keyed pseudo-random function made for
-/// exactly this (short inputs, secret key). std's `SipHasher` is deprecated
+fn secret_tag(execution_arn: &str, secret: &TokenSecret, key: u64) -> [u8; TAG_BYTES] {
+    let full = token_mac(execution_arn, secret, key)
+        .finalize()
+        .into_bytes();
+    let mut tag = [0u8; TAG_BYTES];
+    tag.copy_from_slice(&full[..TAG_BYTES]);
+    tag
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// A tag as `hex` writes it; anything else (other lengths, upper case) is
+/// not a tag the engine made.
+fn decode_tag(text: &str) -> Option<[u8; TAG_BYTES]> {
+    let digits = text.as_bytes();
+    if digits.len() != 2 * TAG_BYTES {
+        return None;
+    }
+    let nibble = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    };
+    let mut tag = [0u8; TAG_BYTES];
+    for (byte, pair) in tag.iter_mut().zip(digits.chunks_exact(2)) {
+        *byte = (nibble(pair[0])? << 4) | nibble(pair[1])?;
+    }
+    Some(tag)
+}
+
+/// Salt for the second half of the legacy hash key, so the key is not the
+/// seed repeated.
+const LEGACY_KEY_SALT: u64 = 0x7a6f_6f6d_7661_756c;
+
+/// The tag of executions journaled before token secrets: 128 bits of
+/// SipHash-2-4 (two 64-bit hashes under domain bytes) keyed by the seed.
+/// Kept byte for byte (a test pins it) because such an execution's stored
+/// history holds these tokens and replay must make them again. The weakness
+/// stays with those executions: their seed can be recovered from their
+/// `States.UUID`/`States.MathRandom` outputs, and with it their tokens
+/// forged. New executions never use this. std's `SipHasher` is deprecated
 /// only as a `HashMap` hasher; its output is fixed by the SipHash spec.
 #[allow(deprecated)]
-fn token_tag(execution_arn: &str, seed: u64, key: u64) -> String {
+fn legacy_tag(execution_arn: &str, seed: u64, key: u64) -> String {
     use std::hash::Hasher;
     let half = |domain: u8| {
-        let mut h = std::hash::SipHasher::new_with_keys(seed, seed ^ TOKEN_KEY_SALT);
+        let mut h = std::hash::SipHasher::new_with_keys(seed, seed ^ LEGACY_KEY_SALT);
         h.write(&[domain]);
         h.write(&(execution_arn.len() as u64).to_le_bytes());
         h.write(execution_arn.as_bytes());
@@ -241,29 +382,95 @@ mod tests {
         assert!(err.cause.contains("FunctionName"), "{}", err.cause);
     }
 
+    const ARN: &str = "arn:aws:states:us-east-1:1:execution:m:e";
+
+    fn secret(byte: u8) -> TokenKey {
+        TokenKey::Secret(TokenSecret::from_bytes([byte; 32]))
+    }
+
+    fn encode(text: &str) -> String {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
+    }
+
     #[test]
-    fn task_tokens_round_trip_and_verify_against_their_seed() {
-        let arn = "arn:aws:states:us-east-1:1:execution:m:e";
-        let t = task_token(arn, 7, 42);
-        assert_eq!(t, task_token(arn, 7, 42), "deterministic");
-        assert_eq!(parse_task_token(&t), Some((arn.into(), 42)));
+    fn task_tokens_round_trip_and_verify_against_their_secret() {
+        let t = task_token(ARN, &secret(7), 42);
+        assert_eq!(t, task_token(ARN, &secret(7), 42), "deterministic");
+        assert_eq!(parse_task_token(&t), Some((ARN.into(), 42)));
         let parsed = TaskToken::parse(&t).unwrap();
-        assert!(parsed.verify(7));
-        assert!(!parsed.verify(8), "another execution's seed");
+        assert!(parsed.verify(&secret(7)));
+        assert!(!parsed.verify(&secret(8)), "another execution's secret");
+        assert!(!parsed.verify(&TokenKey::LegacySeed(7)));
         assert_eq!(parse_task_token("garbage!"), None);
     }
 
     #[test]
+    fn the_tag_is_hmac_sha256_of_arn_and_key_truncated_to_128_bits() {
+        // Python's `hmac.new(bytes([7]) * 32, b"{ARN}#42", "sha256")`,
+        // first 32 hex digits: an implementation other than ours.
+        let tag = "67e15d0e91acf346db18f5141ddc6fd6";
+        assert_eq!(
+            task_token(ARN, &secret(7), 42),
+            encode(&format!("{ARN}#42#{tag}"))
+        );
+    }
+
+    #[test]
+    fn legacy_tokens_are_made_as_before_token_secrets() {
+        // Made by the release before token secrets, for seed 7 and key 42:
+        // an old execution's replay must make exactly this again.
+        let before = "YXJuOmF3czpzdGF0ZXM6dXMtZWFzdC0xOjE6ZXhlY3V0aW9uOm06ZSM0MiMzMTRiMTEzZDRlOTNlYTRjYjg0ODMxMTM0NWE4YjM2Zg";
+        assert_eq!(task_token(ARN, &TokenKey::LegacySeed(7), 42), before);
+        let parsed = TaskToken::parse(before).unwrap();
+        assert!(parsed.verify(&TokenKey::LegacySeed(7)));
+        assert!(!parsed.verify(&TokenKey::LegacySeed(8)));
+        assert!(!parsed.verify(&secret(7)), "an old tag under a secret");
+    }
+
+    #[test]
     fn a_token_naming_another_task_does_not_verify() {
-        use base64::Engine;
-        let arn = "arn:aws:states:us-east-1:1:execution:m:e";
-        let genuine = TaskToken::parse(&task_token(arn, 7, 42)).unwrap();
-        // Same tag, another key: what a forger would try first.
-        let forged = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(format!("{arn}#43#{}", genuine.tag));
-        assert!(!TaskToken::parse(&forged).unwrap().verify(7));
-        // No tag at all.
-        let bare = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{arn}#42"));
-        assert!(TaskToken::parse(&bare).is_none_or(|t| !t.verify(7)));
+        for key in [secret(7), TokenKey::LegacySeed(7)] {
+            let genuine = TaskToken::parse(&task_token(ARN, &key, 42)).unwrap();
+            // Same tag, another key: what a forger would try first.
+            let forged = encode(&format!("{ARN}#43#{}", genuine.tag));
+            assert!(!TaskToken::parse(&forged).unwrap().verify(&key));
+            // Same tag, another execution.
+            let forged = encode(&format!("{ARN}x#42#{}", genuine.tag));
+            assert!(!TaskToken::parse(&forged).unwrap().verify(&key));
+            // No tag at all.
+            let bare = encode(&format!("{ARN}#42"));
+            assert!(TaskToken::parse(&bare).is_none_or(|t| !t.verify(&key)));
+        }
+    }
+
+    #[test]
+    fn only_the_whole_tag_as_the_engine_writes_it_verifies() {
+        let key = secret(7);
+        let genuine = TaskToken::parse(&task_token(ARN, &key, 42)).unwrap();
+        let with_tag = |tag: &str| TaskToken {
+            tag: tag.to_string(),
+            ..genuine.clone()
+        };
+        assert!(with_tag(&genuine.tag).verify(&key));
+        // A prefix of the right tag is still a right prefix of the MAC; it
+        // must not pass as a shorter truncation.
+        for n in [0, 2, 16, 30] {
+            assert!(!with_tag(&genuine.tag[..n]).verify(&key), "{n} digits");
+        }
+        assert!(!with_tag(&genuine.tag.to_uppercase()).verify(&key));
+        assert!(!with_tag(&format!("{}00", genuine.tag)).verify(&key));
+        assert!(!with_tag(&"zz".repeat(16)).verify(&key));
+    }
+
+    #[test]
+    fn secrets_are_fresh_and_not_shown() {
+        let (a, b) = (TokenSecret::generate(), TokenSecret::generate());
+        assert_ne!(a, b);
+        assert_eq!(format!("{a:?}"), "TokenSecret(..)");
+        assert_eq!(
+            format!("{:?}", TokenKey::Secret(a)),
+            "Secret(TokenSecret(..))"
+        );
     }
 }

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use zoomvault_asl::Failure;
+use zoomvault_engine::task::TokenKey;
 use zoomvault_engine::{
     Clock, Engine, EngineConfig, Error, Handlers, MachineType, NewStateMachine, RedriveStatus,
 };
@@ -718,6 +719,12 @@ async fn a_waiting_callback_task_survives_a_restart_and_is_not_dispatched_again(
     let mut config = EngineConfig::new(&db);
     config.clock = Clock::virtual_at(T0 + 60_000);
     let engine = Engine::open(config, counting(&calls)).unwrap();
+    assert!(engine
+        .describe_execution(&arn)
+        .unwrap()
+        .token_secret
+        .is_some());
+    assert_eq!(token_from_history(&engine, &arn), token);
     engine
         .send_task_success(&token, json!({"after": "restart"}))
         .await
@@ -730,6 +737,191 @@ async fn a_waiting_callback_task_survives_a_restart_and_is_not_dispatched_again(
         1,
         "a submitted callback task is not handed to its handler again"
     );
+}
+
+/// The token's text split into (ARN, task key, tag).
+fn token_parts(token: &str) -> (String, u64, String) {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .unwrap();
+    let text = String::from_utf8(bytes).unwrap();
+    let (rest, tag) = text.rsplit_once('#').unwrap();
+    let (arn, key) = rest.rsplit_once('#').unwrap();
+    (arn.to_string(), key.parse().unwrap(), tag.to_string())
+}
+
+fn encode_token(arn: &str, key: u64, tag: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{arn}#{key}#{tag}"))
+}
+
+/// What the release before token secrets made: the tag keyed by the seed.
+fn seed_token(arn: &str, seed: u64, key: u64) -> String {
+    zoomvault_engine::task::task_token(arn, &TokenKey::LegacySeed(seed), key)
+}
+
+#[tokio::test]
+async fn a_token_forged_from_the_execution_seed_is_refused() {
+    let s = start_on(
+        temp_db("cb-seed"),
+        &callback_definition(None),
+        Handlers::new(),
+    )
+    .await;
+    let token = token_from_history(&s.engine, &s.arn);
+    let (_, key, _) = token_parts(&token);
+    // Someone who recovered the seed from the execution's States.UUID or
+    // States.MathRandom outputs, and knows how tokens were once made.
+    let row = s.engine.describe_execution(&s.arn).unwrap();
+    assert!(row.token_secret.is_some(), "a new execution has a secret");
+    for forged in [
+        seed_token(&s.arn, row.seed, key),
+        seed_token(&s.arn, row.seed, key + 1),
+    ] {
+        assert_ne!(forged, token);
+        for result in [
+            s.engine.send_task_heartbeat(&forged).await,
+            s.engine.send_task_success(&forged, json!({})).await,
+        ] {
+            assert!(matches!(result, Err(Error::InvalidToken)), "{result:?}");
+        }
+    }
+    s.engine.send_task_success(&token, json!(1)).await.unwrap();
+    assert_eq!(closed(&s.engine, &s.arn).await.status, "SUCCEEDED");
+    // Closed, the execution still tells a forgery from its own token.
+    let result = s
+        .engine
+        .send_task_success(&seed_token(&s.arn, row.seed, key), json!({}))
+        .await;
+    assert!(matches!(result, Err(Error::InvalidToken)), "{result:?}");
+    let result = s.engine.send_task_success(&token, json!({})).await;
+    assert!(matches!(result, Err(Error::TaskTimedOut(_))), "{result:?}");
+}
+
+#[tokio::test]
+async fn a_token_of_one_execution_names_no_other_task_or_execution() {
+    let s = start_on(
+        temp_db("cb-two"),
+        &callback_definition(None),
+        Handlers::new(),
+    )
+    .await;
+    let machine = s
+        .engine
+        .describe_execution(&s.arn)
+        .unwrap()
+        .state_machine_arn;
+    let b = s
+        .engine
+        .start_execution(&machine, Some("e2"), json!({"job": 8}))
+        .await
+        .unwrap()
+        .execution_arn;
+    let token_a = token_from_history(&s.engine, &s.arn);
+    let token_b = token_from_history(&s.engine, &b);
+    let (arn_a, key_a, tag_a) = token_parts(&token_a);
+    let (arn_b, key_b, tag_b) = token_parts(&token_b);
+    assert_eq!(key_a, key_b, "the same task of the same machine");
+    assert_ne!(tag_a, tag_b, "each execution signs with its own secret");
+    for forged in [
+        encode_token(&arn_a, key_a + 1, &tag_a),
+        encode_token(&arn_b, key_a, &tag_a),
+        encode_token(&arn_a, key_b, &tag_b),
+    ] {
+        let result = s.engine.send_task_success(&forged, json!({})).await;
+        assert!(matches!(result, Err(Error::InvalidToken)), "{result:?}");
+    }
+    s.engine
+        .send_task_success(&token_a, json!("a"))
+        .await
+        .unwrap();
+    s.engine
+        .send_task_success(&token_b, json!("b"))
+        .await
+        .unwrap();
+    assert_eq!(
+        closed(&s.engine, &s.arn).await.output.as_deref(),
+        Some(r#""a""#)
+    );
+    assert_eq!(
+        closed(&s.engine, &b).await.output.as_deref(),
+        Some(r#""b""#)
+    );
+}
+
+/// Makes a journal as the release before token secrets left it: no
+/// `token_secret` column, and every token in the history the seed-keyed one
+/// that release put there.
+fn make_pre_secret_journal(db: &std::path::Path, arn: &str, token: &str) -> String {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let seed: i64 = conn
+        .query_row("SELECT seed FROM executions WHERE arn = ?1", [arn], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let (_, key, _) = token_parts(token);
+    let old = seed_token(arn, seed as u64, key);
+    let in_facts: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM facts WHERE instr(body, ?1) > 0",
+            [token],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(in_facts, 0, "tokens live in the history only");
+    conn.execute(
+        "UPDATE history SET body = replace(body, ?1, ?2)",
+        [token, old.as_str()],
+    )
+    .unwrap();
+    conn.execute_batch("ALTER TABLE executions DROP COLUMN token_secret")
+        .unwrap();
+    old
+}
+
+#[tokio::test]
+async fn a_journal_from_before_token_secrets_keeps_its_tokens() {
+    let db = temp_db("cb-old");
+    let (arn, new_token) = {
+        let s = start_on(db.clone(), &callback_definition(None), Handlers::new()).await;
+        (s.arn.clone(), token_from_history(&s.engine, &s.arn))
+    };
+    let old_token = make_pre_secret_journal(&db, &arn, &new_token);
+
+    let mut config = EngineConfig::new(&db);
+    config.clock = Clock::virtual_at(T0 + 60_000);
+    let engine = Engine::open(config, Handlers::new()).unwrap();
+    let row = engine.describe_execution(&arn).unwrap();
+    assert_eq!(row.token_secret, None, "an old execution has no secret");
+    assert_eq!(token_from_history(&engine, &arn), old_token);
+    assert_eq!(
+        engine.replay_history(&arn).unwrap(),
+        engine.history(&arn).unwrap(),
+        "replay makes the old execution's tokens as they were"
+    );
+    let result = engine.send_task_success(&new_token, json!({})).await;
+    assert!(matches!(result, Err(Error::InvalidToken)), "{result:?}");
+    engine
+        .send_task_success(&old_token, json!({"old": true}))
+        .await
+        .unwrap();
+    let row = closed(&engine, &arn).await;
+    assert_eq!(row.status, "SUCCEEDED");
+    assert_eq!(row.output.as_deref(), Some(r#"{"old":true}"#));
+
+    // An execution started on the migrated journal gets a secret.
+    let started = engine
+        .start_execution(&row.state_machine_arn, Some("e2"), json!({"job": 8}))
+        .await
+        .unwrap();
+    let row = engine.describe_execution(&started.execution_arn).unwrap();
+    assert!(row.token_secret.is_some());
+    let token = token_from_history(&engine, &row.arn);
+    let (_, key, _) = token_parts(&token);
+    assert_ne!(token, seed_token(&row.arn, row.seed, key));
+    engine.send_task_success(&token, json!(2)).await.unwrap();
+    assert_eq!(closed(&engine, &row.arn).await.status, "SUCCEEDED");
 }
 
 // ---------------------------------------------------------------------------
