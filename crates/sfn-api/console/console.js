@@ -372,9 +372,14 @@
   function errorBox(err) {
     const isApi = err instanceof ApiError;
     const head = (isApi ? err.type : 'Error') + (isApi && err.status ? ` (HTTP ${err.status})` : '');
+    // The page sends unsigned requests: it holds no AWS keys. An API that
+    // demands SigV4 refuses them, and the reader should learn why.
+    const unsigned = isApi && (err.status === 403 || /Signature|AuthenticationToken|UnrecognizedClient/.test(err.type));
     return el('div', { class: 'error-box', role: 'alert' },
       el('strong', { class: 'error-type' }, head),
-      el('span', { class: 'error-message' }, err.message || String(err)));
+      el('span', { class: 'error-message' }, err.message || String(err)),
+      unsigned ? el('span', { class: 'error-hint' },
+        'The console sends unsigned requests, so it works only where the API accepts them (zoomvault serve on loopback).') : null);
   }
 
   function pageHead(title, ...extra) {
@@ -513,7 +518,11 @@
 
     const host = el('div');
     main.append(card(null, host));
-    const arns = stateMachineArn ? [stateMachineArn] : machines.map((m) => m.stateMachineArn);
+    // Express executions are not listed (on AWS ListExecutions refuses
+    // them), so "all" means every standard state machine.
+    const arns = stateMachineArn
+      ? [stateMachineArn]
+      : machines.filter((m) => m.type !== 'EXPRESS').map((m) => m.stateMachineArn);
     await executionsTable(host, signal, arns, status, names, !stateMachineArn);
   }
 
@@ -528,17 +537,53 @@
     headers.push('Started', 'Ended', 'Duration');
     host.append(table(headers, tbody, 'executions'), empty, el('div', { class: 'table-foot' }, more));
     let shown = 0;
+    // Rows of running executions, by ARN, so they can be refreshed in place.
+    const running = new Map();
+    let polling = false;
 
     async function load() {
       more.disabled = true;
       const { rows, more: hasMore } = await lister.next(signal);
       const fragment = document.createDocumentFragment();
-      for (const e of rows) fragment.append(executionRow(e, names, showMachine));
+      for (const e of rows) {
+        const row = executionRow(e, names, showMachine);
+        if (e.status === 'RUNNING') running.set(e.executionArn, row);
+        fragment.append(row);
+      }
       tbody.append(fragment);
       shown += rows.length;
       more.hidden = !hasMore;
       more.disabled = false;
       empty.hidden = shown > 0;
+      if (running.size && !polling) {
+        polling = true;
+        pollRunning().catch(() => {});
+      }
+    }
+
+    // Running rows are described again every couple of seconds and swapped
+    // when they end; a row that ended is never touched again. Only the
+    // first rows are watched: a page of a thousand running executions must
+    // not become a thousand requests per poll.
+    async function pollRunning() {
+      while (running.size) {
+        await sleep(2 * POLL_MS, signal);
+        const watched = [...running].slice(0, 25);
+        await Promise.all(watched.map(async ([arn, row]) => {
+          let e;
+          try {
+            e = await call('DescribeExecution', { executionArn: arn }, signal);
+          } catch (err) {
+            if (err.name === 'AbortError') throw err;
+            return;
+          }
+          if (e.status === 'RUNNING') return;
+          const fresh = executionRow(e, names, showMachine);
+          row.replaceWith(fresh);
+          running.delete(arn);
+        }));
+      }
+      polling = false;
     }
 
     more.addEventListener('click', () => {

@@ -436,6 +436,12 @@ async fn console_shows_executions_graph_and_events() {
     // each belongs to.
     let history = served.engine.history(&served.succeeded_arn).unwrap();
     assert_eq!(page.matches(r#"<tr class="event""#).count(), history.len());
+    assert_eq!(
+        page.matches(r#"class="expand" aria-expanded="false""#)
+            .count(),
+        history.len(),
+        "every event's details can be expanded"
+    );
     let mut last = 0;
     for event in &history {
         let marker = format!(
