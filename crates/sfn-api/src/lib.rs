@@ -52,7 +52,7 @@ struct Endpoint {
     requests: AtomicU64,
 }
 
-/// The endpoint: the API at `POST /`.
+/// The endpoint: the API at `POST /`, the console at `/console`.
 pub fn app(engine: Engine, config: ApiConfig) -> Router {
     let endpoint = Arc::new(Endpoint {
         cx: api::Context::new(engine),
