@@ -357,9 +357,10 @@ pub fn api_key(
 }
 
 /// `zoomvault engine serve`: the engine alone behind its Step Functions
-/// API and console, with no Zoom and no handlers of ours (a Lambda
-/// resource fails as a missing function; `.waitForTaskToken` tasks wait
-/// for SendTask*). Runs until Ctrl-C.
+/// API and console, with no Zoom; its only handlers are the examples' demo
+/// ones (`echo`, `flaky`, `fail`), so another Lambda resource fails as a
+/// missing function and a `.waitForTaskToken` task waits for SendTask*.
+/// Runs until Ctrl-C.
 pub async fn run_engine(
     listen: SocketAddr,
     db_path: PathBuf,
@@ -370,7 +371,7 @@ pub async fn run_engine(
     }
     let engine = zoomvault_engine::Engine::open(
         zoomvault_engine::EngineConfig::new(&db_path),
-        zoomvault_engine::Handlers::new(),
+        crate::demo::handlers(),
     )
     .with_context(|| format!("opening the engine journal {}", db_path.display()))?;
     let listener = tokio::net::TcpListener::bind(listen)

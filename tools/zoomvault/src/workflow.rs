@@ -8,8 +8,8 @@ use clap::Subcommand;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use zoomvault_asl::{definition, Failure};
-use zoomvault_engine::{Engine, EngineConfig, Handlers};
+use zoomvault_asl::definition;
+use zoomvault_engine::{Engine, EngineConfig};
 
 #[derive(Debug, Subcommand)]
 pub enum WorkflowCommand {
@@ -115,7 +115,7 @@ async fn run_file(
         .with_context(|| format!("creating {}", data_dir.display()))?;
     let engine = Engine::open(
         EngineConfig::new(data_dir.join("engine.db")),
-        demo_handlers(),
+        zoomvault::demo::handlers(),
     )
     .context("opening the engine journal")?;
     let machine_name = file
@@ -162,38 +162,4 @@ async fn run_file(
             Ok(ExitCode::from(1))
         }
     }
-}
-
-/// Handlers the bundled example workflows call: `echo` returns its input;
-/// `flaky` fails with `Demo.Transient` on its first call per execution and
-/// task, so Retry shows; `fail` always fails with `Demo.Failed`.
-fn demo_handlers() -> Handlers {
-    use std::collections::HashSet;
-    use std::sync::{Arc, Mutex};
-    let mut handlers = Handlers::new();
-    handlers.register("echo", |req| async move { Ok(req.input) });
-    let seen: Arc<Mutex<HashSet<String>>> = Arc::default();
-    handlers.register("flaky", move |req| {
-        let first = seen
-            .lock()
-            .map(|mut s| s.insert(format!("{}:{}", req.execution_arn, req.input)))
-            .unwrap_or(false);
-        async move {
-            if first {
-                Err(Failure::new(
-                    "Demo.Transient",
-                    "the first call fails, as a flaky network would",
-                ))
-            } else {
-                Ok(req.input)
-            }
-        }
-    });
-    handlers.register("fail", |req| async move {
-        Err(Failure::new(
-            "Demo.Failed",
-            format!("asked to fail with input {}", req.input),
-        ))
-    });
-    handlers
 }
