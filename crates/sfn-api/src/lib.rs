@@ -59,7 +59,10 @@ pub fn app(engine: Engine, config: ApiConfig) -> Router {
         config,
         requests: AtomicU64::new(0),
     });
-    Router::new().route("/", post(handle)).with_state(endpoint)
+    Router::new()
+        .route("/", post(handle))
+        .with_state(endpoint)
+        .merge(console::routes())
 }
 
 async fn handle(

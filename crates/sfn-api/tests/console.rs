@@ -183,8 +183,8 @@ async fn serve() -> Served {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 
-    // The console's routes, and `app` (the API at `POST /`) for the rest.
-    let router = console::routes().fallback_service(app(engine.clone(), ApiConfig::default()));
+    // `app` as serve mounts it: the API at `POST /`, the console beside it.
+    let router = app(engine.clone(), ApiConfig::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind a loopback port");

@@ -16,7 +16,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 use zoomvault::embedded::{Embedded, EmbeddedConfig};
 use zoomvault_archive::document::IngestSource;
-use zoomvault_archive::ports::WorkflowStarter;
 use zoomvault_archive::steps::{IngestConfig, WorkflowStart};
 use zoomvault_zoom::ZoomConfig;
 

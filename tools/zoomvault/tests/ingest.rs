@@ -521,6 +521,11 @@ async fn the_step_functions_api_shares_the_listener_and_sees_the_ingest() {
     assert_eq!(executions.executions()[0].execution_arn(), arn);
     assert_eq!(executions.executions()[0].status().as_str(), "SUCCEEDED");
 
+    // The console is served beside the API.
+    let console = reqwest::get(format!("{}/console", h.base)).await.unwrap();
+    assert_eq!(console.status(), 200);
+    assert!(console.text().await.unwrap().contains("console.js"));
+
     // GET / is still the site.
     let home = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
