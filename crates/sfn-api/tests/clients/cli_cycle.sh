@@ -73,6 +73,11 @@ sfn send-task-failure --task-token "$(token_of "$BAD")" --error Worker.Failed --
 expect "callback failure" "$(wait_for "$BAD")" FAILED
 expect "callback error" "$(sfn describe-execution --execution-arn "$BAD" --query error)" Worker.Failed
 
+EXPRESS=$(sfn create-state-machine --name cli-express --type EXPRESS --definition "$CHAIN" --role-arn "$ROLE" --query stateMachineArn)
+# StartSyncExecution goes to a "sync-" host prefix unless told not to.
+expect "sync output" "$(AWS_DISABLE_HOST_PREFIX_INJECTION=true sfn start-sync-execution \
+    --state-machine-arn "$EXPRESS" --input '{"who":"sync"}' --query output)" '{"greeting":"hi sync"}'
+
 expect_error ExecutionDoesNotExist sfn describe-execution --execution-arn "${ARN/:stateMachine:/:execution:}:nope"
 expect_error InvalidArn sfn describe-execution --execution-arn arn:nope
 expect_error InvalidDefinition sfn create-state-machine --name broken --definition '{}' --role-arn "$ROLE"
