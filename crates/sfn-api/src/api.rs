@@ -585,7 +585,14 @@ fn list_executions(engine: &Engine, r: ListExecutionsRequest) -> ApiResult<Value
         ));
     }
     let machine = state_machine_arn(r.state_machine_arn.as_ref(), "stateMachineArn")?;
-    engine.state_machine(machine)?;
+    // As on AWS, Express executions are not listed (AWS keeps them only in
+    // logs); this endpoint does keep them, for DescribeExecution.
+    if engine.state_machine(machine)?.machine_type == MachineType::Express.api_name() {
+        return Err(ApiError::new(
+            "StateMachineTypeNotSupported",
+            format!("This operation is not supported by this type of state machine: {machine} is EXPRESS"),
+        ));
+    }
     if let Some(s) = r.status_filter.as_deref() {
         if !STATUSES.contains(&s) {
             return Err(ApiError::constraint(

@@ -788,6 +788,19 @@ async fn express_machines_run_synchronously_and_standard_ones_refuse() {
     );
     assert!(done["stopDate"].as_f64() >= done["startDate"].as_f64());
 
+    let unlisted = e
+        .client
+        .list_executions()
+        .state_machine_arn(&express)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(
+        unlisted.is_state_machine_type_not_supported(),
+        "{unlisted:?}"
+    );
+
     let standard = create(&e, "slow", pass_chain()).await;
     let (status, refused) = raw(
         &e,
