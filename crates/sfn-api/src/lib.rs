@@ -13,6 +13,7 @@ pub mod error;
 pub mod sigv4;
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -72,15 +73,33 @@ async fn handle(
     // which the signature covers.
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let request_id = request_id(endpoint.requests.fetch_add(1, Ordering::Relaxed));
+    // Too big (over axum's 2 MB default, above AWS's 1 MB definitions and
+    // 256 KB inputs) or cut off: answered in AWS's shape, not axum's text.
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            let e = ApiError::new(
+                "ValidationException",
+                format!("The request body could not be read: {rejection}"),
+            )
+            .with_status(rejection.status());
+            return respond(Err(e), &request_id);
+        }
+    };
     let result = match authenticate(&endpoint.config.auth, &method, &uri, &headers, &body)
         .and_then(|()| action(&headers))
     {
         Ok(action) => api::dispatch(&endpoint.cx, action, &body).await,
         Err(e) => Err(e),
     };
+    respond(result, &request_id)
+}
+
+/// The HTTP answer to an action's result, with its request id.
+fn respond(result: Result<serde_json::Value, ApiError>, request_id: &str) -> Response {
     let mut response = match result {
         Ok(value) => {
             let mut r = (StatusCode::OK, value.to_string()).into_response();
@@ -95,7 +114,7 @@ async fn handle(
             e.into_response()
         }
     };
-    if let Ok(v) = HeaderValue::from_str(&request_id) {
+    if let Ok(v) = HeaderValue::from_str(request_id) {
         response.headers_mut().insert("x-amzn-requestid", v);
     }
     response

@@ -575,6 +575,12 @@ async fn errors_are_aws_shaped() {
     .await;
     assert_eq!(status, 400);
     assert_eq!(body["__type"], "ValidationException");
+    // A body past the limit is refused in AWS's shape, not as plain text.
+    let huge = json!({ "stateMachineArn": arn, "input": "x".repeat(3 << 20) }).to_string();
+    let (status, body) = raw(&e, Some("AWSStepFunctions.StartExecution"), &huge).await;
+    assert_eq!(status, 413);
+    assert_eq!(body["__type"], "ValidationException");
+    assert!(e.engine.list_executions(None, None, None, 10).unwrap().is_empty());
 }
 
 #[tokio::test]
