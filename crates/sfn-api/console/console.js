@@ -1,16 +1,19 @@
 /* zoomvault console: the page's behaviour, hand-written, served as is.
  *
  * Owns: calls to the same-origin Step Functions API (AWS JSON 1.0 on
- * `POST /`), hash routing, the views (state machines, one state machine,
- * executions, one execution), the state graph (ASL parsing, a layered
- * layout, SVG drawing) and reading a history into an outcome per state.
+ * `POST /`), SigV4-signed with a key the reader signs in with when the
+ * server demands it, hash routing, the views (state machines, one state
+ * machine, executions, one execution, sign-in, the signing self-test), the
+ * state graph (ASL parsing, a layered layout, SVG drawing) and reading a
+ * history into an outcome per state.
  *
- * Must not: put API data into the page as markup. Every name, input,
- * output and error cause reaches the DOM as a text node or as an attribute
- * set through the DOM; no HTML string is ever parsed. The server's
- * Content-Security-Policy (no inline script) is the second line of defence.
- * No dependencies and no build step, so the binary can embed this file and
- * the console works offline.
+ * Must not: keep the key anywhere but this tab's sessionStorage, put it in
+ * an address, or log it. Must not put API data into the page as markup:
+ * every name, input, output and error cause reaches the DOM as a text node
+ * or as an attribute set through the DOM; no HTML string is ever parsed.
+ * The server's Content-Security-Policy (no inline script) is the second
+ * line of defence. No dependencies and no build step, so the binary can
+ * embed this file and the console works offline.
  */
 (() => {
   'use strict';
@@ -91,6 +94,222 @@
     }
   }
 
+  // ---------------------------------------------------------------- signing
+  //
+  // A server that listens beyond loopback accepts only requests signed with
+  // its API key (AWS Signature Version 4), so the console signs each call
+  // exactly as the AWS SDKs sign a JSON 1.0 call. WebCrypto exists only in
+  // secure contexts (https, localhost), and a console reached over plain
+  // http at a LAN address is the very case that needs signing, so SHA-256
+  // and HMAC-SHA256 are also written out here. #/selftest checks both
+  // against published vectors.
+
+  const utf8 = (text) => new TextEncoder().encode(text);
+  const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+
+  // FIPS 180-4 section 4.2.2: the first 32 bits of the fractional parts of
+  // the cube roots of the first 64 primes.
+  const SHA256_K = new Uint32Array([
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+  ]);
+  // Section 5.3.3: the first 32 bits of the fractional parts of the square
+  // roots of the first 8 primes.
+  const SHA256_H0 = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
+
+  const rotr = (x, n) => (x >>> n) | (x << (32 - n));
+
+  // SHA-256 of a Uint8Array (FIPS 180-4 section 6.2). Sums are kept to 32
+  // bits with `| 0` and by storing into Uint32Arrays.
+  function sha256(bytes) {
+    const h = new Uint32Array(SHA256_H0);
+    // The message, a 1 bit, zeros, and its length in bits as 64 bits, to
+    // a multiple of the 64-byte block.
+    const padded = new Uint8Array(Math.ceil((bytes.length + 9) / 64) * 64);
+    padded.set(bytes);
+    padded[bytes.length] = 0x80;
+    const view = new DataView(padded.buffer);
+    view.setUint32(padded.length - 8, Math.floor(bytes.length / 0x20000000));
+    view.setUint32(padded.length - 4, (bytes.length * 8) >>> 0);
+    const w = new Uint32Array(64);
+    for (let block = 0; block < padded.length; block += 64) {
+      for (let t = 0; t < 16; t++) w[t] = view.getUint32(block + t * 4);
+      for (let t = 16; t < 64; t++) {
+        const s0 = rotr(w[t - 15], 7) ^ rotr(w[t - 15], 18) ^ (w[t - 15] >>> 3);
+        const s1 = rotr(w[t - 2], 17) ^ rotr(w[t - 2], 19) ^ (w[t - 2] >>> 10);
+        w[t] = w[t - 16] + s0 + w[t - 7] + s1;
+      }
+      let [a, b, c, d, e, f, g, k] = h;
+      for (let t = 0; t < 64; t++) {
+        const t1 = (k + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + SHA256_K[t] + w[t]) | 0;
+        const t2 = ((rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c))) | 0;
+        k = g;
+        g = f;
+        f = e;
+        e = (d + t1) | 0;
+        d = c;
+        c = b;
+        b = a;
+        a = (t1 + t2) | 0;
+      }
+      h[0] += a;
+      h[1] += b;
+      h[2] += c;
+      h[3] += d;
+      h[4] += e;
+      h[5] += f;
+      h[6] += g;
+      h[7] += k;
+    }
+    const out = new Uint8Array(32);
+    const outView = new DataView(out.buffer);
+    h.forEach((word, i) => outView.setUint32(i * 4, word));
+    return out;
+  }
+
+  // HMAC-SHA256 (RFC 2104): a key longer than the 64-byte block is hashed
+  // first, a shorter one padded with zeros.
+  function hmacSha256(key, message) {
+    const block = new Uint8Array(64);
+    block.set(key.length > 64 ? sha256(key) : key);
+    const inner = new Uint8Array(64 + message.length);
+    const outer = new Uint8Array(64 + 32);
+    for (let i = 0; i < 64; i++) {
+      inner[i] = block[i] ^ 0x36;
+      outer[i] = block[i] ^ 0x5c;
+    }
+    inner.set(message, 64);
+    outer.set(sha256(inner), 64);
+    return sha256(outer);
+  }
+
+  // The two implementations behind one asynchronous interface.
+  const scriptDigests = {
+    name: 'javascript',
+    sha256: async (bytes) => sha256(bytes),
+    hmac: async (key, message) => hmacSha256(key, message),
+  };
+
+  function webCryptoDigests(subtle) {
+    return {
+      name: 'webcrypto',
+      sha256: async (bytes) => new Uint8Array(await subtle.digest('SHA-256', bytes)),
+      hmac: async (key, message) => {
+        const hmacKey = await subtle.importKey('raw', key, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+        return new Uint8Array(await subtle.sign('HMAC', hmacKey, message));
+      },
+    };
+  }
+
+  // `crypto.subtle` is undefined outside a secure context.
+  const digests = window.crypto && window.crypto.subtle ? webCryptoDigests(window.crypto.subtle) : scriptDigests;
+
+  const SIGNING_ALGORITHM = 'AWS4-HMAC-SHA256';
+  // zoomvault's verifier takes any scope; these are what an AWS SDK
+  // configured for Step Functions in us-east-1 signs for.
+  const SIGNING_REGION = 'us-east-1';
+  const SIGNING_SERVICE = 'states';
+  const JSON_CONTENT_TYPE = 'application/x-amz-json-1.0';
+  const TARGET_PREFIX = 'AWSStepFunctions.';
+
+  // kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request").
+  async function signingKey(d, secretAccessKey, date, region, service) {
+    let key = await d.hmac(utf8('AWS4' + secretAccessKey), utf8(date));
+    for (const part of [region, service, 'aws4_request']) key = await d.hmac(key, utf8(part));
+    return key;
+  }
+
+  // The SigV4 Authorization header for a request with every one of
+  // `headers` ([name, value] pairs) signed. `path` must already be in
+  // canonical form, and there is no query string: the console only ever
+  // sends `POST /`.
+  async function sigv4Authorization(d, credentials, { method, path, headers, body, amzDate, region, service }) {
+    const date = amzDate.slice(0, 8);
+    const scope = `${date}/${region}/${service}/aws4_request`;
+    const canonicalHeaders = headers
+      .map(([name, value]) => [name.toLowerCase(), String(value).trim().replace(/ +/g, ' ')])
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const signedHeaders = canonicalHeaders.map(([name]) => name).join(';');
+    const canonicalRequest = [
+      method,
+      path,
+      '',
+      ...canonicalHeaders.map(([name, value]) => `${name}:${value}`),
+      '',
+      signedHeaders,
+      hex(await d.sha256(body)),
+    ].join('\n');
+    const stringToSign = [SIGNING_ALGORITHM, amzDate, scope, hex(await d.sha256(utf8(canonicalRequest)))].join('\n');
+    const key = await signingKey(d, credentials.secretAccessKey, date, region, service);
+    const signature = hex(await d.hmac(key, utf8(stringToSign)));
+    return `${SIGNING_ALGORITHM} Credential=${credentials.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`;
+  }
+
+  // The headers a signed JSON 1.0 call adds. Every header sent that the
+  // server could check is signed: it refuses an unsigned x-amz-* header,
+  // and Host must be signed. The browser sends `location.host` as Host and
+  // lets no script set it, so that is the value signed. The payload hash is
+  // not sent as X-Amz-Content-Sha256: it is optional for this service, and
+  // would be one more header to sign.
+  async function signedJsonHeaders(d, credentials, { host, target, body, amzDate }) {
+    const authorization = await sigv4Authorization(d, credentials, {
+      method: 'POST',
+      path: '/',
+      headers: [['Content-Type', JSON_CONTENT_TYPE], ['Host', host], ['X-Amz-Date', amzDate], ['X-Amz-Target', target]],
+      body,
+      amzDate,
+      region: SIGNING_REGION,
+      service: SIGNING_SERVICE,
+    });
+    return { 'X-Amz-Date': amzDate, Authorization: authorization };
+  }
+
+  // ISO 8601 basic format, as X-Amz-Date wants it: 20150830T123600Z.
+  const amzDate = (ms) => new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '');
+
+  // How far the server's clock is ahead of this machine's, learnt from its
+  // Date header when it refuses a signature as too old or too new.
+  let clockOffsetMs = 0;
+
+  // The API key, in this tab's sessionStorage: it survives reloads and
+  // moving between views, is gone when the tab closes or on sign-out, and
+  // is never put in the address, a cookie or a log.
+  const credentialsStore = {
+    item: 'zoomvault-console-credentials',
+    load() {
+      try {
+        const stored = JSON.parse(sessionStorage.getItem(this.item) || 'null');
+        return stored && typeof stored.accessKeyId === 'string' && typeof stored.secretAccessKey === 'string'
+          ? { accessKeyId: stored.accessKeyId, secretAccessKey: stored.secretAccessKey }
+          : null;
+      } catch (_) {
+        return null;
+      }
+    },
+    // False when the browser keeps no session storage for this page.
+    save(credentials) {
+      try {
+        sessionStorage.setItem(this.item, JSON.stringify(credentials));
+        return true;
+      } catch (_) {
+        return false;
+      }
+    },
+    clear() {
+      try {
+        sessionStorage.removeItem(this.item);
+      } catch (_) {
+        // Nothing was kept.
+      }
+    },
+  };
+
   // ---------------------------------------------------------------- API
 
   class ApiError extends Error {
@@ -101,44 +320,83 @@
     }
   }
 
-  // One Step Functions action. AWS errors (`{"__type", "message"}` with a
-  // 4xx or 5xx status) become ApiError with the bare error name.
-  async function call(action, request, signal) {
-    let response;
-    try {
-      response = await fetch('/', {
-        method: 'POST',
-        headers: {
-          'X-Amz-Target': 'AWSStepFunctions.' + action,
-          'Content-Type': 'application/x-amz-json-1.0',
-        },
-        body: JSON.stringify(request),
-        signal,
-        cache: 'no-store',
-        credentials: 'same-origin',
-      });
-    } catch (err) {
-      if (err.name === 'AbortError') throw err;
-      throw new ApiError('NetworkError', action + ' got no answer from the server: ' + err.message, 0);
-    }
-    const text = await response.text();
-    let body = null;
-    try {
-      body = text ? JSON.parse(text) : {};
-    } catch (_) {
-      body = null;
-    }
-    if (!response.ok) {
-      const rawType = (body && typeof body.__type === 'string' && body.__type)
+  // The errors with which the API refuses a request for its signature, or
+  // the lack of one; the console answers them with the sign-in form.
+  const AUTH_ERRORS = new Set([
+    'MissingAuthenticationTokenException',
+    'IncompleteSignatureException',
+    'InvalidSignatureException',
+    'UnrecognizedClientException',
+  ]);
+  const isAuthError = (err) => err instanceof ApiError && AUTH_ERRORS.has(err.type);
+  const isClockSkew = (err) => err instanceof ApiError && err.type === 'InvalidSignatureException'
+    && /^Signature (expired|not yet current)/.test(err.message);
+
+  // One Step Functions action, signed with the key of this tab's sign-in if
+  // there is one.
+  function call(action, request, signal) {
+    return send(action, request, signal, credentialsStore.load());
+  }
+
+  // One Step Functions action, signed with `credentials` unless they are
+  // null. AWS errors (`{"__type", "message"}` with a 4xx or 5xx status)
+  // become ApiError with the bare error name.
+  async function send(action, request, signal, credentials) {
+    // Signed and sent as these very bytes, so the hash covers what the
+    // server receives.
+    const body = utf8(JSON.stringify(request));
+    const target = TARGET_PREFIX + action;
+    for (let attempt = 1; ; attempt++) {
+      const headers = { 'X-Amz-Target': target, 'Content-Type': JSON_CONTENT_TYPE };
+      if (credentials) {
+        Object.assign(headers, await signedJsonHeaders(digests, credentials, {
+          host: location.host,
+          target,
+          body,
+          amzDate: amzDate(Date.now() + clockOffsetMs),
+        }));
+      }
+      let response;
+      try {
+        response = await fetch('/', {
+          method: 'POST',
+          headers,
+          body,
+          signal,
+          cache: 'no-store',
+          credentials: 'same-origin',
+        });
+      } catch (err) {
+        if (err.name === 'AbortError') throw err;
+        throw new ApiError('NetworkError', action + ' got no answer from the server: ' + err.message, 0);
+      }
+      const text = await response.text();
+      let answer = null;
+      try {
+        answer = text ? JSON.parse(text) : {};
+      } catch (_) {
+        answer = null;
+      }
+      if (response.ok) {
+        if (answer === null) throw new ApiError('InvalidResponse', action + ' answered with something that is not JSON', response.status);
+        return answer;
+      }
+      const rawType = (answer && typeof answer.__type === 'string' && answer.__type)
         || response.headers.get('x-amzn-errortype') || '';
       // AWS sends `com.amazonaws.states#ExecutionDoesNotExist` or the bare
       // name, sometimes with `:reason` after it.
       const type = rawType.replace(/^.*#/, '').replace(/:.*$/, '') || 'HTTP ' + response.status;
-      const message = (body && (body.message || body.Message)) || text.slice(0, 500) || response.statusText;
-      throw new ApiError(type, String(message), response.status);
+      const message = (answer && (answer.message || answer.Message)) || text.slice(0, 500) || response.statusText;
+      const error = new ApiError(type, String(message), response.status);
+      // This machine's clock is more than the allowed five minutes off the
+      // server's: sign once more by the server's clock, as the AWS SDKs do.
+      const serverNow = Date.parse(response.headers.get('date') || '');
+      if (credentials && attempt === 1 && isClockSkew(error) && !Number.isNaN(serverNow)) {
+        clockOffsetMs = serverNow - Date.now();
+        continue;
+      }
+      throw error;
     }
-    if (body === null) throw new ApiError('InvalidResponse', action + ' answered with something that is not JSON', response.status);
-    return body;
   }
 
   function sleep(ms, signal) {
@@ -347,6 +605,9 @@
         section = 'executions';
         render = () => executionView(main, signal, arg, params);
         break;
+      case 'selftest':
+        render = () => selfTestView(main);
+        break;
       default:
         render = async () => {
           main.append(pageHead('Not found'), el('p', { class: 'empty' }, 'There is no such page in the console.'));
@@ -355,16 +616,122 @@
     for (const a of document.querySelectorAll('[data-nav]')) {
       a.classList.toggle('active', a.dataset.nav === section);
     }
+    renderSession();
     render().then(
       () => {
         if (!signal.aborted) main.dataset.console = 'ready';
       },
       (err) => {
         if (signal.aborted || err.name === 'AbortError') return;
+        if (isAuthError(err)) {
+          // A kept key the server refuses (it was changed, or the clock is
+          // hopelessly off) is of no more use; the form says why.
+          const refusedKey = credentialsStore.load();
+          credentialsStore.clear();
+          renderSession();
+          main.replaceChildren(signInView(main, signal, err, refusedKey));
+          main.dataset.console = 'signin';
+          return;
+        }
         main.append(errorBox(err));
         main.dataset.console = 'error';
       },
     );
+  }
+
+  // ---------------------------------------------------------------- sign-in
+
+  // Who the console signs as, and the way out, in the top bar.
+  function renderSession() {
+    const host = document.getElementById('session');
+    const credentials = credentialsStore.load();
+    if (!credentials) {
+      host.replaceChildren();
+      return;
+    }
+    const how = digests === scriptDigests ? "the page's own SHA-256 (no WebCrypto here)" : 'WebCrypto';
+    host.replaceChildren(
+      el('span', {
+        class: 'session-key',
+        dataset: { signer: digests.name },
+        title: `Requests are signed with SigV4 for ${SIGNING_REGION}/${SIGNING_SERVICE}, using ${how}.`,
+      }, 'Signed in as ', el('span', { class: 'mono' }, credentials.accessKeyId)),
+      el('button', {
+        type: 'button',
+        class: 'button sign-out',
+        onclick: () => {
+          credentialsStore.clear();
+          navigate();
+        },
+      }, 'Sign out'));
+  }
+
+  // The form shown when the API refuses a request for its signature. The
+  // key is tried with one small call before it is kept, so a mistyped
+  // secret is reported here, not as a broken view. The inputs have no
+  // `name`, and the policy's form-action 'none' stops any submission the
+  // script does not take over, so the key cannot leave in an address.
+  function signInView(main, signal, refusal, refusedKey) {
+    document.title = 'Sign in \u00b7 zoomvault';
+    const accessKeyId = el('input', {
+      id: 'signin-access-key-id', class: 'input mono', type: 'text', required: true,
+      autocomplete: 'off', autocapitalize: 'off', spellcheck: 'false', value: refusedKey ? refusedKey.accessKeyId : null,
+    });
+    const secret = el('input', {
+      id: 'signin-secret-access-key', class: 'input mono', type: 'password', required: true, autocomplete: 'off',
+    });
+    const submit = el('button', { type: 'submit', class: 'button primary' }, 'Sign in');
+    // A first visit is simply asked to sign in; a key that was refused is
+    // told why.
+    const firstVisit = !refusedKey && refusal.type === 'MissingAuthenticationTokenException';
+    const problem = el('div', { class: 'signin-problem' }, firstVisit ? null : errorBox(refusal));
+
+    const form = el('form', { class: 'signin-form', autocomplete: 'off' },
+      el('label', { for: accessKeyId.id }, 'Access key ID'), accessKeyId,
+      el('label', { for: secret.id }, 'Secret access key'), secret,
+      el('p', { class: 'hint signin-key-hint' },
+        "The key is the server's ZOOMVAULT_API_ACCESS_KEY_ID and ZOOMVAULT_API_SECRET_ACCESS_KEY."),
+      el('div', { class: 'signin-actions' }, submit));
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      signIn().catch((err) => problem.replaceChildren(errorBox(err)));
+    });
+
+    async function signIn() {
+      const credentials = { accessKeyId: accessKeyId.value.trim(), secretAccessKey: secret.value };
+      if (!credentials.accessKeyId || !credentials.secretAccessKey) return;
+      submit.disabled = true;
+      main.dataset.console = 'loading';
+      problem.replaceChildren(el('p', { class: 'hint' }, 'Checking the key\u2026'));
+      try {
+        await send('ListStateMachines', { maxResults: 1 }, signal, credentials);
+      } catch (err) {
+        if (signal.aborted || err.name === 'AbortError') return;
+        problem.replaceChildren(errorBox(err));
+        secret.value = '';
+        submit.disabled = false;
+        secret.focus();
+        main.dataset.console = 'signin';
+        return;
+      }
+      if (!credentialsStore.save(credentials)) {
+        problem.replaceChildren(errorBox(new Error('This browser keeps no session storage for the page, so the console cannot hold the key.')));
+        submit.disabled = false;
+        main.dataset.console = 'signin';
+        return;
+      }
+      navigate();
+    }
+
+    return el('section', { class: 'card signin' },
+      el('div', { class: 'card-head' }, el('h2', null, 'Sign in')),
+      el('div', { class: 'signin-body' },
+        el('p', { class: 'signin-intro' },
+          'This server accepts only signed requests (AWS Signature Version 4). Sign in with its API key; ',
+          `the console signs each request for ${SIGNING_REGION}/${SIGNING_SERVICE} in this tab and keeps the key `,
+          'in session storage until you sign out or close the tab.'),
+        problem,
+        form));
   }
 
   // ---------------------------------------------------------------- shared pieces
@@ -372,14 +739,31 @@
   function errorBox(err) {
     const isApi = err instanceof ApiError;
     const head = (isApi ? err.type : 'Error') + (isApi && err.status ? ` (HTTP ${err.status})` : '');
-    // The page sends unsigned requests: it holds no AWS keys. An API that
-    // demands SigV4 refuses them, and the reader should learn why.
-    const unsigned = isApi && (err.status === 403 || /Signature|AuthenticationToken|UnrecognizedClient/.test(err.type));
+    // A signature mismatch comes with the server's canonical request and
+    // string to sign: worth having when debugging a signer, too long to
+    // lead with.
+    const message = err.message || String(err);
+    const split = message.indexOf('\n\n');
+    const lead = split < 0 ? message : message.slice(0, split);
+    const rest = split < 0 ? '' : message.slice(split + 2).trim();
     return el('div', { class: 'error-box', role: 'alert' },
       el('strong', { class: 'error-type' }, head),
-      el('span', { class: 'error-message' }, err.message || String(err)),
-      unsigned ? el('span', { class: 'error-hint' },
-        'The console sends unsigned requests, so it works only where the API accepts them (zoomvault serve on loopback).') : null);
+      el('span', { class: 'error-message' }, lead),
+      isApi ? authHint(err) : null,
+      rest ? el('details', { class: 'error-more' }, el('summary', null, 'What the server computed'), codeBlock(rest)) : null);
+  }
+
+  // What a refused signature most likely means, in the reader's terms.
+  function authHint(err) {
+    let hint = null;
+    if (err.type === 'UnrecognizedClientException') {
+      hint = 'The server has no such access key ID.';
+    } else if (err.type === 'InvalidSignatureException' && /^The request signature we calculated/.test(err.message)) {
+      hint = 'The secret access key is not the one the server has for this access key ID.';
+    } else if (isClockSkew(err)) {
+      hint = "This computer's clock is more than five minutes off the server's.";
+    }
+    return hint ? el('span', { class: 'error-hint' }, hint) : null;
   }
 
   function pageHead(title, ...extra) {
@@ -1770,6 +2154,109 @@
     if (d.resource) return clip(`${d.resourceType || ''}:${d.resource}`, 200);
     if (typeof d.length === 'number') return `${d.length} items`;
     return '';
+  }
+
+  // ---------------------------------------------------------------- self-test
+
+  // #/selftest: the signing code against published vectors, once with the
+  // page's own SHA-256 and HMAC and once more with WebCrypto where the
+  // browser has it. Not linked from the page: it answers "does this
+  // browser sign correctly?", and the end-to-end test reads it.
+  const AWS_EXAMPLE_KEY = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
+  const bytesOf = (length, byteAt) => Uint8Array.from({ length }, (_, i) => byteAt(i));
+
+  const SIGNING_VECTORS = [
+    // FIPS 180-2 appendix B and the NIST example values.
+    { name: 'sha256-empty', expected: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+      run: async (d) => hex(await d.sha256(utf8(''))) },
+    { name: 'sha256-abc', expected: 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
+      run: async (d) => hex(await d.sha256(utf8('abc'))) },
+    { name: 'sha256-448-bits', expected: '248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1',
+      run: async (d) => hex(await d.sha256(utf8('abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq'))) },
+    { name: 'sha256-896-bits', expected: 'cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1',
+      run: async (d) => hex(await d.sha256(utf8('abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu'))) },
+    { name: 'sha256-million-a', expected: 'cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0',
+      run: async (d) => hex(await d.sha256(bytesOf(1000000, () => 0x61))) },
+    // Multi-byte UTF-8, as request bodies carry it.
+    { name: 'sha256-utf8', expected: '07a8e13df7e5a2de962b2265b7b3f52ba35d6c92af7fc2881dcf165aeb30e852',
+      run: async (d) => hex(await d.sha256(utf8('zoomvault \u2713 \u65e5\u672c \u{1F3AC}'))) },
+    // Every length from 0 to 200 bytes (bytes 0, 1, 2, ...), across each
+    // padding boundary: the SHA-256 of the digests' hex, one after another.
+    { name: 'sha256-lengths-0-200', expected: 'b367ea311264aae50e6260b96a10761169ce3eec5d5f8f2258351f82c7252776',
+      run: async (d) => {
+        let all = '';
+        for (let length = 0; length <= 200; length++) all += hex(await d.sha256(bytesOf(length, (i) => i & 0xff)));
+        return hex(await d.sha256(utf8(all)));
+      } },
+    // RFC 4231 test cases 1, 2 and 6 (a key longer than the block).
+    { name: 'hmac-rfc4231-1', expected: 'b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7',
+      run: async (d) => hex(await d.hmac(bytesOf(20, () => 0x0b), utf8('Hi There'))) },
+    { name: 'hmac-rfc4231-2', expected: '5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843',
+      run: async (d) => hex(await d.hmac(utf8('Jefe'), utf8('what do ya want for nothing?'))) },
+    { name: 'hmac-rfc4231-6', expected: '60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54',
+      run: async (d) => hex(await d.hmac(bytesOf(131, () => 0xaa), utf8('Test Using Larger Than Block-Size Key - Hash Key First'))) },
+    // AWS's signing-key example (Signature Version 4 documentation).
+    { name: 'sigv4-signing-key', expected: 'c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9',
+      run: async (d) => hex(await signingKey(d, AWS_EXAMPLE_KEY.secretAccessKey, '20150830', 'us-east-1', 'iam')) },
+    // AWS's SigV4 test suite, get-vanilla.
+    { name: 'sigv4-get-vanilla',
+      expected: 'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, '
+        + 'SignedHeaders=host;x-amz-date, Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31',
+      run: (d) => sigv4Authorization(d, AWS_EXAMPLE_KEY, {
+        method: 'GET',
+        path: '/',
+        headers: [['Host', 'example.amazonaws.com'], ['X-Amz-Date', '20150830T123600Z']],
+        body: new Uint8Array(0),
+        amzDate: '20150830T123600Z',
+        region: 'us-east-1',
+        service: 'service',
+      }) },
+    // A call as the console signs it, body with multi-byte UTF-8. No
+    // published vector exists for it; the end-to-end test has the server's
+    // verifier check this header.
+    { name: 'sigv4-json-post',
+      expected: 'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/states/aws4_request, '
+        + 'SignedHeaders=content-type;host;x-amz-date;x-amz-target, '
+        + 'Signature=9d1f8beb7d78fc4b56dbabc4d5fe5baef710385374e799318b62f43ac80f1fc4',
+      run: async (d) => (await signedJsonHeaders(d, AWS_EXAMPLE_KEY, {
+        host: 'console.example:8443',
+        target: TARGET_PREFIX + 'DescribeExecution',
+        body: utf8(JSON.stringify({ executionArn: 'arn:aws:states:us-east-1:123456789012:execution:demo:r\u00e9union-\u2713-\u{1F3AC}' })),
+        amzDate: '20150830T123600Z',
+      })).Authorization },
+  ];
+
+  async function selfTestView(main) {
+    document.title = 'Signing self-test \u00b7 zoomvault';
+    const implementations = digests === scriptDigests ? [scriptDigests] : [scriptDigests, digests];
+    const tbody = el('tbody');
+    let failed = 0;
+    for (const d of implementations) {
+      for (const vector of SIGNING_VECTORS) {
+        let actual;
+        try {
+          actual = await vector.run(d);
+        } catch (err) {
+          actual = 'threw: ' + (err.message || String(err));
+        }
+        const pass = actual === vector.expected;
+        if (!pass) failed++;
+        tbody.append(el('tr', { class: 'vector', dataset: { vector: vector.name, implementation: d.name, result: pass ? 'pass' : 'fail' } },
+          el('td', { class: 'nowrap' }, vector.name),
+          el('td', null, d.name),
+          el('td', null, el('span', { class: 'outcome', dataset: { status: pass ? 'succeeded' : 'failed' } }, pass ? 'pass' : 'FAIL')),
+          el('td', { class: 'mono actual' }, actual),
+          el('td', { class: 'mono expected' }, vector.expected)));
+      }
+    }
+    const total = implementations.length * SIGNING_VECTORS.length;
+    main.append(
+      pageHead('Signing self-test', el('span', { class: 'count', dataset: { failed: String(failed) } },
+        failed ? `${failed} of ${total} failed` : `all ${total} passed`)),
+      el('p', { class: 'hint' }, digests === scriptDigests
+        ? "WebCrypto is not available here (not a secure context), so requests are signed with the page's own SHA-256."
+        : 'Requests are signed with WebCrypto; the page\'s own SHA-256 is checked too.'),
+      card(null, table(['Vector', 'Implementation', 'Result', 'Computed', 'Expected'], tbody, 'vectors')));
   }
 
   navigate();

@@ -2,8 +2,11 @@
 //! `/console`. The page is three hand-written files under `console/` (HTML,
 //! CSS, vanilla JS) compiled into the binary, so it needs no build step, no
 //! network beyond this server and works offline. The page talks only to the
-//! same-origin API (`POST /`); this module only serves the files, with a
-//! Content-Security-Policy that lets nothing but them run.
+//! same-origin API (`POST /`), and signs its requests with SigV4 when the API
+//! demands it, with a key typed into the page and kept in the tab's
+//! sessionStorage; the server never hands the page a key. This module only
+//! serves the files, with a Content-Security-Policy that lets nothing but
+//! them run.
 
 use axum::http::header::{self, HeaderName};
 use axum::response::IntoResponse;
@@ -17,6 +20,8 @@ const CONSOLE_CSS: &str = include_str!("../console/console.css");
 /// Only this origin's files, no inline script or style, no framing. The page
 /// inserts execution data as text only; the policy is the second line of
 /// defence should that ever slip. `data:` images cover the empty favicon.
+/// `form-action 'none'` keeps the sign-in form from ever submitting itself,
+/// so the key cannot end up in an address even if the script fails.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
      style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
      base-uri 'none'; form-action 'none'; frame-ancestors 'none'";

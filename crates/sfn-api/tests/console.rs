@@ -3,16 +3,25 @@
 //! checked is the DOM a browser builds from the page's script and the API's
 //! answers. Chromium is required: without it the test fails and says how
 //! to install it, rather than passing without having looked at anything.
+//!
+//! Pages that only need loading are dumped with `--dump-dom`; signing in
+//! needs clicks and typing, so that test drives one Chromium over the
+//! DevTools protocol ([`DevTools`]).
 
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
+use base64::Engine as _;
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 use zoomvault_asl::Failure;
 use zoomvault_engine::{Clock, Engine, EngineConfig, Handlers};
-use zoomvault_sfn_api::{app, console, ApiConfig};
+use zoomvault_sfn_api::sigv4::{Credentials, Verifier};
+use zoomvault_sfn_api::{app, console, ApiConfig, Auth};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 
@@ -118,8 +127,8 @@ struct Served {
 }
 
 /// An engine with a SUCCEEDED, a FAILED and a RUNNING execution, behind the
-/// API and the console on a loopback port.
-async fn serve() -> Served {
+/// API (authenticating as `api` says) and the console on a loopback port.
+async fn serve(api: ApiConfig) -> Served {
     let dir = tempfile::tempdir().expect("a temp dir");
     let mut config = EngineConfig::new(dir.path().join("engine.db"));
     // 2025-03-14T09:30:00Z; virtual, so the Retry's interval takes no time.
@@ -184,7 +193,7 @@ async fn serve() -> Served {
     }
 
     // `app` as serve mounts it: the API at `POST /`, the console beside it.
-    let router = app(engine.clone(), ApiConfig::default());
+    let router = app(engine.clone(), api);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind a loopback port");
@@ -348,7 +357,7 @@ fn execution_url(base: &str, arn: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn console_shows_executions_graph_and_events() {
-    let served = serve().await;
+    let served = serve(ApiConfig::default()).await;
     let base = &served.base;
 
     // The executions list: all three, newest first, with their statuses.
@@ -575,4 +584,663 @@ fn console_files_build_no_markup_from_strings() {
         handler.is_none(),
         "an inline handler in index.html: on{handler:?}"
     );
+}
+
+/// The page's script keeps the API key out of logs and out of any storage
+/// that outlives the tab.
+#[test]
+fn console_keeps_the_key_out_of_logs_and_lasting_storage() {
+    let script = include_str!("../console/console.js");
+    for leak in ["localStorage", "document.cookie", "indexedDB"] {
+        assert!(!script.contains(leak), "console.js uses {leak}");
+    }
+    for method in [
+        "log", "info", "warn", "error", "debug", "trace", "dir", "table",
+    ] {
+        let call = format!("console.{method}(");
+        assert!(!script.contains(&call), "console.js calls {call}");
+    }
+}
+
+const ACCESS_KEY_ID: &str = "AKIDCONSOLE";
+const SECRET_ACCESS_KEY: &str = "console-secret-0123456789";
+
+/// What `delete Crypto.prototype.subtle` leaves is what a page on plain
+/// http to a LAN address has: no `crypto.subtle`. The clock an hour slow
+/// makes the first signature one the server calls expired.
+const INSECURE_AND_SLOW: &str = "delete Crypto.prototype.subtle; \
+     const realNow = Date.now; Date.now = () => realNow.call(Date) - 3600 * 1000;";
+
+/// Beyond loopback the API wants SigV4, and the console signs. Unsigned, the
+/// page shows the sign-in form; a wrong secret is refused with the server's
+/// InvalidSignatureException and loads nothing; the right key loads the
+/// executions and the graph, held in this tab's session storage only, until
+/// sign-out. A second tab without WebCrypto and with its clock an hour slow
+/// signs with the page's own SHA-256 by the server's clock, and drops a kept
+/// key the server stops taking. The self-test's vectors pass with both
+/// implementations, and the calls it signs verify with the server's own
+/// verifier. One browser, one tab per case.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_signs_its_requests_when_the_server_requires_sigv4() {
+    let verifier = Verifier::new(vec![Credentials::new(ACCESS_KEY_ID, SECRET_ACCESS_KEY)]);
+    let served = serve(ApiConfig {
+        auth: Auth::Signed(Arc::new(verifier)),
+    })
+    .await;
+    let base = served.base.clone();
+    let succeeded_arn = served.succeeded_arn.clone();
+    // The browser is driven with blocking reads; the server keeps running
+    // on this test's runtime meanwhile.
+    tokio::task::spawn_blocking(move || {
+        let mut browser = DevTools::launch();
+        self_test_passes_and_its_signatures_verify(&mut browser, &base);
+        signing_in_loads_the_console_and_signing_out_forgets_the_key(
+            &mut browser,
+            &base,
+            &succeeded_arn,
+        );
+        without_webcrypto_and_with_a_slow_clock_the_page_still_signs(&mut browser, &base);
+        browser.close();
+    })
+    .await
+    .expect("the browser session");
+}
+
+fn self_test_passes_and_its_signatures_verify(browser: &mut DevTools, base: &str) {
+    let tab = browser.open(&format!("{base}/console#/selftest"), None);
+    browser.wait_for(&tab, r#"#view[data-console="ready"]"#);
+    let dom = browser.dom(&tab);
+    // 127.0.0.1 is a secure context, so WebCrypto runs the vectors too.
+    for implementation in ["javascript", "webcrypto"] {
+        let rows = dom
+            .matches(&format!(r#"data-implementation="{implementation}""#))
+            .count();
+        assert_eq!(rows, 13, "{implementation} vectors");
+    }
+    assert!(
+        !dom.contains(r#"data-result="fail""#),
+        "a vector failed:\n{dom}"
+    );
+    assert_eq!(dom.matches(r#"data-result="pass""#).count(), 26);
+    assert!(dom.contains(r#"data-failed="0""#));
+
+    let computed = |vector: &str| vector_result(&dom, vector, "javascript");
+    // Digests the page only compares with its own constants, recomputed
+    // here with the sha2 crate.
+    assert_eq!(
+        computed("sha256-utf8"),
+        hex::encode(Sha256::digest("zoomvault ✓ 日本 🎬".as_bytes()))
+    );
+    let lengths: String = (0..=200usize)
+        .map(|length| {
+            let bytes: Vec<u8> = (0..length).map(|i| (i & 0xff) as u8).collect();
+            hex::encode(Sha256::digest(&bytes))
+        })
+        .collect();
+    assert_eq!(
+        computed("sha256-lengths-0-200"),
+        hex::encode(Sha256::digest(lengths.as_bytes()))
+    );
+    assert_eq!(
+        computed("sigv4-signing-key"),
+        "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9"
+    );
+
+    // The signatures the page's own SHA-256 made pass the server's verifier:
+    // AWS's get-vanilla, and a JSON 1.0 call as the console sends it, whose
+    // body has multi-byte UTF-8.
+    let example = Verifier::new(vec![Credentials::new(
+        "AKIDEXAMPLE",
+        "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+    )]);
+    let signed_at = time::Date::from_calendar_date(2015, time::Month::August, 30)
+        .and_then(|date| date.with_hms(12, 36, 0))
+        .expect("a date")
+        .assume_utc();
+    let get_vanilla = computed("sigv4-get-vanilla");
+    example
+        .verify(
+            &Method::GET,
+            &Uri::from_static("/"),
+            &headers(&[
+                ("host", "example.amazonaws.com"),
+                ("x-amz-date", "20150830T123600Z"),
+                ("authorization", &get_vanilla),
+            ]),
+            b"",
+            signed_at,
+        )
+        .unwrap_or_else(|e| panic!("get-vanilla {get_vanilla}: {e}"));
+    let json_post = computed("sigv4-json-post");
+    let body = json!({"executionArn": "arn:aws:states:us-east-1:123456789012:execution:demo:réunion-✓-🎬"})
+        .to_string();
+    example
+        .verify(
+            &Method::POST,
+            &Uri::from_static("/"),
+            &headers(&[
+                ("host", "console.example:8443"),
+                ("content-type", "application/x-amz-json-1.0"),
+                ("x-amz-date", "20150830T123600Z"),
+                ("x-amz-target", "AWSStepFunctions.DescribeExecution"),
+                ("authorization", &json_post),
+            ]),
+            body.as_bytes(),
+            signed_at,
+        )
+        .unwrap_or_else(|e| panic!("json-post {json_post}: {e}"));
+    browser.close_tab(tab);
+}
+
+fn signing_in_loads_the_console_and_signing_out_forgets_the_key(
+    browser: &mut DevTools,
+    base: &str,
+    succeeded_arn: &str,
+) {
+    // Unsigned: refused, so the form, and nothing else.
+    let tab = browser.open(&format!("{base}/console#/executions"), None);
+    browser.wait_for(&tab, r#"#view[data-console="signin"] form.signin-form"#);
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("console-signin.png");
+    browser.screenshot(&tab, &path);
+    println!("screenshot: {}", path.display());
+    let form = browser.dom(&tab);
+    assert!(form.contains(r#"id="signin-access-key-id""#), "{form}");
+    assert!(form.contains(r#"id="signin-secret-access-key""#), "{form}");
+    assert!(
+        form.contains("The key is the server's ZOOMVAULT_API_ACCESS_KEY_ID"),
+        "{form}"
+    );
+    assert!(
+        !form.contains("error-box"),
+        "a first visit is no error: {form}"
+    );
+    assert!(!form.contains("data-execution="), "{form}");
+
+    // A wrong secret: the server's refusal, named, and still no data.
+    browser.click(&tab, "#signin-access-key-id");
+    browser.type_text(&tab, ACCESS_KEY_ID);
+    browser.click(&tab, "#signin-secret-access-key");
+    browser.type_text(&tab, "not-the-console-secret-0123");
+    browser.click(&tab, r#"form.signin-form button[type="submit"]"#);
+    browser.wait_for(
+        &tab,
+        r#"#view[data-console="signin"] .signin-problem .error-box"#,
+    );
+    let refused = browser.dom(&tab);
+    let error = element_at(&refused, r#"class="error-box""#);
+    assert!(
+        error.contains(">InvalidSignatureException (HTTP 400)<"),
+        "{error}"
+    );
+    assert!(
+        error.contains("The request signature we calculated does not match"),
+        "{error}"
+    );
+    assert!(
+        error.contains("The secret access key is not the one the server has"),
+        "{error}"
+    );
+    assert!(!refused.contains("data-execution="), "{refused}");
+    assert_eq!(browser.evaluate(&tab, "sessionStorage.length"), json!(0));
+    assert_eq!(
+        browser.evaluate(
+            &tab,
+            "document.getElementById('signin-secret-access-key').value"
+        ),
+        json!(""),
+        "the refused secret is cleared"
+    );
+
+    // The right secret (the access key ID is still typed in): the list.
+    browser.click(&tab, "#signin-secret-access-key");
+    browser.type_text(&tab, SECRET_ACCESS_KEY);
+    browser.click(&tab, r#"form.signin-form button[type="submit"]"#);
+    browser.wait_for(
+        &tab,
+        r#"#view[data-console="ready"] tr[data-execution="console-ok"]"#,
+    );
+    let list = browser.dom(&tab);
+    let ok_row = row_with(&list, r#"data-execution="console-ok""#);
+    assert!(ok_row.contains(r#"data-status="SUCCEEDED""#), "{ok_row}");
+    assert!(list.contains(r#"data-execution="console-failed""#));
+    let session = element_at(&list, r#"class="session-key""#);
+    assert!(session.contains(r#"data-signer="webcrypto""#), "{session}");
+    assert!(session.contains(ACCESS_KEY_ID), "{session}");
+    assert!(
+        !list.contains(SECRET_ACCESS_KEY),
+        "the secret is in the DOM"
+    );
+    assert_eq!(
+        browser.evaluate(
+            &tab,
+            &format!("location.href.includes({})", json!(SECRET_ACCESS_KEY))
+        ),
+        json!(false)
+    );
+    assert_eq!(
+        browser.evaluate(
+            &tab,
+            "[sessionStorage.length, localStorage.length, document.cookie]"
+        ),
+        json!([1, 0, ""])
+    );
+
+    // Another view in the same tab signs with the kept key: the graph.
+    browser.evaluate(
+        &tab,
+        &format!(
+            "location.hash = {}",
+            json!(format!("#/execution/{succeeded_arn}"))
+        ),
+    );
+    browser.wait_for(&tab, r#"#view[data-console="ready"] g[data-state="Done"]"#);
+    let graph = browser.dom(&tab);
+    assert_eq!(graph.matches(r#"<g class="state"#).count(), 11);
+    assert_eq!(state_status(&graph, "Done"), "succeeded");
+    assert_eq!(state_status(&graph, "Right"), "failed");
+
+    // Sign-out forgets the key: the form again, nothing kept.
+    browser.click(&tab, "button.sign-out");
+    browser.wait_for(&tab, r#"#view[data-console="signin"] form.signin-form"#);
+    assert_eq!(browser.evaluate(&tab, "sessionStorage.length"), json!(0));
+    let signed_out = browser.dom(&tab);
+    assert!(!signed_out.contains("session-key"), "{signed_out}");
+    assert!(!signed_out.contains("data-state="), "{signed_out}");
+    browser.close_tab(tab);
+}
+
+fn without_webcrypto_and_with_a_slow_clock_the_page_still_signs(
+    browser: &mut DevTools,
+    base: &str,
+) {
+    // A new tab has its own session storage: signed out again.
+    let tab = browser.open(
+        &format!("{base}/console#/executions"),
+        Some(INSECURE_AND_SLOW),
+    );
+    browser.wait_for(&tab, r#"#view[data-console="signin"] form.signin-form"#);
+    assert_eq!(
+        browser.evaluate(&tab, "typeof crypto.subtle"),
+        json!("undefined")
+    );
+    browser.click(&tab, "#signin-access-key-id");
+    browser.type_text(&tab, ACCESS_KEY_ID);
+    browser.click(&tab, "#signin-secret-access-key");
+    browser.type_text(&tab, SECRET_ACCESS_KEY);
+    browser.click(&tab, r#"form.signin-form button[type="submit"]"#);
+    browser.wait_for(
+        &tab,
+        r#"#view[data-console="ready"] tr[data-execution="console-ok"]"#,
+    );
+    let list = browser.dom(&tab);
+    let session = element_at(&list, r#"class="session-key""#);
+    assert!(session.contains(r#"data-signer="javascript""#), "{session}");
+
+    // A kept key the server no longer takes (as after the server's key
+    // changed) is dropped at the next view, and the form says why.
+    browser.evaluate(
+        &tab,
+        &format!(
+            "sessionStorage.setItem('zoomvault-console-credentials', JSON.stringify({}))",
+            json!({"accessKeyId": ACCESS_KEY_ID, "secretAccessKey": "rotated-away-0123456789"})
+        ),
+    );
+    browser.click(&tab, ".page-head .toolbar > button.button");
+    browser.wait_for(
+        &tab,
+        r#"#view[data-console="signin"] .signin-problem .error-box"#,
+    );
+    let refused = browser.dom(&tab);
+    let error = element_at(&refused, r#"class="error-box""#);
+    assert!(
+        error.contains(">InvalidSignatureException (HTTP 400)<"),
+        "{error}"
+    );
+    assert_eq!(browser.evaluate(&tab, "sessionStorage.length"), json!(0));
+    assert_eq!(
+        browser.evaluate(
+            &tab,
+            "document.getElementById('signin-access-key-id').value"
+        ),
+        json!(ACCESS_KEY_ID),
+        "the refused key's ID is kept in the form"
+    );
+    assert!(!refused.contains("session-key"), "{refused}");
+    browser.close_tab(tab);
+}
+
+/// The text the self-test computed for `vector` with `implementation`.
+fn vector_result(dom: &str, vector: &str, implementation: &str) -> String {
+    let row = row_with(
+        dom,
+        &format!(r#"data-vector="{vector}" data-implementation="{implementation}""#),
+    );
+    let cell = r#"<td class="mono actual">"#;
+    let at = row
+        .find(cell)
+        .unwrap_or_else(|| panic!("no computed cell in {row}"))
+        + cell.len();
+    let end = at + row[at..].find("</td>").expect("the cell's end");
+    row[at..end].to_owned()
+}
+
+fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+    pairs
+        .iter()
+        .map(|(name, value)| {
+            (
+                HeaderName::from_bytes(name.as_bytes()).expect("a header name"),
+                HeaderValue::from_str(value).expect("a header value"),
+            )
+        })
+        .collect()
+}
+
+/// Chromium under the DevTools protocol, for what `--dump-dom` cannot do:
+/// click and type. The protocol runs over a pipe
+/// (`--remote-debugging-pipe`: JSON messages each ending in a NUL, read
+/// from the browser's fd 3 and answered on its fd 4), so no WebSocket
+/// client is needed; `sh` moves the pipes std gives the child as stdin and
+/// stdout onto fds 3 and 4, which std alone cannot do without unsafe code.
+/// Input goes through `Input.*`, as a user's would, not through script.
+struct DevTools {
+    child: Child,
+    to_browser: ChildStdin,
+    from_browser: mpsc::Receiver<Value>,
+    next_id: u64,
+    /// Events read while waiting for something else.
+    events: Vec<Value>,
+    profile: tempfile::TempDir,
+}
+
+/// A tab attached in flat mode: its commands carry its session id.
+struct Tab {
+    target: String,
+    session: String,
+}
+
+impl DevTools {
+    fn launch() -> DevTools {
+        let binary = chromium();
+        let profile = tempfile::tempdir().expect("a profile dir");
+        let log = std::fs::File::create(profile.path().join("chromium.log")).expect("a log file");
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(r#"exec "$0" "$@" 3<&0 4>&1 </dev/null >/dev/null"#)
+            .arg(binary)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--no-first-run",
+                "--hide-scrollbars",
+                "--remote-debugging-pipe",
+            ])
+            .arg(format!(
+                "--user-data-dir={}",
+                profile.path().join("profile").display()
+            ))
+            .arg("about:blank")
+            .env("TZ", "UTC")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {binary}: {e}; run `apt-get install chromium`"));
+        let to_browser = child.stdin.take().expect("the browser's fd 3");
+        let from_browser = child.stdout.take().expect("the browser's fd 4");
+        let (sender, receiver) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(from_browser);
+            let mut message = Vec::new();
+            while reader
+                .read_until(0, &mut message)
+                .is_ok_and(|read| read > 0)
+            {
+                if message.last() == Some(&0) {
+                    message.pop();
+                }
+                let Ok(value) = serde_json::from_slice(&message) else {
+                    break;
+                };
+                if sender.send(value).is_err() {
+                    break;
+                }
+                message.clear();
+            }
+        });
+        DevTools {
+            child,
+            to_browser,
+            from_browser: receiver,
+            next_id: 0,
+            events: Vec::new(),
+            profile,
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.profile.path().join("chromium.log")).unwrap_or_default()
+    }
+
+    fn receive(&mut self, waiting_for: &str) -> Value {
+        match self.from_browser.recv_timeout(Duration::from_secs(30)) {
+            Ok(message) => message,
+            Err(e) => panic!(
+                "chromium said nothing while {waiting_for} ({e}); its log:\n{}",
+                self.log()
+            ),
+        }
+    }
+
+    /// Sends a command (to the browser, or to `tab`) and returns its result.
+    fn command(&mut self, tab: Option<&Tab>, method: &str, params: Value) -> Value {
+        self.next_id += 1;
+        let id = self.next_id;
+        let mut message = json!({"id": id, "method": method, "params": params});
+        if let Some(tab) = tab {
+            message["sessionId"] = json!(tab.session);
+        }
+        let mut bytes = serde_json::to_vec(&message).expect("a command");
+        bytes.push(0);
+        if let Err(e) = self
+            .to_browser
+            .write_all(&bytes)
+            .and_then(|()| self.to_browser.flush())
+        {
+            panic!("send {method} to chromium: {e}; its log:\n{}", self.log());
+        }
+        loop {
+            let answer = self.receive(&format!("answering {method}"));
+            if answer["id"] == id {
+                if let Some(error) = answer.get("error") {
+                    panic!("{method} {params}: {error}");
+                }
+                return answer["result"].clone();
+            }
+            self.events.push(answer);
+        }
+    }
+
+    fn wait_event(&mut self, wanted: impl Fn(&Value) -> bool, what: &str) -> Value {
+        if let Some(at) = self.events.iter().position(&wanted) {
+            return self.events.remove(at);
+        }
+        loop {
+            let event = self.receive(what);
+            if wanted(&event) {
+                return event;
+            }
+            self.events.push(event);
+        }
+    }
+
+    /// A new tab at `url`, once the page has loaded, with `before_load` run
+    /// in it before any of the page's own script.
+    fn open(&mut self, url: &str, before_load: Option<&str>) -> Tab {
+        let target = self.command(None, "Target.createTarget", json!({"url": "about:blank"}));
+        let target = target["targetId"].as_str().expect("a target id").to_owned();
+        let attached = self.command(
+            None,
+            "Target.attachToTarget",
+            json!({"targetId": target, "flatten": true}),
+        );
+        let session = attached["sessionId"]
+            .as_str()
+            .expect("a session id")
+            .to_owned();
+        let tab = Tab { target, session };
+        self.command(Some(&tab), "Page.enable", json!({}));
+        self.command(
+            Some(&tab),
+            "Page.setLifecycleEventsEnabled",
+            json!({"enabled": true}),
+        );
+        self.command(
+            Some(&tab),
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": 1400, "height": 1000, "deviceScaleFactor": 1, "mobile": false}),
+        );
+        self.command(Some(&tab), "Page.bringToFront", json!({}));
+        if let Some(source) = before_load {
+            self.command(
+                Some(&tab),
+                "Page.addScriptToEvaluateOnNewDocument",
+                json!({"source": source}),
+            );
+        }
+        let navigated = self.command(Some(&tab), "Page.navigate", json!({"url": url}));
+        assert!(
+            navigated.get("errorText").is_none(),
+            "open {url}: {navigated}"
+        );
+        let loader = navigated["loaderId"].clone();
+        self.wait_event(
+            |event| {
+                event["method"] == "Page.lifecycleEvent"
+                    && event["sessionId"] == tab.session.as_str()
+                    && event["params"]["name"] == "load"
+                    && event["params"]["loaderId"] == loader
+            },
+            &format!("loading {url}"),
+        );
+        tab
+    }
+
+    fn close_tab(&mut self, tab: Tab) {
+        self.command(None, "Target.closeTarget", json!({"targetId": tab.target}));
+        // Its events are of no more use.
+        self.events
+            .retain(|event| event["sessionId"] != tab.session.as_str());
+    }
+
+    /// The value of `expression` in the page, awaited if it is a promise.
+    fn evaluate(&mut self, tab: &Tab, expression: &str) -> Value {
+        let answer = self.command(
+            Some(tab),
+            "Runtime.evaluate",
+            json!({"expression": expression, "awaitPromise": true, "returnByValue": true}),
+        );
+        if let Some(exception) = answer.get("exceptionDetails") {
+            panic!("`{expression}` threw: {exception}");
+        }
+        answer["result"]["value"].clone()
+    }
+
+    /// Waits until an element matches `selector`. The page watches its own
+    /// DOM and answers, so nothing here polls; it gives up after ten
+    /// seconds, and then the DOM is shown.
+    fn wait_for(&mut self, tab: &Tab, selector: &str) {
+        let expression = format!(
+            "new Promise((resolve) => {{
+               const selector = {};
+               const found = () => document.querySelector(selector) !== null;
+               if (found()) return resolve(true);
+               const observer = new MutationObserver(() => {{
+                 if (found()) {{ observer.disconnect(); resolve(true); }}
+               }});
+               observer.observe(document.documentElement, {{ subtree: true, childList: true, attributes: true }});
+               setTimeout(() => {{ observer.disconnect(); resolve(found()); }}, 10000);
+             }})",
+            json!(selector)
+        );
+        if self.evaluate(tab, &expression) != json!(true) {
+            panic!(
+                "nothing matched {selector} within ten seconds; the DOM:\n{}",
+                self.dom(tab)
+            );
+        }
+    }
+
+    fn dom(&mut self, tab: &Tab) -> String {
+        self.evaluate(tab, "document.documentElement.outerHTML")
+            .as_str()
+            .expect("the DOM as text")
+            .to_owned()
+    }
+
+    /// A left click in the middle of the element `selector` matches, as
+    /// the mouse would give it.
+    fn click(&mut self, tab: &Tab, selector: &str) {
+        let point = self.evaluate(
+            tab,
+            &format!(
+                "(() => {{
+                   const element = document.querySelector({});
+                   element.scrollIntoView({{ block: 'center' }});
+                   const box = element.getBoundingClientRect();
+                   return [box.x + box.width / 2, box.y + box.height / 2];
+                 }})()",
+                json!(selector)
+            ),
+        );
+        for kind in ["mousePressed", "mouseReleased"] {
+            self.command(
+                Some(tab),
+                "Input.dispatchMouseEvent",
+                json!({"type": kind, "x": point[0], "y": point[1], "button": "left", "clickCount": 1}),
+            );
+        }
+    }
+
+    /// Types `text` into the focused element, as a keyboard (or an input
+    /// method) would.
+    fn type_text(&mut self, tab: &Tab, text: &str) {
+        self.command(Some(tab), "Input.insertText", json!({"text": text}));
+    }
+
+    fn screenshot(&mut self, tab: &Tab, path: &Path) {
+        let shot = self.command(
+            Some(tab),
+            "Page.captureScreenshot",
+            json!({"format": "png"}),
+        );
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(shot["data"].as_str().expect("screenshot data"))
+            .expect("a base64 screenshot");
+        std::fs::write(path, png).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+    }
+
+    /// Asks the browser to quit, and waits a little for it.
+    fn close(mut self) {
+        let _ = self.command(None, "Browser.close", json!({}));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for DevTools {
+    /// A browser left behind by a failed assertion is killed.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
 }
