@@ -28,10 +28,44 @@
 //! `$$.Execution.RedriveCount` goes up, the state machine's TimeoutSeconds
 //! counts again from the redrive, and the top-level state that did not
 //! succeed is entered again with the input it had, its retries counted from
-//! zero; the states before it are not run again. **Deviation from AWS:** a
-//! Parallel or Map state there runs again whole, its succeeded branches and
-//! iterations included; AWS reruns only the branches and iterations that
-//! failed or were aborted.
+//! zero; the states before it are not run again.
+//!
+//! When that state is a Parallel or inline Map, it runs again only the
+//! branches and iterations that did not succeed (they failed, or were
+//! aborted because a sibling failed or the execution stopped or timed out),
+//! as AWS documents for RedriveExecution; the others keep their outputs,
+//! and the state's result is assembled from kept and new outputs in branch
+//! or item order. Each branch or iteration that runs again is redriven like
+//! the execution: it resumes at the state it stopped in, with that state's
+//! input and the variables it had then, so a failed iteration whose inner
+//! Parallel had one good branch reruns only the bad branch. One that never
+//! entered a state (not started yet under MaxConcurrency, or its
+//! ItemSelector failed) starts afresh: a Map item with the same index and
+//! value and its ItemSelector evaluated again, a branch with the Parallel's
+//! effective input. What this needs (`Unfinished`) is kept only when such a
+//! state does not succeed, and replay rebuilds it from the journal like all
+//! the rest.
+//!
+//! Assumed where AWS's docs are silent:
+//! - A branch or iteration resumes where it stopped rather than at its
+//!   first state: AWS says a redrive "continues the failed execution from
+//!   the unsuccessful step" and does not rerun successful steps, and a Map
+//!   Run redrives its Standard child workflows the same way.
+//! - History: the state's Entered and Started events come again
+//!   (MapStateStarted with the length of the whole item array), then
+//!   MapIterationStarted and the events of the iterations and branches that
+//!   run again only; a kept one adds no event.
+//! - MaxConcurrency limits the iterations that run again, and the tolerated
+//!   failure thresholds count this attempt's failed iterations against the
+//!   whole item count. An iteration whose failure was tolerated did not
+//!   succeed, so it runs again too.
+//! - A Retry of the state, before or after a redrive, runs it again whole as
+//!   a retry always has; so does a redrive of one that the execution stopped
+//!   in while it waited to retry, or that failed in its own processing
+//!   (ResultSelector, ResultPath, OutputPath) after all its children
+//!   succeeded.
+//! - Journals of engines that ran such a state again whole hold `Redriven`
+//!   without `rerun` (`Rerun::Whole`) and replay as they ran.
 
 use crate::history::{json_text, with_data, DataField, HistoryEvent};
 use crate::task::{TaskInvocation, TaskTarget, TokenKey};
@@ -83,7 +117,24 @@ pub enum Fact {
     },
     /// RedriveExecution: a FAILED, TIMED_OUT or ABORTED execution runs
     /// again from the state that did not succeed.
-    Redriven,
+    Redriven {
+        /// Absent from the journals of engines that ran such a state again
+        /// whole, so those replay as they ran.
+        #[serde(default)]
+        rerun: Rerun,
+    },
+}
+
+/// What a redrive runs again of a Parallel or Map state that did not
+/// succeed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Rerun {
+    /// The whole state, every branch and iteration: what engines before
+    /// `Unsuccessful` journaled (never journaled now).
+    #[default]
+    Whole,
+    /// Only the branches and iterations that did not succeed, as AWS does.
+    Unsuccessful,
 }
 
 /// What the driver must do after the facts that produced it are committed.
@@ -239,11 +290,15 @@ enum Waiting {
         effective_input: Value,
     },
     Parallel {
-        children: Vec<RunId>,
+        /// By branch; `None` for a branch a redrive did not run again.
+        children: Vec<Option<RunId>>,
         results: Vec<Option<Value>>,
         remaining: usize,
     },
     Map(Box<MapProgress>),
+    /// The Parallel or Map state did not succeed: what its children left
+    /// for a redrive.
+    Unfinished(Box<Unfinished>),
 }
 
 #[derive(Debug, Clone)]
@@ -259,6 +314,87 @@ struct MapProgress {
     tolerated_percentage: Option<f64>,
     tolerated_count: Option<u64>,
     first_failure: Option<Failure>,
+    /// Iterations that failed in this attempt, with where each stopped.
+    failed_items: Vec<(usize, Option<StoppedRun>)>,
+    /// On a redrive, what the attempt before left: its succeeded items are
+    /// skipped, its stopped ones resume where they stopped.
+    redriven: Option<Box<Unfinished>>,
+}
+
+impl MapProgress {
+    /// Moves `next` past the items a redrive keeps.
+    fn skip_kept(&mut self) {
+        if let Some(before) = &self.redriven {
+            while before.succeeded.get(self.next) == Some(&true) {
+                self.next += 1;
+            }
+        }
+    }
+
+    /// What this attempt leaves for a redrive, given where its iterations
+    /// still active (`stopped_active`) stopped.
+    fn into_unfinished(self, stopped_active: Vec<(usize, Option<StoppedRun>)>) -> Unfinished {
+        let before = self.redriven.map(|b| *b);
+        // Below `next` every item was run or kept; at and above it, only
+        // those the attempt before kept have succeeded.
+        let succeeded = (0..self.items.len())
+            .map(|i| {
+                i < self.next
+                    || before
+                        .as_ref()
+                        .is_some_and(|b| b.succeeded.get(i) == Some(&true))
+            })
+            .collect();
+        // Items the attempt before stopped that this one never reached
+        // resume where they stopped then.
+        let stopped = before.map(|b| b.stopped).unwrap_or_default();
+        let mut unfinished = Unfinished {
+            outputs: self.results,
+            succeeded,
+            stopped,
+        };
+        for (index, stopped) in self.failed_items.into_iter().chain(stopped_active) {
+            unfinished.not_succeeded(index, stopped);
+        }
+        unfinished
+    }
+}
+
+/// What a Parallel or Map state that did not succeed (it failed, or its
+/// execution stopped or timed out in it) leaves for a redrive: the outputs
+/// of its branches or iterations that succeeded and where each of the
+/// others stopped. Built only then, so an execution that never fails keeps
+/// nothing per child beyond a Map's results.
+#[derive(Debug, Clone)]
+struct Unfinished {
+    /// By branch or item index; meaningful where `succeeded` is set.
+    outputs: Vec<Value>,
+    succeeded: Vec<bool>,
+    /// Children that did not succeed after entering a state. The others
+    /// (not started, or failed before their first state) start afresh.
+    stopped: FxHashMap<usize, StoppedRun>,
+}
+
+impl Unfinished {
+    fn not_succeeded(&mut self, index: usize, stopped: Option<StoppedRun>) {
+        if let Some(s) = self.succeeded.get_mut(index) {
+            *s = false;
+        }
+        if let Some(stopped) = stopped {
+            self.stopped.insert(index, stopped);
+        }
+    }
+}
+
+/// A branch or iteration that did not succeed, as a redrive resumes it: in
+/// the state it was in, with that state's input and the run's variables.
+#[derive(Debug, Clone)]
+struct StoppedRun {
+    variables: Map<String, Value>,
+    state: String,
+    raw_input: Value,
+    /// That state's own children, when it is a Parallel or Map.
+    unfinished: Option<Box<Unfinished>>,
 }
 
 /// What a timer is for.
@@ -280,6 +416,9 @@ enum Work {
         run: RunId,
         state: String,
         input: Value,
+        /// A redrive entering a Parallel or Map state again: what the
+        /// attempt before left.
+        unfinished: Option<Box<Unfinished>>,
     },
     Fail {
         run: RunId,
@@ -369,7 +508,7 @@ impl Execution {
             entropy: SplitMix64(seed),
             out: &mut out,
         };
-        if self.status.is_terminal() && *fact != Fact::Redriven {
+        if self.status.is_terminal() && !matches!(fact, Fact::Redriven { .. }) {
             return out;
         }
         let mut work = Vec::new();
@@ -414,7 +553,7 @@ impl Execution {
                     self.task_heartbeat(run, *key, &mut cx);
                 }
             }
-            Fact::Redriven => self.redrive(&mut cx, &mut work),
+            Fact::Redriven { rerun } => self.redrive(*rerun, &mut cx, &mut work),
         }
         self.drain(&mut work, &mut cx);
         out
@@ -440,6 +579,7 @@ impl Execution {
             run: root,
             state: start,
             input: input.clone(),
+            unfinished: None,
         });
     }
 
@@ -506,15 +646,16 @@ impl Execution {
                 return;
             }
             match item {
-                Work::Enter { run, state, input } => self.enter(run, state, input, cx, work),
+                Work::Enter {
+                    run,
+                    state,
+                    input,
+                    unfinished,
+                } => self.enter(run, state, input, unfinished, cx, work),
                 Work::Fail { run, failure } => self.handle_failure(run, failure, cx, work),
                 Work::RunEnded { run, outcome } => self.run_ended(run, outcome, cx, work),
             }
         }
-    }
-
-    fn machine(&self, run: RunId) -> &StateMachine {
-        &self.compiled.machines[self.runs[&run].machine]
     }
 
     /// The context object `$$` for the run's current state, with only the
@@ -566,10 +707,16 @@ impl Execution {
         run: RunId,
         state_name: String,
         raw: Value,
+        unfinished: Option<Box<Unfinished>>,
         cx: &mut Ctx,
         work: &mut Vec<Work>,
     ) {
-        let machine = self.machine(run);
+        // A branch or iteration whose sibling failed at once, in the same
+        // apply, was stopped before its first state: it is not entered.
+        let Some(r) = self.runs.get(&run) else {
+            return;
+        };
+        let machine = &self.compiled.machines[r.machine];
         let Some(state) = machine.state(&state_name) else {
             // Validation guarantees every transition names a state.
             work.push(Work::RunEnded {
@@ -590,7 +737,8 @@ impl Execution {
                 entered_ms: cx.now,
                 retries,
                 retry_count: 0,
-                waiting: Waiting::Nothing,
+                // Taken by the state's body (see `execute`).
+                waiting: unfinished.map_or(Waiting::Nothing, Waiting::Unfinished),
             });
         }
         let entered = with_data(
@@ -891,8 +1039,9 @@ impl Execution {
 
     /// RedriveExecution: the top-level state that did not succeed is
     /// entered again with the input it had, its retries counted from zero.
-    /// A Parallel or Map state there runs again whole (see the module docs).
-    fn redrive(&mut self, cx: &mut Ctx, work: &mut Vec<Work>) {
+    /// A Parallel or Map state there takes what the attempt before left
+    /// (see the module docs).
+    fn redrive(&mut self, rerun: Rerun, cx: &mut Ctx, work: &mut Vec<Work>) {
         if !self.status.is_terminal() || matches!(self.status, Status::Succeeded { .. }) {
             return;
         }
@@ -917,15 +1066,27 @@ impl Execution {
         }
         let resume = self
             .runs
-            .get(&0)
-            .and_then(|r| r.frame.as_ref())
-            .map(|f| (f.state.clone(), f.raw_input.clone()));
-        let (state, input) =
-            resume.unwrap_or_else(|| (self.compiled.root().start_at.clone(), self.input.clone()));
+            .get_mut(&0)
+            .and_then(|r| r.frame.as_mut())
+            .map(|f| {
+                let unfinished = match std::mem::replace(&mut f.waiting, Waiting::Nothing) {
+                    Waiting::Unfinished(u) if rerun == Rerun::Unsuccessful => Some(u),
+                    _ => None,
+                };
+                (f.state.clone(), f.raw_input.clone(), unfinished)
+            });
+        let (state, input, unfinished) = resume.unwrap_or_else(|| {
+            (
+                self.compiled.root().start_at.clone(),
+                self.input.clone(),
+                None,
+            )
+        });
         work.push(Work::Enter {
             run: 0,
             state,
             input,
+            unfinished,
         });
     }
 
@@ -1047,6 +1208,7 @@ impl Execution {
                 run,
                 state: next,
                 input: output,
+                unfinished: None,
             }),
             None => work.push(Work::RunEnded {
                 run,
@@ -1135,6 +1297,7 @@ impl Execution {
                             run,
                             state: next,
                             input: output,
+                            unfinished: None,
                         });
                     }
                     Err(f) => work.push(Work::RunEnded {
@@ -1235,27 +1398,62 @@ impl Execution {
     ) {
         self.event(run, "ParallelStateStarted", None, cx);
         let branch_machines = self.compiled.children_of(machine, state).to_vec();
-        let mut children = Vec::new();
+        let n = branch_machines.len();
+        // On a redrive, the branches that succeeded keep their outputs and
+        // are not run again; the others resume where they stopped.
+        let mut before = self.take_unfinished(run).filter(|b| b.succeeded.len() == n);
+        let mut children = vec![None; n];
+        let mut results = vec![None; n];
+        let mut entries = Vec::with_capacity(n);
         for (i, m) in branch_machines.iter().enumerate() {
-            let child = self.new_run(*m, Some((run, i)), variables.clone(), None);
-            children.push(child);
+            let stopped = match before.as_deref_mut() {
+                Some(b) if b.succeeded[i] => {
+                    results[i] = Some(std::mem::take(&mut b.outputs[i]));
+                    continue;
+                }
+                Some(b) => b.stopped.remove(&i),
+                None => None,
+            };
+            let (branch_variables, entry) = match stopped {
+                Some(s) => (s.variables, (s.state, s.raw_input, s.unfinished)),
+                None => (
+                    variables.clone(),
+                    (
+                        self.compiled.machines[*m].start_at.clone(),
+                        effective.clone(),
+                        None,
+                    ),
+                ),
+            };
+            let child = self.new_run(*m, Some((run, i)), branch_variables, None);
+            children[i] = Some(child);
+            entries.push((child, entry));
         }
-        let n = children.len();
+        if entries.is_empty() {
+            // A redrive found every branch succeeded.
+            let results = results
+                .into_iter()
+                .map(|r| r.unwrap_or(Value::Null))
+                .collect();
+            self.event(run, "ParallelStateSucceeded", None, cx);
+            self.state_result(run, Value::Array(results), cx, work);
+            return;
+        }
         self.set_waiting(
             run,
             Waiting::Parallel {
-                children: children.clone(),
-                results: vec![None; n],
-                remaining: n,
+                children,
+                results,
+                remaining: entries.len(),
             },
         );
         // Pushed in reverse so branch 0 is entered first.
-        for (i, child) in children.iter().enumerate().rev() {
-            let start = self.compiled.machines[branch_machines[i]].start_at.clone();
+        for (child, (state, input, unfinished)) in entries.into_iter().rev() {
             work.push(Work::Enter {
-                run: *child,
-                state: start,
-                input: effective.clone(),
+                run: child,
+                state,
+                input,
+                unfinished,
             });
         }
     }
@@ -1265,24 +1463,36 @@ impl Execution {
         run: RunId,
         machine: usize,
         state: &str,
-        progress: MapProgress,
+        mut progress: MapProgress,
         cx: &mut Ctx,
         work: &mut Vec<Work>,
     ) {
         let length = progress.items.len();
+        // On a redrive, the items that succeeded keep their outputs and are
+        // not run again; the others resume where they stopped.
+        if let Some(mut before) = self
+            .take_unfinished(run)
+            .filter(|b| b.succeeded.len() == length)
+        {
+            progress.results = std::mem::take(&mut before.outputs);
+            progress.done = before.succeeded.iter().filter(|s| **s).count();
+            progress.redriven = Some(before);
+            progress.skip_kept();
+        }
         self.event(
             run,
             "MapStateStarted",
             Some(json!({ "length": length })),
             cx,
         );
-        let processor = self.compiled.children_of(machine, state)[0];
-        self.set_waiting(run, Waiting::Map(Box::new(progress)));
-        if length == 0 {
+        if progress.done == length {
+            // No items, or a redrive found every item succeeded.
             self.event(run, "MapStateSucceeded", None, cx);
-            self.state_result(run, Value::Array(Vec::new()), cx, work);
+            self.state_result(run, Value::Array(progress.results), cx, work);
             return;
         }
+        let processor = self.compiled.children_of(machine, state)[0];
+        self.set_waiting(run, Waiting::Map(Box::new(progress)));
         self.launch_iterations(run, processor, cx, work);
     }
 
@@ -1314,10 +1524,16 @@ impl Execution {
             let StateKind::Map(spec) = &map_state.kind else {
                 return;
             };
-            // The item's input: ItemSelector over the Map's effective input
-            // (borrowed, never copied per item) with `$$.Map.Item` set, or
-            // the item itself.
-            let input = match &spec.item_selector {
+            // An item a redrive resumes enters the state it stopped in, with
+            // that state's input (taken below).
+            let resumes = p
+                .redriven
+                .as_ref()
+                .is_some_and(|b| b.stopped.contains_key(&index));
+            // Otherwise the item's input: ItemSelector over the Map's
+            // effective input (borrowed, never copied per item) with
+            // `$$.Map.Item` set, or the item itself.
+            let input = (!resumes).then(|| match &spec.item_selector {
                 None => Ok(item.clone()),
                 Some(selector) => {
                     let mut context = self.context(run, None, map_state.context_use);
@@ -1331,7 +1547,7 @@ impl Execution {
                     };
                     lifecycle::eval_template(selector, &p.effective_input, &mut env)
                 }
-            };
+            });
             let variables = r.variables.clone();
             let label = map_state.name.clone();
             let child = self.new_run(
@@ -1340,13 +1556,18 @@ impl Execution {
                 variables,
                 Some((index, item)),
             );
+            let mut resume = None;
             if let Some(Waiting::Map(p)) = self
                 .runs
                 .get_mut(&run)
                 .and_then(|r| r.frame.as_mut())
                 .map(|f| &mut f.waiting)
             {
+                if resumes {
+                    resume = p.redriven.as_mut().and_then(|b| b.stopped.remove(&index));
+                }
                 p.next += 1;
+                p.skip_kept();
                 p.active.insert(index, child);
             }
             self.event(
@@ -1358,21 +1579,35 @@ impl Execution {
             if let Some(child_run) = self.runs.get_mut(&child) {
                 // The iteration's events follow MapIterationStarted.
                 child_run.last_event = self.next_event - 1;
-            }
-            match input {
-                Ok(input) => {
-                    let start = compiled.machines[processor].start_at.clone();
-                    work.push(Work::Enter {
-                        run: child,
-                        state: start,
-                        input,
-                    });
+                if let Some(stopped) = &mut resume {
+                    child_run.variables = std::mem::take(&mut stopped.variables);
                 }
-                Err(failure) => work.push(Work::RunEnded {
+            }
+            work.push(match (resume, input) {
+                (Some(stopped), _) => Work::Enter {
+                    run: child,
+                    state: stopped.state,
+                    input: stopped.raw_input,
+                    unfinished: stopped.unfinished,
+                },
+                (None, Some(Ok(input))) => Work::Enter {
+                    run: child,
+                    state: compiled.machines[processor].start_at.clone(),
+                    input,
+                    unfinished: None,
+                },
+                (None, Some(Err(failure))) => Work::RunEnded {
                     run: child,
                     outcome: Err(failure),
-                }),
-            }
+                },
+                // `resumes` found where the item stopped, so `resume` has it.
+                (None, None) => Work::RunEnded {
+                    run: child,
+                    outcome: Err(Failure::runtime(format!(
+                        "Map state '{label}': item {index} lost where it stopped"
+                    ))),
+                },
+            });
         }
     }
 
@@ -1408,6 +1643,12 @@ impl Execution {
             }
             return;
         };
+        // A branch or iteration that did not succeed leaves, for a redrive,
+        // where it stopped.
+        let stopped = match &outcome {
+            Ok(_) => None,
+            Err(_) => self.stopped_run(r),
+        };
         let Some(waiting) = self
             .runs
             .get(&parent)
@@ -1417,9 +1658,93 @@ impl Execution {
             return;
         };
         match waiting {
-            Waiting::Parallel { .. } => self.branch_ended(parent, slot, outcome, cx, work),
-            Waiting::Map(_) => self.iteration_ended(parent, slot, outcome, cx, work),
+            Waiting::Parallel { .. } => self.branch_ended(parent, slot, outcome, stopped, cx, work),
+            Waiting::Map(_) => self.iteration_ended(parent, slot, outcome, stopped, cx, work),
             _ => {}
+        }
+    }
+
+    /// A run that did not succeed, as a redrive resumes it; its children
+    /// are stopped too, each kept the same way.
+    fn stopped_run(&mut self, r: Run) -> Option<StoppedRun> {
+        let frame = r.frame?;
+        let unfinished = self.unfinished_of(frame.waiting);
+        Some(StoppedRun {
+            variables: r.variables,
+            state: frame.state,
+            raw_input: frame.raw_input,
+            unfinished,
+        })
+    }
+
+    /// Stops a run that has not ended (a sibling failed, or the execution
+    /// stopped) and keeps where it stopped, for a redrive.
+    fn freeze_run(&mut self, run: RunId) -> Option<StoppedRun> {
+        let r = self.runs.remove(&run)?;
+        self.forget_waits(&r);
+        self.stopped_run(r)
+    }
+
+    /// What a Parallel or Map state leaves for a redrive, given what it was
+    /// waiting on; its children still running are stopped.
+    fn unfinished_of(&mut self, waiting: Waiting) -> Option<Box<Unfinished>> {
+        match waiting {
+            Waiting::Unfinished(u) => Some(u),
+            Waiting::Parallel {
+                children, results, ..
+            } => Some(Box::new(self.parallel_unfinished(children, results, None))),
+            Waiting::Map(p) => {
+                let stopped_active = p
+                    .active
+                    .iter()
+                    .map(|(&index, &child)| (index, self.freeze_run(child)))
+                    .collect();
+                Some(Box::new(p.into_unfinished(stopped_active)))
+            }
+            _ => None,
+        }
+    }
+
+    /// What a Parallel state leaves for a redrive: its branches still
+    /// running are stopped; `failed` is the branch that failed it.
+    fn parallel_unfinished(
+        &mut self,
+        children: Vec<Option<RunId>>,
+        results: Vec<Option<Value>>,
+        failed: Option<(usize, Option<StoppedRun>)>,
+    ) -> Unfinished {
+        let succeeded = results.iter().map(Option::is_some).collect();
+        let outputs = results
+            .into_iter()
+            .map(|r| r.unwrap_or(Value::Null))
+            .collect();
+        let mut unfinished = Unfinished {
+            outputs,
+            succeeded,
+            stopped: FxHashMap::default(),
+        };
+        for (branch, child) in children.into_iter().enumerate() {
+            if let (false, Some(child)) = (unfinished.succeeded[branch], child) {
+                let stopped = self.freeze_run(child);
+                unfinished.not_succeeded(branch, stopped);
+            }
+        }
+        if let Some((branch, stopped)) = failed {
+            unfinished.not_succeeded(branch, stopped);
+        }
+        unfinished
+    }
+
+    /// On a redrive, what the attempt before left in the run's Parallel or
+    /// Map state (see `enter`).
+    fn take_unfinished(&mut self, run: RunId) -> Option<Box<Unfinished>> {
+        let frame = self.runs.get_mut(&run)?.frame.as_mut()?;
+        match std::mem::replace(&mut frame.waiting, Waiting::Nothing) {
+            Waiting::Unfinished(u) => Some(u),
+            other => {
+                frame.waiting = other;
+                None
+            }
         }
     }
 
@@ -1450,7 +1775,7 @@ impl Execution {
         if let Some(frame) = &r.frame {
             match &frame.waiting {
                 Waiting::Parallel { children, .. } => {
-                    for c in children.clone() {
+                    for c in children.iter().flatten().copied().collect::<Vec<_>>() {
                         self.abort_run(c);
                     }
                 }
@@ -1469,6 +1794,7 @@ impl Execution {
         parent: RunId,
         slot: usize,
         outcome: Result<Value, Failure>,
+        stopped: Option<StoppedRun>,
         cx: &mut Ctx,
         work: &mut Vec<Work>,
     ) {
@@ -1501,17 +1827,19 @@ impl Execution {
                 }
             }
             Err(failure) => {
-                if let Some(Waiting::Parallel { children, .. }) = self
+                // The other branches stop; all keep what a redrive needs.
+                if let Some(Waiting::Parallel {
+                    children, results, ..
+                }) = self
                     .runs
-                    .get(&parent)
-                    .and_then(|p| p.frame.as_ref())
-                    .map(|f| f.waiting.clone())
+                    .get_mut(&parent)
+                    .and_then(|p| p.frame.as_mut())
+                    .map(|f| std::mem::replace(&mut f.waiting, Waiting::Nothing))
                 {
-                    for c in children {
-                        self.abort_run(c);
-                    }
+                    let unfinished =
+                        self.parallel_unfinished(children, results, Some((slot, stopped)));
+                    self.set_waiting(parent, Waiting::Unfinished(Box::new(unfinished)));
                 }
-                self.set_waiting(parent, Waiting::Nothing);
                 self.event(parent, "ParallelStateFailed", None, cx);
                 work.push(Work::Fail {
                     run: parent,
@@ -1526,6 +1854,7 @@ impl Execution {
         parent: RunId,
         index: usize,
         outcome: Result<Value, Failure>,
+        stopped: Option<StoppedRun>,
         cx: &mut Ctx,
         work: &mut Vec<Work>,
     ) {
@@ -1554,6 +1883,7 @@ impl Execution {
             Err(f) => {
                 p.failed += 1;
                 p.first_failure.get_or_insert(f);
+                p.failed_items.push((index, stopped));
             }
         }
         let total = p.items.len() as u64;
@@ -1587,25 +1917,27 @@ impl Execution {
                 first_failure
                     .unwrap_or_else(|| Failure::new(names::TASK_FAILED, "a Map iteration failed"))
             };
-            let active: Vec<(usize, RunId)> = match self
+            // The iterations still running stop; all keep what a redrive
+            // needs.
+            if let Some(Waiting::Map(p)) = self
                 .runs
-                .get(&parent)
-                .and_then(|r| r.frame.as_ref())
-                .map(|f| &f.waiting)
+                .get_mut(&parent)
+                .and_then(|r| r.frame.as_mut())
+                .map(|f| std::mem::replace(&mut f.waiting, Waiting::Nothing))
             {
-                Some(Waiting::Map(p)) => p.active.iter().map(|(i, r)| (*i, *r)).collect(),
-                _ => Vec::new(),
-            };
-            for (i, child) in active {
-                self.abort_run(child);
-                self.event(
-                    parent,
-                    "MapIterationAborted",
-                    Some(json!({ "name": state_name, "index": i })),
-                    cx,
-                );
+                let mut stopped_active = Vec::with_capacity(p.active.len());
+                for (&i, &child) in &p.active {
+                    stopped_active.push((i, self.freeze_run(child)));
+                    self.event(
+                        parent,
+                        "MapIterationAborted",
+                        Some(json!({ "name": state_name, "index": i })),
+                        cx,
+                    );
+                }
+                let unfinished = p.into_unfinished(stopped_active);
+                self.set_waiting(parent, Waiting::Unfinished(Box::new(unfinished)));
             }
-            self.set_waiting(parent, Waiting::Nothing);
             self.event(parent, "MapStateFailed", None, cx);
             work.push(Work::Fail {
                 run: parent,
@@ -1631,7 +1963,17 @@ impl Execution {
     }
 
     fn finish(&mut self, status: Status, event_type: &'static str, details: Value, cx: &mut Ctx) {
-        // Abort every run but the root; forget every wait.
+        // A Parallel or Map state the root run is in (it failed, or the
+        // execution stops in it) keeps what its children did, for a
+        // redrive. Every other run is aborted; every wait forgotten.
+        let waiting = self
+            .runs
+            .get_mut(&0)
+            .and_then(|r| r.frame.as_mut())
+            .map(|f| std::mem::replace(&mut f.waiting, Waiting::Nothing));
+        if let Some(unfinished) = waiting.and_then(|w| self.unfinished_of(w)) {
+            self.set_waiting(0, Waiting::Unfinished(unfinished));
+        }
         let ids: Vec<RunId> = self.runs.keys().copied().filter(|r| *r != 0).collect();
         for id in ids {
             self.abort_run(id);
@@ -1867,6 +2209,8 @@ fn evaluate_body(state: &State, raw: &Value, env: &mut Env, now: i64) -> Result<
                 tolerated_percentage,
                 tolerated_count,
                 first_failure: None,
+                failed_items: Vec::new(),
+                redriven: None,
             }))
         }
     })
@@ -1912,4 +2256,158 @@ pub fn from_ms(ms: i64) -> time::OffsetDateTime {
 
 pub fn to_ms(t: time::OffsetDateTime) -> i64 {
     (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::task::TokenKey;
+
+    fn execution(definition: Value) -> Execution {
+        let machine = zoomvault_asl::definition::parse_str(&definition.to_string()).unwrap();
+        let info = ExecutionInfo {
+            execution_arn: crate::arn::execution("m", "e"),
+            name: "e".into(),
+            state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:m".into(),
+            state_machine_name: "m".into(),
+            role_arn: "arn:aws:iam::123456789012:role/r".into(),
+            start_ms: 0,
+            seed: 7,
+            token_key: TokenKey::LegacySeed(7),
+        };
+        Execution::new(info, Arc::new(Compiled::new(machine)))
+    }
+
+    /// The inputs of the tasks `applied` asks to run.
+    fn task_inputs(applied: &Applied) -> Vec<Value> {
+        applied
+            .actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::RunTask(t) => Some(t.input.clone()),
+                Action::StartTimer { .. } => None,
+            })
+            .collect()
+    }
+
+    /// A Parallel of two tasks whose second failed, redriven with `rerun`:
+    /// the inputs of the tasks the redrive runs.
+    fn redriven_parallel(rerun: Rerun) -> Vec<Value> {
+        let task = |branch: &str| {
+            json!({"StartAt": "T", "States": {"T": {"Type": "Task",
+                "Resource": "arn:aws:lambda:us-east-1:123456789012:function:work",
+                "Parameters": {"branch": branch}, "End": true}}})
+        };
+        let mut e = execution(json!({"StartAt": "P", "States": {"P": {
+            "Type": "Parallel", "End": true, "Branches": [task("a"), task("b")]}}}));
+        let started = e.apply(&Fact::Started { input: json!({}) }, 0);
+        assert_eq!(
+            task_inputs(&started),
+            [json!({"branch": "a"}), json!({"branch": "b"})]
+        );
+        let ok = Fact::TaskSucceeded {
+            key: 1,
+            output: json!("a done"),
+        };
+        e.apply(&ok, 1);
+        let failed = Fact::TaskFailed {
+            key: 2,
+            error: "E".into(),
+            cause: String::new(),
+        };
+        e.apply(&failed, 2);
+        assert_eq!(e.status().api_name(), "FAILED");
+        task_inputs(&e.apply(&Fact::Redriven { rerun }, 3))
+    }
+
+    fn stopped_at(state: &str) -> StoppedRun {
+        StoppedRun {
+            variables: Map::new(),
+            state: state.into(),
+            raw_input: Value::Null,
+            unfinished: None,
+        }
+    }
+
+    #[test]
+    fn a_map_attempt_leaves_what_it_did_not_reach_for_the_next_redrive() {
+        // Five items; the attempt before kept 0 and 2, and item 4 had
+        // stopped in state "S4". This attempt ran 1 (it failed in "S1") and
+        // was running 3 (stopped in "S3") when it failed: it never reached 4.
+        let before = Unfinished {
+            outputs: vec![
+                json!("o0"),
+                Value::Null,
+                json!("o2"),
+                Value::Null,
+                Value::Null,
+            ],
+            succeeded: vec![true, false, true, false, false],
+            stopped: FxHashMap::from_iter([(4, stopped_at("S4"))]),
+        };
+        let mut progress = MapProgress {
+            items: vec![Value::Null; 5],
+            effective_input: Value::Null,
+            next: 0,
+            max_concurrency: 2,
+            active: BTreeMap::new(),
+            results: before.outputs.clone(),
+            done: 2,
+            failed: 1,
+            tolerated_percentage: None,
+            tolerated_count: None,
+            first_failure: None,
+            failed_items: vec![(1, Some(stopped_at("S1")))],
+            redriven: Some(Box::new(before)),
+        };
+        progress.skip_kept();
+        assert_eq!(progress.next, 1);
+        progress.next = 4; // 1 and 3 were launched; 2 was skipped.
+        let unfinished = progress.into_unfinished(vec![(3, Some(stopped_at("S3")))]);
+        assert_eq!(unfinished.succeeded, [true, false, true, false, false]);
+        assert_eq!(
+            unfinished.outputs[..3],
+            [json!("o0"), Value::Null, json!("o2")]
+        );
+        let mut stopped: Vec<(usize, String)> = unfinished
+            .stopped
+            .iter()
+            .map(|(i, s)| (*i, s.state.clone()))
+            .collect();
+        stopped.sort();
+        assert_eq!(
+            stopped,
+            [
+                (1, "S1".to_string()),
+                (3, "S3".to_string()),
+                (4, "S4".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn a_redriven_fact_without_rerun_replays_as_a_whole_rerun() {
+        let legacy: Fact = serde_json::from_str(r#"{"fact":"Redriven"}"#).unwrap();
+        assert_eq!(
+            legacy,
+            Fact::Redriven {
+                rerun: Rerun::Whole
+            }
+        );
+        assert_eq!(
+            redriven_parallel(Rerun::Whole),
+            [json!({"branch": "a"}), json!({"branch": "b"})]
+        );
+        assert_eq!(
+            serde_json::to_string(&Fact::Redriven {
+                rerun: Rerun::Unsuccessful
+            })
+            .unwrap(),
+            r#"{"fact":"Redriven","rerun":"Unsuccessful"}"#
+        );
+        assert_eq!(
+            redriven_parallel(Rerun::Unsuccessful),
+            [json!({"branch": "b"})]
+        );
+    }
 }

@@ -38,7 +38,7 @@
 use crate::arn;
 use crate::clock::Clock;
 use crate::core::{
-    Action, Applied, CallbackTask, Compiled, Execution, ExecutionInfo, Fact, Status,
+    Action, Applied, CallbackTask, Compiled, Execution, ExecutionInfo, Fact, Rerun, Status,
 };
 use crate::handler::{Handlers, TaskRequest};
 use crate::store::{self, Batch, Closed, ExecutionRow, Reopened, StateMachineRow, Store};
@@ -1197,7 +1197,14 @@ impl Driver {
                 next_seq,
             },
         );
-        self.apply(arn, Fact::Redriven, now, turn);
+        self.apply(
+            arn,
+            Fact::Redriven {
+                rerun: Rerun::Unsuccessful,
+            },
+            now,
+            turn,
+        );
         Ok(now)
     }
 
@@ -1205,7 +1212,7 @@ impl Driver {
         let Some(live) = self.executions.get_mut(arn) else {
             return; // a late message for an execution that has ended
         };
-        let redrive = fact == Fact::Redriven;
+        let redrive = matches!(fact, Fact::Redriven { .. });
         if live.exec.status().is_terminal() != redrive {
             return;
         }
