@@ -580,7 +580,11 @@ async fn errors_are_aws_shaped() {
     let (status, body) = raw(&e, Some("AWSStepFunctions.StartExecution"), &huge).await;
     assert_eq!(status, 413);
     assert_eq!(body["__type"], "ValidationException");
-    assert!(e.engine.list_executions(None, None, None, 10).unwrap().is_empty());
+    assert!(e
+        .engine
+        .list_executions(None, None, None, 10)
+        .unwrap()
+        .is_empty());
 }
 
 #[tokio::test]
