@@ -759,6 +759,70 @@ async fn shaped_upload_writes_parts_in_place_and_completes_without_copying() {
     assert!(dir.entries(".tmp").is_empty());
 }
 
+/// Deterministic bytes that differ at every offset a block boundary could
+/// cut wrongly.
+fn pattern(len: usize, seed: u32) -> Vec<u8> {
+    (0..len as u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761).wrapping_add(seed) >> 13) as u8)
+        .collect()
+}
+
+/// Real part sizes (whole MiB, so parts start block-aligned and are written
+/// with O_DIRECT where the filesystem allows), odd chunk sizes, and a last
+/// part whose tail does not fill a block.
+async fn shaped_upload_of_real_sizes(store: &DirObjectStore) {
+    let part_size = 5 * 1024 * 1024u64;
+    let total = 2 * part_size + 12_345;
+    let bytes = pattern(total as usize, 7);
+    let upload = store
+        .create_multipart_shaped(KEY, "audio/mp4", shape(total, part_size))
+        .await
+        .expect("create");
+    let mut parts = Vec::new();
+    for n in [3u32, 1, 2] {
+        let start = (n as u64 - 1) * part_size;
+        let end = (start + part_size).min(total);
+        let chunks: Vec<io::Result<Bytes>> = bytes[start as usize..end as usize]
+            .chunks(70_001)
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect();
+        let body = PartBody::new(end - start, Box::pin(futures_util::stream::iter(chunks)));
+        parts.push(
+            store
+                .put_part(KEY, &upload, part(n), body)
+                .await
+                .expect("part"),
+        );
+    }
+    parts.sort_by_key(|p| p.part_number);
+    let meta = store
+        .complete_multipart(KEY, &upload, &parts)
+        .await
+        .expect("complete");
+    assert_eq!(meta.size, total);
+    assert!(
+        read_stream(store, KEY).await == bytes,
+        "the object is the bytes sent"
+    );
+}
+
+#[tokio::test]
+async fn shaped_upload_of_real_part_sizes_is_byte_identical() {
+    let dir = TestDir::new("store-shaped-real");
+    shaped_upload_of_real_sizes(&DirObjectStore::open(dir.path()).expect("open")).await;
+}
+
+#[tokio::test]
+async fn shaped_upload_works_where_o_direct_is_refused() {
+    // tmpfs refuses O_DIRECT; the store falls back to buffered writes.
+    let root = std::path::Path::new("/dev/shm")
+        .join(format!("zoomvault-archive-tmpfs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let store = DirObjectStore::open(&root).expect("open on tmpfs");
+    shaped_upload_of_real_sizes(&store).await;
+    std::fs::remove_dir_all(&root).expect("clean up");
+}
+
 #[tokio::test]
 async fn shaped_upload_refuses_wrong_lengths_and_missing_parts() {
     let dir = TestDir::new("store-shaped-refusals");

@@ -13,7 +13,13 @@
 //! A shaped upload (its size known up front) writes each part straight to
 //! its offset in `object`, and completion fsyncs that file and renames it
 //! into place: the bytes are written once, as a plain download would write
-//! them. There a part that fails midway loses that part (its pointer is
+//! them. Where the filesystem allows it they are written with `O_DIRECT`,
+//! in aligned blocks from an aligned buffer (a part's last bytes that do
+//! not fill a block go through the page cache): on the VM disks measured,
+//! a buffered write plus its fsync ran at 300-700 MB/s, dominated by
+//! copying into the page cache and writing it back, while direct writes of
+//! the same bytes ran at 1-2 GB/s. Filesystems without `O_DIRECT` (tmpfs)
+//! get buffered writes flushed in the background, as before. There a part that fails midway loses that part (its pointer is
 //! removed first) instead of keeping an earlier version: completion then
 //! refuses the upload until the part is sent again.
 //!
@@ -63,6 +69,13 @@ use crate::ports::object_store::{
 /// Read and copy buffer size: large enough to keep syscalls few, small
 /// enough to never matter for memory.
 const CHUNK: usize = 256 * 1024;
+/// `O_DIRECT` needs buffer addresses, file offsets and lengths aligned to
+/// the device's logical block; 4 KiB covers every common device.
+const DIRECT_ALIGN: usize = 4096;
+/// Bytes gathered before one direct write: large enough that the device,
+/// not the syscall, sets the pace; small enough to cost little memory per
+/// part in flight.
+const DIRECT_BLOCK: usize = 1024 * 1024;
 
 /// Attempts to rename into a directory that a concurrent `delete` may have
 /// pruned as empty between our `create_dir_all` and our `rename`.
@@ -601,14 +614,108 @@ fn resolve_part(
     }))
 }
 
+/// Opens a shaped upload's object for direct writes, or `None` where the
+/// filesystem refuses `O_DIRECT` (tmpfs answers `EINVAL`).
+fn open_direct(object: &Path) -> Result<Option<File>, Error> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_DIRECT)
+        .open(object)
+    {
+        Ok(file) => Ok(Some(file)),
+        Err(error) if error.raw_os_error() == Some(libc::EINVAL) => Ok(None),
+        Err(error) => Err(Error::Io {
+            context: format!("opening {} for direct writes", object.display()),
+            source: error,
+        }),
+    }
+}
+
+/// A buffer whose start is aligned for `O_DIRECT`, carved out of a slightly
+/// larger `Vec` (so no allocator tricks are needed).
+struct AlignedBlock {
+    storage: Vec<u8>,
+    start: usize,
+    len: usize,
+}
+
+impl AlignedBlock {
+    fn new() -> AlignedBlock {
+        let storage = vec![0u8; DIRECT_BLOCK + DIRECT_ALIGN];
+        let start = storage.as_ptr().align_offset(DIRECT_ALIGN);
+        AlignedBlock {
+            storage,
+            start,
+            len: 0,
+        }
+    }
+
+    /// Copies as much of `data` as fits; returns how much that was.
+    fn fill(&mut self, data: &[u8]) -> usize {
+        let n = data.len().min(DIRECT_BLOCK - self.len);
+        let at = self.start + self.len;
+        self.storage[at..at + n].copy_from_slice(&data[..n]);
+        self.len += n;
+        n
+    }
+
+    fn filled(&self) -> &[u8] {
+        &self.storage[self.start..self.start + self.len]
+    }
+}
+
+/// Writes a shaped part from `at` (block-aligned: parts are MiB multiples)
+/// through `direct` in aligned blocks; the last bytes that do not fill a
+/// block go through `buffered`, which completion's fsync covers.
+fn write_direct(
+    direct: &File,
+    buffered: &File,
+    mut at: u64,
+    chunks: &mut tokio::sync::mpsc::Receiver<Bytes>,
+    context: &str,
+) -> Result<(), Error> {
+    use std::os::unix::fs::FileExt;
+    let mut block = AlignedBlock::new();
+    while let Some(chunk) = chunks.blocking_recv() {
+        let mut data = &chunk[..];
+        while !data.is_empty() {
+            let n = block.fill(data);
+            data = &data[n..];
+            if block.len == DIRECT_BLOCK {
+                direct
+                    .write_all_at(block.filled(), at)
+                    .map_err(io_error(context.to_string()))?;
+                at += DIRECT_BLOCK as u64;
+                block.len = 0;
+            }
+        }
+    }
+    let whole = block.len / DIRECT_ALIGN * DIRECT_ALIGN;
+    let filled = block.filled();
+    if whole > 0 {
+        direct
+            .write_all_at(&filled[..whole], at)
+            .map_err(io_error(context.to_string()))?;
+    }
+    if whole < filled.len() {
+        buffered
+            .write_all_at(&filled[whole..], at + whole as u64)
+            .map_err(io_error(context.to_string()))?;
+    }
+    Ok(())
+}
+
 /// Streams a part's body into `file`, appending (staged) or from `offset`
 /// (shaped), and returns how many bytes came. One blocking thread writes
 /// with plain file writes, fed chunk by chunk; a small channel keeps what
 /// waits in memory to a few chunks (tokio::fs would hop to a blocking
 /// thread per chunk).
+#[allow(clippy::too_many_arguments)]
 async fn write_body(
     layout: &Arc<Layout>,
     file: File,
+    direct: Option<File>,
     offset: Option<u64>,
     object: Option<PathBuf>,
     part_number: PartNumber,
@@ -630,6 +737,12 @@ async fn write_body(
                         .map_err(io_error(writer_context.clone()))?;
                 }
                 file.flush().map_err(io_error(writer_context))
+            }
+            // Parts start at multiples of the part size, which S3's limits
+            // keep to whole MiB; an odd caller's unaligned part is buffered.
+            Some(at) if direct.is_some() && at % DIRECT_ALIGN as u64 == 0 => {
+                let direct = direct.expect("checked by the guard");
+                write_direct(&direct, &file, at, &mut to_write, &writer_context)
             }
             Some(mut at) => {
                 while let Some(chunk) = to_write.blocking_recv() {
@@ -868,11 +981,11 @@ impl ObjectStore for DirObjectStore {
         // the object. The temp path stays with this future: if it is
         // dropped (the upload cancelled), the file is unlinked at once,
         // even while the writer still holds it open.
-        let (temp, file, offset) = match shape {
+        let (temp, (file, direct), offset) = match shape {
             None => {
                 let layout = layout.clone();
                 let (temp, file) = blocking(move || layout.temp_file()).await?;
-                (Some(temp), file, None)
+                (Some(temp), (file, None), None)
             }
             Some(shape) => {
                 let (offset, len) =
@@ -904,18 +1017,28 @@ impl ObjectStore for DirObjectStore {
                         }
                     }
                     let object = dir.join(SHAPED_OBJECT);
-                    fs::OpenOptions::new()
+                    let buffered = fs::OpenOptions::new()
                         .write(true)
                         .open(&object)
-                        .map_err(io_error(format!("opening {}", object.display())))
+                        .map_err(io_error(format!("opening {}", object.display())))?;
+                    Ok((buffered, open_direct(&object)?))
                 })
                 .await?;
                 (None, file, Some(offset))
             }
         };
         let object = offset.map(|_| dir.join(SHAPED_OBJECT));
-        let received =
-            write_body(&layout, file, offset, object, part_number, &mut body, key).await?;
+        let received = write_body(
+            &layout,
+            file,
+            direct,
+            offset,
+            object,
+            part_number,
+            &mut body,
+            key,
+        )
+        .await?;
         if received < body.len {
             return Err(Error::BodyTooShort {
                 part_number,
