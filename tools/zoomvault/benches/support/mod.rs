@@ -1,4 +1,4 @@
-//! What the benches that run servers as child processes share: a child that
+//! What the benches (and tests) that run servers as child processes share: a child that
 //! is killed when dropped, and a free loopback port to give it.
 
 use std::process::Child;
