@@ -859,9 +859,17 @@ impl Execution {
     }
 
     fn set_waiting(&mut self, run: RunId, waiting: Waiting) {
-        if let Some(frame) = self.runs.get_mut(&run).and_then(|r| r.frame.as_mut()) {
-            frame.waiting = waiting;
+        if let Some(w) = self.waiting_mut(run) {
+            *w = waiting;
         }
+    }
+
+    /// What the run's current state waits for, if it is in one.
+    fn waiting_mut(&mut self, run: RunId) -> Option<&mut Waiting> {
+        self.runs
+            .get_mut(&run)
+            .and_then(|r| r.frame.as_mut())
+            .map(|f| &mut f.waiting)
     }
 
     fn schedule_task(
@@ -963,11 +971,7 @@ impl Execution {
             resource_type,
             resource,
             ..
-        }) = self
-            .runs
-            .get_mut(&run)
-            .and_then(|r| r.frame.as_mut())
-            .map(|f| &mut f.waiting)
+        }) = self.waiting_mut(run)
         else {
             return;
         };
@@ -1022,12 +1026,7 @@ impl Execution {
                 heartbeat: true,
             },
         );
-        if let Some(Waiting::Task { timers, .. }) = self
-            .runs
-            .get_mut(&run)
-            .and_then(|r| r.frame.as_mut())
-            .map(|f| &mut f.waiting)
-        {
+        if let Some(Waiting::Task { timers, .. }) = self.waiting_mut(run) {
             timers.retain(|t| Some(*t) != old);
             timers.push(new);
         }
@@ -1557,12 +1556,7 @@ impl Execution {
                 Some((index, item)),
             );
             let mut resume = None;
-            if let Some(Waiting::Map(p)) = self
-                .runs
-                .get_mut(&run)
-                .and_then(|r| r.frame.as_mut())
-                .map(|f| &mut f.waiting)
-            {
+            if let Some(Waiting::Map(p)) = self.waiting_mut(run) {
                 if resumes {
                     resume = p.redriven.as_mut().and_then(|b| b.stopped.remove(&index));
                 }
@@ -1868,12 +1862,7 @@ impl Execution {
         let processor = compiled.children_of(machine, &state_name)[0];
         let ok = outcome.is_ok();
         let label = json!({ "name": state_name, "index": index });
-        let Some(Waiting::Map(p)) = self
-            .runs
-            .get_mut(&parent)
-            .and_then(|r| r.frame.as_mut())
-            .map(|f| &mut f.waiting)
-        else {
+        let Some(Waiting::Map(p)) = self.waiting_mut(parent) else {
             return;
         };
         p.active.remove(&index);
