@@ -14,7 +14,7 @@ use zoomvault_engine::arn;
 use zoomvault_engine::driver::{
     Engine, Error as EngineError, MachineType, NewStateMachine, RedriveStatus,
 };
-use zoomvault_engine::store::{ExecutionRow, StateMachineRow};
+use zoomvault_engine::store::ExecutionRow;
 
 /// Largest execution input AWS accepts, in characters.
 const MAX_INPUT: usize = 262_144;
@@ -311,30 +311,31 @@ struct StateMachineArnRequest {
     state_machine_arn: Option<String>,
 }
 
-fn machine_description(row: &StateMachineRow) -> Map<String, Value> {
-    let v = json!({
-        "stateMachineArn": row.arn,
-        "name": row.name,
-        "definition": row.definition,
-        "roleArn": row.role_arn,
-        "loggingConfiguration": { "level": "OFF", "includeExecutionData": false },
-        "tracingConfiguration": { "enabled": false },
-        "revisionId": row.revision.to_string(),
-    });
-    match v {
-        Value::Object(m) => m,
-        _ => unreachable!("a json! object literal"),
-    }
+/// Logging and tracing as DescribeStateMachine* report them: neither is
+/// offered, so both are off.
+fn observability() -> (Value, Value) {
+    (
+        json!({ "level": "OFF", "includeExecutionData": false }),
+        json!({ "enabled": false }),
+    )
 }
 
 fn describe_state_machine(engine: &Engine, r: StateMachineArnRequest) -> ApiResult<Value> {
     let arn = state_machine_arn(r.state_machine_arn.as_ref(), "stateMachineArn")?;
     let row = engine.state_machine(arn)?;
-    let mut d = machine_description(&row);
-    d.insert("status".into(), json!("ACTIVE"));
-    d.insert("type".into(), json!(row.machine_type));
-    d.insert("creationDate".into(), date(row.created_ms));
-    Ok(Value::Object(d))
+    let (logging, tracing) = observability();
+    Ok(json!({
+        "stateMachineArn": row.arn,
+        "name": row.name,
+        "status": "ACTIVE",
+        "definition": row.definition,
+        "roleArn": row.role_arn,
+        "type": row.machine_type,
+        "creationDate": date(row.created_ms),
+        "loggingConfiguration": logging,
+        "tracingConfiguration": tracing,
+        "revisionId": row.revision.to_string(),
+    }))
 }
 
 fn delete_state_machine(engine: &Engine, r: StateMachineArnRequest) -> ApiResult<Value> {
@@ -360,14 +361,15 @@ fn describe_state_machine_for_execution(
     // The definition the execution runs is its own copy, taken at start; the
     // machine may have changed or gone since.
     let machine = engine.state_machine(&row.state_machine_arn).ok();
+    let (logging, tracing) = observability();
     let d = json!({
         "stateMachineArn": row.state_machine_arn,
         "name": row.state_machine_name,
         "definition": row.definition,
         "roleArn": row.role_arn,
         "updateDate": date(machine.as_ref().map_or(row.start_ms, |m| m.updated_ms.min(row.start_ms))),
-        "loggingConfiguration": { "level": "OFF", "includeExecutionData": false },
-        "tracingConfiguration": { "enabled": false },
+        "loggingConfiguration": logging,
+        "tracingConfiguration": tracing,
     });
     Ok(d)
 }
