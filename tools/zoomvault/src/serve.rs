@@ -439,6 +439,7 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
     eprintln!("zoomvault serving on {base}");
     eprintln!("  webhook:  POST {base}/zoom/webhook");
     eprintln!("  site:     {base}/site/index.html");
+    eprintln!("  console:  {base}/console");
     eprintln!("  Step Functions API: {base} (aws stepfunctions --endpoint-url {base} ...)");
     eprintln!("  data:     {}", settings.data_dir.display());
     let server = tokio::spawn(async move {
