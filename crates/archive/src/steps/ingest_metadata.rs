@@ -9,6 +9,7 @@ use super::{
     RecordingRef, StepContext, StepError, WorkflowInput,
 };
 use crate::keys::{FileIdentity, FileKey, RecordingKeys};
+use crate::ports::object_store::MAX_PART_NUMBER;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
@@ -145,12 +146,26 @@ fn optional<T>(result: Result<T, ZoomError>) -> Result<Option<T>, StepError> {
     }
 }
 
+/// The part size for a file: the configured one, unless the file would then
+/// need more parts than a multipart upload may have (S3's 10,000); then the
+/// smallest whole number of MiB that fits it in 10,000 parts. Whole MiB keep
+/// every part's offset aligned for the directory store's direct writes.
+pub(crate) fn part_size_for(file_size: Option<u64>, configured: u64) -> u64 {
+    const MIB: u64 = 1024 * 1024;
+    let max_parts = u64::from(MAX_PART_NUMBER);
+    match file_size {
+        Some(size) if size.div_ceil(configured.max(1)) > max_parts => {
+            size.div_ceil(max_parts).div_ceil(MIB) * MIB
+        }
+        _ => configured,
+    }
+}
+
 fn plan_files(
     ctx: &StepContext,
     keys: &RecordingKeys,
     recording: &MeetingRecording,
 ) -> Result<Vec<FilePlan>, StepError> {
-    let part_size = ctx.config.part_size;
     let mut plans = Vec::new();
     for (position, file) in recording.recording_files.iter().enumerate() {
         // Files still processing on Zoom's side have nothing to fetch yet.
@@ -173,6 +188,7 @@ fn plan_files(
             position,
         })?;
         let storage_key = keys.file(&file_key, &extension)?;
+        let part_size = part_size_for(file.file_size, ctx.config.part_size);
         plans.push(FilePlan {
             position,
             metadata_key: keys.file_metadata(&file_key),
@@ -204,5 +220,37 @@ fn default_extension(file_type: &str) -> &'static str {
         "TIMELINE" | "TB" => "json",
         "CSV" => "csv",
         _ => "bin",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::part_size_for;
+
+    const MIB: u64 = 1024 * 1024;
+    const GIB: u64 = 1024 * MIB;
+
+    #[test]
+    fn the_configured_part_size_holds_while_the_file_fits_in_10000_parts() {
+        for size in [
+            None,
+            Some(0),
+            Some(1),
+            Some(2 * GIB),
+            Some(10_000 * 5 * MIB),
+        ] {
+            assert_eq!(part_size_for(size, 5 * MIB), 5 * MIB, "{size:?}");
+        }
+    }
+
+    #[test]
+    fn a_file_too_big_for_10000_parts_gets_bigger_whole_mib_parts() {
+        for size in [10_000 * 5 * MIB + 1, 100 * GIB, 1024 * GIB + 7] {
+            let part = part_size_for(Some(size), 5 * MIB);
+            assert!(size.div_ceil(part) <= 10_000, "{size}: {part}");
+            assert_eq!(part % MIB, 0, "{size}: {part}");
+            // The smallest such size: one MiB less would need too many parts.
+            assert!(size.div_ceil(part - MIB) > 10_000, "{size}: {part}");
+        }
     }
 }
