@@ -23,12 +23,15 @@ async fn engine_serve_runs_the_examples_through_the_sdk() {
         .expect("starting zoomvault engine serve");
     let stderr = child.stderr.take().unwrap();
     let _running = Server(child);
-    // It says where it serves once it listens.
-    let first = BufReader::new(stderr).lines().next().unwrap().unwrap();
+    // It says where it serves once it listens. The rest of what it says is
+    // drained, or its next line would fail to print and stop it.
+    let mut lines = BufReader::new(stderr).lines();
+    let first = lines.next().unwrap().unwrap();
     assert!(
         first.contains(&format!("http://127.0.0.1:{port}")),
         "{first}"
     );
+    std::thread::spawn(move || lines.for_each(drop));
 
     let url = format!("http://127.0.0.1:{port}");
     let sfn = zoomvault_aws::step_functions::client_for_endpoint(&url, "AKIDANY", "any");
