@@ -40,7 +40,8 @@ pub const RECORD_FAILURE: &str = "zoomvault-record-failure";
 /// Tunables of the ingest steps.
 #[derive(Debug, Clone)]
 pub struct IngestConfig {
-    /// Bytes per ranged GET and per multipart part (at least S3's 5 MiB).
+    /// Bytes per ranged GET and per multipart part (at least S3's 5 MiB);
+    /// a file that would need more than 10,000 parts gets bigger ones.
     pub part_size: u64,
     /// Parts of one file in flight at once. Also bounds memory: at most this
     /// many parts are held while the whole-file SHA-256 catches up.
