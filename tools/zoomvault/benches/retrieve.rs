@@ -135,13 +135,17 @@ fn run(size: u64) -> Row {
         let embedded = Embedded::open(EmbeddedConfig {
             data_dir: work.path().join("data"),
             zoom,
-            // PART_CONCURRENCY overrides the default, to show the trade
+            // PART_CONCURRENCY and PART_SIZE_MIB override the defaults, to show the trade
             // between parallel GETs and memory.
             ingest: IngestConfig {
                 part_concurrency: std::env::var("PART_CONCURRENCY")
                     .ok()
                     .and_then(|v| v.parse().ok())
                     .unwrap_or(IngestConfig::default().part_concurrency),
+                part_size: std::env::var("PART_SIZE_MIB")
+                    .ok()
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .map_or(IngestConfig::default().part_size, |mib| mib * 1024 * 1024),
                 ..IngestConfig::default()
             },
             site_title: "bench".into(),
