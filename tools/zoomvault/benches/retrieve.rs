@@ -247,7 +247,11 @@ fn main() {
     let mut rows = Vec::new();
     for size in sizes {
         eprintln!("retrieving a {:.1} GiB file...", size as f64 / GIB as f64);
+        // As the zoomvault binary runs itself (see its main.rs), unless
+        // the caller chose another value.
+        let purge_delay = std::env::var("MIMALLOC_PURGE_DELAY").unwrap_or_else(|_| "10".into());
         let output = Command::new(std::env::current_exe().expect("own path"))
+            .env("MIMALLOC_PURGE_DELAY", purge_delay)
             .arg("--one")
             .arg((size as f64 / GIB as f64).to_string())
             .stderr(Stdio::inherit())

@@ -70,7 +70,36 @@ enum EngineCommand {
     },
 }
 
+/// mimalloc keeps freed memory for a while before giving it back, which
+/// was most of a big retrieval's peak RSS: 2 GiB retrievals peaked 50-70
+/// MiB above idle with its default, 33-35 MiB with a 10 ms purge delay at
+/// the same speed (0 ms: 25 MiB, about 10% slower). The engine's map and
+/// fanout benchmarks ran as fast either way, its pass-chain about 15%
+/// slower (BENCHMARKS.md). mimalloc reads the option from the environment
+/// when the process starts, so the binary sets it and starts itself again,
+/// once, unless the user chose a value. Setting it from inside would need
+/// an unsafe FFI call.
+fn purge_freed_memory_promptly() {
+    use std::os::unix::process::CommandExt;
+    const OPTION: &str = "MIMALLOC_PURGE_DELAY";
+    if std::env::var_os(OPTION).is_some() {
+        return;
+    }
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    let mut args = std::env::args_os();
+    let arg0 = args.next().unwrap_or_else(|| exe.clone().into_os_string());
+    // exec only returns if it failed; then run as we are.
+    let _ = std::process::Command::new(exe)
+        .arg0(arg0)
+        .args(args)
+        .env(OPTION, "10")
+        .exec();
+}
+
 fn main() -> ExitCode {
+    purge_freed_memory_promptly();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("ZOOMVAULT_LOG")
