@@ -660,19 +660,29 @@ impl Engine {
     /// Whether `redrive_execution` would accept the execution now
     /// (DescribeExecution's `redriveStatus` and `redriveStatusReason`).
     pub fn redrive_status(&self, execution_arn: &str) -> Result<RedriveStatus> {
+        let row = self.describe_execution(execution_arn)?;
+        self.redrive_status_of(&row)
+    }
+
+    /// The redrive status of an execution already read. A running or
+    /// succeeded execution needs nothing more; only a closed one costs the
+    /// state machine lookup and the count of its history, so
+    /// DescribeExecution of a running execution stays two cheap reads.
+    pub fn redrive_status_of(&self, row: &ExecutionRow) -> Result<RedriveStatus> {
+        let now = self.now_ms();
+        if matches!(row.status.as_str(), "RUNNING" | "SUCCEEDED") {
+            return Ok(redrive_status(row, None, 0, now));
+        }
         let admin = self.admin();
-        let row = admin
-            .execution(execution_arn)?
-            .ok_or_else(|| Error::ExecutionDoesNotExist(execution_arn.to_string()))?;
         let machine_type = admin
             .state_machine(&row.state_machine_arn)?
             .map(|m| m.machine_type);
         let history_len = admin.history_len(row.id)?;
         Ok(redrive_status(
-            &row,
+            row,
             machine_type.as_deref(),
             history_len,
-            self.now_ms(),
+            now,
         ))
     }
 

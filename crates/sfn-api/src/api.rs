@@ -561,7 +561,7 @@ fn describe_execution(engine: &Engine, r: ExecutionArnRequest) -> ApiResult<Valu
     if let Some(ms) = row.redrive_ms {
         d.insert("redriveDate".into(), date(ms));
     }
-    let redrive = engine.redrive_status(arn)?;
+    let redrive = engine.redrive_status_of(&row)?;
     d.insert("redriveStatus".into(), json!(redrive.api_name()));
     if let RedriveStatus::NotRedrivable { reason } = redrive {
         d.insert("redriveStatusReason".into(), json!(reason));
