@@ -632,8 +632,16 @@ fn open_direct(object: &Path) -> Result<Option<File>, Error> {
     }
 }
 
+/// Direct-write blocks kept for the next part, so that each part does not
+/// allocate (and the kernel zero and fault in) a fresh megabyte. A handful
+/// covers the parts in flight at the default concurrency; blocks beyond
+/// that are freed.
+const POOLED_BLOCKS: usize = 4;
+static BLOCK_POOL: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
+
 /// A buffer whose start is aligned for `O_DIRECT`, carved out of a slightly
-/// larger `Vec` (so no allocator tricks are needed).
+/// larger `Vec` (so no allocator tricks are needed). Taken from a small
+/// pool and given back to it when dropped.
 struct AlignedBlock {
     storage: Vec<u8>,
     start: usize,
@@ -642,7 +650,8 @@ struct AlignedBlock {
 
 impl AlignedBlock {
     fn new() -> AlignedBlock {
-        let storage = vec![0u8; DIRECT_BLOCK + DIRECT_ALIGN];
+        let pooled = BLOCK_POOL.lock().ok().and_then(|mut pool| pool.pop());
+        let storage = pooled.unwrap_or_else(|| vec![0u8; DIRECT_BLOCK + DIRECT_ALIGN]);
         let start = storage.as_ptr().align_offset(DIRECT_ALIGN);
         AlignedBlock {
             storage,
@@ -662,6 +671,16 @@ impl AlignedBlock {
 
     fn filled(&self) -> &[u8] {
         &self.storage[self.start..self.start + self.len]
+    }
+}
+
+impl Drop for AlignedBlock {
+    fn drop(&mut self) {
+        if let Ok(mut pool) = BLOCK_POOL.lock() {
+            if pool.len() < POOLED_BLOCKS {
+                pool.push(std::mem::take(&mut self.storage));
+            }
+        }
     }
 }
 
