@@ -352,11 +352,15 @@ async fn ranged(
         senders.push(tx);
         receivers.push(rx);
     }
-    let hasher = tokio::spawn(async move {
+    // The hash is the one strictly sequential job of a transfer and costs
+    // about a second of a core per 2 GiB (SHA-256 at the CPU's speed), so it
+    // runs on its own thread: on a runtime worker it would hold up, while it
+    // caught up on a part, the downloads sharing that worker.
+    let hasher = tokio::task::spawn_blocking(move || {
         let mut hasher = Sha256::new();
         let mut total = 0u64;
         for (i, mut rx) in receivers.into_iter().enumerate() {
-            while let Some(chunk) = rx.recv().await {
+            while let Some(chunk) = rx.blocking_recv() {
                 total += chunk.len() as u64;
                 hasher.update(&chunk);
             }
@@ -364,9 +368,8 @@ async fn ranged(
         }
         (total, hex::encode(hasher.finalize()))
     });
-    // Aborted if this function returns early, so the task never outlives
-    // the transfer it hashes.
-    let hasher = AbortOnDrop(hasher);
+    // A blocking task cannot be aborted; this one ends by itself once every
+    // part's sender is gone, as on an early return from here.
 
     let mut first = Some(first);
     let mut futures: Vec<PartFuture<'_>> = Vec::with_capacity(count);
@@ -426,7 +429,9 @@ async fn ranged(
         .try_collect()
         .await?;
     parts.sort_by_key(|p| p.part_number);
-    let (hashed_bytes, sha256) = hasher.join().await?;
+    let (hashed_bytes, sha256) = hasher
+        .await
+        .map_err(|e| StepError::new("Ingest.Internal", format!("hashing task failed: {e}")))?;
     if hashed_bytes != size {
         return Err(size_mismatch(file, size, hashed_bytes));
     }
@@ -526,21 +531,5 @@ fn body_error(file: &FilePlan, index: usize, e: crate::ports::object_store::Erro
             ),
         ),
         other => other.into(),
-    }
-}
-
-struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
-
-impl<T> AbortOnDrop<T> {
-    async fn join(mut self) -> Result<T, StepError> {
-        (&mut self.0)
-            .await
-            .map_err(|e| StepError::new("Ingest.Internal", format!("hashing task failed: {e}")))
-    }
-}
-
-impl<T> Drop for AbortOnDrop<T> {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }
