@@ -370,6 +370,80 @@ async fn a_file_smaller_than_announced_fails_the_ingest_and_trashes_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_that_breaks_off_is_retried_and_the_file_still_arrives_whole() {
+    let h = harness().await;
+    let meeting = h.sim.demo_meeting();
+    let video = &meeting.files[0];
+    assert!(
+        video.size > 5 * 1024 * 1024,
+        "the video is fetched in parts"
+    );
+    // Every response for the video stops after 1 MiB of a 5 MiB part.
+    assert!(h.sim.set_file_fault(
+        &meeting.uuid,
+        video.index,
+        FileFault {
+            cut_after: Some(1024 * 1024),
+            ..FileFault::default()
+        },
+    ));
+    let event = h.sim.recording_completed_event(&meeting.uuid);
+    let (status, reply) = h
+        .sim
+        .send_webhook(&h.webhook_url, &event, WebhookOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{reply}");
+    let reply: serde_json::Value = serde_json::from_str(&reply).unwrap();
+    let arn = reply["execution_arn"].as_str().unwrap().to_string();
+    // Once an attempt has failed on it, the network heals; the state
+    // machine's Retry (within 2 s, full jitter) fetches the file again.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let failed = loop {
+        let history = h.embedded.engine.history(&arn).unwrap();
+        let failed: Vec<String> = history
+            .iter()
+            .filter(|e| e["type"] == "TaskFailed")
+            .map(|e| e.to_string())
+            .collect();
+        if !failed.is_empty() {
+            break failed;
+        }
+        let types: Vec<&serde_json::Value> = history.iter().map(|e| &e["type"]).collect();
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no attempt failed: {types:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    h.sim.clear_faults();
+    assert!(
+        failed[0].contains("Zoom.Transient") && failed[0].contains("broke off"),
+        "{failed:?}"
+    );
+    let row = h.embedded.engine.wait_for(&arn).await.unwrap();
+    assert_eq!(row.status, "SUCCEEDED", "{:?} {:?}", row.error, row.cause);
+    let keys = RecordingKeys::new(meeting.start_time, meeting.id, &meeting.uuid).unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_slice(&h.embedded.store.get(&keys.document()).await.unwrap()).unwrap();
+    let doc = document::validate(&doc).unwrap();
+    let stored = doc
+        .files
+        .iter()
+        .find(|f| f.zoom_file_id == video.id && f.file_type == video.file_type)
+        .unwrap();
+    assert_eq!(
+        sha256_file(&h.embedded.object_path(&stored.storage_key)),
+        h.sim.expected_sha256(&meeting.uuid, video.index)
+    );
+    assert_eq!(
+        stored.sha256,
+        h.sim.expected_sha256(&meeting.uuid, video.index)
+    );
+    assert!(h.sim.is_trashed(&meeting.uuid));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_download_token_falls_back_to_oauth() {
     let h = harness().await;
     let meeting = h.sim.demo_meeting();
