@@ -16,6 +16,7 @@ use zoomvault_archive::document;
 use zoomvault_archive::keys::RecordingKeys;
 use zoomvault_archive::ports::{ArchiveEvent, ObjectStore, RecordingIndex};
 use zoomvault_archive::steps::IngestConfig;
+use zoomvault_engine::store::ExecutionRow;
 use zoomvault_zoom::{WebhookVerifier, ZoomConfig};
 use zoomvault_zoom_sim::{FileFault, SignatureMode, SimConfig, WebhookOptions, ZoomSim};
 
@@ -125,6 +126,17 @@ async fn ingest_and_check(
         .wait_for(reply["execution_arn"].as_str().unwrap())
         .await
         .unwrap();
+    check_archived(h, meeting, &row).await
+}
+
+/// Checks that the ingest that ended in `row` succeeded and left every file
+/// of `meeting` byte-identical on disk, its checksum in a valid document,
+/// and Zoom's copy trashed; returns the document.
+async fn check_archived(
+    h: &Harness,
+    meeting: &zoomvault_zoom_sim::SimMeeting,
+    row: &ExecutionRow,
+) -> document::RecordingDocument {
     assert_eq!(row.status, "SUCCEEDED", "{:?} {:?}", row.error, row.cause);
     let keys = RecordingKeys::new(meeting.start_time, meeting.id, &meeting.uuid).unwrap();
     let bytes = h.embedded.store.get(&keys.document()).await.unwrap();
@@ -136,12 +148,14 @@ async fn ingest_and_check(
             .iter()
             .find(|f| f.zoom_file_id == file.id && f.file_type == file.file_type)
             .unwrap();
+        let expected = h.sim.expected_sha256(&meeting.uuid, file.index);
         assert_eq!(
             sha256_file(&h.embedded.object_path(&stored.storage_key)),
-            h.sim.expected_sha256(&meeting.uuid, file.index),
+            expected,
             "{}",
             stored.storage_key
         );
+        assert_eq!(stored.sha256, expected, "{}", stored.storage_key);
     }
     assert!(h.sim.is_trashed(&meeting.uuid));
     doc
@@ -422,25 +436,7 @@ async fn a_download_that_breaks_off_is_retried_and_the_file_still_arrives_whole(
         "{failed:?}"
     );
     let row = h.embedded.engine.wait_for(&arn).await.unwrap();
-    assert_eq!(row.status, "SUCCEEDED", "{:?} {:?}", row.error, row.cause);
-    let keys = RecordingKeys::new(meeting.start_time, meeting.id, &meeting.uuid).unwrap();
-    let doc: serde_json::Value =
-        serde_json::from_slice(&h.embedded.store.get(&keys.document()).await.unwrap()).unwrap();
-    let doc = document::validate(&doc).unwrap();
-    let stored = doc
-        .files
-        .iter()
-        .find(|f| f.zoom_file_id == video.id && f.file_type == video.file_type)
-        .unwrap();
-    assert_eq!(
-        sha256_file(&h.embedded.object_path(&stored.storage_key)),
-        h.sim.expected_sha256(&meeting.uuid, video.index)
-    );
-    assert_eq!(
-        stored.sha256,
-        h.sim.expected_sha256(&meeting.uuid, video.index)
-    );
-    assert!(h.sim.is_trashed(&meeting.uuid));
+    check_archived(&h, &meeting, &row).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
