@@ -865,6 +865,14 @@ impl Execution {
     }
 
     /// What the run's current state waits for, if it is in one.
+    fn waiting(&self, run: RunId) -> Option<&Waiting> {
+        self.runs
+            .get(&run)
+            .and_then(|r| r.frame.as_ref())
+            .map(|f| &f.waiting)
+    }
+
+    /// The same, to change.
     fn waiting_mut(&mut self, run: RunId) -> Option<&mut Waiting> {
         self.runs
             .get_mut(&run)
@@ -996,11 +1004,7 @@ impl Execution {
             timers,
             heartbeat_seconds: Some(seconds),
             ..
-        }) = self
-            .runs
-            .get(&run)
-            .and_then(|r| r.frame.as_ref())
-            .map(|f| &f.waiting)
+        }) = self.waiting(run)
         else {
             return;
         };
@@ -1643,12 +1647,7 @@ impl Execution {
             Ok(_) => None,
             Err(_) => self.stopped_run(r),
         };
-        let Some(waiting) = self
-            .runs
-            .get(&parent)
-            .and_then(|p| p.frame.as_ref())
-            .map(|f| &f.waiting)
-        else {
+        let Some(waiting) = self.waiting(parent) else {
             return;
         };
         match waiting {
@@ -1797,11 +1796,7 @@ impl Execution {
                 let mut all_done = None;
                 if let Some(Waiting::Parallel {
                     results, remaining, ..
-                }) = self
-                    .runs
-                    .get_mut(&parent)
-                    .and_then(|p| p.frame.as_mut())
-                    .map(|f| &mut f.waiting)
+                }) = self.waiting_mut(parent)
                 {
                     results[slot] = Some(output);
                     *remaining -= 1;
@@ -1983,10 +1978,7 @@ impl Execution {
     pub fn tasks_to_dispatch(&self) -> impl Iterator<Item = u64> + '_ {
         self.tasks.iter().filter_map(|(key, run)| {
             let submitted = matches!(
-                self.runs
-                    .get(run)
-                    .and_then(|r| r.frame.as_ref())
-                    .map(|f| &f.waiting),
+                self.waiting(*run),
                 Some(Waiting::Task {
                     submitted: true,
                     ..
