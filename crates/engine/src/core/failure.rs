@@ -1,0 +1,160 @@
+//! A state that failed: Retry (a timer, then the body again), Catch (the
+//! error output into the catcher's ResultPath), or the failure handed up
+//! to the run; and what each kind of timer does when it fires.
+
+use super::*;
+
+impl Execution {
+    /// A state failed: Retry, Catch, or fail the run.
+    pub(super) fn handle_failure(
+        &mut self,
+        run: RunId,
+        failure: Failure,
+        cx: &mut Ctx,
+        work: &mut Vec<Work>,
+    ) {
+        let compiled = Arc::clone(&self.compiled);
+        let Some(r) = self.runs.get(&run) else { return };
+        let Some(frame) = r.frame.as_ref() else {
+            work.push(Work::RunEnded {
+                run,
+                outcome: Err(failure),
+            });
+            return;
+        };
+        let state = compiled.machines[r.machine]
+            .state(&frame.state)
+            .expect("state exists");
+        let recovery = retry::recover(
+            &state.retry,
+            &state.catch,
+            &failure,
+            &frame.retries,
+            &mut cx.entropy,
+        );
+        match recovery {
+            Recovery::Retry {
+                retrier,
+                delay_millis,
+            } => {
+                let timer = self.key();
+                self.timers.insert(timer, TimerPurpose::Resume(run));
+                let frame = self
+                    .runs
+                    .get_mut(&run)
+                    .and_then(|r| r.frame.as_mut())
+                    .expect("frame");
+                frame.retries[retrier] += 1;
+                frame.retry_count += 1;
+                frame.waiting = Waiting::Retry { timer };
+                cx.out.actions.push(Action::StartTimer {
+                    key: timer,
+                    due_ms: cx.now + delay_millis as i64,
+                });
+            }
+            Recovery::Catch { catcher } => {
+                let catcher = &state.catch[catcher];
+                let cur = self
+                    .current(run)
+                    .expect("a failing run has a current state");
+                let error_output = lifecycle::error_output(&failure);
+                let mut env = cur.env(&mut cx.entropy);
+                let caught = (|| {
+                    let assigned =
+                        lifecycle::assignments(catcher.assign.as_ref(), &error_output, &mut env)?;
+                    let output = lifecycle::catcher_output(
+                        &cur.raw,
+                        catcher.result_path.as_ref(),
+                        &failure,
+                    )?;
+                    Ok::<_, Failure>((output, assigned))
+                })();
+                match caught {
+                    Ok((output, assigned)) => {
+                        let next = catcher.next.clone();
+                        let name = state.name.clone();
+                        let type_name = state.type_name();
+                        if let Some(r) = self.runs.get_mut(&run) {
+                            r.variables.extend(assigned);
+                        }
+                        self.exited(run, type_name, &name, &output, cx);
+                        work.push(Work::Enter {
+                            run,
+                            state: next,
+                            input: output,
+                            unfinished: None,
+                        });
+                    }
+                    Err(f) => work.push(Work::RunEnded {
+                        run,
+                        outcome: Err(f),
+                    }),
+                }
+            }
+            Recovery::Propagate => work.push(Work::RunEnded {
+                run,
+                outcome: Err(failure),
+            }),
+        }
+    }
+
+    pub(super) fn timer_fired(
+        &mut self,
+        purpose: TimerPurpose,
+        cx: &mut Ctx,
+        work: &mut Vec<Work>,
+    ) {
+        match purpose {
+            TimerPurpose::ExecutionTimeout => {
+                let failure = Failure::new(
+                    names::TIMEOUT,
+                    "The execution timed out because it ran longer than the state machine's TimeoutSeconds.",
+                );
+                let details = json!({ "error": failure.error, "cause": failure.cause });
+                self.finish(
+                    Status::TimedOut { failure },
+                    "ExecutionTimedOut",
+                    details,
+                    cx,
+                );
+            }
+            TimerPurpose::TaskTimeout {
+                run,
+                task,
+                heartbeat,
+            } => {
+                if self.tasks.remove(&task).is_some() {
+                    let failure = if heartbeat {
+                        Failure::new(
+                            names::HEARTBEAT_TIMEOUT,
+                            "The task did not send a heartbeat within HeartbeatSeconds.",
+                        )
+                    } else {
+                        Failure::new(
+                            names::TIMEOUT,
+                            "The task did not complete within TimeoutSeconds.",
+                        )
+                    };
+                    self.task_failed(run, failure, "TaskTimedOut", cx, work);
+                }
+            }
+            TimerPurpose::Resume(run) => {
+                let Some(waiting) = self
+                    .runs
+                    .get(&run)
+                    .and_then(|r| r.frame.as_ref())
+                    .map(|f| f.waiting.clone())
+                else {
+                    return;
+                };
+                match waiting {
+                    Waiting::Retry { .. } => self.execute(run, cx, work),
+                    Waiting::Wait {
+                        effective_input, ..
+                    } => self.finish_wait(run, effective_input, cx, work),
+                    _ => {}
+                }
+            }
+        }
+    }
+}

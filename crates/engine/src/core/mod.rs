@@ -1,0 +1,464 @@
+//! The deterministic core of an execution: `apply(fact) -> actions`.
+//!
+//! An execution's state is a tree of runs: the top-level machine is run 0;
+//! each Parallel branch and Map iteration is a child run. A `Fact` is
+//! something that happened outside (the execution started, a task returned,
+//! a timer fired, a stop was requested), stamped with the time it was
+//! journaled. Applying a fact advances every run it unblocks as far as it
+//! can without the outside world, records Step Functions history events, and
+//! returns the `Action`s the driver must perform (run a task, arm a timer).
+//!
+//! No clock, I/O or randomness happens here: time is the fact's timestamp and
+//! entropy is seeded from the execution's seed and the fact's sequence
+//! number. Replaying the same facts therefore rebuilds the same state, the
+//! same history and the same pending actions; that is how recovery works.
+//! The seed is not a secret: `States.UUID`, `States.MathRandom` and retry
+//! jitter show outputs of a generator that gives it away, so nothing that
+//! must stay secret derives from it.
+//!
+//! A callback task (`.waitForTaskToken`) waits on after its handler hands
+//! it over (`Fact::TaskSubmitted`) until a `TaskSucceeded`/`TaskFailed`
+//! fact from SendTaskSuccess/Failure; `TaskHeartbeat` moves its
+//! HeartbeatSeconds deadline. Its token, keyed by the execution's token
+//! secret (see `task::task_token`), is in `$$.Task.Token` while its
+//! Parameters are evaluated.
+//!
+//! The core is spread over files by job, all of them `impl Execution`:
+//! this one holds the facts and actions, `apply` and the queries the driver
+//! asks; `run` the tree of runs and their history chains; `states` the
+//! state lifecycle and each state type's body; `task_state` Task states;
+//! `fanout` Parallel branches and Map iterations; `failure` Retry, Catch
+//! and timers; `redrive` what RedriveExecution runs again.
+
+use crate::history::{json_text, with_data, DataField, HistoryEvent};
+use crate::task::{TaskInvocation, TaskTarget, TokenKey};
+use rustc_hash::{FxHashMap, FxHashSet};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use zoomvault_asl::definition::{ContextUse, State, StateKind, StateMachine, Transition};
+use zoomvault_asl::error::names;
+use zoomvault_asl::lifecycle::{self, Env};
+use zoomvault_asl::retry::{self, Recovery};
+use zoomvault_asl::{Failure, SplitMix64};
+
+mod failure;
+mod fanout;
+mod redrive;
+mod run;
+mod states;
+mod task_state;
+
+use fanout::MapProgress;
+use redrive::{StoppedRun, Unfinished};
+use run::{Frame, Run, RunId, TimerPurpose, Waiting, Work};
+
+/// Something that happened outside the core, in journal order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "fact")]
+pub enum Fact {
+    Started {
+        input: Value,
+    },
+    TaskSucceeded {
+        key: u64,
+        output: Value,
+    },
+    TaskFailed {
+        key: u64,
+        error: String,
+        cause: String,
+    },
+    TimerFired {
+        key: u64,
+    },
+    Stopped {
+        error: Option<String>,
+        cause: Option<String>,
+    },
+    /// A callback (`.waitForTaskToken`) task was handed to its worker: its
+    /// handler returned `output`, or (`None`) no handler is registered and
+    /// the token waits in the history for a worker outside the engine.
+    TaskSubmitted {
+        key: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        output: Option<Value>,
+    },
+    /// SendTaskHeartbeat for a callback task with `HeartbeatSeconds`.
+    TaskHeartbeat {
+        key: u64,
+    },
+    /// RedriveExecution: a FAILED, TIMED_OUT or ABORTED execution runs
+    /// again from the state that did not succeed.
+    Redriven {
+        /// Absent from the journals of engines that ran such a state again
+        /// whole, so those replay as they ran.
+        #[serde(default)]
+        rerun: Rerun,
+    },
+}
+
+/// What a redrive runs again of a Parallel or Map state that did not
+/// succeed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Rerun {
+    /// The whole state, every branch and iteration: what engines before
+    /// `Unsuccessful` journaled (never journaled now).
+    #[default]
+    Whole,
+    /// Only the branches and iterations that did not succeed, as AWS does.
+    Unsuccessful,
+}
+
+/// What the driver must do after the facts that produced it are committed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    RunTask(TaskInvocation),
+    StartTimer { key: u64, due_ms: i64 },
+}
+
+/// The state of a callback task, as SendTaskSuccess and kin see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallbackTask {
+    /// Waiting for its token; `heartbeat` when it has HeartbeatSeconds.
+    Awaited { heartbeat: bool },
+    /// It was a callback task, and it has ended (or its execution has).
+    Closed,
+    /// No callback task of this execution has this key.
+    NotACallback,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Status {
+    Running,
+    Succeeded { output: Value },
+    Failed { failure: Failure },
+    TimedOut { failure: Failure },
+    Aborted { failure: Failure },
+}
+
+impl Status {
+    /// The name the Step Functions API uses.
+    pub fn api_name(&self) -> &'static str {
+        match self {
+            Status::Running => "RUNNING",
+            Status::Succeeded { .. } => "SUCCEEDED",
+            Status::Failed { .. } => "FAILED",
+            Status::TimedOut { .. } => "TIMED_OUT",
+            Status::Aborted { .. } => "ABORTED",
+        }
+    }
+
+    pub fn is_terminal(&self) -> bool {
+        !matches!(self, Status::Running)
+    }
+}
+
+/// Identity of an execution, fixed at start.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecutionInfo {
+    pub execution_arn: String,
+    pub name: String,
+    pub state_machine_arn: String,
+    pub state_machine_name: String,
+    pub role_arn: String,
+    pub start_ms: i64,
+    /// Entropy for what the ASL makes random; not secret.
+    pub seed: u64,
+    /// What the execution's task tokens are signed with.
+    pub token_key: TokenKey,
+}
+
+/// A definition with every nested machine (branches, item processors)
+/// numbered, so a run can name its machine by index.
+#[derive(Debug)]
+pub struct Compiled {
+    machines: Vec<StateMachine>,
+    /// machine -> state name -> the child machines of a Parallel or Map.
+    /// Nested by machine so a lookup borrows the state name.
+    children: Vec<FxHashMap<String, Vec<usize>>>,
+}
+
+impl Compiled {
+    pub fn new(root: StateMachine) -> Compiled {
+        let mut c = Compiled {
+            machines: Vec::new(),
+            children: Vec::new(),
+        };
+        c.add(root);
+        c
+    }
+
+    fn add(&mut self, machine: StateMachine) -> usize {
+        let id = self.machines.len();
+        self.machines.push(machine.clone());
+        self.children.push(FxHashMap::default());
+        for (name, state) in &machine.states {
+            let subs: Vec<StateMachine> = match &state.kind {
+                StateKind::Parallel(p) => p.branches.clone(),
+                StateKind::Map(m) => vec![m.processor.clone()],
+                _ => continue,
+            };
+            let ids = subs.into_iter().map(|m| self.add(m)).collect();
+            self.children[id].insert(name.clone(), ids);
+        }
+        id
+    }
+
+    /// The child machines of the Parallel or Map state `state` of `machine`.
+    fn children_of(&self, machine: usize, state: &str) -> &[usize] {
+        &self.children[machine][state]
+    }
+
+    pub fn root(&self) -> &StateMachine {
+        &self.machines[0]
+    }
+}
+
+/// One execution's state, rebuilt from its facts.
+#[derive(Debug)]
+pub struct Execution {
+    pub info: ExecutionInfo,
+    compiled: Arc<Compiled>,
+    input: Value,
+    runs: FxHashMap<RunId, Run>,
+    next_run: RunId,
+    next_key: u64,
+    next_event: u64,
+    tasks: FxHashMap<u64, RunId>,
+    /// Every callback task ever scheduled, awaited or not, so a late
+    /// SendTaskSuccess can be told apart from one for a task that never
+    /// waited for a token.
+    callbacks: FxHashSet<u64>,
+    timers: FxHashMap<u64, TimerPurpose>,
+    status: Status,
+    facts_applied: u64,
+    redrive_count: u32,
+    redrive_ms: Option<i64>,
+    /// States entered so far (a retry is not a new transition).
+    pub transitions: u64,
+}
+
+/// What applying one fact produced.
+#[derive(Debug, Default)]
+pub struct Applied {
+    pub events: Vec<HistoryEvent>,
+    pub actions: Vec<Action>,
+}
+
+struct Ctx<'a> {
+    now: i64,
+    entropy: SplitMix64,
+    out: &'a mut Applied,
+}
+
+pub fn fmt_ms(ms: i64) -> String {
+    zoomvault_asl::timestamp::format(from_ms(ms))
+}
+
+pub fn from_ms(ms: i64) -> time::OffsetDateTime {
+    time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+}
+
+pub fn to_ms(t: time::OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+impl Execution {
+    pub fn new(info: ExecutionInfo, compiled: Arc<Compiled>) -> Execution {
+        Execution {
+            info,
+            compiled,
+            input: Value::Null,
+            runs: FxHashMap::default(),
+            next_run: 0,
+            next_key: 1,
+            next_event: 1,
+            tasks: FxHashMap::default(),
+            callbacks: FxHashSet::default(),
+            timers: FxHashMap::default(),
+            status: Status::Running,
+            facts_applied: 0,
+            redrive_count: 0,
+            redrive_ms: None,
+            transitions: 0,
+        }
+    }
+
+    pub fn status(&self) -> &Status {
+        &self.status
+    }
+
+    pub fn input(&self) -> &Value {
+        &self.input
+    }
+
+    /// Applies one fact stamped `now_ms`. Facts for tasks or timers that are
+    /// no longer awaited (a late result after a timeout, a timer of an
+    /// aborted branch) change nothing.
+    pub fn apply(&mut self, fact: &Fact, now_ms: i64) -> Applied {
+        let mut out = Applied::default();
+        let seed = self.info.seed ^ self.facts_applied.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.facts_applied += 1;
+        let mut cx = Ctx {
+            now: now_ms,
+            entropy: SplitMix64(seed),
+            out: &mut out,
+        };
+        if self.status.is_terminal() && !matches!(fact, Fact::Redriven { .. }) {
+            return out;
+        }
+        let mut work = Vec::new();
+        match fact {
+            Fact::Started { input } => self.start(input, &mut cx, &mut work),
+            Fact::TaskSucceeded { key, output } => {
+                if let Some(run) = self.tasks.remove(key) {
+                    self.task_succeeded(run, output.clone(), &mut cx, &mut work);
+                }
+            }
+            Fact::TaskFailed { key, error, cause } => {
+                if let Some(run) = self.tasks.remove(key) {
+                    let failure = Failure::new(error.clone(), cause.clone());
+                    self.task_failed(run, failure, "TaskFailed", &mut cx, &mut work);
+                }
+            }
+            Fact::TimerFired { key } => {
+                if let Some(purpose) = self.timers.remove(key) {
+                    self.timer_fired(purpose, &mut cx, &mut work);
+                }
+            }
+            Fact::Stopped { error, cause } => {
+                let failure = Failure::new(
+                    error.clone().unwrap_or_default(),
+                    cause.clone().unwrap_or_default(),
+                );
+                let details = json!({ "error": failure.error, "cause": failure.cause });
+                self.finish(
+                    Status::Aborted { failure },
+                    "ExecutionAborted",
+                    details,
+                    &mut cx,
+                );
+            }
+            Fact::TaskSubmitted { key, output } => {
+                if let Some(run) = self.tasks.get(key).copied() {
+                    self.task_submitted(run, output.as_ref(), &mut cx);
+                }
+            }
+            Fact::TaskHeartbeat { key } => {
+                if let Some(run) = self.tasks.get(key).copied() {
+                    self.task_heartbeat(run, *key, &mut cx);
+                }
+            }
+            Fact::Redriven { rerun } => self.redrive(*rerun, &mut cx, &mut work),
+        }
+        self.drain(&mut work, &mut cx);
+        out
+    }
+
+    fn start(&mut self, input: &Value, cx: &mut Ctx, work: &mut Vec<Work>) {
+        self.input = input.clone();
+        let root = self.new_run(0, None, Map::new(), None);
+        let details = with_data(Map::new(), DataField::Input, input);
+        let mut details = details;
+        details.insert("roleArn".into(), json!(self.info.role_arn));
+        self.event(root, "ExecutionStarted", Some(Value::Object(details)), cx);
+        if let Some(timeout) = self.compiled.root().timeout_seconds {
+            let key = self.key();
+            self.timers.insert(key, TimerPurpose::ExecutionTimeout);
+            cx.out.actions.push(Action::StartTimer {
+                key,
+                due_ms: cx.now + (timeout as i64) * 1000,
+            });
+        }
+        let start = self.compiled.root().start_at.clone();
+        work.push(Work::Enter {
+            run: root,
+            state: start,
+            input: input.clone(),
+            unfinished: None,
+        });
+    }
+
+    fn finish(&mut self, status: Status, event_type: &'static str, details: Value, cx: &mut Ctx) {
+        // A Parallel or Map state the root run is in (it failed, or the
+        // execution stops in it) keeps what its children did, for a
+        // redrive. Every other run is aborted; every wait forgotten.
+        let waiting = self
+            .runs
+            .get_mut(&0)
+            .and_then(|r| r.frame.as_mut())
+            .map(|f| std::mem::replace(&mut f.waiting, Waiting::Nothing));
+        if let Some(unfinished) = waiting.and_then(|w| self.unfinished_of(w)) {
+            self.set_waiting(0, Waiting::Unfinished(unfinished));
+        }
+        let ids: Vec<RunId> = self.runs.keys().copied().filter(|r| *r != 0).collect();
+        for id in ids {
+            self.abort_run(id);
+        }
+        self.tasks.clear();
+        self.timers.clear();
+        self.event(0, event_type, Some(details), cx);
+        self.status = status;
+    }
+
+    pub fn pending_task_keys(&self) -> impl Iterator<Item = &u64> {
+        self.tasks.keys()
+    }
+
+    /// Awaited tasks whose handler has not (as far as the journal knows)
+    /// taken them: what recovery dispatches again. A callback task with a
+    /// recorded TaskSubmitted waits for its token, not for a handler.
+    pub fn tasks_to_dispatch(&self) -> impl Iterator<Item = u64> + '_ {
+        self.tasks.iter().filter_map(|(key, run)| {
+            let submitted = matches!(
+                self.waiting(*run),
+                Some(Waiting::Task {
+                    submitted: true,
+                    ..
+                })
+            );
+            (!submitted).then_some(*key)
+        })
+    }
+
+    /// What a SendTaskSuccess/Failure/Heartbeat for task `key` finds.
+    pub fn callback_task(&self, key: u64) -> CallbackTask {
+        if !self.callbacks.contains(&key) {
+            CallbackTask::NotACallback
+        } else if self.tasks.contains_key(&key) && !self.status.is_terminal() {
+            let heartbeat = self
+                .tasks
+                .get(&key)
+                .and_then(|run| self.runs.get(run))
+                .and_then(|r| r.frame.as_ref())
+                .is_some_and(|f| {
+                    matches!(
+                        f.waiting,
+                        Waiting::Task {
+                            heartbeat_seconds: Some(_),
+                            ..
+                        }
+                    )
+                });
+            CallbackTask::Awaited { heartbeat }
+        } else {
+            CallbackTask::Closed
+        }
+    }
+
+    /// Whether a timer with this key would still do something if it fired.
+    pub fn awaits_timer(&self, key: u64) -> bool {
+        self.timers.contains_key(&key)
+    }
+
+    pub fn redrive_count(&self) -> u32 {
+        self.redrive_count
+    }
+
+    pub fn pending_timer_keys(&self) -> impl Iterator<Item = &u64> {
+        self.timers.keys()
+    }
+}
