@@ -40,198 +40,20 @@ use crate::clock::Clock;
 use crate::core::{
     Action, Applied, CallbackTask, Compiled, Execution, ExecutionInfo, Fact, Rerun, Status,
 };
+use crate::engine::{EngineConfig, Error, Result, Started};
 use crate::handler::{Handlers, TaskRequest};
-use crate::store::{self, Batch, Closed, ExecutionRow, Reopened, StateMachineRow, Store};
+use crate::rules::{redrive_status, RedriveStatus};
+use crate::store::{Batch, Closed, ExecutionRow, Reopened, Store};
 use crate::task::{TaskInvocation, TaskToken, TokenKey, TokenSecret};
 use serde_json::Value;
 use std::collections::{BinaryHeap, HashMap};
-use std::path::PathBuf;
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{oneshot, Semaphore};
-use zoomvault_asl::{definition, DefinitionError, Failure};
+use zoomvault_asl::{definition, Failure};
 
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error("state machine does not exist: {0}")]
-    StateMachineDoesNotExist(String),
-    #[error("state machine already exists: {0}")]
-    StateMachineAlreadyExists(String),
-    #[error("invalid state machine definition:\n{}", .0.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
-    InvalidDefinition(Vec<DefinitionError>),
-    #[error("execution does not exist: {0}")]
-    ExecutionDoesNotExist(String),
-    #[error("execution already exists: {0}")]
-    ExecutionAlreadyExists(String),
-    #[error("invalid name {0:?}: {1}")]
-    InvalidName(String, &'static str),
-    #[error("invalid ARN {0:?}")]
-    InvalidArn(String),
-    /// TagResource and kin: no state machine has this ARN.
-    #[error("resource not found: {0}")]
-    ResourceNotFound(String),
-    /// More than `MAX_TAGS` tags on one resource.
-    #[error("too many tags on {0}: at most 50 are allowed")]
-    TooManyTags(String),
-    /// A tag key or value breaks AWS's rules (a ValidationException there).
-    #[error("invalid tag {key:?}: {reason}")]
-    InvalidTag { key: String, reason: &'static str },
-    /// SendTask*: the token is not one this engine issued.
-    #[error("invalid task token")]
-    InvalidToken,
-    /// SendTask*: the token is genuine but names a task that never waited
-    /// for a token (it ends when its handler returns).
-    #[error("task does not exist: {0}")]
-    TaskDoesNotExist(String),
-    /// SendTask*: the task has already ended (succeeded, failed, timed out,
-    /// or its execution ended). AWS: "The task token has either expired or
-    /// the task associated with the token has already been closed."
-    #[error("task timed out: {0}")]
-    TaskTimedOut(String),
-    /// RedriveExecution refused; `reason` is AWS's `redriveStatusReason`.
-    #[error("execution cannot be redriven: {arn}: {reason}")]
-    ExecutionNotRedrivable { arn: String, reason: &'static str },
-    #[error(transparent)]
-    Store(#[from] store::Error),
-    #[error("the engine has shut down")]
-    Shutdown,
-}
-
-pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-#[derive(Debug, Clone)]
-pub struct EngineConfig {
-    /// The journal database file.
-    pub db_path: PathBuf,
-    /// Tasks running at once, across all executions.
-    pub max_concurrent_tasks: usize,
-    /// Most facts committed in one transaction.
-    pub max_batch: usize,
-    pub clock: Clock,
-}
-
-impl EngineConfig {
-    pub fn new(db_path: impl Into<PathBuf>) -> EngineConfig {
-        EngineConfig {
-            db_path: db_path.into(),
-            max_concurrent_tasks: 64,
-            max_batch: 4096,
-            clock: Clock::System,
-        }
-    }
-}
-
-/// A state machine's type. Both run the same way embedded; the type is
-/// what DescribeStateMachine reports and what RedriveExecution checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum MachineType {
-    #[default]
-    Standard,
-    Express,
-}
-
-impl MachineType {
-    /// The name the Step Functions API uses (and `StateMachineRow` holds).
-    pub fn api_name(&self) -> &'static str {
-        match self {
-            MachineType::Standard => "STANDARD",
-            MachineType::Express => "EXPRESS",
-        }
-    }
-
-    pub fn from_api_name(name: &str) -> Option<MachineType> {
-        match name {
-            "STANDARD" => Some(MachineType::Standard),
-            "EXPRESS" => Some(MachineType::Express),
-            _ => None,
-        }
-    }
-}
-
-/// Everything CreateStateMachine takes.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewStateMachine {
-    pub name: String,
-    pub definition: String,
-    /// `None`: the embedded engine's default role.
-    pub role_arn: Option<String>,
-    pub machine_type: MachineType,
-    pub tags: Vec<(String, String)>,
-}
-
-impl NewStateMachine {
-    /// A STANDARD state machine with the default role and no tags.
-    pub fn new(name: impl Into<String>, definition: impl Into<String>) -> NewStateMachine {
-        NewStateMachine {
-            name: name.into(),
-            definition: definition.into(),
-            role_arn: None,
-            machine_type: MachineType::Standard,
-            tags: Vec::new(),
-        }
-    }
-}
-
-/// Most tags one resource may have (AWS's limit).
-pub const MAX_TAGS: usize = 50;
-
-/// AWS's rules for one tag: a key of 1 to 128 characters, a value of up to
-/// 256, both of Unicode letters, digits, white space and `_ . : / = + - @`.
-pub fn validate_tag(key: &str, value: &str) -> Result<()> {
-    let invalid = |reason| {
-        Err(Error::InvalidTag {
-            key: key.to_string(),
-            reason,
-        })
-    };
-    let allowed = |c: char| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c);
-    let key_len = key.chars().count();
-    if key_len == 0 || key_len > 128 {
-        return invalid("a tag key must be 1 to 128 characters");
-    }
-    if value.chars().count() > 256 {
-        return invalid("a tag value must be at most 256 characters");
-    }
-    if !key.chars().chain(value.chars()).all(allowed) {
-        return invalid(
-            "tags may only contain Unicode letters, digits, white space, or _ . : / = + - @",
-        );
-    }
-    Ok(())
-}
-
-/// `tags` added to `existing`: a new key is appended, a known key gets the
-/// new value. Checked against AWS's rules and limit.
-fn merge_tags(
-    arn: &str,
-    existing: &mut Vec<(String, String)>,
-    tags: &[(String, String)],
-) -> Result<()> {
-    for (key, value) in tags {
-        validate_tag(key, value)?;
-        match existing.iter_mut().find(|(k, _)| k == key) {
-            Some(slot) => slot.1 = value.clone(),
-            None => existing.push((key.clone(), value.clone())),
-        }
-    }
-    if existing.len() > MAX_TAGS {
-        return Err(Error::TooManyTags(arn.to_string()));
-    }
-    Ok(())
-}
-
-/// Answer to StartExecution.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Started {
-    pub execution_arn: String,
-    pub start_ms: i64,
-    /// True when this call started nothing: an execution of the same name
-    /// and input was already running (AWS's idempotent StartExecution).
-    pub already_running: bool,
-}
-
-enum Msg {
+pub(crate) enum Msg {
     Start {
         state_machine_arn: String,
         name: Option<String>,
@@ -267,7 +89,7 @@ enum Msg {
 }
 
 /// What a worker sends about a callback task.
-enum Signal {
+pub(crate) enum Signal {
     Success(Value),
     Failure {
         error: Option<String>,
@@ -276,496 +98,38 @@ enum Signal {
     Heartbeat,
 }
 
-/// Whether RedriveExecution would accept an execution now: AWS's
-/// `redriveStatus` and `redriveStatusReason`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RedriveStatus {
-    Redrivable,
-    NotRedrivable { reason: &'static str },
-}
-
-impl RedriveStatus {
-    /// The name the Step Functions API uses.
-    pub fn api_name(&self) -> &'static str {
-        match self {
-            RedriveStatus::Redrivable => "REDRIVABLE",
-            RedriveStatus::NotRedrivable { .. } => "NOT_REDRIVABLE",
-        }
-    }
-}
-
-/// How long after it stops an execution may be redriven (AWS: 14 days).
-pub const REDRIVE_PERIOD_MS: i64 = 14 * 24 * 3600 * 1000;
-/// How long an execution may stay open in all (AWS: one year).
-pub const MAX_EXECUTION_MS: i64 = 365 * 24 * 3600 * 1000;
-/// A redrive needs room in the history for ExecutionRedriven and at least
-/// one more event (AWS: fewer than 24,999 events).
-pub const MAX_REDRIVE_HISTORY: u64 = 24_999;
-
-/// AWS's redrive eligibility rules, in one place for RedriveExecution and
-/// DescribeExecution. `machine_type` is `None` when the state machine has
-/// been deleted.
-pub fn redrive_status(
-    row: &ExecutionRow,
-    machine_type: Option<&str>,
-    history_len: u64,
-    now_ms: i64,
-) -> RedriveStatus {
-    let reason = match row.status.as_str() {
-        "RUNNING" => Some("Execution is RUNNING and cannot be redriven"),
-        "SUCCEEDED" => Some("Execution is SUCCEEDED and cannot be redriven"),
-        _ => match machine_type {
-            None => Some("State machine is in DELETING status"),
-            Some("EXPRESS") => Some("Execution of an EXPRESS state machine cannot be redriven"),
-            Some(_) if history_len >= MAX_REDRIVE_HISTORY => {
-                Some("Execution history event limit exceeded")
-            }
-            Some(_) if now_ms - row.start_ms > MAX_EXECUTION_MS => {
-                Some("Execution has exceeded the max execution time")
-            }
-            Some(_) if now_ms - row.stop_ms.unwrap_or(now_ms) > REDRIVE_PERIOD_MS => {
-                Some("Execution redrivable period exceeded")
-            }
-            Some(_) => None,
-        },
+/// Recovers every running execution from the journal and starts the engine
+/// thread on `store`, the journal's one write connection. Returns the
+/// thread's mailbox. Handlers run on the current tokio runtime.
+pub(crate) fn start(
+    config: &EngineConfig,
+    handlers: Handlers,
+    mut store: Store,
+) -> Result<(mpsc::Sender<Msg>, std::thread::JoinHandle<()>)> {
+    let (tx, rx) = mpsc::channel();
+    let mut driver = Driver {
+        store_next_id: store.next_execution_id()?,
+        executions: HashMap::new(),
+        timers: BinaryHeap::new(),
+        watchers: HashMap::new(),
+        handlers: Arc::new(handlers),
+        semaphore: Arc::new(Semaphore::new(config.max_concurrent_tasks.max(1))),
+        runtime: tokio::runtime::Handle::current(),
+        tx: tx.clone(),
+        clock: config.clock.clone(),
+        in_flight: 0,
+        max_batch: config.max_batch.max(1),
+        compiled: HashMap::new(),
     };
-    match reason {
-        Some(reason) => RedriveStatus::NotRedrivable { reason },
-        None => RedriveStatus::Redrivable,
+    let recovered = driver.recover(&mut store)?;
+    if recovered > 0 {
+        tracing::info!(recovered, "resumed running executions from the journal");
     }
-}
-
-/// A handle to the engine. Cheap to clone.
-#[derive(Debug, Clone)]
-pub struct Engine {
-    inner: Arc<Inner>,
-}
-
-#[derive(Debug)]
-struct Inner {
-    tx: Mutex<mpsc::Sender<Msg>>,
-    admin: Mutex<Store>,
-    clock: Clock,
-    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
-    /// Dropped with the engine, which ends the checkpointer.
-    _stop_checkpoints: Mutex<mpsc::Sender<()>>,
-}
-
-/// How often the checkpointer copies the WAL into the database.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
-
-/// Checkpoints the WAL from its own connection and thread, so no commit of
-/// the engine thread (or of the admin connection) pays for it.
-fn spawn_checkpointer(db_path: &std::path::Path) -> Result<mpsc::Sender<()>> {
-    let store = Store::open(db_path)?;
-    let (stop, stopped) = mpsc::channel::<()>();
-    std::thread::Builder::new()
-        .name("zoomvault-checkpoint".into())
-        .spawn(move || loop {
-            match stopped.recv_timeout(CHECKPOINT_EVERY) {
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    if let Err(error) = store.checkpoint() {
-                        tracing::warn!(%error, "WAL checkpoint failed; will retry");
-                    }
-                }
-                // The engine is gone (or asked us to stop).
-                _ => return,
-            }
-        })
-        .expect("spawn the checkpoint thread");
-    Ok(stop)
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        if let Ok(tx) = self.tx.lock() {
-            let _ = tx.send(Msg::Shutdown);
-        }
-        if let Some(t) = self.thread.lock().ok().and_then(|mut t| t.take()) {
-            let _ = t.join();
-        }
-    }
-}
-
-impl Engine {
-    /// Opens (or creates) the journal, recovers running executions and
-    /// starts the driver. Must be called inside a tokio runtime: handlers
-    /// run on it.
-    pub fn open(config: EngineConfig, handlers: Handlers) -> Result<Engine> {
-        let runtime = tokio::runtime::Handle::current();
-        let mut store = Store::open(&config.db_path)?;
-        let admin = Store::open(&config.db_path)?;
-        store.disable_auto_checkpoint()?;
-        admin.disable_auto_checkpoint()?;
-        let stop_checkpoints = spawn_checkpointer(&config.db_path)?;
-        let (tx, rx) = mpsc::channel();
-        let mut driver = Driver {
-            store_next_id: store.next_execution_id()?,
-            executions: HashMap::new(),
-            timers: BinaryHeap::new(),
-            watchers: HashMap::new(),
-            handlers: Arc::new(handlers),
-            semaphore: Arc::new(Semaphore::new(config.max_concurrent_tasks.max(1))),
-            runtime,
-            tx: tx.clone(),
-            clock: config.clock.clone(),
-            in_flight: 0,
-            max_batch: config.max_batch.max(1),
-            compiled: HashMap::new(),
-        };
-        let recovered = driver.recover(&mut store)?;
-        if recovered > 0 {
-            tracing::info!(recovered, "resumed running executions from the journal");
-        }
-        let thread = std::thread::Builder::new()
-            .name("zoomvault-engine".into())
-            .spawn(move || driver.run(store, rx))
-            .expect("spawn the engine thread");
-        Ok(Engine {
-            inner: Arc::new(Inner {
-                tx: Mutex::new(tx),
-                admin: Mutex::new(admin),
-                clock: config.clock,
-                thread: Mutex::new(Some(thread)),
-                _stop_checkpoints: Mutex::new(stop_checkpoints),
-            }),
-        })
-    }
-
-    fn send(&self, msg: Msg) -> Result<()> {
-        self.inner
-            .tx
-            .lock()
-            .map_err(|_| Error::Shutdown)?
-            .send(msg)
-            .map_err(|_| Error::Shutdown)
-    }
-
-    fn admin(&self) -> std::sync::MutexGuard<'_, Store> {
-        self.inner.admin.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub fn now_ms(&self) -> i64 {
-        self.inner.clock.now_ms()
-    }
-
-    /// Creates a STANDARD state machine without tags after validating its
-    /// definition (`create_state_machine_with` takes everything).
-    pub fn create_state_machine(
-        &self,
-        name: &str,
-        definition: &str,
-        role_arn: Option<&str>,
-    ) -> Result<StateMachineRow> {
-        let mut new = NewStateMachine::new(name, definition);
-        new.role_arn = role_arn.map(str::to_string);
-        self.create_state_machine_with(&new)
-    }
-
-    /// CreateStateMachine: validates the name, definition and tags, then
-    /// stores the machine.
-    pub fn create_state_machine_with(&self, new: &NewStateMachine) -> Result<StateMachineRow> {
-        validate_name(&new.name)?;
-        definition::parse_str(&new.definition).map_err(Error::InvalidDefinition)?;
-        let arn = arn::state_machine(&new.name);
-        let mut tags = Vec::new();
-        merge_tags(&arn, &mut tags, &new.tags)?;
-        let mut admin = self.admin();
-        if admin.state_machine(&arn)?.is_some() {
-            return Err(Error::StateMachineAlreadyExists(arn));
-        }
-        let now = self.now_ms();
-        let row = StateMachineRow {
-            arn,
-            name: new.name.clone(),
-            definition: new.definition.clone(),
-            role_arn: new.role_arn.clone().unwrap_or_else(arn::default_role),
-            machine_type: new.machine_type.api_name().into(),
-            created_ms: now,
-            updated_ms: now,
-            revision: 1,
-        };
-        admin.put_state_machine(&row, &tags)?;
-        Ok(row)
-    }
-
-    /// TagResource: adds tags to a state machine, replacing the value of a
-    /// key it already has.
-    pub fn tag_resource(&self, resource_arn: &str, tags: &[(String, String)]) -> Result<()> {
-        let mut admin = self.admin();
-        let mut existing = admin
-            .state_machine_tags(resource_arn)?
-            .ok_or_else(|| Error::ResourceNotFound(resource_arn.to_string()))?;
-        merge_tags(resource_arn, &mut existing, tags)?;
-        admin.put_state_machine_tags(resource_arn, &existing)?;
-        Ok(())
-    }
-
-    /// UntagResource: removes the tags with these keys; an unknown key is
-    /// not an error.
-    pub fn untag_resource(&self, resource_arn: &str, keys: &[String]) -> Result<()> {
-        let mut admin = self.admin();
-        let mut existing = admin
-            .state_machine_tags(resource_arn)?
-            .ok_or_else(|| Error::ResourceNotFound(resource_arn.to_string()))?;
-        existing.retain(|(k, _)| !keys.contains(k));
-        admin.put_state_machine_tags(resource_arn, &existing)?;
-        Ok(())
-    }
-
-    /// ListTagsForResource: a state machine's tags, in the order their
-    /// keys were first set.
-    pub fn list_tags(&self, resource_arn: &str) -> Result<Vec<(String, String)>> {
-        self.admin()
-            .state_machine_tags(resource_arn)?
-            .ok_or_else(|| Error::ResourceNotFound(resource_arn.to_string()))
-    }
-
-    /// Creates the state machine, or updates its definition if it exists.
-    pub fn upsert_state_machine(&self, name: &str, definition: &str) -> Result<StateMachineRow> {
-        let arn = arn::state_machine(name);
-        match self.state_machine(&arn) {
-            Ok(_) => {
-                self.update_state_machine(&arn, Some(definition), None)?;
-                self.state_machine(&arn)
-            }
-            Err(Error::StateMachineDoesNotExist(_)) => {
-                self.create_state_machine(name, definition, None)
-            }
-            Err(e) => Err(e),
-        }
-    }
-
-    pub fn update_state_machine(
-        &self,
-        arn: &str,
-        definition: Option<&str>,
-        role_arn: Option<&str>,
-    ) -> Result<()> {
-        if let Some(d) = definition {
-            definition::parse_str(d).map_err(Error::InvalidDefinition)?;
-        }
-        let now = self.now_ms();
-        if self
-            .admin()
-            .update_state_machine(arn, definition, role_arn, now)?
-        {
-            Ok(())
-        } else {
-            Err(Error::StateMachineDoesNotExist(arn.to_string()))
-        }
-    }
-
-    pub fn state_machine(&self, arn: &str) -> Result<StateMachineRow> {
-        self.admin()
-            .state_machine(arn)?
-            .ok_or_else(|| Error::StateMachineDoesNotExist(arn.to_string()))
-    }
-
-    pub fn state_machines(&self) -> Result<Vec<StateMachineRow>> {
-        Ok(self.admin().state_machines()?)
-    }
-
-    pub fn delete_state_machine(&self, arn: &str) -> Result<()> {
-        self.admin().delete_state_machine(arn)?;
-        Ok(())
-    }
-
-    /// Starts an execution. The execution is in the journal when this
-    /// returns. With AWS's idempotency: the same name and input as a
-    /// running execution returns that execution.
-    pub async fn start_execution(
-        &self,
-        state_machine_arn: &str,
-        name: Option<&str>,
-        input: Value,
-    ) -> Result<Started> {
-        if let Some(n) = name {
-            validate_name(n)?;
-        }
-        let (reply, rx) = oneshot::channel();
-        self.send(Msg::Start {
-            state_machine_arn: state_machine_arn.to_string(),
-            name: name.map(str::to_string),
-            input,
-            reply,
-        })?;
-        rx.await.map_err(|_| Error::Shutdown)?
-    }
-
-    pub async fn stop_execution(
-        &self,
-        execution_arn: &str,
-        error: Option<String>,
-        cause: Option<String>,
-    ) -> Result<i64> {
-        let (reply, rx) = oneshot::channel();
-        self.send(Msg::Stop {
-            execution_arn: execution_arn.to_string(),
-            error,
-            cause,
-            reply,
-        })?;
-        rx.await.map_err(|_| Error::Shutdown)?
-    }
-
-    /// SendTaskSuccess: the callback task named by `task_token` succeeds
-    /// with `output`. Journaled when this returns.
-    pub async fn send_task_success(&self, task_token: &str, output: Value) -> Result<()> {
-        self.callback(task_token, Signal::Success(output)).await
-    }
-
-    /// SendTaskFailure: the callback task fails with `error` and `cause`,
-    /// which its state's Retry and Catch see as any task failure.
-    pub async fn send_task_failure(
-        &self,
-        task_token: &str,
-        error: Option<String>,
-        cause: Option<String>,
-    ) -> Result<()> {
-        self.callback(task_token, Signal::Failure { error, cause })
-            .await
-    }
-
-    /// SendTaskHeartbeat: the task's HeartbeatSeconds clock starts again.
-    /// Like AWS, it adds no history event; for a task without
-    /// HeartbeatSeconds it changes nothing.
-    pub async fn send_task_heartbeat(&self, task_token: &str) -> Result<()> {
-        self.callback(task_token, Signal::Heartbeat).await
-    }
-
-    async fn callback(&self, task_token: &str, signal: Signal) -> Result<()> {
-        let (reply, rx) = oneshot::channel();
-        self.send(Msg::Callback {
-            task_token: task_token.to_string(),
-            signal,
-            reply,
-        })?;
-        rx.await.map_err(|_| Error::Shutdown)?
-    }
-
-    /// RedriveExecution: a FAILED, TIMED_OUT or ABORTED execution runs
-    /// again from the state that did not succeed (see `core`). Returns the
-    /// redrive time; the ExecutionRedriven event is journaled when this
-    /// returns.
-    pub async fn redrive_execution(&self, execution_arn: &str) -> Result<i64> {
-        let (reply, rx) = oneshot::channel();
-        self.send(Msg::Redrive {
-            execution_arn: execution_arn.to_string(),
-            reply,
-        })?;
-        rx.await.map_err(|_| Error::Shutdown)?
-    }
-
-    /// Whether `redrive_execution` would accept the execution now
-    /// (DescribeExecution's `redriveStatus` and `redriveStatusReason`).
-    pub fn redrive_status(&self, execution_arn: &str) -> Result<RedriveStatus> {
-        let row = self.describe_execution(execution_arn)?;
-        self.redrive_status_of(&row)
-    }
-
-    /// The redrive status of an execution already read. A running or
-    /// succeeded execution needs nothing more; only a closed one costs the
-    /// state machine lookup and the count of its history, so
-    /// DescribeExecution of a running execution stays two cheap reads.
-    pub fn redrive_status_of(&self, row: &ExecutionRow) -> Result<RedriveStatus> {
-        let now = self.now_ms();
-        if matches!(row.status.as_str(), "RUNNING" | "SUCCEEDED") {
-            return Ok(redrive_status(row, None, 0, now));
-        }
-        let admin = self.admin();
-        let machine_type = admin
-            .state_machine(&row.state_machine_arn)?
-            .map(|m| m.machine_type);
-        let history_len = admin.history_len(row.id)?;
-        Ok(redrive_status(
-            row,
-            machine_type.as_deref(),
-            history_len,
-            now,
-        ))
-    }
-
-    pub fn describe_execution(&self, execution_arn: &str) -> Result<ExecutionRow> {
-        self.admin()
-            .execution(execution_arn)?
-            .ok_or_else(|| Error::ExecutionDoesNotExist(execution_arn.to_string()))
-    }
-
-    /// Waits until the execution is no longer running and describes it.
-    pub async fn wait_for(&self, execution_arn: &str) -> Result<ExecutionRow> {
-        loop {
-            let row = self.describe_execution(execution_arn)?;
-            if row.status != "RUNNING" {
-                return Ok(row);
-            }
-            let (reply, rx) = oneshot::channel();
-            self.send(Msg::Watch {
-                execution_arn: execution_arn.to_string(),
-                reply,
-            })?;
-            let _ = rx.await;
-        }
-    }
-
-    /// The whole history, oldest first, as Step Functions JSON.
-    pub fn history(&self, execution_arn: &str) -> Result<Vec<Value>> {
-        let row = self.describe_execution(execution_arn)?;
-        Ok(self.admin().history(row.id, 0, false, usize::MAX >> 1)?)
-    }
-
-    pub fn history_page(
-        &self,
-        execution_arn: &str,
-        after: u64,
-        reverse: bool,
-        limit: usize,
-    ) -> Result<Vec<Value>> {
-        let row = self.describe_execution(execution_arn)?;
-        Ok(self.admin().history(row.id, after, reverse, limit)?)
-    }
-
-    /// Rebuilds an execution's history by replaying its journal through the
-    /// core, without touching the stored history. A deterministic core gives
-    /// exactly the stored events; tests compare the two.
-    pub fn replay_history(&self, execution_arn: &str) -> Result<Vec<Value>> {
-        let row = self.describe_execution(execution_arn)?;
-        let facts = self.admin().facts(row.id)?;
-        let machine = definition::parse_str(&row.definition).map_err(Error::InvalidDefinition)?;
-        let (_, applied) = replay(&row, Arc::new(Compiled::new(machine)), &facts);
-        Ok(applied.events.iter().map(|e| e.to_json()).collect())
-    }
-
-    pub fn list_executions(
-        &self,
-        state_machine_arn: Option<&str>,
-        status: Option<&str>,
-        before_id: Option<i64>,
-        limit: usize,
-    ) -> Result<Vec<ExecutionRow>> {
-        Ok(self
-            .admin()
-            .list_executions(state_machine_arn, status, before_id, limit)?)
-    }
-}
-
-/// AWS's rules for state machine and execution names.
-pub fn validate_name(name: &str) -> Result<()> {
-    if name.is_empty() || name.chars().count() > 80 {
-        return Err(Error::InvalidName(
-            name.into(),
-            "must be 1 to 80 characters",
-        ));
-    }
-    let bad =
-        |c: char| c.is_whitespace() || c.is_control() || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c);
-    if name.chars().any(bad) {
-        return Err(Error::InvalidName(
-            name.into(),
-            "must not contain whitespace, control characters or any of < > { } [ ] ? * \" # % \\ ^ | ~ ` $ & , ; : /",
-        ));
-    }
-    Ok(())
+    let thread = std::thread::Builder::new()
+        .name("zoomvault-engine".into())
+        .spawn(move || driver.run(store, rx))
+        .expect("spawn the engine thread");
+    Ok((tx, thread))
 }
 
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -1382,7 +746,7 @@ async fn run_task(
 
 /// Rebuilds an execution by applying its journal through the core; returns
 /// it with everything the replay produced, in order.
-fn replay(
+pub(crate) fn replay(
     row: &ExecutionRow,
     compiled: Arc<Compiled>,
     facts: &[(u64, i64, Fact)],

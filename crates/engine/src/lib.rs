@@ -2,19 +2,22 @@
 //!
 //! `core` is the deterministic heart (`apply(fact) -> history + actions`),
 //! `store` the SQLite journal, `driver` the thread that joins them and runs
-//! tasks on handlers. See ARCHITECTURE.md for the invariants.
+//! tasks on handlers, `engine` the handle callers hold. See ARCHITECTURE.md
+//! for the invariants.
 
 pub mod arn;
+mod checkpoint;
 pub mod clock;
 pub mod core;
-pub mod driver;
+mod driver;
+mod engine;
 pub mod handler;
 pub mod history;
+pub mod rules;
 pub mod store;
 pub mod task;
 
 pub use clock::Clock;
-pub use driver::{
-    Engine, EngineConfig, Error, MachineType, NewStateMachine, RedriveStatus, Started,
-};
+pub use engine::{Engine, EngineConfig, Error, NewStateMachine, Result, Started};
 pub use handler::{Handlers, TaskHandler, TaskRequest};
+pub use rules::{MachineType, RedriveStatus};

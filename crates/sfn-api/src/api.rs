@@ -11,10 +11,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use zoomvault_engine::arn;
-use zoomvault_engine::driver::{
-    Engine, Error as EngineError, MachineType, NewStateMachine, RedriveStatus,
-};
 use zoomvault_engine::store::ExecutionRow;
+use zoomvault_engine::{Engine, Error as EngineError, MachineType, NewStateMachine, RedriveStatus};
 
 /// Largest execution input AWS accepts, in characters.
 const MAX_INPUT: usize = 262_144;

@@ -7,7 +7,7 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use zoomvault_engine::driver::Error as EngineError;
+use zoomvault_engine::Error as EngineError;
 
 /// The content type of every answer.
 pub const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
