@@ -1,6 +1,6 @@
 //! Unit tests of `crate::intrinsic`: the call grammar and its escapes, the
 //! checks made at definition time, and each function's results and failure
-//! texts, many of them taken from AWS's documentation. Each case is one
+//! texts, with AWS's documented examples among them. Each case is one
 //! expression against the fixed input, context and variables defined here;
 //! randomness comes from a seeded `SplitMix64`, so every run is the same.
 
