@@ -15,7 +15,7 @@ use crate::error::pointer_join;
 use crate::path::{Path, Root};
 use crate::payload::PayloadTemplate;
 use crate::retry::{Catcher, Jitter, Retrier};
-use crate::DefinitionError;
+use crate::{DefinitionError, JsonType};
 use indexmap::IndexMap;
 use rustc_hash::FxBuildHasher;
 use serde_json::{Map, Value};
@@ -341,7 +341,10 @@ fn parse_machine(
     let Some(obj) = value.as_object() else {
         errors.push(DefinitionError::new(
             ptr,
-            format!("expected an object, found {}", kind_of(value)),
+            format!(
+                "expected an object, found {}",
+                JsonType::of(value).with_article()
+            ),
         ));
         return None;
     };
@@ -394,7 +397,10 @@ fn parse_machine(
         Some(other) => {
             errors.push(DefinitionError::new(
                 pointer_join(ptr, "StartAt"),
-                format!("expected a state name, found {}", kind_of(other)),
+                format!(
+                    "expected a state name, found {}",
+                    JsonType::of(other).with_article()
+                ),
             ));
             None
         }
@@ -425,7 +431,10 @@ fn parse_machine(
         }
         Some(other) => errors.push(DefinitionError::new(
             &states_ptr,
-            format!("expected an object of states, found {}", kind_of(other)),
+            format!(
+                "expected an object of states, found {}",
+                JsonType::of(other).with_article()
+            ),
         )),
         None => errors.push(DefinitionError::new(
             ptr,
@@ -694,7 +703,10 @@ fn parse_state(
     let Some(obj) = value.as_object() else {
         errors.push(DefinitionError::new(
             ptr,
-            format!("expected a state object, found {}", kind_of(value)),
+            format!(
+                "expected a state object, found {}",
+                JsonType::of(value).with_article()
+            ),
         ));
         return None;
     };
@@ -703,7 +715,10 @@ fn parse_state(
         Some(other) => {
             errors.push(DefinitionError::new(
                 pointer_join(ptr, "Type"),
-                format!("expected a state type name, found {}", kind_of(other)),
+                format!(
+                    "expected a state type name, found {}",
+                    JsonType::of(other).with_article()
+                ),
             ));
             return None;
         }
@@ -816,14 +831,20 @@ fn parse_transition(
         (Some(other), _) if !other.is_string() => {
             errors.push(DefinitionError::new(
                 pointer_join(ptr, "Next"),
-                format!("expected a state name, found {}", kind_of(other)),
+                format!(
+                    "expected a state name, found {}",
+                    JsonType::of(other).with_article()
+                ),
             ));
             Transition::End
         }
         (_, Some(other)) if !other.is_boolean() => {
             errors.push(DefinitionError::new(
                 pointer_join(ptr, "End"),
-                format!("expected true, found {}", kind_of(other)),
+                format!(
+                    "expected true, found {}",
+                    JsonType::of(other).with_article()
+                ),
             ));
             Transition::End
         }
@@ -892,7 +913,7 @@ fn parse_processing(
                     &rptr,
                     format!(
                         "expected a reference path or null, found {}",
-                        kind_of(other)
+                        JsonType::of(other).with_article()
                     ),
                 ));
                 ResultPath::Discard
@@ -912,7 +933,10 @@ fn path_or_null(v: &Value, ptr: &str, errors: &mut Vec<DefinitionError>) -> Path
         other => {
             errors.push(DefinitionError::new(
                 ptr,
-                format!("expected a path or null, found {}", kind_of(other)),
+                format!(
+                    "expected a path or null, found {}",
+                    JsonType::of(other).with_article()
+                ),
             ));
             PathOrNull::Null
         }
@@ -944,7 +968,10 @@ fn path_field(
         other => {
             errors.push(DefinitionError::new(
                 fptr,
-                format!("expected a path, found {}", kind_of(other)),
+                format!(
+                    "expected a path, found {}",
+                    JsonType::of(other).with_article()
+                ),
             ));
             None
         }
@@ -970,7 +997,7 @@ fn parse_assign(v: &Value, ptr: &str, errors: &mut Vec<DefinitionError>) -> Payl
             ptr,
             format!(
                 "expected an object of variable assignments, found {}",
-                kind_of(v)
+                JsonType::of(v).with_article()
             ),
         )),
     }
@@ -995,7 +1022,10 @@ fn parse_task(
         Some(other) => {
             errors.push(DefinitionError::new(
                 pointer_join(ptr, "Resource"),
-                format!("expected a resource ARN, found {}", kind_of(other)),
+                format!(
+                    "expected a resource ARN, found {}",
+                    JsonType::of(other).with_article()
+                ),
             ));
             None
         }
@@ -1102,7 +1132,10 @@ fn parse_choice(
                     Some(other) => {
                         errors.push(DefinitionError::new(
                             pointer_join(&rptr, "Next"),
-                            format!("expected a state name, found {}", kind_of(other)),
+                            format!(
+                                "expected a state name, found {}",
+                                JsonType::of(other).with_article()
+                            ),
                         ));
                         None
                     }
@@ -1135,7 +1168,7 @@ fn parse_choice(
             &cptr,
             format!(
                 "expected an array of choice rules, found {}",
-                kind_of(other)
+                JsonType::of(other).with_article()
             ),
         )),
         None => errors.push(DefinitionError::new(
@@ -1149,7 +1182,10 @@ fn parse_choice(
         Some(other) => {
             errors.push(DefinitionError::new(
                 pointer_join(ptr, "Default"),
-                format!("expected a state name, found {}", kind_of(other)),
+                format!(
+                    "expected a state name, found {}",
+                    JsonType::of(other).with_article()
+                ),
             ));
             None
         }
@@ -1225,7 +1261,10 @@ fn parse_fail(obj: &Map<String, Value>, ptr: &str, errors: &mut Vec<DefinitionEr
                 (Some(other), None) => {
                     errors.push(DefinitionError::new(
                         pointer_join(ptr, key),
-                        format!("expected a string, found {}", kind_of(other)),
+                        format!(
+                            "expected a string, found {}",
+                            JsonType::of(other).with_article()
+                        ),
                     ));
                     None
                 }
@@ -1251,7 +1290,7 @@ fn parse_fail(obj: &Map<String, Value>, ptr: &str, errors: &mut Vec<DefinitionEr
                         pointer_join(ptr, path_key),
                         format!(
                             "expected a path or intrinsic function, found {}",
-                            kind_of(other)
+                            JsonType::of(other).with_article()
                         ),
                     ));
                     None
@@ -1296,7 +1335,10 @@ fn parse_parallel(
         Some(other) => {
             errors.push(DefinitionError::new(
                 bptr,
-                format!("expected an array of branches, found {}", kind_of(other)),
+                format!(
+                    "expected an array of branches, found {}",
+                    JsonType::of(other).with_article()
+                ),
             ));
             None
         }
@@ -1427,7 +1469,10 @@ fn parse_error_equals(
     let Some(items) = v.as_array() else {
         errors.push(DefinitionError::new(
             eptr,
-            format!("expected an array of error names, found {}", kind_of(v)),
+            format!(
+                "expected an array of error names, found {}",
+                JsonType::of(v).with_article()
+            ),
         ));
         return Vec::new();
     };
@@ -1440,7 +1485,10 @@ fn parse_error_equals(
             Some(s) => names.push(s.to_string()),
             None => errors.push(DefinitionError::new(
                 pointer_join(&eptr, &i.to_string()),
-                format!("expected an error name, found {}", kind_of(item)),
+                format!(
+                    "expected an error name, found {}",
+                    JsonType::of(item).with_article()
+                ),
             )),
         }
     }
@@ -1479,7 +1527,10 @@ fn object_elements<'a>(
     let Some(items) = v.as_array() else {
         errors.push(DefinitionError::new(
             ptr,
-            format!("expected an array of {what}s, found {}", kind_of(v)),
+            format!(
+                "expected an array of {what}s, found {}",
+                JsonType::of(v).with_article()
+            ),
         ));
         return Vec::new();
     };
@@ -1490,7 +1541,10 @@ fn object_elements<'a>(
             Some(obj) => out.push((item_ptr, obj)),
             None => errors.push(DefinitionError::new(
                 item_ptr,
-                format!("expected a {what} object, found {}", kind_of(item)),
+                format!(
+                    "expected a {what} object, found {}",
+                    JsonType::of(item).with_article()
+                ),
             )),
         }
     }
@@ -1594,7 +1648,10 @@ fn parse_catch(v: Option<&Value>, ptr: &str, errors: &mut Vec<DefinitionError>) 
             Some(other) => {
                 errors.push(DefinitionError::new(
                     pointer_join(&cptr, "Next"),
-                    format!("expected a state name, found {}", kind_of(other)),
+                    format!(
+                        "expected a state name, found {}",
+                        JsonType::of(other).with_article()
+                    ),
                 ));
                 continue;
             }
@@ -1628,7 +1685,7 @@ fn parse_catch(v: Option<&Value>, ptr: &str, errors: &mut Vec<DefinitionError>) 
                     pointer_join(&cptr, "ResultPath"),
                     format!(
                         "expected a reference path or null, found {}",
-                        kind_of(other)
+                        JsonType::of(other).with_article()
                     ),
                 ));
                 None
@@ -1677,7 +1734,10 @@ fn opt_string(
         other => {
             errors.push(DefinitionError::new(
                 pointer_join(ptr, key),
-                format!("expected a string, found {}", kind_of(other)),
+                format!(
+                    "expected a string, found {}",
+                    JsonType::of(other).with_article()
+                ),
             ));
             None
         }
@@ -1688,18 +1748,6 @@ fn positive_integer(v: &Value, ptr: &str, errors: &mut Vec<DefinitionError>) -> 
     positive_literal(v)
         .map_err(|message| errors.push(DefinitionError::new(ptr, message)))
         .ok()
-}
-
-/// A JSON value's kind, for error messages.
-pub fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 #[cfg(test)]

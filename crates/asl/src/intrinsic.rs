@@ -16,7 +16,7 @@
 
 use crate::entropy::SplitMix64;
 use crate::path::Path;
-use crate::{Entropy, Failure, Scope};
+use crate::{Entropy, Failure, JsonType, Scope};
 use base64::Engine as _;
 use serde_json::{Map, Number, Value};
 use std::fmt;
@@ -314,18 +314,6 @@ impl Kind {
             || wanted == Kind::Any
             || self == wanted
             || (self == Kind::Integer && wanted == Kind::Number)
-    }
-}
-
-/// The JSON type of a value, for messages.
-fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "a JSON object",
     }
 }
 
@@ -697,7 +685,7 @@ impl Call {
                         "{name} argument {} must be {}, got {}: {}",
                         index + 1,
                         wanted.describe(),
-                        type_name(&value),
+                        JsonType::of(&value).in_intrinsic_errors(),
                         quote(&value)
                     ));
                 }
@@ -842,7 +830,7 @@ impl Call {
                         "argument {} must be {}, got {}: {}",
                         index + 1,
                         wanted.describe(),
-                        type_name(value),
+                        JsonType::of(value).in_intrinsic_errors(),
                         quote(value)
                     ),
                 ));

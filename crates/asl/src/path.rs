@@ -44,7 +44,7 @@
 //!   existing array; arrays are never created or grown.
 
 use crate::error::names::RESULT_PATH_MATCH_FAILURE;
-use crate::{Failure, Scope};
+use crate::{Failure, JsonType, Scope};
 use serde_json::{Map, Number, Value};
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -511,23 +511,12 @@ fn select<'a>(
     Ok(nodes.into_iter().map(Cow::Borrowed).collect())
 }
 
-fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
-
 fn not_an_object(segment: &Segment, prefix: &str, found: &Value) -> String {
     format!(
         "Expected to find an object with property {} in path {} but found '{}'",
         segment.fragment(),
         prefix,
-        type_name(found)
+        JsonType::of(found).name()
     )
 }
 
@@ -579,7 +568,7 @@ fn child<'a>(
                     "Expected to find an array for {} in path {} but found '{}'",
                     selector.fragment(),
                     prefix,
-                    type_name(other)
+                    JsonType::of(other).name()
                 ));
             }
         }
@@ -601,7 +590,7 @@ fn child<'a>(
                 return Err(format!(
                     "Filter [?] can not be applied to primitives: path {} is a {}",
                     prefix,
-                    type_name(other)
+                    JsonType::of(other).name()
                 ));
             }
         }

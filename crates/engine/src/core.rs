@@ -2156,7 +2156,7 @@ fn evaluate_body(state: &State, raw: &Value, env: &mut Env, now: i64) -> Result<
                         "Map state '{}': ItemsPath {:?} must select an array, selected {}",
                         state.name,
                         map.items_path.text(),
-                        zoomvault_asl::definition::kind_of(&other)
+                        zoomvault_asl::JsonType::of(&other).with_article()
                     )))
                 }
             };
