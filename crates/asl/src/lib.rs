@@ -11,6 +11,7 @@ pub mod definition;
 pub mod entropy;
 pub mod error;
 pub mod intrinsic;
+pub mod json_type;
 pub mod lifecycle;
 pub mod path;
 pub mod payload;
@@ -20,4 +21,5 @@ pub mod timestamp;
 
 pub use entropy::{Entropy, SplitMix64};
 pub use error::{DefinitionError, Failure};
+pub use json_type::JsonType;
 pub use scope::Scope;

@@ -12,7 +12,7 @@
 use crate::error::pointer_join;
 use crate::intrinsic::Intrinsic;
 use crate::path::Path;
-use crate::{DefinitionError, Entropy, Failure, Scope};
+use crate::{DefinitionError, Entropy, Failure, JsonType, Scope};
 use serde_json::{Map, Value};
 
 /// The suffix that marks a field whose value is computed.
@@ -118,7 +118,7 @@ fn parse_dynamic(key: &str, value: &Value) -> Result<Node, String> {
         return Err(format!(
             "the value of '{key}' must be a string holding a JSONPath or an intrinsic function, \
              got {}",
-            json_type(value)
+            JsonType::of(value).with_article()
         ));
     };
     let field = key.to_string();
@@ -165,17 +165,6 @@ fn collapse_literal(node: Node) -> Node {
             ))
         }
         other => other,
-    }
-}
-
-fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

@@ -1,0 +1,183 @@
+//! Readers for the field shapes many parts of a definition share: unknown
+//! fields, optional strings, positive and other literal numbers, a number
+//! given literally or by a path (`TimeoutSeconds`/`TimeoutSecondsPath`), a
+//! path, and an `Assign` object of variables.
+//!
+//! Each reports its problems under the field's JSON pointer and returns what
+//! it could read. None of them knows which state or machine it serves.
+
+use super::tree::Dynamic;
+use crate::error::pointer_join;
+use crate::path::Path;
+use crate::payload::PayloadTemplate;
+use crate::{DefinitionError, JsonType};
+use serde_json::{Map, Value};
+
+pub(super) fn unknown_fields(
+    obj: &Map<String, Value>,
+    ptr: &str,
+    allowed: &[&str],
+    what: &str,
+    errors: &mut Vec<DefinitionError>,
+) {
+    for key in obj.keys() {
+        if !allowed.contains(&key.as_str()) {
+            errors.push(DefinitionError::new(
+                pointer_join(ptr, key),
+                format!("field {key:?} is not valid in {what}"),
+            ));
+        }
+    }
+}
+
+pub(super) fn opt_string(
+    obj: &Map<String, Value>,
+    key: &str,
+    ptr: &str,
+    errors: &mut Vec<DefinitionError>,
+) -> Option<String> {
+    match obj.get(key)? {
+        Value::String(s) => Some(s.clone()),
+        other => {
+            errors.push(DefinitionError::new(
+                pointer_join(ptr, key),
+                format!(
+                    "expected a string, found {}",
+                    JsonType::of(other).with_article()
+                ),
+            ));
+            None
+        }
+    }
+}
+
+pub(super) fn positive_integer(
+    v: &Value,
+    ptr: &str,
+    errors: &mut Vec<DefinitionError>,
+) -> Option<u64> {
+    positive_literal(v)
+        .map_err(|message| errors.push(DefinitionError::new(ptr, message)))
+        .ok()
+}
+
+/// A number given literally under `key` or read at run time from the path
+/// under `path_key` (`TimeoutSeconds`/`TimeoutSecondsPath` and kin): at most
+/// one of the two; `literal` checks the literal form.
+pub(super) fn dynamic_field<T>(
+    obj: &Map<String, Value>,
+    key: &str,
+    path_key: &str,
+    ptr: &str,
+    errors: &mut Vec<DefinitionError>,
+    literal: impl Fn(&Value) -> Result<T, String>,
+) -> Option<Dynamic<T>> {
+    match (obj.get(key), obj.get(path_key)) {
+        (Some(_), Some(_)) => {
+            errors.push(DefinitionError::new(
+                pointer_join(ptr, path_key),
+                format!("\"{key}\" and \"{path_key}\" are mutually exclusive"),
+            ));
+            None
+        }
+        (Some(v), None) => match literal(v) {
+            Ok(n) => Some(Dynamic::Fixed(n)),
+            Err(message) => {
+                errors.push(DefinitionError::new(pointer_join(ptr, key), message));
+                None
+            }
+        },
+        (None, Some(_)) => path_field(obj, path_key, ptr, errors).map(Dynamic::Path),
+        (None, None) => None,
+    }
+}
+
+pub(super) fn positive_literal(v: &Value) -> Result<u64, String> {
+    v.as_u64()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("expected a positive integer, found {v}"))
+}
+
+pub(super) fn non_negative_literal(v: &Value) -> Result<u64, String> {
+    v.as_u64()
+        .ok_or_else(|| format!("expected a non-negative integer, found {v}"))
+}
+
+pub(super) fn percentage_literal(v: &Value) -> Result<f64, String> {
+    v.as_f64()
+        .filter(|p| (0.0..=100.0).contains(p))
+        .ok_or_else(|| format!("expected a number between 0 and 100, found {v}"))
+}
+
+pub(super) fn parse_path(text: &str, ptr: &str, errors: &mut Vec<DefinitionError>) -> Option<Path> {
+    match Path::parse(text) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            errors.push(DefinitionError::new(
+                ptr,
+                format!("invalid path {text:?}: {e}"),
+            ));
+            None
+        }
+    }
+}
+
+pub(super) fn path_field(
+    obj: &Map<String, Value>,
+    key: &str,
+    ptr: &str,
+    errors: &mut Vec<DefinitionError>,
+) -> Option<Path> {
+    let fptr = pointer_join(ptr, key);
+    match obj.get(key)? {
+        Value::String(s) => parse_path(s, &fptr, errors),
+        other => {
+            errors.push(DefinitionError::new(
+                fptr,
+                format!(
+                    "expected a path, found {}",
+                    JsonType::of(other).with_article()
+                ),
+            ));
+            None
+        }
+    }
+}
+
+pub(super) fn parse_assign(
+    v: &Value,
+    ptr: &str,
+    errors: &mut Vec<DefinitionError>,
+) -> PayloadTemplate {
+    match v.as_object() {
+        Some(map) => {
+            for key in map.keys() {
+                let var = key.strip_suffix(".$").unwrap_or(key);
+                if !is_variable_name(var) {
+                    errors.push(DefinitionError::new(
+                        pointer_join(ptr, key),
+                        format!(
+                            "{var:?} is not a valid variable name: use letters, digits and '_', not starting with a digit"
+                        ),
+                    ));
+                }
+            }
+        }
+        None => errors.push(DefinitionError::new(
+            ptr,
+            format!(
+                "expected an object of variable assignments, found {}",
+                JsonType::of(v).with_article()
+            ),
+        )),
+    }
+    PayloadTemplate::parse(v, ptr, errors)
+}
+
+fn is_variable_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(c) if c.is_alphabetic() || c == '_' => chars.all(|c| c.is_alphanumeric() || c == '_'),
+        _ => false,
+    }
+}

@@ -1,0 +1,369 @@
+//! Reading one state: its `Type`, the fields that type allows (with a clearer
+//! message for a field of the JSONata flavour), and the fields states share:
+//! `Comment`, `Next`/`End`, `Assign`, `Retry`/`Catch` where the type takes
+//! them, and the JSONPath processing fields from `InputPath` to `OutputPath`.
+//!
+//! A type's own fields are read by `kinds`. Paths and templates are parsed
+//! here, never evaluated.
+
+use super::fields::{opt_string, parse_assign, parse_path};
+use super::kinds::{parse_choice, parse_fail, parse_map, parse_parallel, parse_task, parse_wait};
+use super::recovery::{parse_catch, parse_retry};
+use super::tree::{
+    ContextUse, Pass, PathOrNull, Processing, ResultPath, State, StateKind, Transition,
+    MAX_STATE_NAME_LEN,
+};
+use crate::error::pointer_join;
+use crate::path::{Path, Root};
+use crate::payload::PayloadTemplate;
+use crate::{DefinitionError, JsonType};
+use serde_json::{Map, Value};
+
+const COMMON: &[&str] = &["Type", "Comment", "QueryLanguage"];
+
+fn allowed_fields(type_name: &str) -> &'static [&'static str] {
+    match type_name {
+        "Pass" => &[
+            "Next",
+            "End",
+            "InputPath",
+            "OutputPath",
+            "Parameters",
+            "ResultPath",
+            "Result",
+            "Assign",
+        ],
+        "Task" => &[
+            "Next",
+            "End",
+            "InputPath",
+            "OutputPath",
+            "Parameters",
+            "ResultPath",
+            "ResultSelector",
+            "Retry",
+            "Catch",
+            "Resource",
+            "TimeoutSeconds",
+            "TimeoutSecondsPath",
+            "HeartbeatSeconds",
+            "HeartbeatSecondsPath",
+            "Credentials",
+            "Assign",
+        ],
+        "Choice" => &["InputPath", "OutputPath", "Choices", "Default", "Assign"],
+        "Wait" => &[
+            "Next",
+            "End",
+            "InputPath",
+            "OutputPath",
+            "Seconds",
+            "Timestamp",
+            "SecondsPath",
+            "TimestampPath",
+            "Assign",
+        ],
+        "Succeed" => &["InputPath", "OutputPath"],
+        "Fail" => &["Error", "ErrorPath", "Cause", "CausePath"],
+        "Parallel" => &[
+            "Next",
+            "End",
+            "InputPath",
+            "OutputPath",
+            "Parameters",
+            "ResultPath",
+            "ResultSelector",
+            "Retry",
+            "Catch",
+            "Branches",
+            "Assign",
+        ],
+        "Map" => &[
+            "Next",
+            "End",
+            "InputPath",
+            "OutputPath",
+            "Parameters",
+            "ResultPath",
+            "ResultSelector",
+            "Retry",
+            "Catch",
+            "ItemsPath",
+            "ItemProcessor",
+            "Iterator",
+            "ItemSelector",
+            "MaxConcurrency",
+            "MaxConcurrencyPath",
+            "ToleratedFailurePercentage",
+            "ToleratedFailurePercentagePath",
+            "ToleratedFailureCount",
+            "ToleratedFailureCountPath",
+            "Label",
+            "ItemReader",
+            "ResultWriter",
+            "ItemBatcher",
+            "Assign",
+        ],
+        _ => &[],
+    }
+}
+
+const JSONATA_ONLY: &[&str] = &["Arguments", "Output", "Items", "Condition"];
+
+pub(super) fn parse_state(
+    name: &str,
+    value: &Value,
+    ptr: &str,
+    errors: &mut Vec<DefinitionError>,
+) -> Option<State> {
+    if name.is_empty() {
+        errors.push(DefinitionError::new(ptr, "a state name must not be empty"));
+    }
+    if name.chars().count() > MAX_STATE_NAME_LEN {
+        errors.push(DefinitionError::new(
+            ptr,
+            format!("state name is longer than {MAX_STATE_NAME_LEN} characters"),
+        ));
+    }
+    let Some(obj) = value.as_object() else {
+        errors.push(DefinitionError::new(
+            ptr,
+            format!(
+                "expected a state object, found {}",
+                JsonType::of(value).with_article()
+            ),
+        ));
+        return None;
+    };
+    let type_name = match obj.get("Type") {
+        Some(Value::String(t)) => t.as_str(),
+        Some(other) => {
+            errors.push(DefinitionError::new(
+                pointer_join(ptr, "Type"),
+                format!(
+                    "expected a state type name, found {}",
+                    JsonType::of(other).with_article()
+                ),
+            ));
+            return None;
+        }
+        None => {
+            errors.push(DefinitionError::new(ptr, "missing required field \"Type\""));
+            return None;
+        }
+    };
+    let specific = allowed_fields(type_name);
+    if specific.is_empty() {
+        errors.push(DefinitionError::new(
+            pointer_join(ptr, "Type"),
+            format!(
+                "unknown state type {type_name:?}; expected one of Pass, Task, Choice, Wait, Succeed, Fail, Parallel, Map"
+            ),
+        ));
+        return None;
+    }
+    for key in obj.keys() {
+        if COMMON.contains(&key.as_str()) || specific.contains(&key.as_str()) {
+            continue;
+        }
+        let message = if JSONATA_ONLY.contains(&key.as_str()) {
+            format!(
+                "field {key:?} belongs to the JSONata query language, which is not supported yet"
+            )
+        } else {
+            format!("field {key:?} is not valid in a {type_name} state")
+        };
+        errors.push(DefinitionError::new(pointer_join(ptr, key), message));
+    }
+    if let Some(ql) = obj.get("QueryLanguage") {
+        if ql != "JSONPath" {
+            errors.push(DefinitionError::new(
+                pointer_join(ptr, "QueryLanguage"),
+                "only the JSONPath query language is supported yet",
+            ));
+        }
+    }
+
+    let comment = opt_string(obj, "Comment", ptr, errors);
+    let processing = parse_processing(obj, ptr, type_name, errors);
+    let assign = obj
+        .get("Assign")
+        .map(|v| parse_assign(v, &pointer_join(ptr, "Assign"), errors));
+    let transition = parse_transition(obj, ptr, type_name, errors);
+    let (retry, catch) = if matches!(type_name, "Task" | "Parallel" | "Map") {
+        (
+            parse_retry(obj.get("Retry"), &pointer_join(ptr, "Retry"), errors),
+            parse_catch(obj.get("Catch"), &pointer_join(ptr, "Catch"), errors),
+        )
+    } else {
+        (Vec::new(), Vec::new())
+    };
+
+    let kind = match type_name {
+        "Pass" => Some(StateKind::Pass(Pass {
+            result: obj.get("Result").cloned(),
+        })),
+        "Task" => parse_task(obj, ptr, errors).map(StateKind::Task),
+        "Choice" => parse_choice(obj, ptr, errors).map(StateKind::Choice),
+        "Wait" => parse_wait(obj, ptr, errors).map(StateKind::Wait),
+        "Succeed" => Some(StateKind::Succeed),
+        "Fail" => Some(StateKind::Fail(parse_fail(obj, ptr, errors))),
+        "Parallel" => parse_parallel(obj, ptr, errors).map(StateKind::Parallel),
+        "Map" => parse_map(obj, ptr, errors).map(|m| StateKind::Map(Box::new(m))),
+        _ => None,
+    }?;
+    // Nested machines are classified state by state on their own.
+    let own_text: String = obj
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "ItemProcessor" | "Iterator" | "Branches"))
+        .map(|(_, v)| v.to_string())
+        .collect();
+    Some(State {
+        name: name.to_string(),
+        comment,
+        kind,
+        processing,
+        assign,
+        transition,
+        retry,
+        catch,
+        context_use: ContextUse::of_text(&own_text),
+    })
+}
+
+fn parse_transition(
+    obj: &Map<String, Value>,
+    ptr: &str,
+    type_name: &str,
+    errors: &mut Vec<DefinitionError>,
+) -> Transition {
+    if matches!(type_name, "Choice" | "Succeed" | "Fail") {
+        return Transition::ByType;
+    }
+    let next = obj.get("Next");
+    let end = obj.get("End");
+    match (next, end) {
+        (Some(Value::String(n)), None) => Transition::Next(n.clone()),
+        (Some(Value::String(n)), Some(Value::Bool(false))) => Transition::Next(n.clone()),
+        (None, Some(Value::Bool(true))) => Transition::End,
+        (Some(_), Some(Value::Bool(true))) => {
+            errors.push(DefinitionError::new(
+                ptr,
+                "a state must have exactly one of \"Next\" and \"End\", not both",
+            ));
+            Transition::End
+        }
+        (Some(other), _) if !other.is_string() => {
+            errors.push(DefinitionError::new(
+                pointer_join(ptr, "Next"),
+                format!(
+                    "expected a state name, found {}",
+                    JsonType::of(other).with_article()
+                ),
+            ));
+            Transition::End
+        }
+        (_, Some(other)) if !other.is_boolean() => {
+            errors.push(DefinitionError::new(
+                pointer_join(ptr, "End"),
+                format!(
+                    "expected true, found {}",
+                    JsonType::of(other).with_article()
+                ),
+            ));
+            Transition::End
+        }
+        _ => {
+            errors.push(DefinitionError::new(
+                ptr,
+                format!("a {type_name} state must have \"Next\" or \"End\": true"),
+            ));
+            Transition::End
+        }
+    }
+}
+
+fn parse_processing(
+    obj: &Map<String, Value>,
+    ptr: &str,
+    type_name: &str,
+    errors: &mut Vec<DefinitionError>,
+) -> Processing {
+    let mut p = Processing::default();
+    if let Some(v) = obj.get("InputPath") {
+        p.input_path = path_or_null(v, &pointer_join(ptr, "InputPath"), errors);
+    }
+    if let Some(v) = obj.get("OutputPath") {
+        p.output_path = path_or_null(v, &pointer_join(ptr, "OutputPath"), errors);
+    }
+    // On a Map, `Parameters` is the legacy name of `ItemSelector`, which
+    // parse_map owns.
+    if let Some(v) = obj.get("Parameters").filter(|_| type_name != "Map") {
+        p.parameters = Some(PayloadTemplate::parse(
+            v,
+            &pointer_join(ptr, "Parameters"),
+            errors,
+        ));
+    }
+    if let Some(v) = obj.get("ResultSelector") {
+        let sptr = pointer_join(ptr, "ResultSelector");
+        if !v.is_object() {
+            errors.push(DefinitionError::new(&sptr, "expected an object"));
+        }
+        p.result_selector = Some(PayloadTemplate::parse(v, &sptr, errors));
+    }
+    if let Some(v) = obj.get("ResultPath") {
+        let rptr = pointer_join(ptr, "ResultPath");
+        p.result_path = match v {
+            Value::Null => ResultPath::Discard,
+            Value::String(s) => match Path::parse_reference(s) {
+                Ok(path) if path.root() == Root::Input => ResultPath::Path(path),
+                Ok(_) => {
+                    errors.push(DefinitionError::new(
+                        &rptr,
+                        format!("{s:?} must be a reference path into the state's input, starting with \"$\""),
+                    ));
+                    ResultPath::Discard
+                }
+                Err(e) => {
+                    errors.push(DefinitionError::new(
+                        &rptr,
+                        format!("invalid reference path {s:?}: {e}"),
+                    ));
+                    ResultPath::Discard
+                }
+            },
+            other => {
+                errors.push(DefinitionError::new(
+                    &rptr,
+                    format!(
+                        "expected a reference path or null, found {}",
+                        JsonType::of(other).with_article()
+                    ),
+                ));
+                ResultPath::Discard
+            }
+        };
+    }
+    p
+}
+
+fn path_or_null(v: &Value, ptr: &str, errors: &mut Vec<DefinitionError>) -> PathOrNull {
+    match v {
+        Value::Null => PathOrNull::Null,
+        Value::String(s) => match parse_path(s, ptr, errors) {
+            Some(path) => PathOrNull::Path(path),
+            None => PathOrNull::Null,
+        },
+        other => {
+            errors.push(DefinitionError::new(
+                ptr,
+                format!(
+                    "expected a path or null, found {}",
+                    JsonType::of(other).with_article()
+                ),
+            ));
+            PathOrNull::Null
+        }
+    }
+}

@@ -1,0 +1,252 @@
+//! Unit tests of parsing and validating whole definitions: a definition's
+//! text and the errors (or the state count) `parse_str` gives for it, the
+//! defaults filled in, the context-use classifier, and property tests that
+//! parsing never panics. They use the module's public entry points only.
+
+use super::*;
+use expect_test::{expect, Expect};
+use proptest::prelude::*;
+
+fn check(definition: &str, expected: Expect) {
+    let actual = match parse_str(definition) {
+        Ok(m) => format!("ok: {} states", m.total_states()),
+        Err(errors) => errors.iter().map(|e| format!("{e}\n")).collect(),
+    };
+    expected.assert_eq(&actual);
+}
+
+#[test]
+fn minimal_machine_is_valid() {
+    check(
+        r#"{"StartAt": "A", "States": {"A": {"Type": "Succeed"}}}"#,
+        expect![[r#"ok: 1 states"#]],
+    );
+}
+
+#[test]
+fn dangling_next_names_state_and_field() {
+    check(
+        r#"{"StartAt": "Fetch", "States": {"Fetch": {"Type": "Pass", "Next": "Fetchh"}}}"#,
+        expect![[r#"
+                /States/Fetch/Next: state "Fetchh" does not exist
+            "#]],
+    );
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    check(
+        r#"{"StartAt": "A", "States": {
+                "A": {"Type": "Pass"},
+                "B": {"Type": "Task", "Next": "A"},
+                "C": {"Type": "Wait", "Seconds": 1, "Timestamp": "2020-01-01T00:00:00Z", "End": true},
+                "D": {"Type": "Choice", "Choices": [], "Default": "Nope"},
+                "E": {"Type": "Bogus"}
+            }}"#,
+        expect![[r#"
+                /States/A: a Pass state must have "Next" or "End": true
+                /States/B: a Task state needs "Resource"
+                /States/C: a Wait state needs exactly one of Seconds, Timestamp, SecondsPath, TimestampPath; found Seconds, Timestamp
+                /States/D/Choices: must hold at least one choice rule
+                /States/E/Type: unknown state type "Bogus"; expected one of Pass, Task, Choice, Wait, Succeed, Fail, Parallel, Map
+                /States/D/Default: state "Nope" does not exist
+                /States/B: state "B" is not reachable from StartAt "A"
+                /States/C: state "C" is not reachable from StartAt "A"
+                /States/D: state "D" is not reachable from StartAt "A"
+                /States/E: state "E" is not reachable from StartAt "A"
+            "#]],
+    );
+}
+
+#[test]
+fn unreachable_states_are_errors() {
+    check(
+        r#"{"StartAt": "A", "States": {"A": {"Type": "Succeed"}, "Orphan": {"Type": "Succeed"}}}"#,
+        expect![[r#"
+                /States/Orphan: state "Orphan" is not reachable from StartAt "A"
+            "#]],
+    );
+}
+
+#[test]
+fn states_all_must_be_alone_and_last() {
+    check(
+        r#"{"StartAt": "T", "States": {
+                "T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:f", "End": true,
+                      "Retry": [{"ErrorEquals": ["States.ALL"]}, {"ErrorEquals": ["E", "States.ALL"]}],
+                      "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "X"}, {"ErrorEquals": ["E"], "Next": "X"}]},
+                "X": {"Type": "Succeed"}
+            }}"#,
+        expect![[r#"
+                /States/T/Retry/1/ErrorEquals: "States.ALL" must appear alone in ErrorEquals
+                /States/T/Retry/0/ErrorEquals: "States.ALL" must be in the last element
+                /States/T/Catch/0/ErrorEquals: "States.ALL" must be in the last element
+            "#]],
+    );
+}
+
+#[test]
+fn nested_machines_are_validated_with_their_pointers() {
+    check(
+        r#"{"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": [
+                {"StartAt": "X", "States": {"X": {"Type": "Pass", "Next": "Outside"}}}
+            ]}, "Outside": {"Type": "Succeed"}}}"#,
+        expect![[r#"
+                /States/P/Branches/0/States/X/Next: state "Outside" does not exist
+                /States/Outside: state "Outside" is not reachable from StartAt "P"
+            "#]],
+    );
+}
+
+#[test]
+fn bad_paths_and_unknown_fields_are_named() {
+    check(
+        r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "InputPath": "$.a[", "ResultPath": "$.a[*]", "Resul": 1, "End": true}}}"#,
+        expect![[r#"
+                /States/A/Resul: field "Resul" is not valid in a Pass state
+                /States/A/InputPath: invalid path "$.a[": invalid path '$.a[' at offset 3: '[' is never closed
+                /States/A/ResultPath: invalid reference path "$.a[*]": invalid path '$.a[*]' at offset 3: a wildcard '*' is not allowed in a reference path, which may only use '.name', ['name'] and [index]
+            "#]],
+    );
+}
+
+#[test]
+fn jsonata_is_rejected_clearly() {
+    check(
+        r#"{"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Pass", "Output": "{% 1 %}", "End": true}}}"#,
+        expect![[r#"
+                /QueryLanguage: the JSONata query language is not supported yet; use "JSONPath"
+                /States/A/Output: field "Output" belongs to the JSONata query language, which is not supported yet
+            "#]],
+    );
+}
+
+#[test]
+fn not_json_reports_line_and_column() {
+    check(
+        "{\"StartAt\": ",
+        expect![[r#"
+                /: definition is not valid JSON: EOF while parsing a value at line 1 column 12 (line 1, column 12)
+            "#]],
+    );
+}
+
+#[test]
+fn defaults_are_filled_in() {
+    let m = parse_str(
+            r#"{"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "r", "End": true, "Retry": [{"ErrorEquals": ["E"]}]}}}"#,
+        )
+        .unwrap();
+    let t = &m.states["T"];
+    assert_eq!(t.retry[0].interval_seconds, 1);
+    assert_eq!(t.retry[0].max_attempts, 3);
+    assert_eq!(t.retry[0].backoff_rate, 2.0);
+    assert_eq!(t.processing, Processing::default());
+}
+
+#[test]
+fn context_use_is_classified_conservatively() {
+    assert_eq!(ContextUse::of_text(r#"{"a.$": "$.x"}"#), ContextUse::None);
+    assert_eq!(
+        ContextUse::of_text(r#"{"a.$": "$$.Map.Item.Value"}"#),
+        ContextUse::WithoutExecutionInput
+    );
+    assert_eq!(
+        ContextUse::of_text(r#"{"a.$": "$$.Execution.Id"}"#),
+        ContextUse::WithoutExecutionInput
+    );
+    assert_eq!(
+        ContextUse::of_text(r#"{"a.$": "$$.Execution.Input.k"}"#),
+        ContextUse::Full
+    );
+    assert_eq!(
+        ContextUse::of_text(r#"{"a.$": "$$.Execution"}"#),
+        ContextUse::Full
+    );
+    assert_eq!(ContextUse::of_text(r#"{"a.$": "$$"}"#), ContextUse::Full);
+    assert_eq!(
+        ContextUse::of_text(r#"{"a.$": "$$['Execution']"}"#),
+        ContextUse::Full
+    );
+    assert_eq!(
+        ContextUse::of_text(r#"{"a.$": "$$..Input"}"#),
+        ContextUse::Full
+    );
+}
+
+fn arbitrary_json() -> impl Strategy<Value = Value> {
+    let keys = prop::sample::select(vec![
+        "StartAt",
+        "States",
+        "Type",
+        "Next",
+        "End",
+        "Pass",
+        "Task",
+        "Choice",
+        "Wait",
+        "Map",
+        "Parallel",
+        "Fail",
+        "Succeed",
+        "Resource",
+        "Branches",
+        "ItemProcessor",
+        "Iterator",
+        "Retry",
+        "Catch",
+        "ErrorEquals",
+        "InputPath",
+        "ResultPath",
+        "Parameters",
+        "Seconds",
+        "Choices",
+        "Default",
+        "A",
+        "B",
+        "Variable",
+        "StringEquals",
+        "Assign",
+        "x.$",
+        "ItemsPath",
+        "MaxConcurrency",
+    ]);
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i32>().prop_map(Value::from),
+        prop::sample::select(vec![
+            "A",
+            "B",
+            "$",
+            "$.a",
+            "$$.x",
+            "States.ALL",
+            "Pass",
+            "Task",
+            "Map",
+            "States.Format('{}', $.a)"
+        ])
+        .prop_map(|s| Value::String(s.to_string())),
+    ];
+    leaf.prop_recursive(5, 64, 6, move |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::vec((keys.clone(), inner), 0..6).prop_map(|kv| Value::Object(
+                kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+            )),
+        ]
+    })
+}
+
+proptest! {
+    #[test]
+    fn parse_never_panics_on_arbitrary_text(s in ".*") {
+        let _ = parse_str(&s);
+    }
+
+    #[test]
+    fn parse_never_panics_on_definition_shaped_json(v in arbitrary_json()) {
+        let _ = parse(&v);
+    }
+}
