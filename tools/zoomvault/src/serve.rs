@@ -625,3 +625,254 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod http_tests {
+    use super::*;
+    use axum::http::Request;
+    use serde_json::Value;
+    use tower::ServiceExt;
+    use zoomvault_archive::ports::workflow::Error as StartError;
+    use zoomvault_archive::ports::{StartOutcome, StartedExecution};
+
+    const SECRET: &str = "fixture-webhook-secret";
+
+    /// A real `recording.completed` delivery, as Zoom documents it.
+    const RECORDING_COMPLETED: &str =
+        include_str!("../../../crates/zoom/tests/fixtures/recording_completed.json");
+
+    /// Answers every start one way, so the webhook's replies need no engine
+    /// endpoint.
+    #[derive(Debug)]
+    enum Starter {
+        Starts,
+        Unavailable,
+    }
+
+    #[async_trait::async_trait]
+    impl WorkflowStarter for Starter {
+        async fn start(&self, name: &str, _input: Value) -> Result<StartedExecution, StartError> {
+            match self {
+                Starter::Starts => Ok(StartedExecution {
+                    execution_arn: format!("arn:fixture:{name}"),
+                    outcome: StartOutcome::Started,
+                }),
+                Starter::Unavailable => Err(StartError::Unavailable("the engine is down".into())),
+            }
+        }
+    }
+
+    struct Served {
+        app: Router,
+        embedded: Embedded,
+        _dir: tempfile::TempDir,
+    }
+
+    async fn served(starter: Starter) -> Served {
+        let dir = tempfile::tempdir().unwrap();
+        let embedded = Embedded::open(EmbeddedConfig {
+            data_dir: dir.path().to_path_buf(),
+            zoom: ZoomConfig::new("account", "client", "client-secret"),
+            ingest: IngestConfig::default(),
+            site_title: "Recordings".into(),
+            max_concurrent_tasks: 1,
+        })
+        .unwrap();
+        let state = AppState {
+            embedded: embedded.clone(),
+            verifier: Arc::new(WebhookVerifier::new(SECRET.to_string())),
+            starter: Arc::new(starter),
+            api: ApiKey::api_config(None),
+        };
+        Served {
+            app: app(state),
+            embedded,
+            _dir: dir,
+        }
+    }
+
+    /// The whole answer as text: status, every header in order, a blank
+    /// line, the body.
+    async fn answer(app: &Router, request: Request<Body>) -> String {
+        let response = app.clone().oneshot(request).await.unwrap();
+        let mut text = format!("{}\n", response.status());
+        for (name, value) in response.headers() {
+            text += &format!("{name}: {}\n", value.to_str().unwrap());
+        }
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        text + "\n" + &String::from_utf8_lossy(&body)
+    }
+
+    fn get(uri: &str) -> Request<Body> {
+        Request::get(uri).body(Body::empty()).unwrap()
+    }
+
+    fn unsigned_webhook(body: &str) -> Request<Body> {
+        Request::post("/zoom/webhook")
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    }
+
+    fn signed_webhook(body: &str) -> Request<Body> {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let secret = zoomvault_zoom::SecretString::new(SECRET.to_string());
+        Request::post("/zoom/webhook")
+            .header(zoomvault_zoom::webhook::TIMESTAMP_HEADER, now.to_string())
+            .header(
+                zoomvault_zoom::webhook::SIGNATURE_HEADER,
+                zoomvault_zoom::webhook::sign(&secret, now, body.as_bytes()),
+            )
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn webhook_answers_keep_their_status_headers_and_json_body() {
+        let starts = served(Starter::Starts).await;
+        let unavailable = served(Starter::Unavailable).await;
+        let cases = [
+            (
+                &starts,
+                unsigned_webhook(RECORDING_COMPLETED),
+                "401 Unauthorized\n\
+                 content-type: application/json\n\
+                 content-length: 68\n\
+                 \n\
+                 {\"error\":\"webhook refused: missing `x-zm-request-timestamp` header\"}",
+            ),
+            (
+                &starts,
+                signed_webhook("{not json"),
+                "400 Bad Request\n\
+                 content-type: application/json\n\
+                 content-length: 85\n\
+                 \n\
+                 {\"error\":\"webhook body is not a Zoom event: key must be a string at line 1 column 2\"}",
+            ),
+            (
+                &unavailable,
+                signed_webhook(RECORDING_COMPLETED),
+                "503 Service Unavailable\n\
+                 content-type: application/json\n\
+                 content-length: 96\n\
+                 \n\
+                 {\"error\":\"could not start the ingest workflow: workflow engine unavailable: the engine is down\"}",
+            ),
+            (
+                &starts,
+                signed_webhook(RECORDING_COMPLETED),
+                "200 OK\n\
+                 content-type: application/json\n\
+                 content-length: 75\n\
+                 \n\
+                 {\"execution_arn\":\"arn:fixture:_ajXp112QmuoKj4854875==\",\"outcome\":\"started\"}",
+            ),
+        ];
+        let mut wrong = Vec::new();
+        for (served, request, expected) in cases {
+            let what = format!("{} {}", request.method(), request.uri());
+            let actual = answer(&served.app, request).await;
+            if actual != expected {
+                wrong.push(format!("{what} answered:\n{actual}\n"));
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
+    #[tokio::test]
+    async fn site_and_file_answers_keep_their_status_headers_and_body() {
+        let served = served(Starter::Starts).await;
+        served.embedded.rebuild_site().await.unwrap();
+        let index = std::fs::read_to_string(served.embedded.site_dir().join("index.html")).unwrap();
+        served
+            .embedded
+            .store
+            .put(
+                "recordings/fixture/audio.m4a",
+                Bytes::from_static(b"fixture audio"),
+                "audio/mp4",
+            )
+            .await
+            .unwrap();
+        // A link to itself: opening it fails, and not because it is absent.
+        let looping = served.embedded.object_path("recordings/loop.mp4");
+        std::os::unix::fs::symlink("loop.mp4", &looping).unwrap();
+        let cases = [
+            (
+                "/site/index.html",
+                format!(
+                    "200 OK\n\
+                     content-type: text/html; charset=utf-8\n\
+                     content-length: {}\n\
+                     \n\
+                     {index}",
+                    index.len()
+                ),
+            ),
+            (
+                "/site/../engine.db",
+                "400 Bad Request\n\
+                 content-type: text/plain; charset=utf-8\n\
+                 content-length: 8\n\
+                 \n\
+                 bad path"
+                    .to_string(),
+            ),
+            (
+                "/site/nothing-here.html",
+                "404 Not Found\n\
+                 content-type: text/plain; charset=utf-8\n\
+                 content-length: 9\n\
+                 \n\
+                 not found"
+                    .to_string(),
+            ),
+            (
+                "/files/../engine.db",
+                "400 Bad Request\n\
+                 content-type: text/plain; charset=utf-8\n\
+                 content-length: 62\n\
+                 \n\
+                 unsafe object key \"../engine.db\": it has a '.' or '..' segment"
+                    .to_string(),
+            ),
+            (
+                "/files/recordings/nothing-here.mp4",
+                "404 Not Found\n\
+                 content-type: text/plain; charset=utf-8\n\
+                 content-length: 9\n\
+                 \n\
+                 not found"
+                    .to_string(),
+            ),
+            (
+                "/files/recordings/fixture/audio.m4a",
+                "200 OK\n\
+                 content-type: audio/mp4\n\
+                 content-length: 13\n\
+                 \n\
+                 fixture audio"
+                    .to_string(),
+            ),
+            (
+                "/files/recordings/loop.mp4",
+                "500 Internal Server Error\n\
+                 content-type: text/plain; charset=utf-8\n\
+                 content-length: 78\n\
+                 \n\
+                 opening \"recordings/loop.mp4\": Too many levels of symbolic links (os error 40)"
+                    .to_string(),
+            ),
+        ];
+        let mut wrong = Vec::new();
+        for (uri, expected) in cases {
+            let actual = answer(&served.app, get(uri)).await;
+            if actual != expected {
+                wrong.push(format!("GET {uri} answered:\n{actual}\n"));
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+}
