@@ -5,7 +5,7 @@ use serde_json::json;
 use zoomvault_archive::ports::workflow::{Error, StartOutcome, WorkflowStarter};
 use zoomvault_aws::step_functions::client_for_endpoint;
 use zoomvault_aws::SfnStarter;
-use zoomvault_engine::{Engine, EngineConfig, Handlers};
+use zoomvault_engine::{Engine, EngineConfig, Handlers, Status};
 
 struct Setup {
     engine: Engine,
@@ -50,7 +50,7 @@ async fn a_name_starts_one_execution_and_repeats_are_reported() {
     );
     assert_eq!(s.starter.execution_arn("rec-1"), first.execution_arn);
     let row = s.engine.describe_execution(&first.execution_arn).unwrap();
-    assert_eq!(row.status, "RUNNING");
+    assert_eq!(row.status, Status::Running);
 
     // The same delivery again while it runs, and with another input.
     for input in [json!({ "a": 1 }), json!({ "a": 2 })] {

@@ -17,7 +17,7 @@
 use serde_json::{json, Map, Value};
 use std::process::ExitCode;
 use std::time::Instant;
-use zoomvault_engine::{Engine, EngineConfig, Handlers};
+use zoomvault_engine::{Engine, EngineConfig, Handlers, Status};
 
 // The same allocator as the `zoomvault` binary, so the bench measures what
 // users run.
@@ -207,7 +207,7 @@ async fn measure(scenario: Scenario, size: usize) -> Result<Value, String> {
             .await
             .map_err(|e| format!("execution task: {e}"))?
             .map_err(|e| format!("execution: {e}"))?;
-        if row.status != "SUCCEEDED" {
+        if row.status != Status::Succeeded {
             return Err(format!(
                 "{} ended {}: {:?} {:?}",
                 row.arn, row.status, row.error, row.cause

@@ -38,7 +38,7 @@
 use crate::arn;
 use crate::clock::Clock;
 use crate::core::{
-    Action, Applied, CallbackTask, Compiled, Execution, ExecutionInfo, Fact, Status,
+    Action, Applied, CallbackTask, Compiled, End, Execution, ExecutionInfo, Fact, Status,
 };
 use crate::engine::{EngineConfig, Error, Result, Started};
 use crate::handler::{Handlers, TaskRequest};
@@ -418,10 +418,10 @@ impl Driver {
                     .new_executions
                     .iter()
                     .find(|r| r.arn == execution_arn)
-                    .map(|r| (r.status.clone(), r.input.clone(), r.start_ms))
+                    .map(|r| (r.status, r.input.clone(), r.start_ms))
             });
         if let Some((status, existing_input, start_ms)) = existing {
-            if status == "RUNNING" && existing_input == input_text {
+            if status == Status::Running && existing_input == input_text {
                 return Ok(Started {
                     execution_arn,
                     start_ms,
@@ -450,7 +450,7 @@ impl Driver {
             seed,
             token_secret,
             start_ms: now,
-            status: "RUNNING".into(),
+            status: Status::Running,
             stop_ms: None,
             output: None,
             error: None,
@@ -549,7 +549,7 @@ impl Driver {
             .map(|m| m.machine_type);
         let history_len = store.history_len(row.id)?;
         if let RedriveStatus::NotRedrivable { reason } =
-            redrive_status(&row, machine_type.as_deref(), history_len, now)
+            redrive_status(&row, machine_type, history_len, now)
         {
             return Err(not_redrivable(reason));
         }
@@ -610,7 +610,6 @@ impl Driver {
         let Some(live) = self.executions.get_mut(arn) else {
             return;
         };
-        let status = live.exec.status();
         if redrive {
             turn.batch.reopened.push(Reopened {
                 execution_id: live.id,
@@ -618,21 +617,18 @@ impl Driver {
                 redrive_ms: now,
             });
         }
-        if status.is_terminal() {
-            let (output, error, cause) = match status {
-                Status::Succeeded { output } => (Some(output.to_string()), None, None),
-                Status::Failed { failure }
-                | Status::TimedOut { failure }
-                | Status::Aborted { failure } => (
+        if let Some(end) = live.exec.end() {
+            let (output, error, cause) = match end {
+                End::Succeeded { output } => (Some(output.to_string()), None, None),
+                End::Failed { failure } | End::TimedOut { failure } | End::Aborted { failure } => (
                     None,
                     Some(failure.error.clone()),
                     Some(failure.cause.clone()),
                 ),
-                Status::Running => (None, None, None),
             };
             turn.batch.closed.push(Closed {
                 execution_id: live.id,
-                status: status.api_name(),
+                status: end.status(),
                 stop_ms: now,
                 output,
                 error,

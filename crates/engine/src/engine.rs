@@ -6,7 +6,7 @@
 use crate::arn;
 use crate::checkpoint::spawn_checkpointer;
 use crate::clock::Clock;
-use crate::core::Compiled;
+use crate::core::{Compiled, Status};
 use crate::driver::{self, replay, Msg, Signal};
 use crate::handler::Handlers;
 use crate::rules::{merge_tags, redrive_status, validate_name, MachineType, RedriveStatus};
@@ -219,7 +219,7 @@ impl Engine {
             name: new.name.clone(),
             definition: new.definition.clone(),
             role_arn: new.role_arn.clone().unwrap_or_else(arn::default_role),
-            machine_type: new.machine_type.api_name().into(),
+            machine_type: new.machine_type,
             created_ms: now,
             updated_ms: now,
             revision: 1,
@@ -409,7 +409,7 @@ impl Engine {
     /// DescribeExecution of a running execution stays two cheap reads.
     pub fn redrive_status_of(&self, row: &ExecutionRow) -> Result<RedriveStatus> {
         let now = self.now_ms();
-        if matches!(row.status.as_str(), "RUNNING" | "SUCCEEDED") {
+        if matches!(row.status, Status::Running | Status::Succeeded) {
             return Ok(redrive_status(row, None, 0, now));
         }
         let admin = self.admin();
@@ -417,12 +417,7 @@ impl Engine {
             .state_machine(&row.state_machine_arn)?
             .map(|m| m.machine_type);
         let history_len = admin.history_len(row.id)?;
-        Ok(redrive_status(
-            row,
-            machine_type.as_deref(),
-            history_len,
-            now,
-        ))
+        Ok(redrive_status(row, machine_type, history_len, now))
     }
 
     pub fn describe_execution(&self, execution_arn: &str) -> Result<ExecutionRow> {
@@ -435,7 +430,7 @@ impl Engine {
     pub async fn wait_for(&self, execution_arn: &str) -> Result<ExecutionRow> {
         loop {
             let row = self.describe_execution(execution_arn)?;
-            if row.status != "RUNNING" {
+            if row.status.is_terminal() {
                 return Ok(row);
             }
             let (reply, rx) = oneshot::channel();
@@ -478,7 +473,7 @@ impl Engine {
     pub fn list_executions(
         &self,
         state_machine_arn: Option<&str>,
-        status: Option<&str>,
+        status: Option<Status>,
         before_id: Option<i64>,
         limit: usize,
     ) -> Result<Vec<ExecutionRow>> {

@@ -18,6 +18,7 @@ pub mod store;
 pub mod task;
 
 pub use clock::Clock;
+pub use core::{End, Status};
 pub use engine::{Engine, EngineConfig, Error, NewStateMachine, Result, Started};
 pub use handler::{Handlers, TaskHandler, TaskRequest};
 pub use rules::{MachineType, RedriveStatus};

@@ -2,6 +2,7 @@
 //! state machines and executions, tags, state machine types, and whether
 //! an execution may be redriven. Pure functions, no I/O.
 
+use crate::core::Status;
 use crate::engine::{Error, Result};
 use crate::store::ExecutionRow;
 
@@ -111,16 +112,18 @@ pub const MAX_REDRIVE_HISTORY: u64 = 24_999;
 /// been deleted.
 pub fn redrive_status(
     row: &ExecutionRow,
-    machine_type: Option<&str>,
+    machine_type: Option<MachineType>,
     history_len: u64,
     now_ms: i64,
 ) -> RedriveStatus {
-    let reason = match row.status.as_str() {
-        "RUNNING" => Some("Execution is RUNNING and cannot be redriven"),
-        "SUCCEEDED" => Some("Execution is SUCCEEDED and cannot be redriven"),
-        _ => match machine_type {
+    let reason = match row.status {
+        Status::Running => Some("Execution is RUNNING and cannot be redriven"),
+        Status::Succeeded => Some("Execution is SUCCEEDED and cannot be redriven"),
+        Status::Failed | Status::TimedOut | Status::Aborted => match machine_type {
             None => Some("State machine is in DELETING status"),
-            Some("EXPRESS") => Some("Execution of an EXPRESS state machine cannot be redriven"),
+            Some(MachineType::Express) => {
+                Some("Execution of an EXPRESS state machine cannot be redriven")
+            }
             Some(_) if history_len >= MAX_REDRIVE_HISTORY => {
                 Some("Execution history event limit exceeded")
             }

@@ -13,9 +13,12 @@
 //! process crash (`kill -9`); only an OS crash or power loss can lose the
 //! last commits, never corrupt the database.
 
-use crate::core::Fact;
+use crate::core::{Fact, Status};
 use crate::history::HistoryEvent;
+use crate::rules::MachineType;
 use crate::task::TokenSecret;
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRef};
+use rusqlite::ToSql;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 use std::path::Path;
@@ -104,7 +107,7 @@ pub struct ExecutionRow {
     /// The key of the execution's task tokens (32 bytes).
     pub token_secret: TokenSecret,
     pub start_ms: i64,
-    pub status: String,
+    pub status: Status,
     pub stop_ms: Option<i64>,
     pub output: Option<String>,
     pub error: Option<String>,
@@ -121,7 +124,7 @@ pub struct StateMachineRow {
     pub name: String,
     pub definition: String,
     pub role_arn: String,
-    pub machine_type: String,
+    pub machine_type: MachineType,
     pub created_ms: i64,
     pub updated_ms: i64,
     pub revision: i64,
@@ -151,7 +154,7 @@ pub struct Reopened {
 #[derive(Debug, Clone)]
 pub struct Closed {
     pub execution_id: i64,
-    pub status: &'static str,
+    pub status: Status,
     pub stop_ms: i64,
     pub output: Option<String>,
     pub error: Option<String>,
@@ -166,6 +169,39 @@ impl Batch {
             && self.reopened.is_empty()
             && self.closed.is_empty()
     }
+}
+
+/// Statuses and machine types are stored as the API names them, so the
+/// journal reads plainly in `sqlite3`; a name this build does not know is
+/// a corrupt journal, not a guess.
+impl ToSql for Status {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.api_name()))
+    }
+}
+
+impl FromSql for Status {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Status> {
+        let name = value.as_str()?;
+        Status::from_api_name(name).ok_or_else(|| unknown_name("execution status", name))
+    }
+}
+
+impl ToSql for MachineType {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.api_name()))
+    }
+}
+
+impl FromSql for MachineType {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<MachineType> {
+        let name = value.as_str()?;
+        MachineType::from_api_name(name).ok_or_else(|| unknown_name("state machine type", name))
+    }
+}
+
+fn unknown_name(what: &str, name: &str) -> FromSqlError {
+    FromSqlError::Other(format!("unknown {what} {name:?}").into())
 }
 
 #[derive(Debug)]
@@ -303,11 +339,16 @@ impl Store {
                 insert_event.execute(params![exec, event.id as i64, event.to_json_string()])?;
             }
             let mut reopen = tx.prepare_cached(
-                "UPDATE executions SET status = 'RUNNING', stop_ms = NULL, output = NULL, error = NULL, cause = NULL,
+                "UPDATE executions SET status = ?4, stop_ms = NULL, output = NULL, error = NULL, cause = NULL,
                  redrive_count = ?2, redrive_ms = ?3 WHERE id = ?1",
             )?;
             for r in &batch.reopened {
-                reopen.execute(params![r.execution_id, r.redrive_count, r.redrive_ms])?;
+                reopen.execute(params![
+                    r.execution_id,
+                    r.redrive_count,
+                    r.redrive_ms,
+                    Status::Running
+                ])?;
             }
             let mut close = tx.prepare_cached(
                 "UPDATE executions SET status = ?2, stop_ms = ?3, output = ?4, error = ?5, cause = ?6 WHERE id = ?1",
@@ -358,10 +399,10 @@ impl Store {
 
     pub fn running_executions(&self) -> Result<Vec<ExecutionRow>> {
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT {EXECUTION_COLUMNS} FROM executions WHERE status = 'RUNNING' ORDER BY id"
+            "SELECT {EXECUTION_COLUMNS} FROM executions WHERE status = ?1 ORDER BY id"
         ))?;
         let rows = stmt
-            .query_map([], execution_row)?
+            .query_map([Status::Running], execution_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
@@ -406,7 +447,7 @@ impl Store {
     pub fn list_executions(
         &self,
         state_machine_arn: Option<&str>,
-        status: Option<&str>,
+        status: Option<Status>,
         before_id: Option<i64>,
         limit: usize,
     ) -> Result<Vec<ExecutionRow>> {
@@ -634,7 +675,7 @@ mod tests {
             seed: 7,
             token_secret: secret.clone(),
             start_ms: 1000,
-            status: "RUNNING".into(),
+            status: Status::Running,
             stop_ms: None,
             output: None,
             error: None,

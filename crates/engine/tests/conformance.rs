@@ -62,7 +62,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use zoomvault_asl::Failure;
-use zoomvault_engine::{Clock, Engine, EngineConfig, Handlers};
+use zoomvault_engine::{Clock, Engine, EngineConfig, Handlers, Status};
 
 /// Virtual time every case starts at: 2023-11-14T22:13:20Z.
 const VIRTUAL_START_MS: i64 = 1_700_000_000_000;
@@ -251,7 +251,7 @@ async fn check_execution(index: usize, case: &Value) -> Vec<String> {
             }
         }
     };
-    field("status", Some(row.status.as_str()), &mut diff);
+    field("status", Some(row.status.api_name()), &mut diff);
     field("error", row.error.as_deref(), &mut diff);
     field("cause", row.cause.as_deref(), &mut diff);
     if let Some(part) = expect.get("cause_contains").and_then(Value::as_str) {
@@ -278,7 +278,7 @@ async fn check_execution(index: usize, case: &Value) -> Vec<String> {
             ));
         }
     }
-    if row.status != "SUCCEEDED" && !diff.is_empty() {
+    if row.status != Status::Succeeded && !diff.is_empty() {
         // Show what ended the execution, to make a mismatch readable.
         diff.push(format!(
             "(execution ended {} with error {:?}, cause {:?})",

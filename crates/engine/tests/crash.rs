@@ -49,7 +49,7 @@ use zoomvault_asl::Failure;
 use zoomvault_engine::core::Fact;
 use zoomvault_engine::store::{ExecutionRow, Store};
 use zoomvault_engine::task::parse_task_token;
-use zoomvault_engine::{Engine, EngineConfig, Error, Handlers, TaskRequest};
+use zoomvault_engine::{Engine, EngineConfig, Error, Handlers, Status, TaskRequest};
 
 const CHILD_ENV: &str = "ZOOMVAULT_CRASH_CHILD";
 const DB_ENV: &str = "ZOOMVAULT_CRASH_DB";
@@ -410,7 +410,7 @@ fn crash_child() {
         }
         for arn in arns {
             let row = engine.wait_for(&arn).await.expect("wait for the execution");
-            assert_ne!(row.status, "RUNNING");
+            assert_ne!(row.status, Status::Running);
         }
     });
 }
@@ -743,9 +743,13 @@ fn finished_executions(workspace: &Workspace) -> BTreeMap<String, Finished> {
     for row in rows {
         let history = engine.history(&row.arn).expect("history");
         assert_eq!(
-            row.status, "SUCCEEDED",
+            row.status,
+            Status::Succeeded,
             "{} ended {} ({:?}: {:?})",
-            row.name, row.status, row.error, row.cause
+            row.name,
+            row.status,
+            row.error,
+            row.cause
         );
         assert!(
             engine.replay_history(&row.arn).expect("replay") == history,

@@ -10,10 +10,11 @@ use std::sync::{Arc, Mutex};
 use zoomvault_asl::Failure;
 use zoomvault_engine::{
     Clock, Engine, EngineConfig, Error, Handlers, MachineType, NewStateMachine, RedriveStatus,
+    Status,
 };
 
 struct Outcome {
-    status: String,
+    status: Status,
     output: Option<Value>,
     error: Option<String>,
     cause: Option<String>,
@@ -85,7 +86,7 @@ async fn pass_chain_succeeds_with_history() {
         Handlers::new(),
     )
     .await;
-    assert_eq!(out.status, "SUCCEEDED");
+    assert_eq!(out.status, Status::Succeeded);
     assert_eq!(out.output, Some(json!({"in": true, "a": {"x": 1}})));
     assert_eq!(
         out.types,
@@ -153,7 +154,7 @@ async fn retries_then_catches_with_error_output() {
         3,
         "one attempt and two retries"
     );
-    assert_eq!(out.status, "SUCCEEDED");
+    assert_eq!(out.status, Status::Succeeded);
     assert_eq!(
         out.output,
         Some(json!({"keep": 1, "err": {"Error": "Custom.Boom", "Cause": "it broke"}}))
@@ -181,7 +182,7 @@ async fn map_runs_every_item_in_order() {
         echo(),
     )
     .await;
-    assert_eq!(out.status, "SUCCEEDED");
+    assert_eq!(out.status, Status::Succeeded);
     assert_eq!(
         out.output,
         Some(
@@ -210,7 +211,7 @@ async fn parallel_failure_fails_state_with_branch_error() {
         Handlers::new(),
     )
     .await;
-    assert_eq!(out.status, "FAILED");
+    assert_eq!(out.status, Status::Failed);
     assert_eq!(out.error.as_deref(), Some("Branch.Broke"));
     assert_eq!(out.cause.as_deref(), Some("on purpose"));
     assert!(out.types.contains(&"ParallelStateFailed".to_string()));
@@ -224,7 +225,7 @@ async fn wait_runs_on_virtual_time() {
         Handlers::new(),
     )
     .await;
-    assert_eq!(out.status, "SUCCEEDED");
+    assert_eq!(out.status, Status::Succeeded);
     assert_eq!(out.output, Some(json!({"a": 1})));
 }
 
@@ -236,7 +237,7 @@ async fn execution_timeout_stops_a_long_wait() {
         Handlers::new(),
     )
     .await;
-    assert_eq!(out.status, "TIMED_OUT");
+    assert_eq!(out.status, Status::TimedOut);
     assert_eq!(out.error.as_deref(), Some("States.Timeout"));
     assert_eq!(
         out.types.last().map(String::as_str),
@@ -315,7 +316,7 @@ async fn stop_execution_aborts() {
         .await
         .unwrap();
     let row = engine.wait_for(&s.execution_arn).await.unwrap();
-    assert_eq!(row.status, "ABORTED");
+    assert_eq!(row.status, Status::Aborted);
     assert_eq!(row.error.as_deref(), Some("User.Stop"));
 }
 
@@ -340,7 +341,7 @@ async fn restart_resumes_a_waiting_execution() {
     };
     let engine = Engine::open(EngineConfig::new(&db), echo()).unwrap();
     let row = engine.wait_for(&arn).await.unwrap();
-    assert_eq!(row.status, "SUCCEEDED");
+    assert_eq!(row.status, Status::Succeeded);
     assert_eq!(row.output.as_deref(), Some(r#"{"k":"v"}"#));
     assert_eq!(
         engine.replay_history(&arn).unwrap(),
@@ -487,7 +488,7 @@ async fn send_task_success_resumes_a_callback_task_without_a_handler() {
         .await
         .unwrap();
     let row = closed(&s.engine, &s.arn).await;
-    assert_eq!(row.status, "SUCCEEDED");
+    assert_eq!(row.status, Status::Succeeded);
     assert_eq!(row.output.as_deref(), Some(r#"{"approved":true}"#));
     let types = types_of(&s.engine.history(&s.arn).unwrap());
     let task_events: Vec<&str> = types
@@ -541,7 +542,7 @@ async fn send_task_failure_is_caught_by_its_error_name() {
         .await
         .unwrap();
     let row = closed(&s.engine, &s.arn).await;
-    assert_eq!(row.status, "SUCCEEDED");
+    assert_eq!(row.status, Status::Succeeded);
     let output: Value = serde_json::from_str(row.output.as_deref().unwrap()).unwrap();
     assert_eq!(
         output,
@@ -588,7 +589,7 @@ async fn a_heartbeat_restarts_the_heartbeat_clock() {
     // The worker returns; nothing else arrives, so virtual time runs on.
     release.send(()).unwrap();
     let row = closed(&s.engine, &s.arn).await;
-    assert_eq!(row.status, "FAILED");
+    assert_eq!(row.status, Status::Failed);
     assert_eq!(row.error.as_deref(), Some("States.HeartbeatTimeout"));
     let history = s.engine.history(&s.arn).unwrap();
     let timed_out = history
@@ -624,7 +625,7 @@ async fn a_callback_task_without_heartbeats_times_out() {
     .await;
     let token = token_from_history(&s.engine, &s.arn);
     let row = closed(&s.engine, &s.arn).await;
-    assert_eq!(row.status, "FAILED");
+    assert_eq!(row.status, Status::Failed);
     assert_eq!(row.error.as_deref(), Some("States.HeartbeatTimeout"));
     let history = s.engine.history(&s.arn).unwrap();
     assert!(types_of(&history).contains(&"TaskTimedOut".to_string()));
@@ -674,7 +675,7 @@ async fn forged_and_malformed_tokens_are_invalid() {
     }
     // The genuine token still works.
     s.engine.send_task_success(&token, json!(1)).await.unwrap();
-    assert_eq!(closed(&s.engine, &s.arn).await.status, "SUCCEEDED");
+    assert_eq!(closed(&s.engine, &s.arn).await.status, Status::Succeeded);
 }
 
 #[tokio::test]
@@ -734,7 +735,7 @@ async fn a_waiting_callback_task_survives_a_restart_and_is_not_dispatched_again(
         .await
         .unwrap();
     let row = closed(&engine, &arn).await;
-    assert_eq!(row.status, "SUCCEEDED");
+    assert_eq!(row.status, Status::Succeeded);
     assert_eq!(row.output.as_deref(), Some(r#"{"after":"restart"}"#));
     assert_eq!(
         calls.load(Ordering::SeqCst),
@@ -804,7 +805,7 @@ async fn a_token_forged_from_the_execution_seed_is_refused() {
         }
     }
     s.engine.send_task_success(&token, json!(1)).await.unwrap();
-    assert_eq!(closed(&s.engine, &s.arn).await.status, "SUCCEEDED");
+    assert_eq!(closed(&s.engine, &s.arn).await.status, Status::Succeeded);
     // Closed, the execution still tells a forgery from its own token.
     let result = s
         .engine
@@ -887,10 +888,10 @@ async fn a_state_machine_is_created_with_its_type_and_tags() {
     new.machine_type = MachineType::Express;
     new.tags = tags(&[("team", "archive"), ("cost-center", "")]);
     let row = engine.create_state_machine_with(&new).unwrap();
-    assert_eq!(row.machine_type, "EXPRESS");
+    assert_eq!(row.machine_type, MachineType::Express);
     assert_eq!(
         engine.state_machine(&row.arn).unwrap().machine_type,
-        "EXPRESS"
+        MachineType::Express
     );
     assert_eq!(
         engine.list_tags(&row.arn).unwrap(),
@@ -900,7 +901,7 @@ async fn a_state_machine_is_created_with_its_type_and_tags() {
     let plain = engine
         .create_state_machine("plain", &pass_machine(), None)
         .unwrap();
-    assert_eq!(plain.machine_type, "STANDARD");
+    assert_eq!(plain.machine_type, MachineType::Standard);
     assert_eq!(engine.list_tags(&plain.arn).unwrap(), vec![]);
 }
 
@@ -1039,7 +1040,7 @@ async fn a_redriven_execution_resumes_at_the_failed_state() {
     )
     .await;
     let failed = closed(&s.engine, &s.arn).await;
-    assert_eq!(failed.status, "FAILED");
+    assert_eq!(failed.status, Status::Failed);
     assert_eq!(failed.error.as_deref(), Some("Flaky.Down"));
     assert_eq!((failed.redrive_count, failed.redrive_ms), (0, None));
     assert_eq!(
@@ -1050,7 +1051,7 @@ async fn a_redriven_execution_resumes_at_the_failed_state() {
 
     let redriven_at = s.engine.redrive_execution(&s.arn).await.unwrap();
     let row = closed(&s.engine, &s.arn).await;
-    assert_eq!(row.status, "SUCCEEDED");
+    assert_eq!(row.status, Status::Succeeded);
     assert_eq!(
         row.output.as_deref(),
         Some(r#"{"a":{"first":null},"redrives":1}"#)
@@ -1154,7 +1155,7 @@ async fn redrive_is_refused_for_running_missing_and_old_executions() {
         .await
         .unwrap();
     let row = closed(&s.engine, &s.arn).await;
-    assert_eq!(row.status, "FAILED");
+    assert_eq!(row.status, Status::Failed);
     let stop = row.stop_ms.unwrap();
     let facts = fact_count(&s.db, row.id);
     s.clock.advance_to(stop + 14 * 24 * 3600 * 1000 + 1);
@@ -1190,11 +1191,11 @@ async fn an_aborted_callback_task_waits_again_with_a_new_token_after_redrive() {
         .stop_execution(&s.arn, Some("Operator.Stop".into()), None)
         .await
         .unwrap();
-    assert_eq!(closed(&s.engine, &s.arn).await.status, "ABORTED");
+    assert_eq!(closed(&s.engine, &s.arn).await.status, Status::Aborted);
     s.engine.redrive_execution(&s.arn).await.unwrap();
     assert_eq!(
         s.engine.describe_execution(&s.arn).unwrap().status,
-        "RUNNING"
+        Status::Running
     );
     let token = token_from_history(&s.engine, &s.arn);
     assert_ne!(token, old_token, "a new task, a new token");
@@ -1209,7 +1210,7 @@ async fn an_aborted_callback_task_waits_again_with_a_new_token_after_redrive() {
         .await
         .unwrap();
     let row = closed(&s.engine, &s.arn).await;
-    assert_eq!(row.status, "SUCCEEDED");
+    assert_eq!(row.status, Status::Succeeded);
     assert_eq!(row.output.as_deref(), Some(r#"{"second":"try"}"#));
     let history = s.engine.history(&s.arn).unwrap();
     let types = types_of(&history);
@@ -1228,10 +1229,10 @@ async fn a_timed_out_execution_gets_its_timeout_again_from_the_redrive() {
         "W": {"Type": "Wait", "Seconds": 60, "End": true}}});
     let s = start_on(temp_db("redrive-timeout"), &def, Handlers::new()).await;
     let first = closed(&s.engine, &s.arn).await;
-    assert_eq!(first.status, "TIMED_OUT");
+    assert_eq!(first.status, Status::TimedOut);
     let redriven_at = s.engine.redrive_execution(&s.arn).await.unwrap();
     let second = closed(&s.engine, &s.arn).await;
-    assert_eq!(second.status, "TIMED_OUT");
+    assert_eq!(second.status, Status::TimedOut);
     assert_eq!(
         second.stop_ms,
         Some(redriven_at + 10_000),
@@ -1251,7 +1252,7 @@ async fn a_redriven_execution_survives_a_restart() {
             first_then_flaky(&first, &flaky),
         )
         .await;
-        assert_eq!(closed(&s.engine, &s.arn).await.status, "FAILED");
+        assert_eq!(closed(&s.engine, &s.arn).await.status, Status::Failed);
         s.arn.clone()
     };
     // Redriven by an engine whose `flaky` never answers, then dropped.
@@ -1271,13 +1272,13 @@ async fn a_redriven_execution_survives_a_restart() {
         engine.redrive_execution(&arn).await.unwrap();
         calls.recv().await.unwrap();
         let row = engine.describe_execution(&arn).unwrap();
-        assert_eq!((row.status.as_str(), row.redrive_count), ("RUNNING", 1));
+        assert_eq!((row.status, row.redrive_count), (Status::Running, 1));
     }
     let mut config = EngineConfig::new(&db);
     config.clock = Clock::virtual_at(T0 + 120_000);
     let engine = Engine::open(config, first_then_flaky(&first, &flaky)).unwrap();
     let row = closed(&engine, &arn).await;
-    assert_eq!(row.status, "SUCCEEDED");
+    assert_eq!(row.status, Status::Succeeded);
     assert_eq!(row.redrive_count, 1);
     assert_eq!(first.load(Ordering::SeqCst), 1);
     let history = engine.history(&arn).unwrap();
@@ -1427,7 +1428,7 @@ async fn a_redriven_parallel_state_reruns_only_its_failed_branch() {
 
     s.engine.redrive_execution(&s.arn).await.unwrap();
     let row = closed(&s.engine, &s.arn).await;
-    assert_eq!(row.status, "SUCCEEDED");
+    assert_eq!(row.status, Status::Succeeded);
     assert_eq!(calls.counts(), counts(&[("a", 1), ("b", 2)]));
     assert_eq!(
         output_of(&row),
@@ -1482,7 +1483,7 @@ async fn a_redriven_map_state_reruns_only_its_failed_iterations() {
 
     s.engine.redrive_execution(&s.arn).await.unwrap();
     let row = closed(&s.engine, &s.arn).await;
-    assert_eq!(row.status, "SUCCEEDED");
+    assert_eq!(row.status, Status::Succeeded);
     assert_eq!(
         calls.counts(),
         counts(&[("0", 1), ("1", 2), ("2", 1), ("3", 2), ("4", 1)])
@@ -1535,7 +1536,7 @@ async fn a_redriven_map_keeps_its_tolerated_failures_and_max_concurrency() {
         calls.handlers(&[("1", 1), ("3", 2)]),
     )
     .await;
-    assert_eq!(closed(&s.engine, &s.arn).await.status, "FAILED");
+    assert_eq!(closed(&s.engine, &s.arn).await.status, Status::Failed);
     assert_eq!(
         calls.counts(),
         counts(&[("0", 1), ("1", 1), ("2", 1), ("3", 1)])
@@ -1544,7 +1545,7 @@ async fn a_redriven_map_keeps_its_tolerated_failures_and_max_concurrency() {
 
     s.engine.redrive_execution(&s.arn).await.unwrap();
     let row = closed(&s.engine, &s.arn).await;
-    assert_eq!(row.status, "SUCCEEDED");
+    assert_eq!(row.status, Status::Succeeded);
     assert_eq!(
         calls.counts(),
         counts(&[("0", 1), ("1", 2), ("2", 1), ("3", 2), ("4", 1)])
@@ -1587,14 +1588,14 @@ async fn a_map_redriven_again_keeps_what_each_attempt_did() {
         calls.handlers(&[("1", 2), ("3", 1)]),
     )
     .await;
-    assert_eq!(closed(&s.engine, &s.arn).await.status, "FAILED");
+    assert_eq!(closed(&s.engine, &s.arn).await.status, Status::Failed);
     for _ in 0..2 {
         s.engine.redrive_execution(&s.arn).await.unwrap();
-        assert_eq!(closed(&s.engine, &s.arn).await.status, "FAILED");
+        assert_eq!(closed(&s.engine, &s.arn).await.status, Status::Failed);
     }
     s.engine.redrive_execution(&s.arn).await.unwrap();
     let row = closed(&s.engine, &s.arn).await;
-    assert_eq!(row.status, "SUCCEEDED");
+    assert_eq!(row.status, Status::Succeeded);
     assert_eq!(row.redrive_count, 3);
     // The items each attempt started, split at the ExecutionRedriven events.
     let history = s.engine.history(&s.arn).unwrap();
@@ -1642,12 +1643,12 @@ async fn a_redriven_map_in_a_parallel_reruns_only_the_failed_branch_of_the_faile
         calls.handlers(&[("y2", 1)]),
     )
     .await;
-    assert_eq!(closed(&s.engine, &s.arn).await.status, "FAILED");
+    assert_eq!(closed(&s.engine, &s.arn).await.status, Status::Failed);
     let before = s.engine.history(&s.arn).unwrap().len();
 
     s.engine.redrive_execution(&s.arn).await.unwrap();
     let row = closed(&s.engine, &s.arn).await;
-    assert_eq!(row.status, "SUCCEEDED");
+    assert_eq!(row.status, Status::Succeeded);
     assert_eq!(
         calls.counts(),
         counts(&[
@@ -1722,7 +1723,7 @@ async fn a_redriven_map_survives_a_restart_in_the_middle() {
             calls.handlers(&[("1", 1), ("3", 1)]),
         )
         .await;
-        assert_eq!(closed(&s.engine, &s.arn).await.status, "FAILED");
+        assert_eq!(closed(&s.engine, &s.arn).await.status, Status::Failed);
         s.arn.clone()
     };
     // Redriven by an engine where item 3's call never answers, dropped once
@@ -1754,7 +1755,10 @@ async fn a_redriven_map_survives_a_restart_in_the_middle() {
         held.recv().await.unwrap();
         // Items 0, 2 and 4 before the redrive, then item 1.
         history_has_n(&engine, &arn, "MapIterationSucceeded", 4).await;
-        assert_eq!(engine.describe_execution(&arn).unwrap().status, "RUNNING");
+        assert_eq!(
+            engine.describe_execution(&arn).unwrap().status,
+            Status::Running
+        );
         assert_eq!(
             engine.replay_history(&arn).unwrap(),
             engine.history(&arn).unwrap(),
@@ -1765,7 +1769,7 @@ async fn a_redriven_map_survives_a_restart_in_the_middle() {
     config.clock = Clock::virtual_at(T0 + 120_000);
     let engine = Engine::open(config, calls.handlers(&[])).unwrap();
     let row = closed(&engine, &arn).await;
-    assert_eq!(row.status, "SUCCEEDED");
+    assert_eq!(row.status, Status::Succeeded);
     assert_eq!(row.redrive_count, 1);
     assert_eq!(
         calls.counts(),
@@ -1804,7 +1808,7 @@ async fn a_map_stopped_in_the_middle_reruns_only_its_unfinished_items_after_redr
     history_has_n(&s.engine, &s.arn, "MapIterationSucceeded", 2).await;
     let old_token = token_from_history(&s.engine, &s.arn);
     s.engine.stop_execution(&s.arn, None, None).await.unwrap();
-    assert_eq!(closed(&s.engine, &s.arn).await.status, "ABORTED");
+    assert_eq!(closed(&s.engine, &s.arn).await.status, Status::Aborted);
     let before = s.engine.history(&s.arn).unwrap().len();
 
     s.engine.redrive_execution(&s.arn).await.unwrap();
@@ -1815,7 +1819,7 @@ async fn a_map_stopped_in_the_middle_reruns_only_its_unfinished_items_after_redr
         .await
         .unwrap();
     let row = closed(&s.engine, &s.arn).await;
-    assert_eq!(row.status, "SUCCEEDED");
+    assert_eq!(row.status, Status::Succeeded);
     assert_eq!(calls.counts(), counts(&[("0", 1), ("2", 1)]));
     assert_eq!(
         output_of(&row),
@@ -1849,7 +1853,7 @@ async fn a_caught_parallel_whose_first_branch_fails_at_once_goes_on() {
         echo(),
     )
     .await;
-    assert_eq!(out.status, "SUCCEEDED");
+    assert_eq!(out.status, Status::Succeeded);
     assert_eq!(
         out.output,
         Some(json!({"error": {"Error": "Branch.Broke", "Cause": ""}}))

@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use zoomvault_engine::arn;
 use zoomvault_engine::store::ExecutionRow;
-use zoomvault_engine::{Engine, Error as EngineError, MachineType, NewStateMachine, RedriveStatus};
+use zoomvault_engine::{
+    Engine, Error as EngineError, MachineType, NewStateMachine, RedriveStatus, Status,
+};
 
 /// Largest execution input AWS accepts, in characters.
 const MAX_INPUT: usize = 262_144;
@@ -266,7 +268,7 @@ fn create_state_machine(engine: &Engine, r: CreateStateMachineRequest) -> ApiRes
         // repeat are ignored); anything else is a conflict.
         Err(EngineError::StateMachineAlreadyExists(arn)) => {
             let row = engine.state_machine(&arn)?;
-            if row.definition == new.definition && row.machine_type == new.machine_type.api_name() {
+            if row.definition == new.definition && row.machine_type == new.machine_type {
                 Ok(json!({
                     "stateMachineArn": row.arn,
                     "creationDate": date(row.created_ms),
@@ -328,7 +330,7 @@ fn describe_state_machine(engine: &Engine, r: StateMachineArnRequest) -> ApiResu
         "status": "ACTIVE",
         "definition": row.definition,
         "roleArn": row.role_arn,
-        "type": row.machine_type,
+        "type": row.machine_type.api_name(),
         "creationDate": date(row.created_ms),
         "loggingConfiguration": logging,
         "tracingConfiguration": tracing,
@@ -392,7 +394,7 @@ fn list_state_machines(engine: &Engine, r: ListRequest) -> ApiResult<Value> {
             json!({
                 "stateMachineArn": m.arn,
                 "name": m.name,
-                "type": m.machine_type,
+                "type": m.machine_type.api_name(),
                 "creationDate": date(m.created_ms),
             })
         })
@@ -499,12 +501,13 @@ async fn start_execution(engine: &Engine, r: StartExecutionRequest) -> ApiResult
 async fn start_sync_execution(engine: &Engine, r: StartExecutionRequest) -> ApiResult<Value> {
     let machine_arn = state_machine_arn(r.state_machine_arn.as_ref(), "stateMachineArn")?;
     let machine = engine.state_machine(machine_arn)?;
-    if machine.machine_type != "EXPRESS" {
+    if machine.machine_type != MachineType::Express {
         return Err(ApiError::new(
             "StateMachineTypeNotSupported",
             format!(
                 "This operation is not supported by this type of state machine: StartSyncExecution needs an EXPRESS state machine; {} is {}",
-                machine.arn, machine.machine_type
+                machine.arn,
+                machine.machine_type.api_name()
             ),
         ));
     }
@@ -519,7 +522,7 @@ async fn start_sync_execution(engine: &Engine, r: StartExecutionRequest) -> ApiR
     d.insert("name".into(), json!(row.name));
     d.insert("startDate".into(), date(row.start_ms));
     d.insert("stopDate".into(), date(row.stop_ms.unwrap_or(row.start_ms)));
-    d.insert("status".into(), json!(row.status));
+    d.insert("status".into(), json!(row.status.api_name()));
     d.insert("input".into(), json!(row.input));
     d.insert("inputDetails".into(), json!({ "included": true }));
     insert_outcome(&mut d, &row);
@@ -547,7 +550,7 @@ fn describe_execution(engine: &Engine, r: ExecutionArnRequest) -> ApiResult<Valu
     d.insert("executionArn".into(), json!(row.arn));
     d.insert("stateMachineArn".into(), json!(row.state_machine_arn));
     d.insert("name".into(), json!(row.name));
-    d.insert("status".into(), json!(row.status));
+    d.insert("status".into(), json!(row.status.api_name()));
     d.insert("startDate".into(), date(row.start_ms));
     if let Some(stop) = row.stop_ms {
         d.insert("stopDate".into(), date(stop));
@@ -587,7 +590,7 @@ fn list_executions(engine: &Engine, r: ListExecutionsRequest) -> ApiResult<Value
     let machine = state_machine_arn(r.state_machine_arn.as_ref(), "stateMachineArn")?;
     // As on AWS, Express executions are not listed (AWS keeps them only in
     // logs); this endpoint does keep them, for DescribeExecution.
-    if engine.state_machine(machine)?.machine_type == MachineType::Express.api_name() {
+    if engine.state_machine(machine)?.machine_type == MachineType::Express {
         return Err(ApiError::new(
             "StateMachineTypeNotSupported",
             format!("This operation is not supported by this type of state machine: {machine} is EXPRESS"),
@@ -607,8 +610,16 @@ fn list_executions(engine: &Engine, r: ListExecutionsRequest) -> ApiResult<Value
     }
     let limit = page_size(r.max_results)?;
     let before = decode_token("ListExecutions", r.next_token.as_deref())?;
-    let mut rows =
-        engine.list_executions(Some(machine), r.status_filter.as_deref(), before, limit + 1)?;
+    let status = match r.status_filter.as_deref() {
+        None => None,
+        Some(s) => match Status::from_api_name(s) {
+            Some(status) => Some(status),
+            // Executions here are never waiting for a redrive: the engine
+            // reopens one in the transaction that accepts the redrive.
+            None => return Ok(json!({ "executions": [] })),
+        },
+    };
+    let mut rows = engine.list_executions(Some(machine), status, before, limit + 1)?;
     let more = rows.len() > limit;
     rows.truncate(limit);
     let executions: Vec<Value> = rows
@@ -618,7 +629,7 @@ fn list_executions(engine: &Engine, r: ListExecutionsRequest) -> ApiResult<Value
                 "executionArn": row.arn,
                 "stateMachineArn": row.state_machine_arn,
                 "name": row.name,
-                "status": row.status,
+                "status": row.status.api_name(),
                 "startDate": date(row.start_ms),
                 "redriveCount": row.redrive_count,
             });

@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 use zoomvault_asl::Failure;
-use zoomvault_engine::{Clock, Engine, EngineConfig, Handlers};
+use zoomvault_engine::{Clock, Engine, EngineConfig, Handlers, Status};
 use zoomvault_sfn_api::sigv4::{Credentials, Verifier};
 use zoomvault_sfn_api::{app, console, ApiConfig, Auth};
 
@@ -150,9 +150,11 @@ async fn serve(api: ApiConfig) -> Served {
         .await
         .expect("console-ok ends");
     assert_eq!(
-        row.status, "SUCCEEDED",
+        row.status,
+        Status::Succeeded,
         "console-ok: {:?} {:?}",
-        row.error, row.cause
+        row.error,
+        row.cause
     );
 
     let failed = engine
@@ -167,7 +169,7 @@ async fn serve(api: ApiConfig) -> Served {
         .wait_for(&failed.execution_arn)
         .await
         .expect("console-failed ends");
-    assert_eq!(row.status, "FAILED");
+    assert_eq!(row.status, Status::Failed);
 
     let running = engine
         .start_execution(

@@ -7,7 +7,7 @@ use aws_sdk_sfn::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_sfn::types::ExecutionStatus;
 use aws_sdk_sfn::Client;
 use serde_json::{json, Value};
-use zoomvault_engine::{Engine, EngineConfig, Handlers};
+use zoomvault_engine::{Engine, EngineConfig, Handlers, Status};
 use zoomvault_sfn_api::sigv4::{self, Verifier};
 use zoomvault_sfn_api::{app, ApiConfig, Auth};
 
@@ -609,7 +609,7 @@ async fn update_changes_what_new_executions_run() {
         .await
         .unwrap();
     let row = e.engine.wait_for(&s.execution_arn).await.unwrap();
-    assert_eq!(row.status, "SUCCEEDED");
+    assert_eq!(row.status, Status::Succeeded);
     let nothing = e
         .client
         .update_state_machine()
@@ -693,7 +693,7 @@ async fn callback_tasks_finish_by_their_token() {
         .await
         .unwrap();
     let row = e.engine.wait_for(&ok).await.unwrap();
-    assert_eq!(row.status, "SUCCEEDED");
+    assert_eq!(row.status, Status::Succeeded);
     assert_eq!(
         serde_json::from_str::<Value>(row.output.as_deref().unwrap()).unwrap(),
         json!({ "done": true })
@@ -721,7 +721,7 @@ async fn callback_tasks_finish_by_their_token() {
         .await
         .unwrap();
     let row = e.engine.wait_for(&failing).await.unwrap();
-    assert_eq!(row.status, "FAILED");
+    assert_eq!(row.status, Status::Failed);
     assert_eq!(row.error.as_deref(), Some("Worker.Refused"));
     assert_eq!(row.cause.as_deref(), Some("disk full"));
 
@@ -750,7 +750,7 @@ async fn callback_tasks_finish_by_their_token() {
     assert!(not_json.is_invalid_output(), "{not_json:?}");
     assert_eq!(
         e.engine.describe_execution(&waiting).unwrap().status,
-        "RUNNING",
+        Status::Running,
         "a refused answer changes nothing"
     );
 }

@@ -24,6 +24,7 @@ use std::time::Instant;
 use zoomvault::embedded::{Embedded, EmbeddedConfig};
 use zoomvault_archive::document::IngestSource;
 use zoomvault_archive::steps::{IngestConfig, WorkflowStart};
+use zoomvault_engine::Status;
 use zoomvault_zoom::ZoomConfig;
 
 #[global_allocator]
@@ -168,7 +169,13 @@ fn run(size: u64) -> Row {
             .await
             .unwrap();
         let seconds = started.elapsed().as_secs_f64();
-        assert_eq!(row.status, "SUCCEEDED", "{:?} {:?}", row.error, row.cause);
+        assert_eq!(
+            row.status,
+            Status::Succeeded,
+            "{:?} {:?}",
+            row.error,
+            row.cause
+        );
         let output: serde_json::Value =
             serde_json::from_str(row.output.as_deref().unwrap_or("{}")).unwrap();
         let bytes = output["bytes"].as_u64().expect("bytes in the output");

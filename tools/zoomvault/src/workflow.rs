@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use zoomvault_asl::definition;
-use zoomvault_engine::{Engine, EngineConfig};
+use zoomvault_engine::{Engine, EngineConfig, Status};
 
 #[derive(Debug, Subcommand)]
 pub enum WorkflowCommand {
@@ -143,16 +143,19 @@ async fn run_file(
             println!("{event}");
         }
     }
-    match row.status.as_str() {
-        "SUCCEEDED" => {
+    match row.status {
+        Status::Succeeded => {
             let output: Value = serde_json::from_str(row.output.as_deref().unwrap_or("null"))?;
             println!(
                 "{}",
-                serde_json::to_string_pretty(&json!({"status": row.status, "output": output}))?
+                serde_json::to_string_pretty(
+                    &json!({"status": row.status.api_name(), "output": output})
+                )?
             );
             Ok(ExitCode::SUCCESS)
         }
         status => {
+            let status = status.api_name();
             println!(
                 "{}",
                 serde_json::to_string_pretty(

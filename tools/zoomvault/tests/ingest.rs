@@ -17,6 +17,7 @@ use zoomvault_archive::keys::RecordingKeys;
 use zoomvault_archive::ports::{ArchiveEvent, ObjectStore, RecordingIndex};
 use zoomvault_archive::steps::IngestConfig;
 use zoomvault_engine::store::ExecutionRow;
+use zoomvault_engine::Status;
 use zoomvault_zoom::{WebhookVerifier, ZoomConfig};
 use zoomvault_zoom_sim::{FileFault, SignatureMode, SimConfig, WebhookOptions, ZoomSim};
 
@@ -144,7 +145,13 @@ async fn check_archived(
     meeting: &zoomvault_zoom_sim::SimMeeting,
     row: &ExecutionRow,
 ) -> document::RecordingDocument {
-    assert_eq!(row.status, "SUCCEEDED", "{:?} {:?}", row.error, row.cause);
+    assert_eq!(
+        row.status,
+        Status::Succeeded,
+        "{:?} {:?}",
+        row.error,
+        row.cause
+    );
     let keys = RecordingKeys::new(meeting.start_time, meeting.id, &meeting.uuid).unwrap();
     let bytes = h.embedded.store.get(&keys.document()).await.unwrap();
     let doc = document::validate(&serde_json::from_slice(&bytes).unwrap()).unwrap();
@@ -176,7 +183,13 @@ async fn webhook_ingests_every_file_byte_identical_and_trashes_zoom_copy() {
     assert_eq!(status, 200, "{reply}");
     let arn = reply["execution_arn"].as_str().unwrap();
     let row = h.embedded.engine.wait_for(arn).await.unwrap();
-    assert_eq!(row.status, "SUCCEEDED", "{:?} {:?}", row.error, row.cause);
+    assert_eq!(
+        row.status,
+        Status::Succeeded,
+        "{:?} {:?}",
+        row.error,
+        row.cause
+    );
 
     // The document is in the store, valid against the schema, and indexed.
     let keys = RecordingKeys::new(meeting.start_time, meeting.id, &meeting.uuid).unwrap();
@@ -366,7 +379,7 @@ async fn a_file_smaller_than_announced_fails_the_ingest_and_trashes_nothing() {
         .wait_for(reply["execution_arn"].as_str().unwrap())
         .await
         .unwrap();
-    assert_eq!(row.status, "FAILED");
+    assert_eq!(row.status, Status::Failed);
     assert_eq!(row.error.as_deref(), Some("Ingest.SizeMismatch"));
     let cause = row.cause.unwrap_or_default();
     assert!(
@@ -496,7 +509,7 @@ async fn a_meeting_under_the_minimum_duration_is_skipped_and_left_in_zoom() {
     assert_eq!(status, 200);
     let arn = reply["execution_arn"].as_str().unwrap();
     let row = h.embedded.engine.wait_for(arn).await.unwrap();
-    assert_eq!(row.status, "SUCCEEDED");
+    assert_eq!(row.status, Status::Succeeded);
     let history = h.embedded.engine.history(arn).unwrap();
     assert!(history.iter().any(|e| e["type"] == "SucceedStateEntered"
         && e["stateEnteredEventDetails"]["name"] == "Skipped"));
@@ -569,7 +582,13 @@ async fn a_repeat_delivery_while_the_ingest_runs_joins_it() {
     assert_eq!(second["execution_arn"], first["execution_arn"]);
     let arn = first["execution_arn"].as_str().unwrap();
     let row = h.embedded.engine.wait_for(arn).await.unwrap();
-    assert_eq!(row.status, "SUCCEEDED", "{:?} {:?}", row.error, row.cause);
+    assert_eq!(
+        row.status,
+        Status::Succeeded,
+        "{:?} {:?}",
+        row.error,
+        row.cause
+    );
     assert_eq!(h.executions(), 1);
 }
 
@@ -635,7 +654,13 @@ async fn with_an_api_key_the_webhook_signs_its_own_starts_and_strangers_are_refu
     assert_eq!(status, 200, "{reply}");
     let arn = reply["execution_arn"].as_str().unwrap();
     let row = h.embedded.engine.wait_for(arn).await.unwrap();
-    assert_eq!(row.status, "SUCCEEDED", "{:?} {:?}", row.error, row.cause);
+    assert_eq!(
+        row.status,
+        Status::Succeeded,
+        "{:?} {:?}",
+        row.error,
+        row.cause
+    );
 
     let stranger =
         zoomvault_aws::step_functions::client_for_endpoint(&h.base, "AKIDSERVE", "guessed");

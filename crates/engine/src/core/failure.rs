@@ -110,13 +110,7 @@ impl Execution {
                     names::TIMEOUT,
                     "The execution timed out because it ran longer than the state machine's TimeoutSeconds.",
                 );
-                let details = json!({ "error": failure.error, "cause": failure.cause });
-                self.finish(
-                    Status::TimedOut { failure },
-                    "ExecutionTimedOut",
-                    details,
-                    cx,
-                );
+                self.finish(End::TimedOut { failure }, cx);
             }
             TimerPurpose::TaskTimeout {
                 run,

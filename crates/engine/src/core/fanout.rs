@@ -259,23 +259,12 @@ impl Execution {
         // Forget whatever the finished run was still waiting on.
         self.forget_waits(&r);
         let Some((parent, slot)) = r.parent else {
-            match outcome {
-                Ok(output) => {
-                    let d = with_data(Map::new(), DataField::Output, &output);
-                    self.runs.insert(run, r);
-                    self.finish(
-                        Status::Succeeded { output },
-                        "ExecutionSucceeded",
-                        Value::Object(d),
-                        cx,
-                    );
-                }
-                Err(failure) => {
-                    let d = json!({ "error": failure.error, "cause": failure.cause });
-                    self.runs.insert(run, r);
-                    self.finish(Status::Failed { failure }, "ExecutionFailed", d, cx);
-                }
-            }
+            self.runs.insert(run, r);
+            let end = match outcome {
+                Ok(output) => End::Succeeded { output },
+                Err(failure) => End::Failed { failure },
+            };
+            self.finish(end, cx);
             return;
         };
         // A branch or iteration that did not succeed leaves, for a redrive,

@@ -112,29 +112,86 @@ pub enum CallbackTask {
     NotACallback,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// An execution's status, as the Step Functions API names it. The journal
+/// stores it (`ExecutionRow::status`); the core derives it from `End`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Status {
     Running,
+    Succeeded,
+    Failed,
+    TimedOut,
+    Aborted,
+}
+
+impl Status {
+    pub const ALL: [Status; 5] = [
+        Status::Running,
+        Status::Succeeded,
+        Status::Failed,
+        Status::TimedOut,
+        Status::Aborted,
+    ];
+
+    /// The name the Step Functions API uses.
+    pub fn api_name(self) -> &'static str {
+        match self {
+            Status::Running => "RUNNING",
+            Status::Succeeded => "SUCCEEDED",
+            Status::Failed => "FAILED",
+            Status::TimedOut => "TIMED_OUT",
+            Status::Aborted => "ABORTED",
+        }
+    }
+
+    /// The status the API calls `name`, if it is one.
+    pub fn from_api_name(name: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|s| s.api_name() == name)
+    }
+
+    pub fn is_terminal(self) -> bool {
+        self != Status::Running
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.api_name())
+    }
+}
+
+/// How a closed execution ended: its status with the output or failure
+/// that goes with it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum End {
     Succeeded { output: Value },
     Failed { failure: Failure },
     TimedOut { failure: Failure },
     Aborted { failure: Failure },
 }
 
-impl Status {
-    /// The name the Step Functions API uses.
-    pub fn api_name(&self) -> &'static str {
+impl End {
+    pub fn status(&self) -> Status {
         match self {
-            Status::Running => "RUNNING",
-            Status::Succeeded { .. } => "SUCCEEDED",
-            Status::Failed { .. } => "FAILED",
-            Status::TimedOut { .. } => "TIMED_OUT",
-            Status::Aborted { .. } => "ABORTED",
+            End::Succeeded { .. } => Status::Succeeded,
+            End::Failed { .. } => Status::Failed,
+            End::TimedOut { .. } => Status::TimedOut,
+            End::Aborted { .. } => Status::Aborted,
         }
     }
 
-    pub fn is_terminal(&self) -> bool {
-        !matches!(self, Status::Running)
+    /// The history event that closes the execution, with its details.
+    fn event(&self) -> (&'static str, Value) {
+        let (event_type, failure) = match self {
+            End::Succeeded { output } => {
+                let d = with_data(Map::new(), DataField::Output, output);
+                return ("ExecutionSucceeded", Value::Object(d));
+            }
+            End::Failed { failure } => ("ExecutionFailed", failure),
+            End::TimedOut { failure } => ("ExecutionTimedOut", failure),
+            End::Aborted { failure } => ("ExecutionAborted", failure),
+        };
+        let details = json!({ "error": failure.error, "cause": failure.cause });
+        (event_type, details)
     }
 }
 
@@ -215,7 +272,8 @@ pub struct Execution {
     /// waited for a token.
     callbacks: FxHashSet<u64>,
     timers: FxHashMap<u64, TimerPurpose>,
-    status: Status,
+    /// `None` while the execution runs (again, after a redrive).
+    end: Option<End>,
     facts_applied: u64,
     redrive_count: u32,
     redrive_ms: Option<i64>,
@@ -262,7 +320,7 @@ impl Execution {
             tasks: FxHashMap::default(),
             callbacks: FxHashSet::default(),
             timers: FxHashMap::default(),
-            status: Status::Running,
+            end: None,
             facts_applied: 0,
             redrive_count: 0,
             redrive_ms: None,
@@ -270,8 +328,13 @@ impl Execution {
         }
     }
 
-    pub fn status(&self) -> &Status {
-        &self.status
+    pub fn status(&self) -> Status {
+        self.end.as_ref().map_or(Status::Running, End::status)
+    }
+
+    /// How the execution ended; `None` while it runs.
+    pub fn end(&self) -> Option<&End> {
+        self.end.as_ref()
     }
 
     pub fn input(&self) -> &Value {
@@ -290,7 +353,7 @@ impl Execution {
             entropy: SplitMix64(seed),
             out: &mut out,
         };
-        if self.status.is_terminal() && !matches!(fact, Fact::Redriven) {
+        if self.end.is_some() && !matches!(fact, Fact::Redriven) {
             return out;
         }
         let mut work = Vec::new();
@@ -317,13 +380,7 @@ impl Execution {
                     error.clone().unwrap_or_default(),
                     cause.clone().unwrap_or_default(),
                 );
-                let details = json!({ "error": failure.error, "cause": failure.cause });
-                self.finish(
-                    Status::Aborted { failure },
-                    "ExecutionAborted",
-                    details,
-                    &mut cx,
-                );
+                self.finish(End::Aborted { failure }, &mut cx);
             }
             Fact::TaskSubmitted { key, output } => {
                 if let Some(run) = self.tasks.get(key).copied() {
@@ -365,7 +422,8 @@ impl Execution {
         });
     }
 
-    fn finish(&mut self, status: Status, event_type: &'static str, details: Value, cx: &mut Ctx) {
+    /// The execution ends as `end` says.
+    fn finish(&mut self, end: End, cx: &mut Ctx) {
         // A Parallel or Map state the root run is in (it failed, or the
         // execution stops in it) keeps what its children did, for a
         // redrive. Every other run is aborted; every wait forgotten.
@@ -383,8 +441,9 @@ impl Execution {
         }
         self.tasks.clear();
         self.timers.clear();
+        let (event_type, details) = end.event();
         self.event(0, event_type, Some(details), cx);
-        self.status = status;
+        self.end = Some(end);
     }
 
     pub fn pending_task_keys(&self) -> impl Iterator<Item = &u64> {
@@ -411,7 +470,7 @@ impl Execution {
     pub fn callback_task(&self, key: u64) -> CallbackTask {
         if !self.callbacks.contains(&key) {
             CallbackTask::NotACallback
-        } else if self.tasks.contains_key(&key) && !self.status.is_terminal() {
+        } else if self.tasks.contains_key(&key) && self.end.is_none() {
             let heartbeat = self
                 .tasks
                 .get(&key)

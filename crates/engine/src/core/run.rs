@@ -181,7 +181,7 @@ impl Execution {
 
     pub(super) fn drain(&mut self, work: &mut Vec<Work>, cx: &mut Ctx) {
         while let Some(item) = work.pop() {
-            if self.status.is_terminal() {
+            if self.end.is_some() {
                 return;
             }
             match item {

@@ -18,6 +18,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use zoomvault_archive::ports::WorkflowStarter;
 use zoomvault_aws::SfnStarter;
+use zoomvault_engine::Status;
 use zoomvault_zoom::WebhookVerifier;
 
 /// A bound TCP listener and the URL this process reaches it at.
@@ -212,8 +213,8 @@ async fn demo_ingest(
         .as_str()
         .context("webhook reply without execution_arn")?;
     let row = embedded.engine.wait_for(arn).await?;
-    eprintln!("ingest {} finished: {}", arn, row.status);
-    if row.status == "SUCCEEDED" {
+    eprintln!("ingest {} finished: {}", arn, row.status.api_name());
+    if row.status == Status::Succeeded {
         eprintln!(
             "recording archived: files under {}, site at {base}/site/index.html (Ctrl-C to stop)",
             embedded.store.root().join("objects").display()
