@@ -1,5 +1,5 @@
 //! [`DirObjectStore`]: the object store port on a local directory, for the
-//! embedded mode. Every operation here first checks its key with
+//! embedded mode. Every operation here on a key first checks it with
 //! `keys::validate_key` (and a prefix with `validate_prefix`); an upload id
 //! is checked by `layout` before it becomes part of a path. Then the work
 //! is done on blocking threads: `layout` owns where things live and how
@@ -24,15 +24,16 @@
 //! A part's etag names the exact upload of that part (a fresh unique token
 //! per `put_part`), which is what completion checks; it is not an MD5 of
 //! the bytes as on S3, because hashing every byte twice (on upload and on
-//! completion) cost more than the whole transfer. Parts are not fsynced:
-//! they are staging, durable only as the completed object, which is
-//! fsynced before it is renamed into place, and writing parts to disk that
-//! are deleted moments later would double the disk traffic of every
-//! upload. A process crash loses no part (the page cache survives it); a
-//! power loss before completion may, and completion cannot always tell (a
-//! shaped upload's object file has its full length from the start), so an
-//! upload that outlived a power loss must be started again, not completed.
-//! RetrieveFile starts a new upload on every attempt.
+//! completion) cost more than the whole transfer (see BENCHMARKS.md).
+//!
+//! Parts are not fsynced: they are staging, durable only as the completed
+//! object, which is fsynced before it is renamed into place, and writing
+//! parts to disk that are deleted moments later would double the disk
+//! traffic of every upload. A process crash loses no part (the page cache
+//! survives it); a power loss before completion may, and completion cannot
+//! always tell (a shaped upload's object file has its full length from the
+//! start), so an upload that outlived a power loss must be started again,
+//! not completed. RetrieveFile starts a new upload on every attempt.
 //!
 //! This adapter must not read a part or an object into memory whole (only
 //! `get`, meant for small objects, does) and must not touch a path built
