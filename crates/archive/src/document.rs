@@ -2,9 +2,9 @@
 //! [`RecordingDocument`] and the one JSON Schema
 //! (`schema/recording.schema.json`), kept in agreement by this module's
 //! tests. [`validate`] is the only way in from JSON, so a document from
-//! outside (an edited `recording.json` to reindex) is checked against the
-//! schema, and then against the rules the schema cannot say, before any code
-//! trusts it.
+//! outside (such as an edited `recording.json`, once reindexing exists) is
+//! checked against the schema, and then against the rules the schema cannot
+//! say, before any code trusts it.
 //!
 //! This module describes what was archived; it must not fetch, store or
 //! derive keys itself (it asks `keys` whether a file's key belongs to the

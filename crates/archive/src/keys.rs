@@ -29,7 +29,9 @@ use time::OffsetDateTime;
 
 use crate::document::RecordingDocument;
 
-/// Every recording lives under this prefix; rebuilding the index lists it.
+/// Every recording lives under this prefix, so listing it finds every
+/// recording document (what a rebuild of the index from storage needs;
+/// today only `tests/document_in_store.rs` does one).
 pub const RECORDINGS_PREFIX: &str = "recordings/";
 
 /// S3's limit on a key's length in bytes.
@@ -341,12 +343,12 @@ pub struct FileIdentity<'a> {
 /// One key segment naming a file within its recording:
 /// `<kind>-<zoom file id>` or, for a file without an id, `<kind>=<position>`.
 ///
-/// `kind` (the recording type, else the lower-cased file type) keeps `[A-Za-z0-9_]`
-/// and escapes everything else, so it never holds a raw `-` or `=`; the first
-/// of those therefore tells which form follows, and the id (which keeps
-/// `[A-Za-z0-9_-]` and escapes the rest) or position is what makes the key
-/// unique. Several files of one recording type, and several files without an
-/// id, therefore never collide.
+/// `kind` (the recording type, else the lower-cased file type, else `file`)
+/// keeps `[A-Za-z0-9_]` and escapes everything else, so it never holds a raw
+/// `-` or `=`; the first of those therefore tells which form follows, and
+/// the id (which keeps `[A-Za-z0-9_-]` and escapes the rest) or position is
+/// what makes the key unique. Several files of one recording type, and
+/// several files without an id, therefore never collide.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct FileKey(String);
@@ -407,7 +409,8 @@ impl TryFrom<String> for FileKey {
     type Error = Error;
 
     /// Accepts a file key read back from a plan or state input: one safe
-    /// segment, short enough for an extension, in one of the two forms.
+    /// segment, short enough for an extension, holding the `-` or `=` that
+    /// separates a kind from an id or a position.
     fn try_from(value: String) -> Result<FileKey, Error> {
         let well_formed = value.len() <= MAX_FILE_KEY_LEN
             && !value.contains('/')

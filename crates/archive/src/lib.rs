@@ -1,7 +1,9 @@
 //! The archive domain: the recording document and its JSON Schema
-//! ([`document`]), the one object-key scheme ([`keys`]), the storage ports
-//! the step handlers work through ([`ports`]) and their local adapters
-//! ([`local`]).
+//! ([`document`]), the one object-key scheme ([`keys`]), the ports through
+//! which the steps and the webhook reach storage, events and the workflow
+//! engine ([`ports`]), the ingest workflow's steps ([`steps`]), the answer
+//! to Zoom's webhook ([`webhook`]) and the embedded mode's adapters of the
+//! ports ([`local`]).
 //!
 //! The domain modules (`document`, `keys`, `ports`) know nothing of SQLite,
 //! directories or AWS; only `local` does, and nothing else in the crate

@@ -2,8 +2,13 @@
 //! the URL-validation challenge, start one ingest execution per
 //! `recording.completed` (named after the recording, so Zoom's retries start
 //! nothing new) and acknowledge everything else. Framework-free: the HTTP
-//! server of `zoomvault serve` and the Lambda behind API Gateway both call
-//! `handle` and send back the `WebhookReply` as it is.
+//! server of `zoomvault serve` calls [`handle`] and sends back the
+//! [`WebhookReply`] as it is; the AWS deployment's webhook Lambda, not
+//! built yet, is to call the same function.
+//!
+//! It must not know which engine runs the execution (it has only a
+//! `WorkflowStarter`), and must not build an execution's name or input
+//! itself: `WorkflowStart` is the one mapping from an event to both.
 
 use crate::ports::{StartOutcome, WorkflowStarter};
 use crate::steps::WorkflowStart;

@@ -1,6 +1,8 @@
 //! The directory object store against the object store port's contract:
 //! S3's semantics for objects and multipart uploads, atomic visibility,
-//! retried parts, cleanup, and refusal of unsafe keys.
+//! retried parts, cleanup, and refusal of unsafe keys. Each test works in a
+//! scratch directory of its own, and touches the store's files directly
+//! only to plant crash leftovers and to see what the store left behind.
 
 mod common;
 

@@ -1,7 +1,7 @@
 //! The pieces together: a document written under its derived key, beside
 //! files uploaded in parts, is found again by listing the store, reads back
 //! valid, and indexes to the same entry; so the index can be rebuilt from
-//! storage alone.
+//! storage alone. It goes through the crate's public API only.
 
 mod common;
 

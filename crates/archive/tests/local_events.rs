@@ -1,5 +1,6 @@
 //! The local event queue: events are durable, delivered in order until
-//! acknowledged, and wake a waiting consumer in the same process.
+//! acknowledged, and wake a waiting consumer in the same process. Each test
+//! opens its own queue file; none sleeps to wait for a wake-up.
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! The SQLite recording index against the index port's contract: upsert
 //! and get, newest-first listing with cursors and a retention filter,
-//! delete, clear, and durability across reopening.
+//! delete, clear, and durability across reopening. Each test opens its own
+//! database file.
 
 mod common;
 

@@ -2,6 +2,8 @@
 //! the same controls the Rust library offers, for the `zoom-sim` binary and
 //! for scripts driving a running simulator. Nothing here is part of Zoom's
 //! surface, so these routes bypass fault injection and the request log.
+//! Handlers must not hold the state's lock across an await: webhooks are
+//! delivered, and files hashed, after it is released.
 
 use std::sync::Arc;
 use std::time::Duration;

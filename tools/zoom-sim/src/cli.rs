@@ -1,7 +1,9 @@
 //! The `zoom-sim` command line, as a library so that the `zoomvault` binary
 //! can offer the same thing as `zoomvault zoom-sim` by embedding `Args` and
 //! calling `run`. Flags become a `SimConfig` before anything starts; data
-//! (URLs, credentials, JSON results) goes to stdout, logs to stderr.
+//! (URLs, credentials, JSON results) goes to stdout, logs to stderr. It
+//! must not simulate anything itself: serving is `ZoomSim`'s, and the
+//! subcommands that drive a running simulator only call its `/_sim` API.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -74,7 +76,8 @@ pub struct SendWebhookArgs {
     /// Webhook endpoint to deliver to.
     #[arg(long)]
     pub to: String,
-    /// Meeting UUID (default: the most recently added recording).
+    /// Meeting UUID (default: the most recently added recording that is
+    /// not in the trash).
     #[arg(long)]
     pub meeting: Option<String>,
     /// Send this `x-zm-request-timestamp` (unix seconds) instead of now.
@@ -96,7 +99,7 @@ pub struct ValidateUrlArgs {
 }
 
 impl ServeArgs {
-    /// The validated configuration these flags describe.
+    /// The configuration these flags describe.
     pub fn config(&self) -> SimConfig {
         let defaults = SimConfig::default();
         SimConfig {

@@ -1,7 +1,8 @@
 //! The simulator's configuration: credentials, token lifetimes, the demo
 //! recording's sizes and the account's users. Defaults are fixed, documented
 //! demo values so that a developer can point zoomvault at a simulator
-//! without reading any output.
+//! without reading any output. These are plain values: nothing here starts
+//! or changes a running simulator.
 
 use std::time::Duration;
 
@@ -16,9 +17,9 @@ pub const DEMO_CLIENT_SECRET: &str = "zv_sim_secret";
 /// Default webhook secret token (signs `x-zm-signature`).
 pub const DEMO_WEBHOOK_SECRET_TOKEN: &str = "zv_sim_webhook_secret";
 
-/// How the download endpoint answers a missing, invalid or expired token.
-/// Either way the status is 401 and the body is small: a client must never
-/// store it as the recording.
+/// The body of a refused download: a missing, invalid or expired token
+/// (401) or a recording that is not listed (404). Either way the body is
+/// small: a client must never store it as the recording.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DownloadErrorBody {

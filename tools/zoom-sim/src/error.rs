@@ -1,7 +1,11 @@
 //! The simulator's one HTTP error type. Each variant carries the body shape
 //! of the Zoom surface it belongs to (REST `{"code","message"}`, OAuth
-//! `{"reason","error"}`, the download endpoint's own form), and the status
-//! code is chosen here, in one place.
+//! `{"reason","error"}`, the download endpoint's own form), and how each
+//! becomes a response is written here, in one place. The status and Zoom's
+//! code come from the caller, as they depend on the endpoint; the
+//! constructors here name the common ones. No handler may write an error
+//! body of its own; the injected failures of `faults` are the one
+//! exception.
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};

@@ -1,8 +1,9 @@
 //! Fault injection and the request log: the knobs that make the simulator
 //! misbehave the way Zoom sometimes does (rate limits, 5xx, slowness, files
 //! whose bytes do not match their listing), and the record tests read to
-//! check how a client talked to it. The middleware here wraps every route
-//! except the simulator's own `/_sim` control API.
+//! check how a client talked to it. The middleware here wraps every route;
+//! it must let the simulator's own `/_sim` control API through untouched
+//! and unlogged.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,7 +1,9 @@
 //! Identifiers in Zoom's shapes (meeting UUIDs, meeting numbers, file ids,
 //! user ids, opaque tokens) and Zoom's rule for putting a meeting UUID in a
 //! URL path. Generation is deterministic from a seed so that a demo is the
-//! same every time it is started with the same seed.
+//! same every time it is started with the same seed (tokens differ: `state`
+//! salts the seed of their stream per run). This module must not use any
+//! randomness but the seed it is given.
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;

@@ -8,9 +8,11 @@
 //! or truncated bytes) and a request log shows how a client talked to it.
 //!
 //! Tests use the library (`ZoomSim::start` on port 0); scripts and demos use
-//! the `zoom-sim` binary and the `/_sim/...` JSON control API. This crate
-//! must never be a dependency of production code paths: it only stands in
-//! for Zoom.
+//! the `zoom-sim` binary and the `/_sim/...` JSON control API. It only
+//! stands in for Zoom, so no library crate of the workspace may depend on
+//! it: `crates/zoom` uses it in its tests only, and the `zoomvault` CLI for
+//! `serve`'s demo (a bundled simulator when no Zoom account is configured),
+//! the `zoomvault zoom-sim` subcommand, and its own tests and benches.
 //!
 //! Routes (all JSON unless noted):
 //!

@@ -1,6 +1,7 @@
 //! `zoom-sim`: runs the Zoom API simulator, or drives a running one. Only
 //! wiring lives here: logging to stderr, flag parsing, then the library's
-//! `run`.
+//! `run`. It must not do anything of its own, so that `zoomvault zoom-sim`,
+//! which calls the same `run`, behaves the same.
 
 use std::process::ExitCode;
 

@@ -2,7 +2,8 @@
 //! (`MeetingSpec`, `FileSpec`), what the simulator made of it (`SimMeeting`,
 //! `SimFile`), and how each is rendered in Zoom's JSON shapes. Rendering
 //! lives here, once, so the REST API and the webhook describe a recording
-//! identically apart from the download URL form Zoom uses in each.
+//! identically apart from the download URL form Zoom uses in each. These
+//! are values: the account's mutable state lives in `state`.
 
 use std::ops::Range;
 

@@ -1,7 +1,9 @@
 //! `ZoomSim`: a running simulator and the library API tests drive it with
 //! (add recordings, build and send webhooks, observe trash and requests, set
-//! knobs). Every method here is a thin, synchronous step on the shared
-//! state; the HTTP surface lives in `api`, `download` and `admin`.
+//! knobs). Apart from starting, stopping and sending a webhook, each method
+//! is a thin, synchronous step on the shared state; the HTTP surface lives
+//! in `api`, `download` and `admin`. No method may hold the state's lock
+//! across an await or a long computation (hashes run on a copy).
 
 use std::net::SocketAddr;
 use std::ops::Range;
@@ -319,8 +321,9 @@ impl ZoomSim {
     }
 
     /// The next `count` requests whose path starts with `path_prefix` get
-    /// `status` (429 comes with Zoom's rate-limit body and, if given,
-    /// `Retry-After`). Rules queue up; the first matching one is used.
+    /// `status` (429 with Zoom's rate-limit body and headers), with
+    /// `Retry-After` when `retry_after` is given. Rules queue up; the first
+    /// matching one is used.
     pub fn fail_next(
         &self,
         path_prefix: &str,

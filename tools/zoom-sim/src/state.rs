@@ -543,7 +543,8 @@ impl State {
 
     // ---- tokens ------------------------------------------------------------
 
-    /// A fresh unguessable URL-safe string of `bytes` bytes.
+    /// A fresh URL-safe string of `bytes` bytes, from the stream that is
+    /// salted per run, so a restarted simulator does not repeat it.
     pub(crate) fn fresh_secret(&mut self, bytes: usize) -> String {
         self.secrets.opaque(bytes)
     }

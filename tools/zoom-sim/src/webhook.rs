@@ -2,7 +2,9 @@
 //! `endpoint.url_validation` event bodies, their `x-zm-signature`
 //! (`v0=` + hex HMAC-SHA256 of `v0:{timestamp}:{raw body}` under the secret
 //! token), and their delivery by HTTP POST. Options let a test send a stale
-//! timestamp or a bad signature to check that a receiver refuses them.
+//! timestamp, or a bad or missing signature, to check that a receiver
+//! refuses them. An event is built under the state's lock and delivered
+//! after it is released: delivery must not touch the state.
 
 use std::time::{Duration, SystemTime};
 

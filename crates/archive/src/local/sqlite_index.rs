@@ -5,8 +5,8 @@
 //! first by (start time, UUID); the cursor is that triple of the last entry
 //! returned, hex-encoded so callers treat it as opaque.
 //!
-//! This adapter owns the `recording_index` table and nothing else in the
-//! database file.
+//! This adapter owns the `recording_index` table and must not touch
+//! anything else in the database file.
 
 use std::path::Path;
 

@@ -1,11 +1,12 @@
 //! The event port: what the archive announces to the rest of the system
-//! (today: "rebuild the site"). An event serialises as
-//! `{"detail-type": ..., "detail": {...}}`, the two fields of an
-//! EventBridge event, so an EventBridge adapter maps it without a second
-//! description of the events.
+//! (today, from Finalize: "a recording was archived" and "rebuild the
+//! site"). An event serialises as `{"detail-type": ..., "detail": {...}}`,
+//! the two fields of an EventBridge event, so that an EventBridge adapter
+//! (not built yet) can map it without a second description of the events.
 //!
 //! This module defines the events and the contract; it must not know how
-//! events travel (a SQLite queue locally, EventBridge on AWS).
+//! events travel (a SQLite queue locally; EventBridge once the AWS adapter
+//! exists).
 
 use std::fmt;
 

@@ -114,8 +114,8 @@ pub struct ListQuery {
     /// The `next` cursor of the previous page.
     pub after: Option<Cursor>,
     /// Only recordings that started strictly before this instant (for
-    /// retention: the oldest are what purge is after, and paging on from
-    /// the newest of those is fine).
+    /// retention: a purge, not built yet, is after the oldest, and paging
+    /// on from the newest of those is fine).
     pub started_before: Option<OffsetDateTime>,
 }
 

@@ -1,7 +1,11 @@
-//! The storage ports: the traits through which the step handlers reach the
-//! outside world, each with its own `Error`. Each is object-safe and
-//! `Send + Sync`, used as `Arc<dyn ...>`, with a local adapter in
-//! [`crate::local`] and AWS adapters in `crates/aws`.
+//! The ports: the traits through which the steps and the webhook reach the
+//! outside world (objects, the recording index, events, the workflow
+//! engine), each with its own `Error`. Each is object-safe and
+//! `Send + Sync`, used as `Arc<dyn ...>`. `ObjectStore`, `RecordingIndex`
+//! and `EventSink` have local adapters in [`crate::local`]; their AWS
+//! adapters (S3, DynamoDB, EventBridge) are not built yet. `WorkflowStarter`
+//! has one adapter, `crates/aws`'s `SfnStarter`, which today starts
+//! executions on the embedded engine through its Step Functions API.
 //!
 //! Ports state the contract (S3's semantics for objects) and nothing about
 //! any backend; they must not import an adapter.

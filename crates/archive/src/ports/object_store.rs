@@ -299,7 +299,10 @@ pub trait ObjectStore: Send + Sync + fmt::Debug {
     /// Uploads one part, streaming `body`. Uploading a part number again
     /// replaces that part (so a retried part never duplicates). A body that
     /// fails, or turns out shorter or longer than `body.len`, is an error
-    /// and leaves the upload as it was before the call.
+    /// and leaves the upload as it was before the call, with one exception:
+    /// a store that writes a shaped upload's parts in place may lose that
+    /// part's earlier version (the directory store does), and then the part
+    /// must be sent again before completion.
     async fn put_part(
         &self,
         key: &str,
@@ -311,7 +314,8 @@ pub trait ObjectStore: Send + Sync + fmt::Debug {
     /// Joins the listed parts, in ascending part order, into the object at
     /// `key`, atomically, and ends the upload; unlisted parts are
     /// discarded. Every part but the last must be at least
-    /// [`MIN_PART_SIZE`] and every etag must match its part.
+    /// [`MIN_PART_SIZE`] (the directory store can be configured lower, for
+    /// tests) and every etag must match its part.
     ///
     /// As in S3, completing an upload that has already completed fails with
     /// [`Error::NoSuchUpload`]; a retried completion should then check the

@@ -1,6 +1,7 @@
-//! The workflow-starter port: how the webhook, manual ingest and the scan
-//! start an ingest execution, whether the embedded engine or AWS Step
-//! Functions runs it.
+//! The workflow-starter port: how an ingest execution is started, whether
+//! the embedded engine or AWS Step Functions runs it. Today the webhook is
+//! its one caller; manual ingest and the scan for missed meetings are to be
+//! others.
 //!
 //! This module defines the contract only; it must not know which engine is
 //! behind it or how execution names are derived (see
@@ -29,7 +30,8 @@ pub enum Error {
 
 impl Error {
     /// Whether the same call may succeed if made again (the backend was
-    /// busy or unreachable). Step handlers map this to a retryable error.
+    /// busy or unreachable). No step starts executions; the webhook answers
+    /// every start error with 503, so that Zoom delivers again.
     pub fn is_transient(&self) -> bool {
         matches!(self, Error::Unavailable(_))
     }

@@ -2,7 +2,8 @@
 //! schema) to the object store and the index, the Zoom copy is moved to
 //! trash now that every file is stored and verified, and a site rebuild is
 //! requested. Re-running it rewrites the same document and entry; a Zoom
-//! copy already in trash counts as trashed.
+//! copy already in trash counts as trashed. It must not trash the Zoom copy
+//! unless every file it is given was verified.
 
 use super::{parse, MeetingMetadata, RecordingRef, RetrievedFile, StepContext, StepError};
 use crate::document::{self, Host, IngestProvenance, Meeting, Participant, RecordingDocument};

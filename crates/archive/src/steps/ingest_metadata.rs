@@ -1,8 +1,9 @@
 //! IngestMetadata: the workflow's first step. Reads the recording (from the
-//! webhook event, or from Zoom's API for manual ingests, scans and stale
-//! tokens), stores the raw event and the meeting's metadata, and plans each
-//! file's retrieval: storage key, size, part size and part count. It moves
-//! no file bytes.
+//! webhook event while its download token is fresh, otherwise from Zoom's
+//! API: a start by meeting UUID, or a stale token), stores the raw event
+//! and the meeting's metadata, and plans each file's retrieval: storage
+//! key, size, part size and part count. It must not move file bytes:
+//! that is RetrieveFile's job.
 
 use super::{
     content_type_for, parse, put_json, to_value, DownloadPlan, FilePlan, MeetingMetadata,

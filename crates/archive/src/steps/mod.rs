@@ -1,7 +1,9 @@
 //! The ingest workflow's steps: plain async functions from a JSON payload to
-//! a JSON result, with their ports passed in a `StepContext`. The embedded
-//! engine calls them in-process and Lambda calls them through `functions/`;
-//! neither caller adds logic. This module also owns the one mapping from a
+//! a JSON result, with their ports passed in a `StepContext`. Today the
+//! embedded engine calls them in-process (the CLI registers each under the
+//! function name the state machine invokes); the AWS deployment, not built
+//! yet, will call the same functions from one Lambda each. A caller must
+//! not add logic of its own. This module also owns the one mapping from a
 //! Zoom event (or a meeting UUID) to a workflow input and execution name.
 //!
 //! A step's error is a `StepError` whose `name` is what ASL `Retry`/`Catch`
@@ -30,8 +32,9 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use zoomvault_zoom::{RecordingCompleted, ZoomClient};
 
-/// The Lambda function names the state machine calls, which the embedded
-/// engine registers the steps under.
+/// The function names the state machine's Task states invoke through
+/// `lambda:invoke`. The embedded engine registers the steps under them; on
+/// AWS each is to be a Lambda of that name.
 pub const INGEST_METADATA: &str = "zoomvault-ingest-metadata";
 pub const RETRIEVE_FILE: &str = "zoomvault-retrieve-file";
 pub const FINALIZE: &str = "zoomvault-finalize";
@@ -137,8 +140,9 @@ fn storage_error(transient: bool, e: &dyn std::fmt::Display) -> StepError {
     StepError::new(name, e.to_string())
 }
 
-/// The input of an ingest execution: what the webhook, a manual ingest or
-/// the scan for missed meetings hands the state machine.
+/// The input of an ingest execution: what the webhook hands the state
+/// machine ([`WorkflowStart::from_event`]), or a start by meeting UUID
+/// alone ([`WorkflowStart::for_meeting`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkflowInput {
     pub source: IngestSource,
@@ -180,8 +184,9 @@ impl WorkflowStart {
         Self::new(input)
     }
 
-    /// A manual ingest or a scan: the steps read the recording through the
-    /// API with OAuth.
+    /// A start by meeting UUID alone, as a manual ingest or the scan for
+    /// missed meetings will make (neither exists yet; the retrieval bench
+    /// uses it): the steps read the recording through the API with OAuth.
     pub fn for_meeting(
         meeting_uuid: &str,
         source: IngestSource,
@@ -276,8 +281,8 @@ pub struct FilePlan {
 pub struct RetrievedFile {
     pub position: usize,
     pub file_key: keys::FileKey,
-    /// True once the stored object's size matched the bytes received and
-    /// Zoom's announced size.
+    /// True once the stored object's size matched the bytes received and,
+    /// where Zoom announced a size, that size.
     pub verified: bool,
     /// `ranged` (parallel ranged GETs), `whole` (one streamed GET cut into
     /// parts) or `single` (a file of at most one part, one GET and one put).

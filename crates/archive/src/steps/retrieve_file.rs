@@ -1,16 +1,19 @@
-//! RetrieveFile: one file of a recording into the object store. The file's
-//! parts are fetched by parallel ranged GETs, each streamed straight into a
-//! multipart part; the whole-file SHA-256 is computed on the way, in order,
-//! from the same chunks. No file is held in memory or copied to a temp file:
-//! at most `part_concurrency` parts are buffered, and only while the hash
-//! catches up with them.
+//! RetrieveFile: one file of a recording into the object store. A file Zoom
+//! announces at no more than one part comes in one GET, held in memory, and
+//! is stored with one `put`. A bigger file's parts are fetched by parallel
+//! ranged GETs, each streamed straight into a multipart part; the
+//! whole-file SHA-256 is computed on the way, in order, from the same
+//! chunks. It must not hold a file bigger than a part in memory whole, nor
+//! copy one to a temp file outside the store's own staging: at most
+//! `part_concurrency` parts are buffered, and only while the hash catches up
+//! with them.
 //!
-//! When the CDN ignores `Range` (answers 200), the file comes in one
-//! streamed GET cut into parts. Size is verified against Zoom's announced
-//! size and the stored object; a body that is not the file (an expired
-//! token's JSON or HTML) is refused by the Zoom client before any byte is
-//! stored. A failed attempt aborts its upload; the object appears only on
-//! completion, so a retry starts clean.
+//! When the CDN ignores `Range` (answers 200), or Zoom announces no size,
+//! the file comes in one streamed GET cut into parts. Size is verified
+//! against Zoom's announced size and the stored object; a body that is not
+//! the file (an expired token's JSON or HTML) is refused by the Zoom client
+//! before any byte is stored. A failed transfer aborts its upload; the
+//! object appears only on completion, so a retry starts clean.
 
 use super::{
     parse, put_json, to_value, DownloadPlan, FilePlan, RecordingRef, RetrievedFile, StepContext,
@@ -352,10 +355,10 @@ async fn ranged(
         senders.push(tx);
         receivers.push(rx);
     }
-    // The hash is the one strictly sequential job of a transfer and costs
-    // about a second of a core per 2 GiB (SHA-256 at the CPU's speed), so it
-    // runs on its own thread: on a runtime worker it would hold up, while it
-    // caught up on a part, the downloads sharing that worker.
+    // The hash is the one strictly sequential job of a transfer and is
+    // bound by the CPU (see BENCHMARKS.md), so it runs on its own thread: on
+    // a runtime worker it would hold up, while it caught up on a part, the
+    // downloads sharing that worker.
     let hasher = tokio::task::spawn_blocking(move || {
         let mut hasher = Sha256::new();
         let mut total = 0u64;

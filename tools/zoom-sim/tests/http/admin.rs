@@ -1,5 +1,6 @@
 //! The `/_sim` control API and the CLI's argument parsing: what the
-//! `zoom-sim` binary and scripts use to drive a running simulator.
+//! `zoom-sim` binary and scripts use to drive a running simulator. Each
+//! test that needs a simulator starts its own.
 
 use clap::Parser;
 use serde_json::{json, Value};

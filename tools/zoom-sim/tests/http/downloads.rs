@@ -1,6 +1,6 @@
 //! Recording downloads: token checks, the redirect to the CDN, generated
 //! bytes matching the library's helpers, Range handling, and file and
-//! request faults.
+//! request faults. Each test starts a simulator of its own.
 
 use std::time::{Duration, Instant};
 

@@ -1,5 +1,6 @@
 //! Server-to-Server OAuth: the token endpoint, and bearer tokens required
-//! (and expiring) on every REST call.
+//! (and expiring) on every REST call. Each test starts a simulator of its
+//! own.
 
 use std::time::Duration;
 

@@ -1,5 +1,6 @@
 //! The REST API under /v2: recording and past-meeting shapes, Zoom's UUID
-//! encoding rule, paging, the one-month listing window and the trash.
+//! encoding rule, paging, the one-month listing window and the trash. Each
+//! test starts a simulator of its own.
 
 use serde_json::Value;
 use time::macros::datetime;

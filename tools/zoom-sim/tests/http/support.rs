@@ -1,6 +1,7 @@
 //! Shared test plumbing: start a simulator with small demo files, get an
 //! OAuth token the way a client does, and run a webhook receiver that
-//! records what it was sent.
+//! records what it was sent. It holds no tests and no state shared between
+//! tests: each call starts something new.
 
 use std::sync::{Arc, Mutex};
 

@@ -1,5 +1,6 @@
 //! Outgoing webhooks: the recording.completed body as Zoom sends it, its
 //! signature (recomputed here independently), and the negative options.
+//! Each test starts a simulator of its own.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
