@@ -38,13 +38,13 @@
 use crate::arn;
 use crate::clock::Clock;
 use crate::core::{
-    Action, Applied, CallbackTask, Compiled, Execution, ExecutionInfo, Fact, Rerun, Status,
+    Action, Applied, CallbackTask, Compiled, Execution, ExecutionInfo, Fact, Status,
 };
 use crate::engine::{EngineConfig, Error, Result, Started};
 use crate::handler::{Handlers, TaskRequest};
 use crate::rules::{redrive_status, RedriveStatus};
 use crate::store::{Batch, Closed, ExecutionRow, Reopened, Store};
-use crate::task::{TaskInvocation, TaskToken, TokenKey, TokenSecret};
+use crate::task::{TaskInvocation, TaskToken, TokenSecret};
 use serde_json::Value;
 use std::collections::{BinaryHeap, HashMap};
 use std::sync::mpsc;
@@ -437,7 +437,7 @@ impl Driver {
         // Its own secret for its task tokens, journaled with the row in the
         // transaction that starts it: the seed above can be read back from
         // the execution's random outputs, this cannot.
-        let token_secret = Some(TokenSecret::generate());
+        let token_secret = TokenSecret::generate();
         let row = ExecutionRow {
             id,
             arn: execution_arn.clone(),
@@ -494,13 +494,13 @@ impl Driver {
             // Not running: every task of a closed execution is closed, if
             // the token is genuine at all.
             let row = store.execution(&arn)?.ok_or(Error::InvalidToken)?;
-            return if token.verify(&token_key(&row)) {
+            return if token.verify(&row.token_secret) {
                 Err(Error::TaskTimedOut(format!("task {key} of {arn}")))
             } else {
                 Err(Error::InvalidToken)
             };
         };
-        if !token.verify(&live.exec.info.token_key) {
+        if !token.verify(&live.exec.info.token_secret) {
             return Err(Error::InvalidToken);
         }
         let heartbeat = match live.exec.callback_task(key) {
@@ -571,14 +571,7 @@ impl Driver {
                 next_seq,
             },
         );
-        self.apply(
-            arn,
-            Fact::Redriven {
-                rerun: Rerun::Unsuccessful,
-            },
-            now,
-            turn,
-        );
+        self.apply(arn, Fact::Redriven, now, turn);
         Ok(now)
     }
 
@@ -586,7 +579,7 @@ impl Driver {
         let Some(live) = self.executions.get_mut(arn) else {
             return; // a late message for an execution that has ended
         };
-        let redrive = matches!(fact, Fact::Redriven { .. });
+        let redrive = matches!(fact, Fact::Redriven);
         if live.exec.status().is_terminal() != redrive {
             return;
         }
@@ -770,16 +763,6 @@ fn info_of(row: &ExecutionRow) -> ExecutionInfo {
         role_arn: row.role_arn.clone(),
         start_ms: row.start_ms,
         seed: row.seed,
-        token_key: token_key(row),
-    }
-}
-
-/// The key an execution's task tokens are checked with: its secret, or for
-/// an execution journaled before secrets existed, its seed as then (see
-/// `task`).
-fn token_key(row: &ExecutionRow) -> TokenKey {
-    match &row.token_secret {
-        Some(secret) => TokenKey::Secret(secret.clone()),
-        None => TokenKey::LegacySeed(row.seed),
+        token_secret: row.token_secret.clone(),
     }
 }

@@ -24,6 +24,8 @@ use std::path::Path;
 pub enum Error {
     #[error("journal database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("the journal was written with schema version {found}, and this build of zoomvault reads only version {SCHEMA_VERSION}; it was left as it is (use a new data directory, or the build that wrote it)")]
+    SchemaVersion { found: i64 },
     #[error("journal holds malformed JSON in {what}: {source}")]
     Corrupt {
         what: String,
@@ -32,6 +34,11 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The schema this build reads and writes (`PRAGMA user_version`). Nothing
+/// has been released, so there are no migrations: a journal of another
+/// version is refused, never changed.
+const SCHEMA_VERSION: i64 = 1;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS state_machines (
@@ -63,7 +70,7 @@ CREATE TABLE IF NOT EXISTS executions (
     cause TEXT,
     redrive_count INTEGER NOT NULL DEFAULT 0,
     redrive_ms INTEGER,
-    token_secret BLOB
+    token_secret BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS executions_by_machine ON executions (state_machine_arn, status, id);
 CREATE INDEX IF NOT EXISTS executions_by_status ON executions (status);
@@ -94,9 +101,8 @@ pub struct ExecutionRow {
     pub role_arn: String,
     pub input: String,
     pub seed: u64,
-    /// The key of the execution's task tokens (32 bytes); `None` for an
-    /// execution journaled before token secrets existed.
-    pub token_secret: Option<TokenSecret>,
+    /// The key of the execution's task tokens (32 bytes).
+    pub token_secret: TokenSecret,
     pub start_ms: i64,
     pub status: String,
     pub stop_ms: Option<i64>,
@@ -188,9 +194,7 @@ fn execution_row(r: &rusqlite::Row) -> rusqlite::Result<ExecutionRow> {
         cause: r.get(14)?,
         redrive_count: r.get(15)?,
         redrive_ms: r.get(16)?,
-        token_secret: r
-            .get::<_, Option<[u8; 32]>>(17)?
-            .map(TokenSecret::from_bytes),
+        token_secret: TokenSecret::from_bytes(r.get::<_, [u8; 32]>(17)?),
     })
 }
 
@@ -219,27 +223,6 @@ fn tags_json(tags: &[(String, String)]) -> String {
     Value::Object(object).to_string()
 }
 
-/// Adds a column to a table unless it is there already (SQLite has no
-/// `ADD COLUMN IF NOT EXISTS`).
-fn add_column_if_missing(
-    conn: &Connection,
-    table: &str,
-    column: &str,
-    declaration: &str,
-) -> Result<()> {
-    let exists = conn
-        .prepare(&format!(
-            "SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1"
-        ))?
-        .exists([column])?;
-    if !exists {
-        conn.execute_batch(&format!(
-            "ALTER TABLE {table} ADD COLUMN {column} {declaration}"
-        ))?;
-    }
-    Ok(())
-}
-
 impl Store {
     pub fn open(path: &Path) -> Result<Store> {
         let conn = Connection::open(path)?;
@@ -250,24 +233,30 @@ impl Store {
         Self::init(Connection::open_in_memory()?)
     }
 
-    fn init(conn: Connection) -> Result<Store> {
+    fn init(mut conn: Connection) -> Result<Store> {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.execute_batch(SCHEMA)?;
-        // Columns added after the first release: a journal made before
-        // them gets them here (CREATE TABLE IF NOT EXISTS left it as it was).
-        add_column_if_missing(
-            &conn,
-            "executions",
-            "redrive_count",
-            "INTEGER NOT NULL DEFAULT 0",
+        // Checked and created in one write transaction, so the engine's
+        // connections opening a new journal at once cannot see each
+        // other's half-made schema.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let has_tables: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table')",
+            [],
+            |r| r.get(0),
         )?;
-        add_column_if_missing(&conn, "executions", "redrive_ms", "INTEGER")?;
-        // NULL for the executions already there: they keep the tokens they
-        // were given (see `task`).
-        add_column_if_missing(&conn, "executions", "token_secret", "BLOB")?;
+        match (version, has_tables) {
+            (SCHEMA_VERSION, _) => {}
+            (0, false) => {
+                tx.execute_batch(SCHEMA)?;
+                tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+            }
+            (found, _) => return Err(Error::SchemaVersion { found }),
+        }
+        tx.commit()?;
         Ok(Store { conn })
     }
 
@@ -297,7 +286,7 @@ impl Store {
                     e.cause,
                     e.redrive_count,
                     e.redrive_ms,
-                    e.token_secret.as_ref().map(TokenSecret::as_bytes)
+                    e.token_secret.as_bytes()
                 ])?;
             }
             let mut insert_fact = tx.prepare_cached(
@@ -580,41 +569,53 @@ impl Store {
 mod tests {
     use super::*;
 
-    /// `executions` as the first release created it, before redrive.
-    const FIRST_EXECUTIONS: &str = "CREATE TABLE executions (
-        id INTEGER PRIMARY KEY, arn TEXT NOT NULL UNIQUE, name TEXT NOT NULL,
-        state_machine_arn TEXT NOT NULL, state_machine_name TEXT NOT NULL,
-        definition TEXT NOT NULL, role_arn TEXT NOT NULL, input TEXT NOT NULL,
-        seed INTEGER NOT NULL, start_ms INTEGER NOT NULL, status TEXT NOT NULL,
-        stop_ms INTEGER, output TEXT, error TEXT, cause TEXT);
-        INSERT INTO executions VALUES (1, 'arn:e', 'e', 'arn:m', 'm', '{}', 'arn:r', '{}', 7, 1000,
-            'FAILED', 2000, NULL, 'E', 'C');";
-
-    #[test]
-    fn a_journal_from_before_redrive_gains_its_columns() {
+    fn temp_path(name: &str) -> std::path::PathBuf {
         let dir = std::env::temp_dir().join(format!(
-            "zoomvault-store-migrate-{}-{:?}",
+            "zoomvault-store-{name}-{}-{:?}",
             std::process::id(),
             std::thread::current().id()
         ));
         std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("old.db");
-        let _ = std::fs::remove_file(&path);
+        let path = dir.join("journal.db");
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+        path
+    }
+
+    #[test]
+    fn a_journal_of_another_schema_version_is_refused_and_left_alone() {
+        let path = temp_path("version");
+        // What the builds before schema versions left: tables, version 0.
         Connection::open(&path)
             .unwrap()
-            .execute_batch(FIRST_EXECUTIONS)
+            .execute_batch(
+                "CREATE TABLE executions (id INTEGER PRIMARY KEY, status TEXT NOT NULL);
+                 INSERT INTO executions VALUES (1, 'FAILED');",
+            )
             .unwrap();
-        let store = Store::open(&path).unwrap();
-        let row = store.execution("arn:e").unwrap().unwrap();
-        assert_eq!(
-            (row.status.as_str(), row.redrive_count, row.redrive_ms),
-            ("FAILED", 0, None)
-        );
-        assert_eq!(row.token_secret, None, "an old execution has no secret");
-        drop(store);
-        // Opening again finds the columns there and leaves them be.
-        let store = Store::open(&path).unwrap();
-        assert_eq!(store.execution("arn:e").unwrap().unwrap(), row);
+        let err = Store::open(&path).unwrap_err();
+        assert!(matches!(err, Error::SchemaVersion { found: 0 }), "{err}");
+        assert!(err.to_string().contains("reads only version 1"), "{err}");
+        let conn = Connection::open(&path).unwrap();
+        let rows: i64 = conn
+            .query_row("SELECT COUNT(*) FROM executions", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 1, "the old journal keeps its rows");
+        conn.pragma_update(None, "user_version", 2).unwrap();
+        drop(conn);
+        let err = Store::open(&path).unwrap_err();
+        assert!(matches!(err, Error::SchemaVersion { found: 2 }), "{err}");
+    }
+
+    #[test]
+    fn a_new_journal_is_made_once_and_opened_again() {
+        let path = temp_path("new");
+        let first = Store::open(&path).unwrap();
+        let second = Store::open(&path).unwrap();
+        assert_eq!(second.next_execution_id().unwrap(), 1);
+        drop((first, second));
+        assert_eq!(Store::open(&path).unwrap().next_execution_id().unwrap(), 1);
     }
 
     #[test]
@@ -631,7 +632,7 @@ mod tests {
             role_arn: "arn:r".into(),
             input: "{}".into(),
             seed: 7,
-            token_secret: Some(secret.clone()),
+            token_secret: secret.clone(),
             start_ms: 1000,
             status: "RUNNING".into(),
             stop_ms: None,
@@ -648,7 +649,7 @@ mod tests {
             })
             .unwrap();
         let stored = store.execution("arn:e").unwrap().unwrap();
-        assert_eq!(stored.token_secret, Some(secret));
+        assert_eq!(stored.token_secret, secret);
         assert_eq!(stored, row);
     }
 }

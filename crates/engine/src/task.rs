@@ -3,15 +3,10 @@
 //! going in, the response envelope coming out), and task tokens: how they
 //! are made and checked (`task_token`, `TaskToken::verify`).
 //!
-//! Each execution signs its tokens with a secret of its own, drawn from the
-//! OS when it starts and journaled with its row (`TokenKey::Secret`).
-//! Executions journaled before secrets existed have none, and keep the
-//! tokens they were given, derived from their seed
-//! (`TokenKey::LegacySeed`): their stored history holds those tokens, which
-//! replay must make again byte for byte, and workers may hold them still.
-//! Giving such an execution a secret now would change its replayed history
-//! and strand its outstanding tokens, so the old derivation stays, for
-//! those executions only; nothing new is ever keyed by a seed.
+//! Each execution signs its tokens with a secret of its own
+//! (`TokenSecret`), drawn from the OS when it starts and journaled with its
+//! row, so replay makes the same tokens again. Nothing is keyed by the
+//! execution's seed, which its random outputs give away.
 
 use crate::arn::lambda_function_name;
 use hmac::{Hmac, Mac};
@@ -186,20 +181,6 @@ impl std::fmt::Debug for TokenSecret {
     }
 }
 
-/// What an execution's task tokens are made and checked with.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TokenKey {
-    /// Every execution started since token secrets exist: the tag is
-    /// HMAC-SHA256 under the execution's `TokenSecret`.
-    Secret(TokenSecret),
-    /// An execution journaled before then (its row has no secret): the tag
-    /// is SipHash keyed by the execution's seed, exactly as that release
-    /// made it. Replay has to make the tokens its stored history holds,
-    /// and its workers may hold tokens still; see `legacy_tag` for what
-    /// this costs.
-    LegacySeed(u64),
-}
-
 /// A task token names one task of one execution; `SendTaskSuccess` and kin
 /// route by it. It is `base64url("{execution ARN}#{task key}#{tag}")`, the
 /// tag 32 lowercase hex digits: HMAC-SHA256 of `"{execution ARN}#{task
@@ -212,12 +193,9 @@ pub enum TokenKey {
 /// the ASL makes random (`States.UUID`, `States.MathRandom`, retry jitter)
 /// through a generator whose outputs give the seed away, so a key derived
 /// from it would be known to anyone who sees those outputs.
-pub fn task_token(execution_arn: &str, token_key: &TokenKey, key: u64) -> String {
+pub fn task_token(execution_arn: &str, secret: &TokenSecret, key: u64) -> String {
     use base64::Engine;
-    let tag = match token_key {
-        TokenKey::Secret(secret) => hex(&secret_tag(execution_arn, secret, key)),
-        TokenKey::LegacySeed(seed) => legacy_tag(execution_arn, *seed, key),
-    };
+    let tag = hex(&secret_tag(execution_arn, secret, key));
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{execution_arn}#{key}#{tag}"))
 }
 
@@ -249,28 +227,15 @@ impl TaskToken {
     /// Whether the engine made this token for an execution with this key.
     /// Tags are compared in constant time, so timing says nothing of how
     /// much of a guess was right.
-    pub fn verify(&self, token_key: &TokenKey) -> bool {
-        match token_key {
-            TokenKey::Secret(secret) => {
-                // Exactly 128 bits: `verify_truncated_left` would accept a
-                // tag of one byte, which a forger guesses in 256 tries.
-                let Some(tag) = decode_tag(&self.tag) else {
-                    return false;
-                };
-                token_mac(&self.execution_arn, secret, self.key)
-                    .verify_truncated_left(&tag)
-                    .is_ok()
-            }
-            TokenKey::LegacySeed(seed) => {
-                let expected = legacy_tag(&self.execution_arn, *seed, self.key);
-                expected.len() == self.tag.len()
-                    && expected
-                        .bytes()
-                        .zip(self.tag.bytes())
-                        .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                        == 0
-            }
-        }
+    pub fn verify(&self, secret: &TokenSecret) -> bool {
+        // Exactly 128 bits: `verify_truncated_left` would accept a tag of
+        // one byte, which a forger guesses in 256 tries.
+        let Some(tag) = decode_tag(&self.tag) else {
+            return false;
+        };
+        token_mac(&self.execution_arn, secret, self.key)
+            .verify_truncated_left(&tag)
+            .is_ok()
     }
 }
 
@@ -325,32 +290,6 @@ fn decode_tag(text: &str) -> Option<[u8; TAG_BYTES]> {
     Some(tag)
 }
 
-/// Salt for the second half of the legacy hash key, so the key is not the
-/// seed repeated.
-const LEGACY_KEY_SALT: u64 = 0x7a6f_6f6d_7661_756c;
-
-/// The tag of executions journaled before token secrets: 128 bits of
-/// SipHash-2-4 (two 64-bit hashes under domain bytes) keyed by the seed.
-/// Kept byte for byte (a test pins it) because such an execution's stored
-/// history holds these tokens and replay must make them again. The weakness
-/// stays with those executions: their seed can be recovered from their
-/// `States.UUID`/`States.MathRandom` outputs, and with it their tokens
-/// forged. New executions never use this. std's `SipHasher` is deprecated
-/// only as a `HashMap` hasher; its output is fixed by the SipHash spec.
-#[allow(deprecated)]
-fn legacy_tag(execution_arn: &str, seed: u64, key: u64) -> String {
-    use std::hash::Hasher;
-    let half = |domain: u8| {
-        let mut h = std::hash::SipHasher::new_with_keys(seed, seed ^ LEGACY_KEY_SALT);
-        h.write(&[domain]);
-        h.write(&(execution_arn.len() as u64).to_le_bytes());
-        h.write(execution_arn.as_bytes());
-        h.write(&key.to_le_bytes());
-        h.finish()
-    };
-    format!("{:016x}{:016x}", half(1), half(2))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -384,8 +323,8 @@ mod tests {
 
     const ARN: &str = "arn:aws:states:us-east-1:1:execution:m:e";
 
-    fn secret(byte: u8) -> TokenKey {
-        TokenKey::Secret(TokenSecret::from_bytes([byte; 32]))
+    fn secret(byte: u8) -> TokenSecret {
+        TokenSecret::from_bytes([byte; 32])
     }
 
     fn encode(text: &str) -> String {
@@ -401,7 +340,6 @@ mod tests {
         let parsed = TaskToken::parse(&t).unwrap();
         assert!(parsed.verify(&secret(7)));
         assert!(!parsed.verify(&secret(8)), "another execution's secret");
-        assert!(!parsed.verify(&TokenKey::LegacySeed(7)));
         assert_eq!(parse_task_token("garbage!"), None);
     }
 
@@ -417,31 +355,18 @@ mod tests {
     }
 
     #[test]
-    fn legacy_tokens_are_made_as_before_token_secrets() {
-        // Made by the release before token secrets, for seed 7 and key 42:
-        // an old execution's replay must make exactly this again.
-        let before = "YXJuOmF3czpzdGF0ZXM6dXMtZWFzdC0xOjE6ZXhlY3V0aW9uOm06ZSM0MiMzMTRiMTEzZDRlOTNlYTRjYjg0ODMxMTM0NWE4YjM2Zg";
-        assert_eq!(task_token(ARN, &TokenKey::LegacySeed(7), 42), before);
-        let parsed = TaskToken::parse(before).unwrap();
-        assert!(parsed.verify(&TokenKey::LegacySeed(7)));
-        assert!(!parsed.verify(&TokenKey::LegacySeed(8)));
-        assert!(!parsed.verify(&secret(7)), "an old tag under a secret");
-    }
-
-    #[test]
     fn a_token_naming_another_task_does_not_verify() {
-        for key in [secret(7), TokenKey::LegacySeed(7)] {
-            let genuine = TaskToken::parse(&task_token(ARN, &key, 42)).unwrap();
-            // Same tag, another key: what a forger would try first.
-            let forged = encode(&format!("{ARN}#43#{}", genuine.tag));
-            assert!(!TaskToken::parse(&forged).unwrap().verify(&key));
-            // Same tag, another execution.
-            let forged = encode(&format!("{ARN}x#42#{}", genuine.tag));
-            assert!(!TaskToken::parse(&forged).unwrap().verify(&key));
-            // No tag at all.
-            let bare = encode(&format!("{ARN}#42"));
-            assert!(TaskToken::parse(&bare).is_none_or(|t| !t.verify(&key)));
-        }
+        let key = secret(7);
+        let genuine = TaskToken::parse(&task_token(ARN, &key, 42)).unwrap();
+        // Same tag, another key: what a forger would try first.
+        let forged = encode(&format!("{ARN}#43#{}", genuine.tag));
+        assert!(!TaskToken::parse(&forged).unwrap().verify(&key));
+        // Same tag, another execution.
+        let forged = encode(&format!("{ARN}x#42#{}", genuine.tag));
+        assert!(!TaskToken::parse(&forged).unwrap().verify(&key));
+        // No tag at all.
+        let bare = encode(&format!("{ARN}#42"));
+        assert!(TaskToken::parse(&bare).is_none_or(|t| !t.verify(&key)));
     }
 
     #[test]
@@ -468,9 +393,5 @@ mod tests {
         let (a, b) = (TokenSecret::generate(), TokenSecret::generate());
         assert_ne!(a, b);
         assert_eq!(format!("{a:?}"), "TokenSecret(..)");
-        assert_eq!(
-            format!("{:?}", TokenKey::Secret(a)),
-            "Secret(TokenSecret(..))"
-        );
     }
 }

@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use zoomvault_asl::Failure;
-use zoomvault_engine::task::TokenKey;
 use zoomvault_engine::{
     Clock, Engine, EngineConfig, Error, Handlers, MachineType, NewStateMachine, RedriveStatus,
 };
@@ -729,11 +728,6 @@ async fn a_waiting_callback_task_survives_a_restart_and_is_not_dispatched_again(
     let mut config = EngineConfig::new(&db);
     config.clock = Clock::virtual_at(T0 + 60_000);
     let engine = Engine::open(config, counting(&calls)).unwrap();
-    assert!(engine
-        .describe_execution(&arn)
-        .unwrap()
-        .token_secret
-        .is_some());
     assert_eq!(token_from_history(&engine, &arn), token);
     engine
         .send_task_success(&token, json!({"after": "restart"}))
@@ -766,9 +760,22 @@ fn encode_token(arn: &str, key: u64, tag: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{arn}#{key}#{tag}"))
 }
 
-/// What the release before token secrets made: the tag keyed by the seed.
+/// A token as builds before token secrets made it, with the tag keyed by
+/// the execution's seed: 128 bits of SipHash-2-4 under the seed, two halves
+/// under domain bytes. What a forger who recovered the seed from the
+/// execution's `States.UUID`/`States.MathRandom` outputs would try.
+#[allow(deprecated)] // std's SipHasher: deprecated as a HashMap hasher only.
 fn seed_token(arn: &str, seed: u64, key: u64) -> String {
-    zoomvault_engine::task::task_token(arn, &TokenKey::LegacySeed(seed), key)
+    use std::hash::Hasher;
+    let half = |domain: u8| {
+        let mut h = std::hash::SipHasher::new_with_keys(seed, seed ^ 0x7a6f_6f6d_7661_756c);
+        h.write(&[domain]);
+        h.write(&(arn.len() as u64).to_le_bytes());
+        h.write(arn.as_bytes());
+        h.write(&key.to_le_bytes());
+        h.finish()
+    };
+    encode_token(arn, key, &format!("{:016x}{:016x}", half(1), half(2)))
 }
 
 #[tokio::test]
@@ -784,7 +791,6 @@ async fn a_token_forged_from_the_execution_seed_is_refused() {
     // Someone who recovered the seed from the execution's States.UUID or
     // States.MathRandom outputs, and knows how tokens were once made.
     let row = s.engine.describe_execution(&s.arn).unwrap();
-    assert!(row.token_secret.is_some(), "a new execution has a secret");
     for forged in [
         seed_token(&s.arn, row.seed, key),
         seed_token(&s.arn, row.seed, key + 1),
@@ -858,80 +864,6 @@ async fn a_token_of_one_execution_names_no_other_task_or_execution() {
         closed(&s.engine, &b).await.output.as_deref(),
         Some(r#""b""#)
     );
-}
-
-/// Makes a journal as the release before token secrets left it: no
-/// `token_secret` column, and every token in the history the seed-keyed one
-/// that release put there.
-fn make_pre_secret_journal(db: &std::path::Path, arn: &str, token: &str) -> String {
-    let conn = rusqlite::Connection::open(db).unwrap();
-    let seed: i64 = conn
-        .query_row("SELECT seed FROM executions WHERE arn = ?1", [arn], |r| {
-            r.get(0)
-        })
-        .unwrap();
-    let (_, key, _) = token_parts(token);
-    let old = seed_token(arn, seed as u64, key);
-    let in_facts: i64 = conn
-        .query_row(
-            "SELECT COUNT(*) FROM facts WHERE instr(body, ?1) > 0",
-            [token],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(in_facts, 0, "tokens live in the history only");
-    conn.execute(
-        "UPDATE history SET body = replace(body, ?1, ?2)",
-        [token, old.as_str()],
-    )
-    .unwrap();
-    conn.execute_batch("ALTER TABLE executions DROP COLUMN token_secret")
-        .unwrap();
-    old
-}
-
-#[tokio::test]
-async fn a_journal_from_before_token_secrets_keeps_its_tokens() {
-    let db = temp_db("cb-old");
-    let (arn, new_token) = {
-        let s = start_on(db.clone(), &callback_definition(None), Handlers::new()).await;
-        (s.arn.clone(), token_from_history(&s.engine, &s.arn))
-    };
-    let old_token = make_pre_secret_journal(&db, &arn, &new_token);
-
-    let mut config = EngineConfig::new(&db);
-    config.clock = Clock::virtual_at(T0 + 60_000);
-    let engine = Engine::open(config, Handlers::new()).unwrap();
-    let row = engine.describe_execution(&arn).unwrap();
-    assert_eq!(row.token_secret, None, "an old execution has no secret");
-    assert_eq!(token_from_history(&engine, &arn), old_token);
-    assert_eq!(
-        engine.replay_history(&arn).unwrap(),
-        engine.history(&arn).unwrap(),
-        "replay makes the old execution's tokens as they were"
-    );
-    let result = engine.send_task_success(&new_token, json!({})).await;
-    assert!(matches!(result, Err(Error::InvalidToken)), "{result:?}");
-    engine
-        .send_task_success(&old_token, json!({"old": true}))
-        .await
-        .unwrap();
-    let row = closed(&engine, &arn).await;
-    assert_eq!(row.status, "SUCCEEDED");
-    assert_eq!(row.output.as_deref(), Some(r#"{"old":true}"#));
-
-    // An execution started on the migrated journal gets a secret.
-    let started = engine
-        .start_execution(&row.state_machine_arn, Some("e2"), json!({"job": 8}))
-        .await
-        .unwrap();
-    let row = engine.describe_execution(&started.execution_arn).unwrap();
-    assert!(row.token_secret.is_some());
-    let token = token_from_history(&engine, &row.arn);
-    let (_, key, _) = token_parts(&token);
-    assert_ne!(token, seed_token(&row.arn, row.seed, key));
-    engine.send_task_success(&token, json!(2)).await.unwrap();
-    assert_eq!(closed(&engine, &row.arn).await.status, "SUCCEEDED");
 }
 
 // ---------------------------------------------------------------------------

@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use base64::Engine as _;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -560,15 +561,16 @@ async fn console_assets_have_their_types_and_a_strict_policy() {
 /// inline script: the policy would block it, and data must stay text.
 #[test]
 fn console_files_build_no_markup_from_strings() {
-    let script = include_str!("../console/console.js");
-    for sink in [
-        "innerHTML",
-        "outerHTML",
-        "insertAdjacentHTML",
-        "document.write",
-        "eval(",
-    ] {
-        assert!(!script.contains(sink), "console.js uses {sink}");
+    for (path, script) in console_scripts() {
+        for sink in [
+            "innerHTML",
+            "outerHTML",
+            "insertAdjacentHTML",
+            "document.write",
+            "eval(",
+        ] {
+            assert!(!script.contains(sink), "{path} uses {sink}");
+        }
     }
     let page = include_str!("../console/index.html");
     for tag in page.match_indices("<script").map(|(i, _)| &page[i..]) {
@@ -590,16 +592,133 @@ fn console_files_build_no_markup_from_strings() {
 /// that outlives the tab.
 #[test]
 fn console_keeps_the_key_out_of_logs_and_lasting_storage() {
-    let script = include_str!("../console/console.js");
-    for leak in ["localStorage", "document.cookie", "indexedDB"] {
-        assert!(!script.contains(leak), "console.js uses {leak}");
+    for (path, script) in console_scripts() {
+        for leak in ["localStorage", "document.cookie", "indexedDB"] {
+            assert!(!script.contains(leak), "{path} uses {leak}");
+        }
+        for method in [
+            "log", "info", "warn", "error", "debug", "trace", "dir", "table",
+        ] {
+            let call = format!("console.{method}(");
+            assert!(!script.contains(&call), "{path} calls {call}");
+        }
     }
-    for method in [
-        "log", "info", "warn", "error", "debug", "trace", "dir", "table",
+}
+
+/// Every script of the console as it sits in the crate, by the path it is
+/// served at: the entry module and each module under `console/js/`. Read
+/// from the directory, not from the server's list, so a module that is on
+/// disk but not served is still checked (and fails the serving test).
+fn console_scripts() -> Vec<(String, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("console");
+    let read = |path: &Path| {
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+    };
+    let mut scripts = vec![(
+        "/console/console.js".to_string(),
+        read(&root.join("console.js")),
+    )];
+    let modules = root.join("js");
+    let mut names: Vec<String> = std::fs::read_dir(&modules)
+        .unwrap_or_else(|e| panic!("list {}: {e}", modules.display()))
+        .map(|entry| entry.expect("a directory entry").file_name())
+        .map(|name| name.into_string().expect("a UTF-8 file name"))
+        .collect();
+    names.sort();
+    for name in names {
+        assert!(name.ends_with(".js"), "console/js/{name} is not a module");
+        scripts.push((format!("/console/js/{name}"), read(&modules.join(&name))));
+    }
+    scripts
+}
+
+/// Each module is served as JavaScript (browsers refuse a module of any
+/// other type), byte for byte as it is in the crate, under the same policy
+/// as the page; a module name the console does not have is a 404.
+#[tokio::test]
+async fn every_console_module_is_served_as_javascript_under_the_policy() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, console::routes()).await });
+    let client = reqwest::Client::new();
+    let scripts = console_scripts();
+    assert!(scripts.len() > 1, "the entry module imports others");
+    for (path, source) in &scripts {
+        let response = client.get(format!("{base}{path}")).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string()
+        };
+        assert_eq!(
+            header("content-type"),
+            "text/javascript; charset=utf-8",
+            "{path}"
+        );
+        assert_eq!(
+            header("content-security-policy"),
+            console::CONTENT_SECURITY_POLICY,
+            "{path}"
+        );
+        assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(header("cache-control"), "no-cache", "{path}");
+        assert_eq!(&response.text().await.unwrap(), source, "{path}");
+    }
+    for path in [
+        "/console/js/nope.js",
+        "/console/js/API.js",
+        "/console/js/api",
+        "/console/js/api.js/",
+        "/console/js/",
+        "/console/api.js",
+        "/console/js/console.js",
     ] {
-        let call = format!("console.{method}(");
-        assert!(!script.contains(&call), "console.js calls {call}");
+        let response = client.get(format!("{base}{path}")).send().await.unwrap();
+        assert_eq!(response.status(), 404, "{path}");
     }
+}
+
+/// The modules import only each other, by relative paths the server routes,
+/// and every module on disk is reached from the entry: none is missing and
+/// none is dead.
+#[test]
+fn console_modules_import_only_each_other() {
+    let scripts = console_scripts();
+    let served: BTreeSet<&str> = scripts.iter().map(|(path, _)| path.as_str()).collect();
+    let imports = |path: &str| -> Vec<String> {
+        let source = &scripts.iter().find(|(p, _)| p == path).expect("a script").1;
+        let dir = &path[..=path.rfind('/').expect("a directory")];
+        source
+            .lines()
+            .filter_map(|line| line.split_once(" from '").map(|(_, rest)| rest))
+            .map(|rest| {
+                let specifier = &rest[..rest.find('\'').expect("a closing quote")];
+                let relative = specifier
+                    .strip_prefix("./")
+                    .unwrap_or_else(|| panic!("{path} imports {specifier}: not ./ relative"));
+                format!("{dir}{relative}")
+            })
+            .collect()
+    };
+    let mut reached = BTreeSet::from(["/console/console.js".to_string()]);
+    let mut pending = vec!["/console/console.js".to_string()];
+    while let Some(path) = pending.pop() {
+        for target in imports(&path) {
+            assert!(
+                served.contains(target.as_str()),
+                "{path} imports {target}, which is not a console module"
+            );
+            if reached.insert(target.clone()) {
+                pending.push(target);
+            }
+        }
+    }
+    let reached: BTreeSet<&str> = reached.iter().map(String::as_str).collect();
+    assert_eq!(reached, served, "modules the entry never reaches");
 }
 
 const ACCESS_KEY_ID: &str = "AKIDCONSOLE";

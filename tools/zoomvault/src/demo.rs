@@ -1,6 +1,7 @@
-//! The demo handlers the bundled example workflows (`examples/`) call, for
-//! `zoomvault workflow run` and `zoomvault engine serve`: `echo`, `flaky`
-//! and `fail`. Nothing of the archive uses them.
+//! The demo handlers of `zoomvault workflow run` and `zoomvault engine
+//! serve`: `echo` and `flaky`, which the bundled example
+//! (`examples/hello.asl.json`) calls, and `fail`, for a workflow that needs
+//! a failing task. Nothing of the archive uses them.
 
 use zoomvault_asl::Failure;
 use zoomvault_engine::Handlers;

@@ -1,9 +1,11 @@
 //! The embedded deployment wired together: the engine with the ingest steps
-//! registered under their Lambda names, the directory object store, the
-//! SQLite index and event queue, the site builder that consumes rebuild
-//! events. Executions are started through the engine's Step Functions
-//! endpoint (see `serve`), not from here. Glue only: each piece's logic
-//! lives in its crate.
+//! registered under their Lambda names and `state-machine/ingest.asl.json`
+//! installed, the directory object store, the SQLite index and event queue,
+//! and two loops for the caller to spawn (`serve`'s runner does): the site
+//! builder that consumes rebuild events and the sweeper of the store's
+//! abandoned staging. Executions are started through the engine's Step
+//! Functions endpoint (see `serve`), not from here. Glue only: each piece's
+//! logic lives in its crate.
 
 use anyhow::Context;
 use serde_json::Value;
@@ -34,7 +36,8 @@ pub struct EmbeddedConfig {
 }
 
 /// Everything `zoomvault serve` runs, opened on one data directory:
-/// `engine.db`, `objects/` (via the store), `index.db`, `events.db`, `site/`.
+/// `engine.db`, `store/` (the objects under `store/objects/`), `index.db`,
+/// `events.db`, `site/` (the live build behind the `site/current` link).
 #[derive(Debug, Clone)]
 pub struct Embedded {
     pub engine: Engine,

@@ -1,6 +1,8 @@
 //! The `zoomvault` tool's library half: the embedded deployment's wiring
-//! (`embedded`) and `zoomvault serve` (`serve`), kept out of `main.rs` so
-//! end-to-end tests drive the same code the binary runs.
+//! (`embedded`), `zoomvault serve` and `zoomvault engine serve` (`serve`)
+//! and the example workflows' demo handlers (`demo`), kept out of
+//! `main.rs` so end-to-end tests and benches drive the same code the
+//! binary runs. It parses no command line; that stays in `main.rs`.
 
 pub mod demo;
 pub mod embedded;

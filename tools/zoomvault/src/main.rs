@@ -151,7 +151,10 @@ fn serve(
     let settings =
         ServeSettings::resolve(listen, data_dir, file, &|name| std::env::var(name).ok())?;
     let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(zoomvault::serve::run(settings))?;
+    runtime.block_on(zoomvault::serve::run(
+        settings,
+        zoomvault::serve::shutdown_signal(),
+    ))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -162,6 +165,11 @@ fn engine_serve(listen: std::net::SocketAddr, db: std::path::PathBuf) -> anyhow:
         std::env::var("ZOOMVAULT_API_SECRET_ACCESS_KEY").ok(),
     )?;
     let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(zoomvault::serve::run_engine(listen, db, key))?;
+    runtime.block_on(zoomvault::serve::run_engine(
+        listen,
+        db,
+        key,
+        zoomvault::serve::shutdown_signal(),
+    ))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,7 +1,7 @@
 //! `zoomvault workflow validate|run`: the engine on its own, for a state
 //! machine file. `run` journals to a data directory (a fresh temporary one
 //! by default), so a run interrupted with Ctrl-C or `kill -9` resumes when
-//! started again with the same `--data-dir`.
+//! started again with the same `--data-dir` and `--name`.
 
 use anyhow::Context;
 use clap::Subcommand;

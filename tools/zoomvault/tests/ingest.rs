@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use zoomvault::embedded::{Embedded, EmbeddedConfig};
-use zoomvault::serve::{app, sdk_starter, self_url, ApiKey, AppState};
+use zoomvault::serve::{app, sdk_starter, serve_until_shutdown, ApiKey, AppState, Listener};
 use zoomvault_archive::document;
 use zoomvault_archive::keys::RecordingKeys;
 use zoomvault_archive::ports::{ArchiveEvent, ObjectStore, RecordingIndex};
@@ -63,8 +63,10 @@ async fn harness_keyed(ingest: IngestConfig, key: Option<ApiKey>) -> Harness {
         max_concurrent_tasks: 8,
     })
     .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = self_url(listener.local_addr().unwrap());
+    let listener = Listener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let base = listener.url().to_string();
     let url = format!("{base}/zoom/webhook");
     let state = AppState {
         starter: sdk_starter(&embedded, &base, key.as_ref()),
@@ -72,7 +74,12 @@ async fn harness_keyed(ingest: IngestConfig, key: Option<ApiKey>) -> Harness {
         verifier: Arc::new(WebhookVerifier::new(config.webhook_secret_token.clone())),
         api: ApiKey::api_config(key.as_ref()),
     };
-    tokio::spawn(async move { axum::serve(listener, app(state)).await });
+    // Served as `serve` serves it; it stops when the test's runtime does.
+    tokio::spawn(serve_until_shutdown(
+        listener,
+        app(state),
+        std::future::pending(),
+    ));
     Harness {
         sim,
         embedded,

@@ -31,7 +31,7 @@
 //! and timers; `redrive` what RedriveExecution runs again.
 
 use crate::history::{json_text, with_data, DataField, HistoryEvent};
-use crate::task::{TaskInvocation, TaskTarget, TokenKey};
+use crate::task::{TaskInvocation, TaskTarget, TokenSecret};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -91,24 +91,7 @@ pub enum Fact {
     },
     /// RedriveExecution: a FAILED, TIMED_OUT or ABORTED execution runs
     /// again from the state that did not succeed.
-    Redriven {
-        /// Absent from the journals of engines that ran such a state again
-        /// whole, so those replay as they ran.
-        #[serde(default)]
-        rerun: Rerun,
-    },
-}
-
-/// What a redrive runs again of a Parallel or Map state that did not
-/// succeed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Rerun {
-    /// The whole state, every branch and iteration: what engines before
-    /// `Unsuccessful` journaled (never journaled now).
-    #[default]
-    Whole,
-    /// Only the branches and iterations that did not succeed, as AWS does.
-    Unsuccessful,
+    Redriven,
 }
 
 /// What the driver must do after the facts that produced it are committed.
@@ -167,7 +150,7 @@ pub struct ExecutionInfo {
     /// Entropy for what the ASL makes random; not secret.
     pub seed: u64,
     /// What the execution's task tokens are signed with.
-    pub token_key: TokenKey,
+    pub token_secret: TokenSecret,
 }
 
 /// A definition with every nested machine (branches, item processors)
@@ -307,7 +290,7 @@ impl Execution {
             entropy: SplitMix64(seed),
             out: &mut out,
         };
-        if self.status.is_terminal() && !matches!(fact, Fact::Redriven { .. }) {
+        if self.status.is_terminal() && !matches!(fact, Fact::Redriven) {
             return out;
         }
         let mut work = Vec::new();
@@ -352,7 +335,7 @@ impl Execution {
                     self.task_heartbeat(run, *key, &mut cx);
                 }
             }
-            Fact::Redriven { rerun } => self.redrive(*rerun, &mut cx, &mut work),
+            Fact::Redriven => self.redrive(&mut cx, &mut work),
         }
         self.drain(&mut work, &mut cx);
         out

@@ -126,7 +126,7 @@ impl Execution {
     /// entered again with the input it had, its retries counted from zero.
     /// A Parallel or Map state there takes what the attempt before left
     /// (see the module docs).
-    pub(super) fn redrive(&mut self, rerun: Rerun, cx: &mut Ctx, work: &mut Vec<Work>) {
+    pub(super) fn redrive(&mut self, cx: &mut Ctx, work: &mut Vec<Work>) {
         if !self.status.is_terminal() || matches!(self.status, Status::Succeeded { .. }) {
             return;
         }
@@ -155,7 +155,7 @@ impl Execution {
             .and_then(|r| r.frame.as_mut())
             .map(|f| {
                 let unfinished = match std::mem::replace(&mut f.waiting, Waiting::Nothing) {
-                    Waiting::Unfinished(u) if rerun == Rerun::Unsuccessful => Some(u),
+                    Waiting::Unfinished(u) => Some(u),
                     _ => None,
                 };
                 (f.state.clone(), f.raw_input.clone(), unfinished)
@@ -263,9 +263,9 @@ impl Execution {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::task::TokenKey;
+    use crate::task::TokenSecret;
 
-    pub(super) fn execution(definition: Value) -> Execution {
+    fn execution(definition: Value) -> Execution {
         let machine = zoomvault_asl::definition::parse_str(&definition.to_string()).unwrap();
         let info = ExecutionInfo {
             execution_arn: crate::arn::execution("m", "e"),
@@ -275,13 +275,13 @@ mod tests {
             role_arn: "arn:aws:iam::123456789012:role/r".into(),
             start_ms: 0,
             seed: 7,
-            token_key: TokenKey::LegacySeed(7),
+            token_secret: TokenSecret::from_bytes([7; 32]),
         };
         Execution::new(info, Arc::new(Compiled::new(machine)))
     }
 
     /// The inputs of the tasks `applied` asks to run.
-    pub(super) fn task_inputs(applied: &Applied) -> Vec<Value> {
+    fn task_inputs(applied: &Applied) -> Vec<Value> {
         applied
             .actions
             .iter()
@@ -292,9 +292,9 @@ mod tests {
             .collect()
     }
 
-    /// A Parallel of two tasks whose second failed, redriven with `rerun`:
-    /// the inputs of the tasks the redrive runs.
-    pub(super) fn redriven_parallel(rerun: Rerun) -> Vec<Value> {
+    /// A Parallel of two tasks whose second failed, redriven: the inputs
+    /// of the tasks the redrive runs.
+    fn redriven_parallel() -> Vec<Value> {
         let task = |branch: &str| {
             json!({"StartAt": "T", "States": {"T": {"Type": "Task",
                 "Resource": "arn:aws:lambda:us-east-1:123456789012:function:work",
@@ -319,10 +319,10 @@ mod tests {
         };
         e.apply(&failed, 2);
         assert_eq!(e.status().api_name(), "FAILED");
-        task_inputs(&e.apply(&Fact::Redriven { rerun }, 3))
+        task_inputs(&e.apply(&Fact::Redriven, 3))
     }
 
-    pub(super) fn stopped_at(state: &str) -> StoppedRun {
+    fn stopped_at(state: &str) -> StoppedRun {
         StoppedRun {
             variables: Map::new(),
             state: state.into(),
@@ -332,7 +332,7 @@ mod tests {
     }
 
     #[test]
-    pub(super) fn a_map_attempt_leaves_what_it_did_not_reach_for_the_next_redrive() {
+    fn a_map_attempt_leaves_what_it_did_not_reach_for_the_next_redrive() {
         // Five items; the attempt before kept 0 and 2, and item 4 had
         // stopped in state "S4". This attempt ran 1 (it failed in "S1") and
         // was running 3 (stopped in "S3") when it failed: it never reached 4.
@@ -388,28 +388,11 @@ mod tests {
     }
 
     #[test]
-    pub(super) fn a_redriven_fact_without_rerun_replays_as_a_whole_rerun() {
-        let legacy: Fact = serde_json::from_str(r#"{"fact":"Redriven"}"#).unwrap();
+    fn a_redriven_parallel_runs_only_the_branch_that_failed() {
         assert_eq!(
-            legacy,
-            Fact::Redriven {
-                rerun: Rerun::Whole
-            }
+            serde_json::to_string(&Fact::Redriven).unwrap(),
+            r#"{"fact":"Redriven"}"#
         );
-        assert_eq!(
-            redriven_parallel(Rerun::Whole),
-            [json!({"branch": "a"}), json!({"branch": "b"})]
-        );
-        assert_eq!(
-            serde_json::to_string(&Fact::Redriven {
-                rerun: Rerun::Unsuccessful
-            })
-            .unwrap(),
-            r#"{"fact":"Redriven","rerun":"Unsuccessful"}"#
-        );
-        assert_eq!(
-            redriven_parallel(Rerun::Unsuccessful),
-            [json!({"branch": "b"})]
-        );
+        assert_eq!(redriven_parallel(), [json!({"branch": "b"})]);
     }
 }

@@ -114,7 +114,7 @@ pub(super) fn evaluate_body(
                         "Map state '{}': ItemsPath {:?} must select an array, selected {}",
                         state.name,
                         map.items_path.text(),
-                        zoomvault_asl::definition::kind_of(&other)
+                        zoomvault_asl::JsonType::of(&other).with_article()
                     )))
                 }
             };

@@ -17,7 +17,7 @@ impl Execution {
         reads_context.then(|| {
             crate::task::task_token(
                 &self.info.execution_arn,
-                &self.info.token_key,
+                &self.info.token_secret,
                 self.next_key,
             )
         })
@@ -107,7 +107,7 @@ impl Execution {
             input: effective,
             task_token: crate::task::task_token(
                 &self.info.execution_arn,
-                &self.info.token_key,
+                &self.info.token_secret,
                 key,
             ),
         }));

@@ -1,28 +1,19 @@
-//! `zoomvault serve`: one process with the webhook endpoint, the engine,
-//! storage and the static site. Settings come from a JSON config file and
-//! the environment (environment wins); with no Zoom credentials it starts
-//! the bundled Zoom simulator and delivers a signed demo webhook, so a new
-//! user sees a real ingest end to end.
+//! The settings of `zoomvault serve` and `zoomvault engine serve`: the JSON
+//! config file, the environment and the flags resolved into a validated
+//! [`ServeSettings`] (flags over environment over file over defaults), and
+//! the Step Functions API's access key ([`ApiKey`], whose `Debug` redacts
+//! the secret) with the rule that a listener beyond loopback must have one.
+//! Pure: it reads no file and no environment itself (callers pass the
+//! parsed file and a lookup), and must not bind, open or start anything.
 
-use crate::embedded::{Embedded, EmbeddedConfig};
-use anyhow::Context;
-use axum::body::{Body, Bytes};
-use axum::extract::{Path as UrlPath, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use zoomvault_archive::keys::validate_key;
-use zoomvault_archive::ports::{ObjectStore, WorkflowStarter};
 use zoomvault_archive::steps::IngestConfig;
-use zoomvault_aws::SfnStarter;
 use zoomvault_sfn_api::sigv4::{Credentials, Verifier};
 use zoomvault_sfn_api::{ApiConfig, Auth};
-use zoomvault_zoom::{WebhookVerifier, ZoomConfig};
+use zoomvault_zoom::ZoomConfig;
 
 /// The settings file (`--config FILE`, JSON). Every field is optional.
 #[derive(Debug, Default, Deserialize)]
@@ -54,6 +45,25 @@ pub struct ZoomSettings {
     pub client_secret: String,
     pub api_base: Option<String>,
     pub oauth_base: Option<String>,
+}
+
+impl ZoomSettings {
+    /// The Zoom client's configuration: these credentials, and Zoom's own
+    /// endpoints unless others are set (the simulator's).
+    pub(crate) fn client_config(&self) -> ZoomConfig {
+        let mut config = ZoomConfig::new(
+            self.account_id.clone(),
+            self.client_id.clone(),
+            self.client_secret.clone(),
+        );
+        if let Some(api) = &self.api_base {
+            config.api_base = api.clone();
+        }
+        if let Some(oauth) = &self.oauth_base {
+            config.oauth_base = oauth.clone();
+        }
+        config
+    }
 }
 
 /// Validated settings of `serve`.
@@ -199,127 +209,6 @@ impl ServeSettings {
 /// 8 or 16 (BENCHMARKS.md). Raise it on bigger machines.
 pub const DEFAULT_MAX_CONCURRENT_TASKS: usize = 2;
 
-/// What the HTTP handlers share.
-#[derive(Debug, Clone)]
-pub struct AppState {
-    pub embedded: Embedded,
-    pub verifier: Arc<WebhookVerifier>,
-    /// How the webhook starts ingests: aws-sdk-sfn against the engine's own
-    /// Step Functions endpoint, the code path that talks to AWS.
-    pub starter: Arc<dyn WorkflowStarter>,
-    pub api: ApiConfig,
-}
-
-/// The starter `serve` uses: an aws-sdk-sfn client for the Step Functions
-/// endpoint at `base_url` (this process's listener) and the ingest machine.
-pub fn sdk_starter(
-    embedded: &Embedded,
-    base_url: &str,
-    key: Option<&ApiKey>,
-) -> Arc<dyn WorkflowStarter> {
-    let (id, secret) = key.map_or((EMBEDDED_ACCESS_KEY_ID, EMBEDDED_SECRET_ACCESS_KEY), |k| {
-        (k.access_key_id.as_str(), k.secret_access_key.as_str())
-    });
-    let client = zoomvault_aws::step_functions::client_for_endpoint(base_url, id, secret);
-    Arc::new(SfnStarter::new(client, embedded.state_machine_arn.clone()))
-}
-
-/// The key the webhook signs its own calls with when no key is configured
-/// (on loopback, where the endpoint accepts any key).
-const EMBEDDED_ACCESS_KEY_ID: &str = "zoomvault-embedded";
-const EMBEDDED_SECRET_ACCESS_KEY: &str = "zoomvault-embedded";
-
-/// The URL this process reaches its own listener at: a wildcard bind
-/// (`0.0.0.0`, `::`) is reached on loopback.
-pub fn self_url(listening: SocketAddr) -> String {
-    let ip = match listening.ip() {
-        std::net::IpAddr::V4(ip) if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
-        std::net::IpAddr::V6(ip) if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
-        ip => ip,
-    };
-    format!("http://{}", SocketAddr::new(ip, listening.port()))
-}
-
-/// The HTTP interface: the Step Functions API (`POST /`), webhook, site,
-/// stored files.
-pub fn app(state: AppState) -> Router {
-    let api = zoomvault_sfn_api::app(state.embedded.engine.clone(), state.api.clone());
-    Router::new()
-        .route("/", get(|| async { Redirect::to("/site/index.html") }))
-        .route("/health", get(|| async { "ok" }))
-        .route("/zoom/webhook", post(webhook))
-        .route("/site/", get(|| async { Redirect::to("/site/index.html") }))
-        .route("/site/{*path}", get(site_file))
-        .route("/files/{*key}", get(stored_file))
-        .with_state(state)
-        .merge(api)
-}
-
-async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let reply = zoomvault_archive::webhook::handle(
-        &state.verifier,
-        state.starter.as_ref(),
-        header(zoomvault_zoom::webhook::TIMESTAMP_HEADER),
-        header(zoomvault_zoom::webhook::SIGNATURE_HEADER),
-        &body,
-        time::OffsetDateTime::now_utc(),
-    )
-    .await;
-    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, Json(reply.body)).into_response()
-}
-
-async fn site_file(State(state): State<AppState>, UrlPath(path): UrlPath<String>) -> Response {
-    let root = state.embedded.site_dir();
-    let relative = std::path::Path::new(&path);
-    let full = root.join(relative);
-    if !is_within(&root, &full) {
-        return (StatusCode::BAD_REQUEST, "bad path").into_response();
-    }
-    match tokio::fs::read(&full).await {
-        Ok(bytes) => ([(header::CONTENT_TYPE, content_type(&path))], bytes).into_response(),
-        Err(_) => (StatusCode::NOT_FOUND, "not found").into_response(),
-    }
-}
-
-async fn stored_file(State(state): State<AppState>, UrlPath(key): UrlPath<String>) -> Response {
-    if let Err(e) = validate_key(&key) {
-        return (StatusCode::BAD_REQUEST, e.to_string()).into_response();
-    }
-    match state.embedded.store.get_stream(&key).await {
-        Ok(object) => (
-            [
-                (header::CONTENT_TYPE, content_type(&key).to_string()),
-                (header::CONTENT_LENGTH, object.size.to_string()),
-            ],
-            Body::from_stream(object.stream),
-        )
-            .into_response(),
-        Err(zoomvault_archive::ports::object_store::Error::NotFound { .. }) => {
-            (StatusCode::NOT_FOUND, "not found").into_response()
-        }
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
-    }
-}
-
-/// Whether `path` stays inside `root`: no `..` component, and under it.
-fn is_within(root: &std::path::Path, path: &std::path::Path) -> bool {
-    path.components()
-        .all(|c| !matches!(c, std::path::Component::ParentDir))
-        && path.starts_with(root)
-}
-
-fn content_type(path: &str) -> &'static str {
-    let extension = path.rsplit('.').next().unwrap_or("");
-    match extension {
-        "html" => "text/html; charset=utf-8",
-        "css" => "text/css",
-        "js" => "text/javascript",
-        other => zoomvault_archive::steps::content_type_for(other),
-    }
-}
-
 /// The API access key from its two settings, checked; and the rule that a
 /// listener beyond loopback must have one, since the API can start and
 /// stop executions.
@@ -354,167 +243,6 @@ pub fn api_key(
          sign with that key"
     );
     Ok(key)
-}
-
-/// `zoomvault engine serve`: the engine alone behind its Step Functions
-/// API and console, with no Zoom; its only handlers are the examples' demo
-/// ones (`echo`, `flaky`, `fail`), so another Lambda resource fails as a
-/// missing function and a `.waitForTaskToken` task waits for SendTask*.
-/// Runs until Ctrl-C.
-pub async fn run_engine(
-    listen: SocketAddr,
-    db_path: PathBuf,
-    key: Option<ApiKey>,
-) -> anyhow::Result<()> {
-    if let Some(dir) = db_path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    let engine = zoomvault_engine::Engine::open(
-        zoomvault_engine::EngineConfig::new(&db_path),
-        crate::demo::handlers(),
-    )
-    .with_context(|| format!("opening the engine journal {}", db_path.display()))?;
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("listening on {listen}"))?;
-    let base = self_url(listener.local_addr()?);
-    eprintln!("zoomvault engine serving the Step Functions API on {base}");
-    eprintln!("  try:     aws stepfunctions --endpoint-url {base} list-state-machines");
-    eprintln!("  console: {base}/console");
-    eprintln!("  journal: {}", db_path.display());
-    axum::serve(
-        listener,
-        zoomvault_sfn_api::app(engine, ApiKey::api_config(key.as_ref())),
-    )
-    .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
-    Ok(())
-}
-
-/// Runs `serve` until Ctrl-C.
-pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(settings.listen)
-        .await
-        .with_context(|| format!("listening on {}", settings.listen))?;
-    let base = self_url(listener.local_addr()?);
-    let (zoom, simulator) = match &settings.zoom {
-        Some(z) => (z.clone(), None),
-        None => {
-            let sim = zoomvault_zoom_sim::ZoomSim::start(
-                zoomvault_zoom_sim::SimConfig::default(),
-                SocketAddr::from(([127, 0, 0, 1], 0)),
-            )
-            .await
-            .context("starting the bundled Zoom simulator")?;
-            let config = sim.config();
-            let settings = ZoomSettings {
-                webhook_secret_token: config.webhook_secret_token.clone(),
-                account_id: config.account_id.clone(),
-                client_id: config.client_id.clone(),
-                client_secret: config.client_secret.clone(),
-                api_base: Some(sim.api_base_url()),
-                oauth_base: Some(sim.base_url()),
-            };
-            (settings, Some(sim))
-        }
-    };
-    let embedded = Embedded::open(EmbeddedConfig {
-        data_dir: settings.data_dir.clone(),
-        zoom: zoom_config(&zoom),
-        ingest: settings.ingest.clone(),
-        site_title: settings.site_title.clone(),
-        max_concurrent_tasks: settings.max_concurrent_tasks,
-    })?;
-    embedded.rebuild_site().await.context("building the site")?;
-    tokio::spawn(embedded.clone().run_site_builder());
-    tokio::spawn(embedded.clone().run_store_sweeper());
-    let state = AppState {
-        starter: sdk_starter(&embedded, &base, settings.api_key.as_ref()),
-        embedded: embedded.clone(),
-        verifier: Arc::new(WebhookVerifier::new(zoom.webhook_secret_token.clone())),
-        api: settings.api_config(),
-    };
-    eprintln!("zoomvault serving on {base}");
-    eprintln!("  webhook:  POST {base}/zoom/webhook");
-    eprintln!("  site:     {base}/site/index.html");
-    eprintln!("  console:  {base}/console");
-    eprintln!("  Step Functions API: {base} (aws stepfunctions --endpoint-url {base} ...)");
-    eprintln!("  data:     {}", settings.data_dir.display());
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app(state))
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await
-    });
-    if let Some(sim) = &simulator {
-        demo_ingest(sim, &embedded, &base).await?;
-    }
-    server.await.context("server task")??;
-    Ok(())
-}
-
-fn zoom_config(z: &ZoomSettings) -> ZoomConfig {
-    let mut config = ZoomConfig::new(
-        z.account_id.clone(),
-        z.client_id.clone(),
-        z.client_secret.clone(),
-    );
-    if let Some(api) = &z.api_base {
-        config.api_base = api.clone();
-    }
-    if let Some(oauth) = &z.oauth_base {
-        config.oauth_base = oauth.clone();
-    }
-    config
-}
-
-/// Delivers a signed `recording.completed` for the simulator's demo meeting
-/// to our own webhook and reports the ingest as it finishes.
-async fn demo_ingest(
-    sim: &zoomvault_zoom_sim::ZoomSim,
-    embedded: &Embedded,
-    base: &str,
-) -> anyhow::Result<()> {
-    let meeting = sim.demo_meeting();
-    eprintln!(
-        "no Zoom credentials set: running against the bundled Zoom simulator at {}",
-        sim.base_url()
-    );
-    eprintln!(
-        "delivering a signed recording.completed webhook for demo meeting {}",
-        meeting.uuid
-    );
-    let body = sim.recording_completed_event(&meeting.uuid);
-    let (status, reply) = sim
-        .send_webhook(&format!("{base}/zoom/webhook"), &body, Default::default())
-        .await
-        .context("delivering the demo webhook")?;
-    anyhow::ensure!(
-        status == 200,
-        "the demo webhook was answered {status}: {reply}"
-    );
-    let reply: serde_json::Value = serde_json::from_str(&reply)?;
-    let arn = reply["execution_arn"]
-        .as_str()
-        .context("webhook reply without execution_arn")?;
-    let row = embedded.engine.wait_for(arn).await?;
-    eprintln!("ingest {} finished: {}", arn, row.status);
-    if row.status == "SUCCEEDED" {
-        eprintln!(
-            "recording archived: files under {}, site at {base}/site/index.html (Ctrl-C to stop)",
-            embedded.store.root().join("objects").display()
-        );
-    } else {
-        eprintln!(
-            "ingest failed: {} {}",
-            row.error.unwrap_or_default(),
-            row.cause.unwrap_or_default()
-        );
-    }
-    Ok(())
 }
 
 #[cfg(test)]

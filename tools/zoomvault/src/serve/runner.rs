@@ -1,0 +1,266 @@
+//! Running the servers: [`run`] is `zoomvault serve` (the embedded
+//! deployment with its site builder and store sweeper, and, with no Zoom
+//! credentials, the bundled simulator and a demo ingest), [`run_engine`] is
+//! `zoomvault engine serve` (the engine alone behind the Step Functions
+//! API); both, and the tests, serve through [`serve_until_shutdown`]. It
+//! wires the pieces and prints where they listen; it must not answer
+//! requests (`http` does) or decide what settings are valid (`settings`
+//! does), and it stops when the shutdown future it is given completes.
+
+use super::http::{app, AppState};
+use super::settings::{ApiKey, ServeSettings, ZoomSettings};
+use crate::embedded::{Embedded, EmbeddedConfig};
+use anyhow::Context;
+use axum::Router;
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use zoomvault_archive::ports::WorkflowStarter;
+use zoomvault_aws::SfnStarter;
+use zoomvault_zoom::WebhookVerifier;
+
+/// A bound TCP listener and the URL this process reaches it at.
+#[derive(Debug)]
+pub struct Listener {
+    listener: tokio::net::TcpListener,
+    url: String,
+}
+
+impl Listener {
+    /// Binds `addr`; port 0 takes any free port.
+    pub async fn bind(addr: SocketAddr) -> anyhow::Result<Listener> {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("listening on {addr}"))?;
+        let url = self_url(listener.local_addr()?);
+        Ok(Listener { listener, url })
+    }
+
+    /// `http://` and the bound address, as [`self_url`] gives it.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then lets the
+/// requests in flight finish. `serve` and `engine serve` stop on
+/// [`shutdown_signal`]; tests pass a future that never completes, so the
+/// server lives as long as their runtime.
+pub async fn serve_until_shutdown(
+    listener: Listener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener.listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// What stops `serve` and `engine serve`: Ctrl-C. If the handler cannot be
+/// installed it completes at once, and the server stops rather than run
+/// with no way to stop it cleanly.
+pub async fn shutdown_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// The URL this process reaches its own listener at: a wildcard bind
+/// (`0.0.0.0`, `::`) is reached on loopback.
+pub fn self_url(listening: SocketAddr) -> String {
+    let ip = match listening.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => Ipv4Addr::LOCALHOST.into(),
+        IpAddr::V6(ip) if ip.is_unspecified() => Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, listening.port()))
+}
+
+/// The starter `serve` uses: an aws-sdk-sfn client for the Step Functions
+/// endpoint at `base_url` (this process's listener) and the ingest machine.
+pub fn sdk_starter(
+    embedded: &Embedded,
+    base_url: &str,
+    key: Option<&ApiKey>,
+) -> Arc<dyn WorkflowStarter> {
+    let (id, secret) = key.map_or((EMBEDDED_ACCESS_KEY_ID, EMBEDDED_SECRET_ACCESS_KEY), |k| {
+        (k.access_key_id.as_str(), k.secret_access_key.as_str())
+    });
+    let client = zoomvault_aws::step_functions::client_for_endpoint(base_url, id, secret);
+    Arc::new(SfnStarter::new(client, embedded.state_machine_arn.clone()))
+}
+
+/// The key the webhook signs its own calls with when no key is configured
+/// (on loopback, where the endpoint accepts any key).
+const EMBEDDED_ACCESS_KEY_ID: &str = "zoomvault-embedded";
+const EMBEDDED_SECRET_ACCESS_KEY: &str = "zoomvault-embedded";
+
+/// `zoomvault engine serve`: the engine alone behind its Step Functions
+/// API and console, with no Zoom; its only handlers are the examples' demo
+/// ones (`echo`, `flaky`, `fail`), so another Lambda resource fails as a
+/// missing function and a `.waitForTaskToken` task waits for SendTask*.
+/// Runs until `shutdown` completes.
+pub async fn run_engine(
+    listen: SocketAddr,
+    db_path: PathBuf,
+    key: Option<ApiKey>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    if let Some(dir) = db_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let engine = zoomvault_engine::Engine::open(
+        zoomvault_engine::EngineConfig::new(&db_path),
+        crate::demo::handlers(),
+    )
+    .with_context(|| format!("opening the engine journal {}", db_path.display()))?;
+    let listener = Listener::bind(listen).await?;
+    let base = listener.url();
+    eprintln!("zoomvault engine serving the Step Functions API on {base}");
+    eprintln!("  try:     aws stepfunctions --endpoint-url {base} list-state-machines");
+    eprintln!("  console: {base}/console");
+    eprintln!("  journal: {}", db_path.display());
+    let api = zoomvault_sfn_api::app(engine, ApiKey::api_config(key.as_ref()));
+    serve_until_shutdown(listener, api, shutdown).await?;
+    Ok(())
+}
+
+/// Runs `serve` until `shutdown` completes.
+pub async fn run(
+    settings: ServeSettings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let listener = Listener::bind(settings.listen).await?;
+    let base = listener.url().to_string();
+    let (zoom, simulator) = match &settings.zoom {
+        Some(z) => (z.clone(), None),
+        None => {
+            let sim = zoomvault_zoom_sim::ZoomSim::start(
+                zoomvault_zoom_sim::SimConfig::default(),
+                SocketAddr::from(([127, 0, 0, 1], 0)),
+            )
+            .await
+            .context("starting the bundled Zoom simulator")?;
+            let config = sim.config();
+            let settings = ZoomSettings {
+                webhook_secret_token: config.webhook_secret_token.clone(),
+                account_id: config.account_id.clone(),
+                client_id: config.client_id.clone(),
+                client_secret: config.client_secret.clone(),
+                api_base: Some(sim.api_base_url()),
+                oauth_base: Some(sim.base_url()),
+            };
+            (settings, Some(sim))
+        }
+    };
+    let embedded = Embedded::open(EmbeddedConfig {
+        data_dir: settings.data_dir.clone(),
+        zoom: zoom.client_config(),
+        ingest: settings.ingest.clone(),
+        site_title: settings.site_title.clone(),
+        max_concurrent_tasks: settings.max_concurrent_tasks,
+    })?;
+    embedded.rebuild_site().await.context("building the site")?;
+    tokio::spawn(embedded.clone().run_site_builder());
+    tokio::spawn(embedded.clone().run_store_sweeper());
+    let state = AppState {
+        starter: sdk_starter(&embedded, &base, settings.api_key.as_ref()),
+        embedded: embedded.clone(),
+        verifier: Arc::new(WebhookVerifier::new(zoom.webhook_secret_token.clone())),
+        api: settings.api_config(),
+    };
+    eprintln!("zoomvault serving on {base}");
+    eprintln!("  webhook:  POST {base}/zoom/webhook");
+    eprintln!("  site:     {base}/site/index.html");
+    eprintln!("  console:  {base}/console");
+    eprintln!("  Step Functions API: {base} (aws stepfunctions --endpoint-url {base} ...)");
+    eprintln!("  data:     {}", settings.data_dir.display());
+    let server = tokio::spawn(serve_until_shutdown(listener, app(state), shutdown));
+    if let Some(sim) = &simulator {
+        demo_ingest(sim, &embedded, &base).await?;
+    }
+    server.await.context("server task")??;
+    Ok(())
+}
+
+/// Delivers a signed `recording.completed` for the simulator's demo meeting
+/// to our own webhook and reports the ingest as it finishes.
+async fn demo_ingest(
+    sim: &zoomvault_zoom_sim::ZoomSim,
+    embedded: &Embedded,
+    base: &str,
+) -> anyhow::Result<()> {
+    let meeting = sim.demo_meeting();
+    eprintln!(
+        "no Zoom credentials set: running against the bundled Zoom simulator at {}",
+        sim.base_url()
+    );
+    eprintln!(
+        "delivering a signed recording.completed webhook for demo meeting {}",
+        meeting.uuid
+    );
+    let body = sim.recording_completed_event(&meeting.uuid);
+    let (status, reply) = sim
+        .send_webhook(&format!("{base}/zoom/webhook"), &body, Default::default())
+        .await
+        .context("delivering the demo webhook")?;
+    anyhow::ensure!(
+        status == 200,
+        "the demo webhook was answered {status}: {reply}"
+    );
+    let reply: serde_json::Value = serde_json::from_str(&reply)?;
+    let arn = reply["execution_arn"]
+        .as_str()
+        .context("webhook reply without execution_arn")?;
+    let row = embedded.engine.wait_for(arn).await?;
+    eprintln!("ingest {} finished: {}", arn, row.status);
+    if row.status == "SUCCEEDED" {
+        eprintln!(
+            "recording archived: files under {}, site at {base}/site/index.html (Ctrl-C to stop)",
+            embedded.store.root().join("objects").display()
+        );
+    } else {
+        eprintln!(
+            "ingest failed: {} {}",
+            row.error.unwrap_or_default(),
+            row.cause.unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wildcard_bind_is_reached_on_loopback() {
+        let url = |addr: &str| self_url(addr.parse().unwrap());
+        assert_eq!(url("0.0.0.0:8080"), "http://127.0.0.1:8080");
+        assert_eq!(url("[::]:8080"), "http://[::1]:8080");
+        assert_eq!(url("192.0.2.7:80"), "http://192.0.2.7:80");
+    }
+
+    #[tokio::test]
+    async fn serving_stops_once_the_shutdown_future_completes() {
+        let listener = Listener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .unwrap();
+        let url = listener.url().to_string();
+        let app = Router::new().route("/health", axum::routing::get(|| async { "ok" }));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve_until_shutdown(listener, app, async {
+            let _ = stopped.await;
+        }));
+        let health = reqwest::get(format!("{url}/health")).await.unwrap();
+        assert_eq!(health.text().await.unwrap(), "ok");
+
+        stop.send(()).unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(10), server)
+            .await
+            .expect("the server stops")
+            .unwrap()
+            .unwrap();
+        let authority = url.trim_start_matches("http://");
+        assert!(tokio::net::TcpStream::connect(authority).await.is_err());
+    }
+}
