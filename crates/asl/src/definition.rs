@@ -32,7 +32,7 @@ pub use tree::{
 };
 
 use crate::DefinitionError;
-use machine::{parse_machine, Scope};
+use machine::{parse_machine, MachineScope};
 use serde_json::Value;
 
 /// Parses and validates a definition given as JSON text.
@@ -53,7 +53,7 @@ pub fn parse_str(text: &str) -> Result<StateMachine, Vec<DefinitionError>> {
 /// Parses and validates a definition. Returns every problem found.
 pub fn parse(value: &Value) -> Result<StateMachine, Vec<DefinitionError>> {
     let mut errors = Vec::new();
-    let machine = parse_machine(value, "", Scope::TopLevel, &mut errors);
+    let machine = parse_machine(value, "", MachineScope::TopLevel, &mut errors);
     match machine {
         Some(m) if errors.is_empty() => Ok(m),
         _ => {

@@ -65,3 +65,47 @@ impl JsonType {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use expect_test::expect;
+    use serde_json::json;
+
+    /// One row per JSON kind, from a value of that kind: the type `of` finds,
+    /// then its bare name, its name with an article and its intrinsic wording.
+    #[test]
+    fn every_json_type_is_named_in_each_style() {
+        let values = [
+            json!(null),
+            json!(true),
+            json!(1.5),
+            json!("text"),
+            json!([1]),
+            json!({"a": 1}),
+        ];
+        let table: String = values
+            .iter()
+            .map(|value| {
+                let kind = JsonType::of(value);
+                format!(
+                    "{:<10} {:<8} | {:<8} | {:<10} | {}\n",
+                    value.to_string(),
+                    format!("{kind:?}"),
+                    kind.name(),
+                    kind.with_article(),
+                    kind.in_intrinsic_errors(),
+                )
+            })
+            .collect();
+        expect![[r#"
+            null       Null     | null     | null       | null
+            true       Boolean  | boolean  | a boolean  | a boolean
+            1.5        Number   | number   | a number   | a number
+            "text"     String   | string   | a string   | a string
+            [1]        Array    | array    | an array   | an array
+            {"a":1}    Object   | object   | an object  | a JSON object
+        "#]]
+        .assert_eq(&table);
+    }
+}

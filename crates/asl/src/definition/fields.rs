@@ -1,14 +1,15 @@
 //! Readers for the field shapes many parts of a definition share: unknown
 //! fields, optional strings, positive and other literal numbers, a number
 //! given literally or by a path (`TimeoutSeconds`/`TimeoutSecondsPath`), a
-//! path, and an `Assign` object of variables.
+//! path, a `ResultPath` (of a state or a catcher), and an `Assign` object of
+//! variables.
 //!
 //! Each reports its problems under the field's JSON pointer and returns what
 //! it could read. None of them knows which state or machine it serves.
 
-use super::tree::Dynamic;
+use super::tree::{Dynamic, ResultPath};
 use crate::error::pointer_join;
-use crate::path::Path;
+use crate::path::{Path, Root};
 use crate::payload::PayloadTemplate;
 use crate::{DefinitionError, JsonType};
 use serde_json::{Map, Value};
@@ -140,6 +141,47 @@ pub(super) fn path_field(
                 ),
             ));
             None
+        }
+    }
+}
+
+/// A `ResultPath` as a state and a catcher both write it: a reference path
+/// into the state's input, or `null` to discard the result. A value that is
+/// neither is reported and read as `Discard`; the definition is invalid by
+/// then, so what stands in for it is never run.
+pub(super) fn parse_result_path(
+    v: &Value,
+    ptr: &str,
+    errors: &mut Vec<DefinitionError>,
+) -> ResultPath {
+    match v {
+        Value::Null => ResultPath::Discard,
+        Value::String(s) => match Path::parse_reference(s) {
+            Ok(path) if path.root() == Root::Input => ResultPath::Path(path),
+            Ok(_) => {
+                errors.push(DefinitionError::new(
+                    ptr,
+                    format!("{s:?} must be a reference path into the state's input, starting with \"$\""),
+                ));
+                ResultPath::Discard
+            }
+            Err(e) => {
+                errors.push(DefinitionError::new(
+                    ptr,
+                    format!("invalid reference path {s:?}: {e}"),
+                ));
+                ResultPath::Discard
+            }
+        },
+        other => {
+            errors.push(DefinitionError::new(
+                ptr,
+                format!(
+                    "expected a reference path or null, found {}",
+                    JsonType::of(other).with_article()
+                ),
+            ));
+            ResultPath::Discard
         }
     }
 }

@@ -11,7 +11,7 @@ use super::fields::{
     dynamic_field, non_negative_literal, opt_string, parse_assign, parse_path, path_field,
     percentage_literal, positive_literal,
 };
-use super::machine::{parse_machine, Scope};
+use super::machine::{parse_machine, MachineScope};
 use super::tree::{
     root_path, Choice, ChoiceBranch, Dynamic, Fail, MapState, Parallel, StateMachine, Task,
     TextSource, Wait,
@@ -284,7 +284,7 @@ pub(super) fn parse_parallel(
                     parse_machine(
                         b,
                         &pointer_join(&bptr, &i.to_string()),
-                        Scope::Branch,
+                        MachineScope::Branch,
                         errors,
                     )
                 })
@@ -342,13 +342,13 @@ pub(super) fn parse_map(
         (Some(p), None) => parse_machine(
             p,
             &pointer_join(ptr, "ItemProcessor"),
-            Scope::MapProcessor,
+            MachineScope::MapProcessor,
             errors,
         ),
         (None, Some(p)) => parse_machine(
             p,
             &pointer_join(ptr, "Iterator"),
-            Scope::MapProcessor,
+            MachineScope::MapProcessor,
             errors,
         ),
         (None, None) => {

@@ -1,7 +1,7 @@
 //! Reading a state machine object: the top level, a Parallel branch or a Map's
 //! item processor, which share one shape. This module owns the machine's own
 //! fields (`StartAt`, `States`, `QueryLanguage`, `TimeoutSeconds`, `Version`,
-//! `ProcessorConfig`) and which of them each of the three scopes allows.
+//! `ProcessorConfig`) and which of them each `MachineScope` allows.
 //!
 //! It hands each state to `state` and the cross-state checks to `graph`, and
 //! must not stop at the first problem: every one goes into the error list.
@@ -20,7 +20,7 @@ use std::collections::HashSet;
 /// Which of the three machine objects is being read; it decides which of the
 /// machine's own fields are allowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Scope {
+pub(super) enum MachineScope {
     TopLevel,
     Branch,
     MapProcessor,
@@ -29,7 +29,7 @@ pub(super) enum Scope {
 pub(super) fn parse_machine(
     value: &Value,
     ptr: &str,
-    scope: Scope,
+    scope: MachineScope,
     errors: &mut Vec<DefinitionError>,
 ) -> Option<StateMachine> {
     let Some(obj) = value.as_object() else {
@@ -44,9 +44,9 @@ pub(super) fn parse_machine(
     };
     let mut allowed: Vec<&str> = vec!["Comment", "StartAt", "States", "QueryLanguage"];
     match scope {
-        Scope::TopLevel => allowed.extend(["TimeoutSeconds", "Version"]),
-        Scope::MapProcessor => allowed.push("ProcessorConfig"),
-        Scope::Branch => {}
+        MachineScope::TopLevel => allowed.extend(["TimeoutSeconds", "Version"]),
+        MachineScope::MapProcessor => allowed.push("ProcessorConfig"),
+        MachineScope::Branch => {}
     }
     unknown_fields(obj, ptr, &allowed, "a state machine", errors);
 
@@ -69,7 +69,7 @@ pub(super) fn parse_machine(
             QueryLanguage::JsonPath
         }
     };
-    if scope == Scope::TopLevel {
+    if scope == MachineScope::TopLevel {
         if let Some(v) = obj.get("Version") {
             if v.as_str().is_none() {
                 errors.push(DefinitionError::new(
@@ -79,7 +79,7 @@ pub(super) fn parse_machine(
             }
         }
     }
-    if scope == Scope::MapProcessor {
+    if scope == MachineScope::MapProcessor {
         check_processor_config(obj, ptr, errors);
     }
     let timeout_seconds = match obj.get("TimeoutSeconds") {

@@ -5,10 +5,9 @@
 //! It builds `crate::retry`'s types; deciding at run time which retrier or
 //! catcher applies to an error belongs to `crate::retry`, not here.
 
-use super::fields::{parse_assign, positive_integer, unknown_fields};
-use super::tree::root_path;
+use super::fields::{parse_assign, parse_result_path, positive_integer, unknown_fields};
+use super::tree::{root_path, ResultPath};
 use crate::error::pointer_join;
-use crate::path::{Path, Root};
 use crate::retry::{Catcher, Jitter, Retrier};
 use crate::{DefinitionError, JsonType};
 use serde_json::{Map, Value};
@@ -228,36 +227,13 @@ pub(super) fn parse_catch(
                 continue;
             }
         };
+        // A catcher keeps `crate::retry`'s `Option<Path>`, where `None` discards.
         let result_path = match obj.get("ResultPath") {
             None => Some(root_path()),
-            Some(Value::Null) => None,
-            Some(Value::String(s)) => match Path::parse_reference(s) {
-                Ok(p) if p.root() == Root::Input => Some(p),
-                Ok(_) => {
-                    errors.push(DefinitionError::new(
-                        pointer_join(&cptr, "ResultPath"),
-                        format!("{s:?} must be a reference path into the state's input, starting with \"$\""),
-                    ));
-                    None
-                }
-                Err(e) => {
-                    errors.push(DefinitionError::new(
-                        pointer_join(&cptr, "ResultPath"),
-                        format!("invalid reference path {s:?}: {e}"),
-                    ));
-                    None
-                }
+            Some(v) => match parse_result_path(v, &pointer_join(&cptr, "ResultPath"), errors) {
+                ResultPath::Path(path) => Some(path),
+                ResultPath::Discard => None,
             },
-            Some(other) => {
-                errors.push(DefinitionError::new(
-                    pointer_join(&cptr, "ResultPath"),
-                    format!(
-                        "expected a reference path or null, found {}",
-                        JsonType::of(other).with_article()
-                    ),
-                ));
-                None
-            }
         };
         let assign = obj
             .get("Assign")

@@ -6,15 +6,13 @@
 //! A type's own fields are read by `kinds`. Paths and templates are parsed
 //! here, never evaluated.
 
-use super::fields::{opt_string, parse_assign, parse_path};
+use super::fields::{opt_string, parse_assign, parse_path, parse_result_path};
 use super::kinds::{parse_choice, parse_fail, parse_map, parse_parallel, parse_task, parse_wait};
 use super::recovery::{parse_catch, parse_retry};
 use super::tree::{
-    ContextUse, Pass, PathOrNull, Processing, ResultPath, State, StateKind, Transition,
-    MAX_STATE_NAME_LEN,
+    ContextUse, Pass, PathOrNull, Processing, State, StateKind, Transition, MAX_STATE_NAME_LEN,
 };
 use crate::error::pointer_join;
-use crate::path::{Path, Root};
 use crate::payload::PayloadTemplate;
 use crate::{DefinitionError, JsonType};
 use serde_json::{Map, Value};
@@ -313,37 +311,7 @@ fn parse_processing(
         p.result_selector = Some(PayloadTemplate::parse(v, &sptr, errors));
     }
     if let Some(v) = obj.get("ResultPath") {
-        let rptr = pointer_join(ptr, "ResultPath");
-        p.result_path = match v {
-            Value::Null => ResultPath::Discard,
-            Value::String(s) => match Path::parse_reference(s) {
-                Ok(path) if path.root() == Root::Input => ResultPath::Path(path),
-                Ok(_) => {
-                    errors.push(DefinitionError::new(
-                        &rptr,
-                        format!("{s:?} must be a reference path into the state's input, starting with \"$\""),
-                    ));
-                    ResultPath::Discard
-                }
-                Err(e) => {
-                    errors.push(DefinitionError::new(
-                        &rptr,
-                        format!("invalid reference path {s:?}: {e}"),
-                    ));
-                    ResultPath::Discard
-                }
-            },
-            other => {
-                errors.push(DefinitionError::new(
-                    &rptr,
-                    format!(
-                        "expected a reference path or null, found {}",
-                        JsonType::of(other).with_article()
-                    ),
-                ));
-                ResultPath::Discard
-            }
-        };
+        p.result_path = parse_result_path(v, &pointer_join(ptr, "ResultPath"), errors);
     }
     p
 }
