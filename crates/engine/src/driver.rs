@@ -43,7 +43,7 @@ use crate::core::{
 use crate::engine::{EngineConfig, Error, Result, Started};
 use crate::handler::{Handlers, TaskRequest};
 use crate::rules::{redrive_status, RedriveStatus};
-use crate::store::{Batch, Closed, ExecutionRow, Reopened, Store};
+use crate::store::{Batch, Closed, ExecutionRow, JournalEntry, NewFact, Reopened, Store};
 use crate::task::{TaskInvocation, TaskToken, TokenSecret};
 use serde_json::Value;
 use std::collections::{BinaryHeap, HashMap};
@@ -190,7 +190,7 @@ impl Driver {
         for row in rows {
             let compiled = self.compile(&row.definition)?;
             let facts = store.facts(row.id)?;
-            let next_seq = facts.last().map_or(0, |(seq, _, _)| seq + 1);
+            let next_seq = facts.last().map_or(0, |entry| entry.seq + 1);
             let (exec, applied) = replay(&row, compiled, &facts);
             let events = applied.events.len() as u64;
             let actions = applied.actions;
@@ -555,7 +555,7 @@ impl Driver {
         }
         let compiled = self.compile(&row.definition)?;
         let facts = store.facts(row.id)?;
-        let next_seq = facts.last().map_or(0, |(seq, _, _)| seq + 1);
+        let next_seq = facts.last().map_or(0, |entry| entry.seq + 1);
         let (exec, _) = replay(&row, compiled, &facts);
         if !exec.status().is_terminal() {
             tracing::error!(execution = %arn, "the journal of a closed execution replays to a running one");
@@ -591,7 +591,14 @@ impl Driver {
             }
         }
         let applied = live.exec.apply(&fact, now);
-        turn.batch.facts.push((live.id, live.next_seq, now, fact));
+        turn.batch.facts.push(NewFact {
+            execution_id: live.id,
+            entry: JournalEntry {
+                seq: live.next_seq,
+                at_ms: now,
+                fact,
+            },
+        });
         live.next_seq += 1;
         turn.batch
             .history
@@ -738,12 +745,12 @@ async fn run_task(
 pub(crate) fn replay(
     row: &ExecutionRow,
     compiled: Arc<Compiled>,
-    facts: &[(u64, i64, Fact)],
+    journal: &[JournalEntry],
 ) -> (Execution, Applied) {
     let mut exec = Execution::new(info_of(row), compiled);
     let mut all = Applied::default();
-    for (_, at, fact) in facts {
-        let applied = exec.apply(fact, *at);
+    for entry in journal {
+        let applied = exec.apply(&entry.fact, entry.at_ms);
         all.events.extend(applied.events);
         all.actions.extend(applied.actions);
     }

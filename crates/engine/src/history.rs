@@ -4,6 +4,7 @@
 //! `...EventDetails` object named after the type).
 
 use serde_json::{json, Map, Value};
+use zoomvault_asl::definition::StateKind;
 
 /// One history event. `details` holds the type's detail object; its key is
 /// derived from the type when the event is rendered.
@@ -13,7 +14,7 @@ pub struct HistoryEvent {
     pub previous_event_id: u64,
     /// Milliseconds since the Unix epoch.
     pub timestamp_ms: i64,
-    pub event_type: &'static str,
+    pub event_type: EventType,
     pub details: Option<Value>,
 }
 
@@ -23,10 +24,10 @@ impl HistoryEvent {
     pub fn to_json(&self) -> Value {
         let mut obj = Map::new();
         obj.insert("timestamp".into(), json!(self.timestamp_ms as f64 / 1000.0));
-        obj.insert("type".into(), json!(self.event_type));
+        obj.insert("type".into(), json!(self.event_type.name()));
         obj.insert("id".into(), json!(self.id));
         obj.insert("previousEventId".into(), json!(self.previous_event_id));
-        if let (Some(details), Some(key)) = (&self.details, details_key(self.event_type)) {
+        if let (Some(details), Some(key)) = (&self.details, self.event_type.details_key()) {
             obj.insert(key.into(), details.clone());
         }
         Value::Object(obj)
@@ -45,12 +46,12 @@ impl HistoryEvent {
             None => out.push(b'0'),
         }
         out.extend_from_slice(b",\"type\":\"");
-        out.extend_from_slice(self.event_type.as_bytes());
+        out.extend_from_slice(self.event_type.name().as_bytes());
         out.extend_from_slice(b"\",\"id\":");
         write_json(&mut out, &self.id);
         out.extend_from_slice(b",\"previousEventId\":");
         write_json(&mut out, &self.previous_event_id);
-        if let (Some(details), Some(key)) = (&self.details, details_key(self.event_type)) {
+        if let (Some(details), Some(key)) = (&self.details, self.event_type.details_key()) {
             out.extend_from_slice(b",\"");
             out.extend_from_slice(key.as_bytes());
             out.extend_from_slice(b"\":");
@@ -61,8 +62,8 @@ impl HistoryEvent {
     }
 
     pub fn from_json(v: &Value) -> Option<HistoryEvent> {
-        let event_type = intern_type(v.get("type")?.as_str()?)?;
-        let details = details_key(event_type).and_then(|k| v.get(k).cloned());
+        let event_type = EventType::from_name(v.get("type")?.as_str()?)?;
+        let details = event_type.details_key().and_then(|k| v.get(k).cloned());
         Some(HistoryEvent {
             id: v.get("id")?.as_u64()?,
             previous_event_id: v.get("previousEventId")?.as_u64()?,
@@ -73,89 +74,160 @@ impl HistoryEvent {
     }
 }
 
-/// Every history event type the engine emits, so types are `&'static str`.
-pub const EVENT_TYPES: &[&str] = &[
-    "ExecutionStarted",
-    "ExecutionSucceeded",
-    "ExecutionFailed",
-    "ExecutionAborted",
-    "ExecutionTimedOut",
-    "ExecutionRedriven",
-    "PassStateEntered",
-    "PassStateExited",
-    "TaskStateEntered",
-    "TaskStateExited",
-    "TaskStateAborted",
-    "ChoiceStateEntered",
-    "ChoiceStateExited",
-    "WaitStateEntered",
-    "WaitStateExited",
-    "WaitStateAborted",
-    "SucceedStateEntered",
-    "SucceedStateExited",
-    "FailStateEntered",
-    "ParallelStateEntered",
-    "ParallelStateExited",
-    "ParallelStateStarted",
-    "ParallelStateSucceeded",
-    "ParallelStateFailed",
-    "ParallelStateAborted",
-    "MapStateEntered",
-    "MapStateExited",
-    "MapStateStarted",
-    "MapStateSucceeded",
-    "MapStateFailed",
-    "MapStateAborted",
-    "MapIterationStarted",
-    "MapIterationSucceeded",
-    "MapIterationFailed",
-    "MapIterationAborted",
-    "TaskScheduled",
-    "TaskStarted",
-    "TaskSubmitted",
-    "TaskSucceeded",
-    "TaskFailed",
-    "TaskTimedOut",
-    "LambdaFunctionScheduled",
-    "LambdaFunctionStarted",
-    "LambdaFunctionSucceeded",
-    "LambdaFunctionFailed",
-    "LambdaFunctionTimedOut",
-];
+/// Declares `EventType` with one variant per name, `ALL` in declaration
+/// order and `name()`, so a type's text is its variant's name, spelled once.
+macro_rules! event_types {
+    ($($name:ident),* $(,)?) => {
+        /// Every history event type the engine records, named as AWS names
+        /// them in `GetExecutionHistory`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum EventType {
+            $($name),*
+        }
 
-pub fn intern_type(name: &str) -> Option<&'static str> {
-    EVENT_TYPES.iter().copied().find(|t| *t == name)
+        impl EventType {
+            pub const ALL: &'static [EventType] = &[$(EventType::$name),*];
+
+            /// The type's name in the Step Functions API.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(EventType::$name => stringify!($name)),*
+                }
+            }
+        }
+    };
 }
 
-/// The detail object's key for an event type, as in the Step Functions API
-/// (`HistoryEvent` structure).
-pub fn details_key(event_type: &str) -> Option<&'static str> {
-    Some(match event_type {
-        "ExecutionStarted" => "executionStartedEventDetails",
-        "ExecutionSucceeded" => "executionSucceededEventDetails",
-        "ExecutionFailed" => "executionFailedEventDetails",
-        "ExecutionAborted" => "executionAbortedEventDetails",
-        "ExecutionTimedOut" => "executionTimedOutEventDetails",
-        "ExecutionRedriven" => "executionRedrivenEventDetails",
-        "MapStateStarted" => "mapStateStartedEventDetails",
-        "MapIterationStarted" => "mapIterationStartedEventDetails",
-        "MapIterationSucceeded" => "mapIterationSucceededEventDetails",
-        "MapIterationFailed" => "mapIterationFailedEventDetails",
-        "MapIterationAborted" => "mapIterationAbortedEventDetails",
-        "TaskScheduled" => "taskScheduledEventDetails",
-        "TaskStarted" => "taskStartedEventDetails",
-        "TaskSubmitted" => "taskSubmittedEventDetails",
-        "TaskSucceeded" => "taskSucceededEventDetails",
-        "TaskFailed" => "taskFailedEventDetails",
-        "TaskTimedOut" => "taskTimedOutEventDetails",
-        "LambdaFunctionScheduled" => "lambdaFunctionScheduledEventDetails",
-        "LambdaFunctionSucceeded" => "lambdaFunctionSucceededEventDetails",
-        "LambdaFunctionFailed" => "lambdaFunctionFailedEventDetails",
-        "LambdaFunctionTimedOut" => "lambdaFunctionTimedOutEventDetails",
-        t if t.ends_with("StateEntered") => "stateEnteredEventDetails",
-        t if t.ends_with("StateExited") => "stateExitedEventDetails",
-        _ => return None,
-    })
+event_types! {
+    ExecutionStarted,
+    ExecutionSucceeded,
+    ExecutionFailed,
+    ExecutionAborted,
+    ExecutionTimedOut,
+    ExecutionRedriven,
+    PassStateEntered,
+    PassStateExited,
+    TaskStateEntered,
+    TaskStateExited,
+    TaskStateAborted,
+    ChoiceStateEntered,
+    ChoiceStateExited,
+    WaitStateEntered,
+    WaitStateExited,
+    WaitStateAborted,
+    SucceedStateEntered,
+    SucceedStateExited,
+    FailStateEntered,
+    ParallelStateEntered,
+    ParallelStateExited,
+    ParallelStateStarted,
+    ParallelStateSucceeded,
+    ParallelStateFailed,
+    ParallelStateAborted,
+    MapStateEntered,
+    MapStateExited,
+    MapStateStarted,
+    MapStateSucceeded,
+    MapStateFailed,
+    MapStateAborted,
+    MapIterationStarted,
+    MapIterationSucceeded,
+    MapIterationFailed,
+    MapIterationAborted,
+    TaskScheduled,
+    TaskStarted,
+    TaskSubmitted,
+    TaskSucceeded,
+    TaskFailed,
+    TaskTimedOut,
+    LambdaFunctionScheduled,
+    LambdaFunctionStarted,
+    LambdaFunctionSucceeded,
+    LambdaFunctionFailed,
+    LambdaFunctionTimedOut,
+}
+
+impl EventType {
+    /// The type called `name`, if the engine records it.
+    pub fn from_name(name: &str) -> Option<EventType> {
+        EventType::ALL.iter().copied().find(|t| t.name() == name)
+    }
+
+    /// The event a state of this kind records when it is entered.
+    pub fn entered(kind: &StateKind) -> EventType {
+        match kind {
+            StateKind::Pass(_) => EventType::PassStateEntered,
+            StateKind::Task(_) => EventType::TaskStateEntered,
+            StateKind::Choice(_) => EventType::ChoiceStateEntered,
+            StateKind::Wait(_) => EventType::WaitStateEntered,
+            StateKind::Succeed => EventType::SucceedStateEntered,
+            StateKind::Fail(_) => EventType::FailStateEntered,
+            StateKind::Parallel(_) => EventType::ParallelStateEntered,
+            StateKind::Map(_) => EventType::MapStateEntered,
+        }
+    }
+
+    /// The event a state of this kind records when it is left; a Fail
+    /// state is never left, it ends its run.
+    pub fn exited(kind: &StateKind) -> Option<EventType> {
+        Some(match kind {
+            StateKind::Pass(_) => EventType::PassStateExited,
+            StateKind::Task(_) => EventType::TaskStateExited,
+            StateKind::Choice(_) => EventType::ChoiceStateExited,
+            StateKind::Wait(_) => EventType::WaitStateExited,
+            StateKind::Succeed => EventType::SucceedStateExited,
+            StateKind::Fail(_) => return None,
+            StateKind::Parallel(_) => EventType::ParallelStateExited,
+            StateKind::Map(_) => EventType::MapStateExited,
+        })
+    }
+
+    /// The key of the type's detail object, as in the Step Functions API
+    /// (`HistoryEvent` structure); `None` for a type that has none.
+    pub fn details_key(self) -> Option<&'static str> {
+        use EventType::*;
+        Some(match self {
+            ExecutionStarted => "executionStartedEventDetails",
+            ExecutionSucceeded => "executionSucceededEventDetails",
+            ExecutionFailed => "executionFailedEventDetails",
+            ExecutionAborted => "executionAbortedEventDetails",
+            ExecutionTimedOut => "executionTimedOutEventDetails",
+            ExecutionRedriven => "executionRedrivenEventDetails",
+            MapStateStarted => "mapStateStartedEventDetails",
+            MapIterationStarted => "mapIterationStartedEventDetails",
+            MapIterationSucceeded => "mapIterationSucceededEventDetails",
+            MapIterationFailed => "mapIterationFailedEventDetails",
+            MapIterationAborted => "mapIterationAbortedEventDetails",
+            TaskScheduled => "taskScheduledEventDetails",
+            TaskStarted => "taskStartedEventDetails",
+            TaskSubmitted => "taskSubmittedEventDetails",
+            TaskSucceeded => "taskSucceededEventDetails",
+            TaskFailed => "taskFailedEventDetails",
+            TaskTimedOut => "taskTimedOutEventDetails",
+            LambdaFunctionScheduled => "lambdaFunctionScheduledEventDetails",
+            LambdaFunctionSucceeded => "lambdaFunctionSucceededEventDetails",
+            LambdaFunctionFailed => "lambdaFunctionFailedEventDetails",
+            LambdaFunctionTimedOut => "lambdaFunctionTimedOutEventDetails",
+            PassStateEntered | TaskStateEntered | ChoiceStateEntered | WaitStateEntered
+            | SucceedStateEntered | FailStateEntered | ParallelStateEntered | MapStateEntered => {
+                "stateEnteredEventDetails"
+            }
+            PassStateExited | TaskStateExited | ChoiceStateExited | WaitStateExited
+            | SucceedStateExited | ParallelStateExited | MapStateExited => {
+                "stateExitedEventDetails"
+            }
+            TaskStateAborted
+            | WaitStateAborted
+            | ParallelStateStarted
+            | ParallelStateSucceeded
+            | ParallelStateFailed
+            | ParallelStateAborted
+            | MapStateSucceeded
+            | MapStateFailed
+            | MapStateAborted
+            | LambdaFunctionStarted => return None,
+        })
+    }
 }
 
 /// Which data field of an event's details `with_data` fills.
@@ -200,13 +272,13 @@ mod tests {
 
     #[test]
     fn every_event_type_round_trips_through_json() {
-        for (i, t) in EVENT_TYPES.iter().enumerate() {
+        for (i, t) in EventType::ALL.iter().enumerate() {
             let e = HistoryEvent {
                 id: i as u64 + 1,
                 previous_event_id: i as u64,
                 timestamp_ms: 1_700_000_000_123,
-                event_type: t,
-                details: details_key(t).map(|_| json!({"name": "S"})),
+                event_type: *t,
+                details: t.details_key().map(|_| json!({"name": "S"})),
             };
             assert_eq!(HistoryEvent::from_json(&e.to_json()), Some(e.clone()));
             let text: Value = serde_json::from_str(&e.to_json_string()).unwrap();
@@ -217,13 +289,60 @@ mod tests {
     #[test]
     fn state_events_use_the_shared_detail_keys() {
         assert_eq!(
-            details_key("PassStateEntered"),
+            EventType::PassStateEntered.details_key(),
             Some("stateEnteredEventDetails")
         );
         assert_eq!(
-            details_key("MapStateExited"),
+            EventType::MapStateExited.details_key(),
             Some("stateExitedEventDetails")
         );
-        assert_eq!(details_key("ParallelStateStarted"), None);
+        assert_eq!(EventType::ParallelStateStarted.details_key(), None);
+        assert_eq!(
+            EventType::from_name("MapStateEntered"),
+            Some(EventType::MapStateEntered)
+        );
+        assert_eq!(EventType::from_name("NoSuchEvent"), None);
+    }
+
+    #[test]
+    fn each_state_kind_enters_and_exits_with_its_own_events() {
+        let definition = json!({"StartAt": "Pass", "States": {
+            "Pass": {"Type": "Pass", "Next": "Task"},
+            "Task": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:f", "Next": "Choice"},
+            "Choice": {"Type": "Choice", "Choices": [{"Variable": "$.x", "IsPresent": true, "Next": "Wait"}], "Default": "Fail"},
+            "Wait": {"Type": "Wait", "Seconds": 1, "Next": "Parallel"},
+            "Parallel": {"Type": "Parallel", "Branches": [{"StartAt": "B", "States": {"B": {"Type": "Succeed"}}}], "Next": "Map"},
+            "Map": {"Type": "Map", "ItemProcessor": {"StartAt": "I", "States": {"I": {"Type": "Succeed"}}}, "Next": "Done"},
+            "Done": {"Type": "Succeed"},
+            "Fail": {"Type": "Fail"}
+        }});
+        let machine = zoomvault_asl::definition::parse_str(&definition.to_string())
+            .unwrap_or_else(|errors| panic!("{errors:?}"));
+        let names: Vec<String> = machine
+            .states
+            .values()
+            .map(|s| {
+                let exited = EventType::exited(&s.kind).map_or("-", EventType::name);
+                format!(
+                    "{} {} {}",
+                    s.name,
+                    EventType::entered(&s.kind).name(),
+                    exited
+                )
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "Pass PassStateEntered PassStateExited",
+                "Task TaskStateEntered TaskStateExited",
+                "Choice ChoiceStateEntered ChoiceStateExited",
+                "Wait WaitStateEntered WaitStateExited",
+                "Parallel ParallelStateEntered ParallelStateExited",
+                "Map MapStateEntered MapStateExited",
+                "Done SucceedStateEntered SucceedStateExited",
+                "Fail FailStateEntered -",
+            ]
+        );
     }
 }

@@ -134,11 +134,27 @@ pub struct StateMachineRow {
 #[derive(Debug, Default)]
 pub struct Batch {
     pub new_executions: Vec<ExecutionRow>,
-    pub facts: Vec<(i64, u64, i64, Fact)>,
+    pub facts: Vec<NewFact>,
     pub history: Vec<(i64, HistoryEvent)>,
     /// Applied before `closed`: a redriven state may fail again at once.
     pub reopened: Vec<Reopened>,
     pub closed: Vec<Closed>,
+}
+
+/// One fact of an execution's journal: its place in the journal, when it
+/// was journaled, and what happened.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JournalEntry {
+    pub seq: u64,
+    pub at_ms: i64,
+    pub fact: Fact,
+}
+
+/// A fact to journal, and whose execution it belongs to.
+#[derive(Debug, Clone)]
+pub struct NewFact {
+    pub execution_id: i64,
+    pub entry: JournalEntry,
 }
 
 /// A closed execution running again (RedriveExecution): status back to
@@ -328,9 +344,13 @@ impl Store {
             let mut insert_fact = tx.prepare_cached(
                 "INSERT INTO facts (execution_id, seq, at_ms, body) VALUES (?1, ?2, ?3, ?4)",
             )?;
-            for (exec, seq, at, fact) in &batch.facts {
-                let body = serde_json::to_string(fact).expect("facts serialize");
-                insert_fact.execute(params![exec, *seq as i64, at, body])?;
+            for NewFact {
+                execution_id,
+                entry,
+            } in &batch.facts
+            {
+                let body = serde_json::to_string(&entry.fact).expect("facts serialize");
+                insert_fact.execute(params![execution_id, entry.seq as i64, entry.at_ms, body])?;
             }
             let mut insert_event = tx.prepare_cached(
                 "INSERT INTO history (execution_id, id, body) VALUES (?1, ?2, ?3)",
@@ -407,8 +427,8 @@ impl Store {
         Ok(rows)
     }
 
-    /// The journal of one execution, in order: (seq, at_ms, fact).
-    pub fn facts(&self, execution_id: i64) -> Result<Vec<(u64, i64, Fact)>> {
+    /// The journal of one execution, in order.
+    pub fn facts(&self, execution_id: i64) -> Result<Vec<JournalEntry>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT seq, at_ms, body FROM facts WHERE execution_id = ?1 ORDER BY seq",
         )?;
@@ -427,7 +447,11 @@ impl Store {
                     what: format!("fact {seq} of execution {execution_id}"),
                     source,
                 })?;
-                Ok((seq, at, fact))
+                Ok(JournalEntry {
+                    seq,
+                    at_ms: at,
+                    fact,
+                })
             })
             .collect()
     }

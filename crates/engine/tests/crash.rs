@@ -624,8 +624,8 @@ fn recorded_in_cause(cause: &str) -> (u32, u64) {
 /// Task results from the journal's facts, keyed by the journal's task key.
 fn recorded_from_facts(store: &Store, execution: &ExecutionRow) -> BTreeMap<u64, Recorded> {
     let mut recorded = BTreeMap::new();
-    for (_, _, fact) in store.facts(execution.id).expect("read the facts") {
-        let (key, (run, reported_key), succeeded) = match &fact {
+    for entry in store.facts(execution.id).expect("read the facts") {
+        let (key, (run, reported_key), succeeded) = match &entry.fact {
             Fact::TaskSucceeded { key, output } => (*key, recorded_in_output(output), true),
             Fact::TaskFailed { key, error, cause } => {
                 assert_eq!(error, "Crash.Planned", "only planned failures happen");

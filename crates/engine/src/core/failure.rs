@@ -72,12 +72,10 @@ impl Execution {
                 match caught {
                     Ok((output, assigned)) => {
                         let next = catcher.next.clone();
-                        let name = state.name.clone();
-                        let type_name = state.type_name();
                         if let Some(r) = self.runs.get_mut(&run) {
                             r.variables.extend(assigned);
                         }
-                        self.exited(run, type_name, &name, &output, cx);
+                        self.exited(run, state, &output, cx);
                         work.push(Work::Enter {
                             run,
                             state: next,
@@ -129,7 +127,7 @@ impl Execution {
                             "The task did not complete within TimeoutSeconds.",
                         )
                     };
-                    self.task_failed(run, failure, "TaskTimedOut", cx, work);
+                    self.task_failed(run, failure, TaskFailure::TimedOut, cx, work);
                 }
             }
             TimerPurpose::Resume(run) => {

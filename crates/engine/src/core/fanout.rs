@@ -36,7 +36,7 @@ impl Execution {
         cx: &mut Ctx,
         work: &mut Vec<Work>,
     ) {
-        self.event(run, "ParallelStateStarted", None, cx);
+        self.event(run, EventType::ParallelStateStarted, None, cx);
         let branch_machines = self.compiled.children_of(machine, state).to_vec();
         let n = branch_machines.len();
         // On a redrive, the branches that succeeded keep their outputs and
@@ -75,7 +75,7 @@ impl Execution {
                 .into_iter()
                 .map(|r| r.unwrap_or(Value::Null))
                 .collect();
-            self.event(run, "ParallelStateSucceeded", None, cx);
+            self.event(run, EventType::ParallelStateSucceeded, None, cx);
             self.state_result(run, Value::Array(results), cx, work);
             return;
         }
@@ -121,13 +121,13 @@ impl Execution {
         }
         self.event(
             run,
-            "MapStateStarted",
+            EventType::MapStateStarted,
             Some(json!({ "length": length })),
             cx,
         );
         if progress.done == length {
             // No items, or a redrive found every item succeeded.
-            self.event(run, "MapStateSucceeded", None, cx);
+            self.event(run, EventType::MapStateSucceeded, None, cx);
             self.state_result(run, Value::Array(progress.results), cx, work);
             return;
         }
@@ -207,7 +207,7 @@ impl Execution {
             }
             self.event(
                 run,
-                "MapIterationStarted",
+                EventType::MapIterationStarted,
                 Some(json!({ "name": label, "index": index })),
                 cx,
             );
@@ -336,7 +336,7 @@ impl Execution {
                 }
                 if let Some(results) = all_done {
                     self.set_waiting(parent, Waiting::Nothing);
-                    self.event(parent, "ParallelStateSucceeded", None, cx);
+                    self.event(parent, EventType::ParallelStateSucceeded, None, cx);
                     self.state_result(parent, Value::Array(results), cx, work);
                 }
             }
@@ -354,7 +354,7 @@ impl Execution {
                         self.parallel_unfinished(children, results, Some((slot, stopped)));
                     self.set_waiting(parent, Waiting::Unfinished(Box::new(unfinished)));
                 }
-                self.event(parent, "ParallelStateFailed", None, cx);
+                self.event(parent, EventType::ParallelStateFailed, None, cx);
                 work.push(Work::Fail {
                     run: parent,
                     failure,
@@ -409,9 +409,9 @@ impl Execution {
         self.event(
             parent,
             if ok {
-                "MapIterationSucceeded"
+                EventType::MapIterationSucceeded
             } else {
-                "MapIterationFailed"
+                EventType::MapIterationFailed
             },
             Some(label),
             cx,
@@ -439,7 +439,7 @@ impl Execution {
                     stopped_active.push((i, self.freeze_run(child)));
                     self.event(
                         parent,
-                        "MapIterationAborted",
+                        EventType::MapIterationAborted,
                         Some(json!({ "name": state_name, "index": i })),
                         cx,
                     );
@@ -447,7 +447,7 @@ impl Execution {
                 let unfinished = p.into_unfinished(stopped_active);
                 self.set_waiting(parent, Waiting::Unfinished(Box::new(unfinished)));
             }
-            self.event(parent, "MapStateFailed", None, cx);
+            self.event(parent, EventType::MapStateFailed, None, cx);
             work.push(Work::Fail {
                 run: parent,
                 failure,
@@ -464,7 +464,7 @@ impl Execution {
                 Some(Waiting::Map(p)) => p.results,
                 _ => Vec::new(),
             };
-            self.event(parent, "MapStateSucceeded", None, cx);
+            self.event(parent, EventType::MapStateSucceeded, None, cx);
             self.state_result(parent, Value::Array(results), cx, work);
             return;
         }

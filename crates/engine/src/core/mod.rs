@@ -30,7 +30,7 @@
 //! `fanout` Parallel branches and Map iterations; `failure` Retry, Catch
 //! and timers; `redrive` what RedriveExecution runs again.
 
-use crate::history::{json_text, with_data, DataField, HistoryEvent};
+use crate::history::{json_text, with_data, DataField, EventType, HistoryEvent};
 use crate::task::{TaskInvocation, TaskTarget, TokenSecret};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
@@ -50,9 +50,11 @@ mod run;
 mod states;
 mod task_state;
 
+use task_state::TaskFailure;
+
 use fanout::MapProgress;
 use redrive::{StoppedRun, Unfinished};
-use run::{Frame, Run, RunId, TimerPurpose, Waiting, Work};
+use run::{AwaitedTask, Frame, Run, RunId, TimerPurpose, Waiting, Work};
 
 /// Something that happened outside the core, in journal order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -180,15 +182,15 @@ impl End {
     }
 
     /// The history event that closes the execution, with its details.
-    fn event(&self) -> (&'static str, Value) {
+    fn event(&self) -> (EventType, Value) {
         let (event_type, failure) = match self {
             End::Succeeded { output } => {
                 let d = with_data(Map::new(), DataField::Output, output);
-                return ("ExecutionSucceeded", Value::Object(d));
+                return (EventType::ExecutionSucceeded, Value::Object(d));
             }
-            End::Failed { failure } => ("ExecutionFailed", failure),
-            End::TimedOut { failure } => ("ExecutionTimedOut", failure),
-            End::Aborted { failure } => ("ExecutionAborted", failure),
+            End::Failed { failure } => (EventType::ExecutionFailed, failure),
+            End::TimedOut { failure } => (EventType::ExecutionTimedOut, failure),
+            End::Aborted { failure } => (EventType::ExecutionAborted, failure),
         };
         let details = json!({ "error": failure.error, "cause": failure.cause });
         (event_type, details)
@@ -367,7 +369,7 @@ impl Execution {
             Fact::TaskFailed { key, error, cause } => {
                 if let Some(run) = self.tasks.remove(key) {
                     let failure = Failure::new(error.clone(), cause.clone());
-                    self.task_failed(run, failure, "TaskFailed", &mut cx, &mut work);
+                    self.task_failed(run, failure, TaskFailure::Failed, &mut cx, &mut work);
                 }
             }
             Fact::TimerFired { key } => {
@@ -404,7 +406,12 @@ impl Execution {
         let details = with_data(Map::new(), DataField::Input, input);
         let mut details = details;
         details.insert("roleArn".into(), json!(self.info.role_arn));
-        self.event(root, "ExecutionStarted", Some(Value::Object(details)), cx);
+        self.event(
+            root,
+            EventType::ExecutionStarted,
+            Some(Value::Object(details)),
+            cx,
+        );
         if let Some(timeout) = self.compiled.root().timeout_seconds {
             let key = self.key();
             self.timers.insert(key, TimerPurpose::ExecutionTimeout);
@@ -457,10 +464,10 @@ impl Execution {
         self.tasks.iter().filter_map(|(key, run)| {
             let submitted = matches!(
                 self.waiting(*run),
-                Some(Waiting::Task {
+                Some(Waiting::Task(AwaitedTask {
                     submitted: true,
                     ..
-                })
+                }))
             );
             (!submitted).then_some(*key)
         })
@@ -479,10 +486,10 @@ impl Execution {
                 .is_some_and(|f| {
                     matches!(
                         f.waiting,
-                        Waiting::Task {
+                        Waiting::Task(AwaitedTask {
                             heartbeat_seconds: Some(_),
                             ..
-                        }
+                        })
                     )
                 });
             CallbackTask::Awaited { heartbeat }

@@ -136,7 +136,7 @@ impl Execution {
         let count = self.redrive_count;
         self.event(
             0,
-            "ExecutionRedriven",
+            EventType::ExecutionRedriven,
             Some(json!({ "redriveCount": count })),
             cx,
         );

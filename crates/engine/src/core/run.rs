@@ -30,21 +30,28 @@ pub(super) struct Frame {
     pub(super) waiting: Waiting,
 }
 
+/// A task a Task state waits for, with what its history events name.
+#[derive(Debug, Clone)]
+pub(super) struct AwaitedTask {
+    pub(super) key: u64,
+    /// Its TimeoutSeconds and HeartbeatSeconds timers.
+    pub(super) timers: Vec<u64>,
+    /// A Lambda function used directly as the resource: its events are
+    /// `LambdaFunction*`, not `Task*`.
+    pub(super) lambda_function: bool,
+    pub(super) resource_type: String,
+    pub(super) resource: String,
+    /// A `.waitForTaskToken` task: SendTaskSuccess/Failure ends it.
+    pub(super) callback: bool,
+    /// Its TaskSubmitted was recorded: the handler is not run again.
+    pub(super) submitted: bool,
+    pub(super) heartbeat_seconds: Option<u64>,
+}
+
 #[derive(Debug, Clone)]
 pub(super) enum Waiting {
     Nothing,
-    Task {
-        key: u64,
-        timers: Vec<u64>,
-        lambda_function: bool,
-        resource_type: String,
-        resource: String,
-        /// A `.waitForTaskToken` task: SendTaskSuccess/Failure ends it.
-        callback: bool,
-        /// Its TaskSubmitted was recorded: the handler is not run again.
-        submitted: bool,
-        heartbeat_seconds: Option<u64>,
-    },
+    Task(AwaitedTask),
     Retry {
         timer: u64,
     },
@@ -159,7 +166,7 @@ impl Execution {
     pub(super) fn event(
         &mut self,
         run: RunId,
-        event_type: &'static str,
+        event_type: EventType,
         details: Option<Value>,
         cx: &mut Ctx,
     ) -> u64 {
@@ -292,7 +299,7 @@ impl Execution {
     pub(super) fn forget_waits(&mut self, r: &Run) {
         if let Some(frame) = &r.frame {
             match &frame.waiting {
-                Waiting::Task { key, timers, .. } => {
+                Waiting::Task(AwaitedTask { key, timers, .. }) => {
                     self.tasks.remove(key);
                     for t in timers {
                         self.timers.remove(t);

@@ -159,31 +159,6 @@ pub(super) fn env_scope<'a>(env: &'a Env, data: &'a Value) -> zoomvault_asl::Sco
     zoomvault_asl::Scope::new(data, env.context, env.variables)
 }
 
-pub(super) fn entered_type(type_name: &str) -> &'static str {
-    match type_name {
-        "Pass" => "PassStateEntered",
-        "Task" => "TaskStateEntered",
-        "Choice" => "ChoiceStateEntered",
-        "Wait" => "WaitStateEntered",
-        "Succeed" => "SucceedStateEntered",
-        "Fail" => "FailStateEntered",
-        "Parallel" => "ParallelStateEntered",
-        _ => "MapStateEntered",
-    }
-}
-
-pub(super) fn exited_type(type_name: &str) -> &'static str {
-    match type_name {
-        "Pass" => "PassStateExited",
-        "Task" => "TaskStateExited",
-        "Choice" => "ChoiceStateExited",
-        "Wait" => "WaitStateExited",
-        "Succeed" => "SucceedStateExited",
-        "Parallel" => "ParallelStateExited",
-        _ => "MapStateExited",
-    }
-}
-
 impl Execution {
     pub(super) fn enter(
         &mut self,
@@ -210,7 +185,7 @@ impl Execution {
             });
             return;
         };
-        let type_name = state.type_name();
+        let entered_type = EventType::entered(&state.kind);
         let retries = vec![0; state.retry.len()];
         self.transitions += 1;
         if let Some(r) = self.runs.get_mut(&run) {
@@ -229,12 +204,7 @@ impl Execution {
             DataField::Input,
             &raw,
         );
-        self.event(
-            run,
-            entered_type(type_name),
-            Some(Value::Object(entered)),
-            cx,
-        );
+        self.event(run, entered_type, Some(Value::Object(entered)), cx);
         self.execute(run, cx, work);
     }
 
@@ -270,7 +240,7 @@ impl Execution {
                     .push(Action::StartTimer { key: timer, due_ms });
             }
             Ok(Body::Succeed { output }) => {
-                self.exited(run, "Succeed", &state.name, &output, cx);
+                self.exited(run, state, &output, cx);
                 work.push(Work::RunEnded {
                     run,
                     outcome: Ok(output),
@@ -345,8 +315,7 @@ impl Execution {
         let state = compiled.machines[r.machine]
             .state(&frame.state)
             .expect("state exists");
-        let name = state.name.clone();
-        self.exited(run, state.type_name(), &name, &output, cx);
+        self.exited(run, state, &output, cx);
         let next = next.or_else(|| match &state.transition {
             Transition::Next(n) => Some(n.clone()),
             _ => None,
@@ -365,20 +334,18 @@ impl Execution {
         }
     }
 
-    pub(super) fn exited(
-        &mut self,
-        run: RunId,
-        type_name: &str,
-        name: &str,
-        output: &Value,
-        cx: &mut Ctx,
-    ) {
+    /// Records that the run left `state` with `output` (a Fail state is
+    /// never left: it ends its run).
+    pub(super) fn exited(&mut self, run: RunId, state: &State, output: &Value, cx: &mut Ctx) {
+        let Some(exited_type) = EventType::exited(&state.kind) else {
+            return;
+        };
         let d = with_data(
-            Map::from_iter([("name".to_string(), json!(name))]),
+            Map::from_iter([("name".to_string(), json!(state.name))]),
             DataField::Output,
             output,
         );
-        self.event(run, exited_type(type_name), Some(Value::Object(d)), cx);
+        self.event(run, exited_type, Some(Value::Object(d)), cx);
     }
 
     pub(super) fn finish_wait(

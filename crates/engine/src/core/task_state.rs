@@ -4,6 +4,13 @@
 
 use super::*;
 
+/// How a task ended without a result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum TaskFailure {
+    Failed,
+    TimedOut,
+}
+
 impl Execution {
     /// The token the run's current state gets if it is a Task whose fields
     /// read `$$`: the task it schedules takes the next key, so its token
@@ -46,8 +53,13 @@ impl Execution {
             if let Some(t) = timeout {
                 d.insert("timeoutInSeconds".into(), json!(t));
             }
-            self.event(run, "LambdaFunctionScheduled", Some(Value::Object(d)), cx);
-            self.event(run, "LambdaFunctionStarted", None, cx);
+            self.event(
+                run,
+                EventType::LambdaFunctionScheduled,
+                Some(Value::Object(d)),
+                cx,
+            );
+            self.event(run, EventType::LambdaFunctionStarted, None, cx);
         } else {
             let mut d = Map::new();
             d.insert("resourceType".into(), json!(resource_type));
@@ -60,10 +72,10 @@ impl Execution {
             if let Some(h) = heartbeat {
                 d.insert("heartbeatInSeconds".into(), json!(h));
             }
-            self.event(run, "TaskScheduled", Some(Value::Object(d)), cx);
+            self.event(run, EventType::TaskScheduled, Some(Value::Object(d)), cx);
             self.event(
                 run,
-                "TaskStarted",
+                EventType::TaskStarted,
                 Some(json!({ "resourceType": resource_type, "resource": resource })),
                 cx,
             );
@@ -89,7 +101,7 @@ impl Execution {
         }
         self.set_waiting(
             run,
-            Waiting::Task {
+            Waiting::Task(AwaitedTask {
                 key,
                 timers,
                 lambda_function,
@@ -98,7 +110,7 @@ impl Execution {
                 callback,
                 submitted: false,
                 heartbeat_seconds: heartbeat,
-            },
+            }),
         );
         cx.out.actions.push(Action::RunTask(TaskInvocation {
             execution_arn: self.info.execution_arn.clone(),
@@ -116,13 +128,13 @@ impl Execution {
     /// A callback task's worker has it: record TaskSubmitted (once) and keep
     /// waiting for SendTaskSuccess/Failure.
     pub(super) fn task_submitted(&mut self, run: RunId, output: Option<&Value>, cx: &mut Ctx) {
-        let Some(Waiting::Task {
+        let Some(Waiting::Task(AwaitedTask {
             callback: true,
             submitted,
             resource_type,
             resource,
             ..
-        }) = self.waiting_mut(run)
+        })) = self.waiting_mut(run)
         else {
             return;
         };
@@ -136,18 +148,18 @@ impl Execution {
         };
         d.insert("resourceType".into(), json!(resource_type));
         d.insert("resource".into(), json!(resource));
-        self.event(run, "TaskSubmitted", Some(Value::Object(d)), cx);
+        self.event(run, EventType::TaskSubmitted, Some(Value::Object(d)), cx);
     }
 
     /// SendTaskHeartbeat: the HeartbeatSeconds clock starts again, on a new
     /// timer; the old one is disarmed and will change nothing if it fires.
     pub(super) fn task_heartbeat(&mut self, run: RunId, task: u64, cx: &mut Ctx) {
-        let Some(Waiting::Task {
+        let Some(Waiting::Task(AwaitedTask {
             callback: true,
             timers,
             heartbeat_seconds: Some(seconds),
             ..
-        }) = self.waiting(run)
+        })) = self.waiting(run)
         else {
             return;
         };
@@ -173,7 +185,7 @@ impl Execution {
                 heartbeat: true,
             },
         );
-        if let Some(Waiting::Task { timers, .. }) = self.waiting_mut(run) {
+        if let Some(Waiting::Task(AwaitedTask { timers, .. })) = self.waiting_mut(run) {
             timers.retain(|t| Some(*t) != old);
             timers.push(new);
         }
@@ -183,22 +195,17 @@ impl Execution {
         });
     }
 
-    pub(super) fn task_waiting(&self, run: RunId) -> Option<(Vec<u64>, bool, String, String)> {
-        match &self.runs.get(&run)?.frame.as_ref()?.waiting {
-            Waiting::Task {
-                timers,
-                lambda_function,
-                resource_type,
-                resource,
-                ..
-            } => Some((
-                timers.clone(),
-                *lambda_function,
-                resource_type.clone(),
-                resource.clone(),
-            )),
-            _ => None,
+    /// The task the run's current state waits for, its timers disarmed:
+    /// the task has ended.
+    fn end_awaited_task(&mut self, run: RunId) -> Option<AwaitedTask> {
+        let Some(Waiting::Task(task)) = self.waiting(run) else {
+            return None;
+        };
+        let task = task.clone();
+        for t in &task.timers {
+            self.timers.remove(t);
         }
+        Some(task)
     }
 
     pub(super) fn task_succeeded(
@@ -208,49 +215,49 @@ impl Execution {
         cx: &mut Ctx,
         work: &mut Vec<Work>,
     ) {
-        let Some((timers, lambda, resource_type, resource)) = self.task_waiting(run) else {
+        let Some(task) = self.end_awaited_task(run) else {
             return;
         };
-        for t in timers {
-            self.timers.remove(&t);
-        }
-        if lambda {
+        if task.lambda_function {
             let d = with_data(Map::new(), DataField::Output, &output);
-            self.event(run, "LambdaFunctionSucceeded", Some(Value::Object(d)), cx);
+            self.event(
+                run,
+                EventType::LambdaFunctionSucceeded,
+                Some(Value::Object(d)),
+                cx,
+            );
         } else {
             let mut d = with_data(Map::new(), DataField::Output, &output);
-            d.insert("resourceType".into(), json!(resource_type));
-            d.insert("resource".into(), json!(resource));
-            self.event(run, "TaskSucceeded", Some(Value::Object(d)), cx);
+            d.insert("resourceType".into(), json!(task.resource_type));
+            d.insert("resource".into(), json!(task.resource));
+            self.event(run, EventType::TaskSucceeded, Some(Value::Object(d)), cx);
         }
         self.state_result(run, output, cx, work);
     }
 
-    /// `kind` is `TaskFailed` or `TaskTimedOut`.
+    /// The task failed, or (`TaskFailure::TimedOut`) its TimeoutSeconds or
+    /// HeartbeatSeconds ran out.
     pub(super) fn task_failed(
         &mut self,
         run: RunId,
         failure: Failure,
-        kind: &str,
+        how: TaskFailure,
         cx: &mut Ctx,
         work: &mut Vec<Work>,
     ) {
-        let Some((timers, lambda, resource_type, resource)) = self.task_waiting(run) else {
+        let Some(task) = self.end_awaited_task(run) else {
             return;
         };
-        for t in timers {
-            self.timers.remove(&t);
-        }
-        let event_type = match (lambda, kind) {
-            (true, "TaskTimedOut") => "LambdaFunctionTimedOut",
-            (true, _) => "LambdaFunctionFailed",
-            (false, "TaskTimedOut") => "TaskTimedOut",
-            (false, _) => "TaskFailed",
+        let event_type = match (task.lambda_function, how) {
+            (true, TaskFailure::TimedOut) => EventType::LambdaFunctionTimedOut,
+            (true, TaskFailure::Failed) => EventType::LambdaFunctionFailed,
+            (false, TaskFailure::TimedOut) => EventType::TaskTimedOut,
+            (false, TaskFailure::Failed) => EventType::TaskFailed,
         };
         let mut d = Map::new();
-        if !lambda {
-            d.insert("resourceType".into(), json!(resource_type));
-            d.insert("resource".into(), json!(resource));
+        if !task.lambda_function {
+            d.insert("resourceType".into(), json!(task.resource_type));
+            d.insert("resource".into(), json!(task.resource));
         }
         d.insert("error".into(), json!(failure.error));
         d.insert("cause".into(), json!(failure.cause));
