@@ -6,6 +6,7 @@
 //! time and entropy come in from the caller, so every evaluation is
 //! deterministic and can be replayed.
 
+pub mod body;
 pub mod choice;
 pub mod definition;
 pub mod entropy;

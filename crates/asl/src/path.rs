@@ -197,6 +197,12 @@ impl Path {
         self.root.clone()
     }
 
+    /// True for `$` alone: the whole of the state's data. Placing a result
+    /// there replaces the data, so nothing of it needs copying.
+    pub fn is_whole_input(&self) -> bool {
+        self.root == Root::Input && self.segments.is_empty()
+    }
+
     /// True for a reference path: one that selects at most one node.
     pub fn is_reference(&self) -> bool {
         self.segments.iter().all(Segment::is_reference_step)

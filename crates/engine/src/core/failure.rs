@@ -57,20 +57,10 @@ impl Execution {
                 let cur = self
                     .current(run)
                     .expect("a failing run has a current state");
-                let error_output = lifecycle::error_output(&failure);
                 let mut env = cur.env(&mut cx.entropy);
-                let caught = (|| {
-                    let assigned =
-                        lifecycle::assignments(catcher.assign.as_ref(), &error_output, &mut env)?;
-                    let output = lifecycle::catcher_output(
-                        &cur.raw,
-                        catcher.result_path.as_ref(),
-                        &failure,
-                    )?;
-                    Ok::<_, Failure>((output, assigned))
-                })();
+                let caught = lifecycle::catch(catcher, &cur.raw, &failure, &mut env);
                 match caught {
-                    Ok((output, assigned)) => {
+                    Ok(Finished { output, assigned }) => {
                         let next = catcher.next.clone();
                         if let Some(r) = self.runs.get_mut(&run) {
                             r.variables.extend(assigned);
@@ -143,7 +133,7 @@ impl Execution {
                     Waiting::Retry { .. } => self.execute(run, cx, work),
                     Waiting::Wait {
                         effective_input, ..
-                    } => self.finish_wait(run, effective_input, cx, work),
+                    } => self.state_result(run, effective_input, cx, work),
                     _ => {}
                 }
             }

@@ -396,12 +396,8 @@ impl Execution {
             }
         }
         let total = p.items.len() as u64;
-        let over = lifecycle::exceeds_tolerance(
-            p.failed,
-            total,
-            p.tolerated_percentage,
-            p.tolerated_count,
-        );
+        let over =
+            body::exceeds_tolerance(p.failed, total, p.tolerated_percentage, p.tolerated_count);
         let tolerance_given = p.tolerated_percentage.is_some() || p.tolerated_count.is_some();
         let all_done = p.done == p.items.len();
         let failed = p.failed;

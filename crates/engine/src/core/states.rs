@@ -6,17 +6,17 @@ use super::*;
 
 /// What a state's body decided, computed without touching the execution.
 pub(super) enum Body {
-    Complete {
-        output: Value,
-        assigned: Map<String, Value>,
+    /// The body's result, at once: Pass, Choice (which also names the next
+    /// state and the rule it chose), Succeed.
+    Result {
+        result: Value,
         next: Option<String>,
+        rule: Option<usize>,
     },
+    /// A Wait: its result is its effective input, when the timer fires.
     Wait {
         due_ms: i64,
         effective: Value,
-    },
-    Succeed {
-        output: Value,
     },
     Fail(Failure),
     Task {
@@ -31,68 +31,57 @@ pub(super) enum Body {
     Map(Box<MapProgress>),
 }
 
+/// Enters the state (`lifecycle::enter`) and runs its type's body on the
+/// effective input. The rest of the lifecycle runs once the body has a
+/// result (`Execution::finish_state`).
 pub(super) fn evaluate_body(
     state: &State,
     raw: &Value,
     env: &mut Env,
     now: i64,
 ) -> Result<Body, Failure> {
+    let effective = lifecycle::enter(state, raw, env)?;
     Ok(match &state.kind {
-        StateKind::Pass(pass) => {
-            let effective = lifecycle::effective_input(state, raw, env)?;
-            let result = pass.result.clone().unwrap_or(effective);
-            let assigned = lifecycle::assignments(state.assign.as_ref(), &result, env)?;
-            let output = lifecycle::state_output(state, raw, result, env)?;
-            Body::Complete {
-                output,
-                assigned,
-                next: None,
-            }
-        }
+        StateKind::Pass(pass) => Body::Result {
+            result: pass.result.clone().unwrap_or(effective),
+            next: None,
+            rule: None,
+        },
         StateKind::Choice(choice) => {
-            let effective = lifecycle::input_path(&state.processing, raw, env)?;
-            let chosen = lifecycle::choose(state, &effective, env)?;
-            let (next, rule_assign) = match chosen {
-                Some(i) => (
-                    choice.choices[i].next.clone(),
-                    choice.choices[i].assign.as_ref(),
-                ),
-                None => (choice.default.clone().unwrap_or_default(), None),
+            let rule = body::choose(state, &effective, env)?;
+            let next = match rule {
+                Some(i) => choice.choices[i].next.clone(),
+                None => choice.default.clone().unwrap_or_default(),
             };
-            let mut assigned = lifecycle::assignments(state.assign.as_ref(), &effective, env)?;
-            assigned.extend(lifecycle::assignments(rule_assign, &effective, env)?);
-            let output = lifecycle::output_path(&state.processing, &effective, env)?;
-            Body::Complete {
-                output,
-                assigned,
+            Body::Result {
+                result: effective,
                 next: Some(next),
+                rule,
             }
         }
         StateKind::Wait(wait) => {
-            let effective = lifecycle::input_path(&state.processing, raw, env)?;
-            let until = lifecycle::wait_until(wait, &effective, env, from_ms(now))?;
+            let until = body::wait_until(wait, &effective, env, from_ms(now))?;
             Body::Wait {
                 due_ms: to_ms(until),
                 effective,
             }
         }
-        StateKind::Succeed => {
-            let effective = lifecycle::input_path(&state.processing, raw, env)?;
-            let output = lifecycle::output_path(&state.processing, &effective, env)?;
-            Body::Succeed { output }
-        }
-        StateKind::Fail(fail) => Body::Fail(lifecycle::fail_failure(fail, raw, env)?),
+        StateKind::Succeed => Body::Result {
+            result: effective,
+            next: None,
+            rule: None,
+        },
+        StateKind::Fail(fail) => Body::Fail(body::fail_failure(fail, &effective, env)?),
         StateKind::Task(task) => {
-            let effective = lifecycle::effective_input(state, raw, env)?;
             let timeout = task
                 .timeout_seconds
                 .as_ref()
-                .map(|d| lifecycle::dynamic_u64(d, &effective, env, "TimeoutSecondsPath"))
+                .map(|d| body::dynamic_u64(d, &effective, env, "TimeoutSecondsPath"))
                 .transpose()?;
             let heartbeat = task
                 .heartbeat_seconds
                 .as_ref()
-                .map(|d| lifecycle::dynamic_u64(d, &effective, env, "HeartbeatSecondsPath"))
+                .map(|d| body::dynamic_u64(d, &effective, env, "HeartbeatSecondsPath"))
                 .transpose()?;
             let target = TaskTarget::resolve(&task.resource, &effective)?;
             Body::Task {
@@ -102,11 +91,8 @@ pub(super) fn evaluate_body(
                 heartbeat,
             }
         }
-        StateKind::Parallel(_) => Body::Parallel {
-            effective: lifecycle::effective_input(state, raw, env)?,
-        },
+        StateKind::Parallel(_) => Body::Parallel { effective },
         StateKind::Map(map) => {
-            let effective = lifecycle::input_path(&state.processing, raw, env)?;
             let items = match map.items_path.eval(&env_scope(env, &effective))? {
                 Value::Array(items) => items,
                 other => {
@@ -118,23 +104,17 @@ pub(super) fn evaluate_body(
                     )))
                 }
             };
-            let max = lifecycle::dynamic_u64(
-                &map.max_concurrency,
-                &effective,
-                env,
-                "MaxConcurrencyPath",
-            )?;
+            let max =
+                body::dynamic_u64(&map.max_concurrency, &effective, env, "MaxConcurrencyPath")?;
             let tolerated_percentage = map
                 .tolerated_failure_percentage
                 .as_ref()
-                .map(|d| {
-                    lifecycle::dynamic_f64(d, &effective, env, "ToleratedFailurePercentagePath")
-                })
+                .map(|d| body::dynamic_f64(d, &effective, env, "ToleratedFailurePercentagePath"))
                 .transpose()?;
             let tolerated_count = map
                 .tolerated_failure_count
                 .as_ref()
-                .map(|d| lifecycle::dynamic_u64(d, &effective, env, "ToleratedFailureCountPath"))
+                .map(|d| body::dynamic_u64(d, &effective, env, "ToleratedFailureCountPath"))
                 .transpose()?;
             Body::Map(Box::new(MapProgress {
                 results: vec![Value::Null; items.len()],
@@ -220,11 +200,9 @@ impl Execution {
         let body = evaluate_body(state, &cur.raw, &mut cur.env(&mut cx.entropy), cx.now);
         match body {
             Err(failure) => work.push(Work::Fail { run, failure }),
-            Ok(Body::Complete {
-                output,
-                assigned,
-                next,
-            }) => self.complete(run, output, assigned, next, cx, work),
+            Ok(Body::Result { result, next, rule }) => {
+                self.finish_state(run, result, next, rule, cx, work)
+            }
             Ok(Body::Wait { due_ms, effective }) => {
                 let timer = self.key();
                 self.timers.insert(timer, TimerPurpose::Resume(run));
@@ -238,13 +216,6 @@ impl Execution {
                 cx.out
                     .actions
                     .push(Action::StartTimer { key: timer, due_ms });
-            }
-            Ok(Body::Succeed { output }) => {
-                self.exited(run, state, &output, cx);
-                work.push(Work::RunEnded {
-                    run,
-                    outcome: Ok(output),
-                });
             }
             Ok(Body::Fail(failure)) => work.push(Work::RunEnded {
                 run,
@@ -271,8 +242,8 @@ impl Execution {
         }
     }
 
-    /// A Task, Parallel or Map produced its result: ResultSelector, Assign,
-    /// ResultPath, OutputPath, then on.
+    /// A Task, Parallel or Map produced its result, or a Wait's timer
+    /// fired: the rest of the state's lifecycle, then on.
     pub(super) fn state_result(
         &mut self,
         run: RunId,
@@ -280,19 +251,34 @@ impl Execution {
         cx: &mut Ctx,
         work: &mut Vec<Work>,
     ) {
+        self.finish_state(run, result, None, None, cx, work);
+    }
+
+    /// The state's body has its `result`: ResultSelector, Assign (with the
+    /// chosen Choice `rule`'s), ResultPath, OutputPath (`lifecycle::finish`),
+    /// then on to `next` or the state's own transition.
+    pub(super) fn finish_state(
+        &mut self,
+        run: RunId,
+        result: Value,
+        next: Option<String>,
+        rule: Option<usize>,
+        cx: &mut Ctx,
+        work: &mut Vec<Work>,
+    ) {
         let Some(cur) = self.current(run) else {
             return;
         };
         let state = cur.state();
+        let rule_assign = match (&state.kind, rule) {
+            (StateKind::Choice(choice), Some(i)) => choice.choices[i].assign.as_ref(),
+            _ => None,
+        };
         let mut env = cur.env(&mut cx.entropy);
-        let finished = (|| {
-            let selected = lifecycle::select_result(state, result, &mut env)?;
-            let assigned = lifecycle::assignments(state.assign.as_ref(), &selected, &mut env)?;
-            let output = lifecycle::state_output(state, &cur.raw, selected, &env)?;
-            Ok::<_, Failure>((output, assigned))
-        })();
-        match finished {
-            Ok((output, assigned)) => self.complete(run, output, assigned, None, cx, work),
+        match lifecycle::finish(state, &cur.raw, result, rule_assign, &mut env) {
+            Ok(Finished { output, assigned }) => {
+                self.complete(run, output, assigned, next, cx, work)
+            }
             Err(failure) => work.push(Work::Fail { run, failure }),
         }
     }
@@ -346,28 +332,5 @@ impl Execution {
             output,
         );
         self.event(run, exited_type, Some(Value::Object(d)), cx);
-    }
-
-    pub(super) fn finish_wait(
-        &mut self,
-        run: RunId,
-        effective: Value,
-        cx: &mut Ctx,
-        work: &mut Vec<Work>,
-    ) {
-        let Some(cur) = self.current(run) else {
-            return;
-        };
-        let state = cur.state();
-        let mut env = cur.env(&mut cx.entropy);
-        let done = (|| {
-            let assigned = lifecycle::assignments(state.assign.as_ref(), &effective, &mut env)?;
-            let output = lifecycle::output_path(&state.processing, &effective, &env)?;
-            Ok::<_, Failure>((output, assigned))
-        })();
-        match done {
-            Ok((output, assigned)) => self.complete(run, output, assigned, None, cx, work),
-            Err(failure) => work.push(Work::Fail { run, failure }),
-        }
     }
 }
