@@ -1,3 +1,9 @@
+//! Unit tests of the site builder: pages and the search index are built
+//! from recordings written here into a fresh temporary directory, and the
+//! tests pin what a reader sees (escaped topics, newest first, file tables,
+//! the atomic swap of the live build, refused page names). They drive only
+//! this crate's functions and write nothing outside their temp directories.
+
 use super::*;
 use expect_test::expect;
 
