@@ -840,3 +840,124 @@ fn list_tags_for_resource(engine: &Engine, r: TagsRequest) -> ApiResult<Value> {
         .collect();
     Ok(json!({ "tags": tags }))
 }
+
+#[cfg(test)]
+mod tests {
+    //! The answers `stateMachineArn` and `executionArn` members get, one line
+    //! per ARN, so a change to how ARNs are read cannot change an answer
+    //! unnoticed.
+
+    use super::*;
+    use expect_test::{expect, Expect};
+
+    fn check(arns: &[&str], expect: Expect) {
+        let answer = |r: ApiResult<&str>| match r {
+            Ok(_) => "ok".to_string(),
+            Err(e) => format!("{} {}: {}", e.status.as_u16(), e.name, e.message),
+        };
+        let mut out = String::new();
+        for arn in arns {
+            let value = arn.to_string();
+            out.push_str(&format!("{arn}\n"));
+            out.push_str(&format!(
+                "  machine:   {}\n",
+                answer(state_machine_arn(Some(&value), "stateMachineArn"))
+            ));
+            out.push_str(&format!(
+                "  execution: {}\n",
+                answer(execution_arn(Some(&value), "executionArn"))
+            ));
+        }
+        expect.assert_eq(&out);
+    }
+
+    #[test]
+    fn arn_members_are_answered_as_before() {
+        check(
+            &[
+                "arn:aws:states:us-east-1:123456789012:stateMachine:m",
+                "arn:aws:states:us-east-1:123456789012:execution:m:e",
+                "arn:aws:states:us-east-1:123456789012:express:m:e",
+                "not-an-arn",
+                "arn:aws:states:us-east-1:123456789012:stateMachine",
+                "arm:aws:states:us-east-1:123456789012:stateMachine:m",
+                "arn:aws:lambda:us-east-1:123456789012:function:m",
+                "arn:aws:states:eu-west-1:123456789012:stateMachine:m",
+                "arn:aws:states:us-east-1:210987654321:execution:m:e",
+                "arn:aws:states::123456789012:stateMachine:m",
+                "arn:aws:states:eu-west-1:123456789012:activity:m",
+                "arn:aws:states:us-east-1:123456789012:activity:m",
+                "arn:aws:states:us-east-1:123456789012:stateMachine:m:1",
+                "arn:aws:states:us-east-1:123456789012:execution:m",
+                "arn:aws:states:us-east-1:123456789012:execution:m:e:x",
+                "arn:aws:states:us-east-1:123456789012:stateMachine:",
+                "arn:aws:states:us-east-1:123456789012:execution::e",
+                "arn:aws:states:us-east-1:123456789012:execution:m:",
+                "arn::states:us-east-1:123456789012:stateMachine:m",
+                "arn:aws-cn:states:us-east-1:123456789012:execution:m:e",
+            ],
+            expect![[r#"
+                arn:aws:states:us-east-1:123456789012:stateMachine:m
+                  machine:   ok
+                  execution: 400 InvalidArn: Invalid Arn: 'executionArn must be an execution ARN: arn:aws:states:us-east-1:123456789012:stateMachine:m'
+                arn:aws:states:us-east-1:123456789012:execution:m:e
+                  machine:   400 InvalidArn: Invalid Arn: 'stateMachineArn must be a state machine ARN, not an execution ARN: arn:aws:states:us-east-1:123456789012:execution:m:e'
+                  execution: ok
+                arn:aws:states:us-east-1:123456789012:express:m:e
+                  machine:   400 InvalidArn: Invalid Arn: 'stateMachineArn must be a state machine ARN, not an execution ARN: arn:aws:states:us-east-1:123456789012:express:m:e'
+                  execution: ok
+                not-an-arn
+                  machine:   400 InvalidArn: Invalid Arn: 'stateMachineArn is not a Step Functions ARN: not-an-arn'
+                  execution: 400 InvalidArn: Invalid Arn: 'executionArn is not a Step Functions ARN: not-an-arn'
+                arn:aws:states:us-east-1:123456789012:stateMachine
+                  machine:   400 InvalidArn: Invalid Arn: 'stateMachineArn is not a Step Functions ARN: arn:aws:states:us-east-1:123456789012:stateMachine'
+                  execution: 400 InvalidArn: Invalid Arn: 'executionArn is not a Step Functions ARN: arn:aws:states:us-east-1:123456789012:stateMachine'
+                arm:aws:states:us-east-1:123456789012:stateMachine:m
+                  machine:   400 InvalidArn: Invalid Arn: 'stateMachineArn is not a Step Functions ARN: arm:aws:states:us-east-1:123456789012:stateMachine:m'
+                  execution: 400 InvalidArn: Invalid Arn: 'executionArn is not a Step Functions ARN: arm:aws:states:us-east-1:123456789012:stateMachine:m'
+                arn:aws:lambda:us-east-1:123456789012:function:m
+                  machine:   400 InvalidArn: Invalid Arn: 'stateMachineArn is not a Step Functions ARN: arn:aws:lambda:us-east-1:123456789012:function:m'
+                  execution: 400 InvalidArn: Invalid Arn: 'executionArn is not a Step Functions ARN: arn:aws:lambda:us-east-1:123456789012:function:m'
+                arn:aws:states:eu-west-1:123456789012:stateMachine:m
+                  machine:   400 InvalidArn: Invalid Arn: 'stateMachineArn names region "eu-west-1" and account "123456789012"; this endpoint is us-east-1 in 123456789012: arn:aws:states:eu-west-1:123456789012:stateMachine:m'
+                  execution: 400 InvalidArn: Invalid Arn: 'executionArn names region "eu-west-1" and account "123456789012"; this endpoint is us-east-1 in 123456789012: arn:aws:states:eu-west-1:123456789012:stateMachine:m'
+                arn:aws:states:us-east-1:210987654321:execution:m:e
+                  machine:   400 InvalidArn: Invalid Arn: 'stateMachineArn names region "us-east-1" and account "210987654321"; this endpoint is us-east-1 in 123456789012: arn:aws:states:us-east-1:210987654321:execution:m:e'
+                  execution: 400 InvalidArn: Invalid Arn: 'executionArn names region "us-east-1" and account "210987654321"; this endpoint is us-east-1 in 123456789012: arn:aws:states:us-east-1:210987654321:execution:m:e'
+                arn:aws:states::123456789012:stateMachine:m
+                  machine:   400 InvalidArn: Invalid Arn: 'stateMachineArn names region "" and account "123456789012"; this endpoint is us-east-1 in 123456789012: arn:aws:states::123456789012:stateMachine:m'
+                  execution: 400 InvalidArn: Invalid Arn: 'executionArn names region "" and account "123456789012"; this endpoint is us-east-1 in 123456789012: arn:aws:states::123456789012:stateMachine:m'
+                arn:aws:states:eu-west-1:123456789012:activity:m
+                  machine:   400 InvalidArn: Invalid Arn: 'stateMachineArn names region "eu-west-1" and account "123456789012"; this endpoint is us-east-1 in 123456789012: arn:aws:states:eu-west-1:123456789012:activity:m'
+                  execution: 400 InvalidArn: Invalid Arn: 'executionArn names region "eu-west-1" and account "123456789012"; this endpoint is us-east-1 in 123456789012: arn:aws:states:eu-west-1:123456789012:activity:m'
+                arn:aws:states:us-east-1:123456789012:activity:m
+                  machine:   400 InvalidArn: Invalid Arn: 'Resource type not valid in this context for stateMachineArn: arn:aws:states:us-east-1:123456789012:activity:m'
+                  execution: 400 InvalidArn: Invalid Arn: 'Resource type not valid in this context for executionArn: arn:aws:states:us-east-1:123456789012:activity:m'
+                arn:aws:states:us-east-1:123456789012:stateMachine:m:1
+                  machine:   400 InvalidArn: Invalid Arn: 'Resource type not valid in this context for stateMachineArn: arn:aws:states:us-east-1:123456789012:stateMachine:m:1'
+                  execution: 400 InvalidArn: Invalid Arn: 'Resource type not valid in this context for executionArn: arn:aws:states:us-east-1:123456789012:stateMachine:m:1'
+                arn:aws:states:us-east-1:123456789012:execution:m
+                  machine:   400 InvalidArn: Invalid Arn: 'Resource type not valid in this context for stateMachineArn: arn:aws:states:us-east-1:123456789012:execution:m'
+                  execution: 400 InvalidArn: Invalid Arn: 'Resource type not valid in this context for executionArn: arn:aws:states:us-east-1:123456789012:execution:m'
+                arn:aws:states:us-east-1:123456789012:execution:m:e:x
+                  machine:   400 InvalidArn: Invalid Arn: 'Resource type not valid in this context for stateMachineArn: arn:aws:states:us-east-1:123456789012:execution:m:e:x'
+                  execution: 400 InvalidArn: Invalid Arn: 'Resource type not valid in this context for executionArn: arn:aws:states:us-east-1:123456789012:execution:m:e:x'
+                arn:aws:states:us-east-1:123456789012:stateMachine:
+                  machine:   ok
+                  execution: 400 InvalidArn: Invalid Arn: 'executionArn must be an execution ARN: arn:aws:states:us-east-1:123456789012:stateMachine:'
+                arn:aws:states:us-east-1:123456789012:execution::e
+                  machine:   400 InvalidArn: Invalid Arn: 'stateMachineArn must be a state machine ARN, not an execution ARN: arn:aws:states:us-east-1:123456789012:execution::e'
+                  execution: 400 InvalidArn: Invalid Arn: 'executionArn must be an execution ARN: arn:aws:states:us-east-1:123456789012:execution::e'
+                arn:aws:states:us-east-1:123456789012:execution:m:
+                  machine:   400 InvalidArn: Invalid Arn: 'stateMachineArn must be a state machine ARN, not an execution ARN: arn:aws:states:us-east-1:123456789012:execution:m:'
+                  execution: ok
+                arn::states:us-east-1:123456789012:stateMachine:m
+                  machine:   ok
+                  execution: 400 InvalidArn: Invalid Arn: 'executionArn must be an execution ARN: arn::states:us-east-1:123456789012:stateMachine:m'
+                arn:aws-cn:states:us-east-1:123456789012:execution:m:e
+                  machine:   400 InvalidArn: Invalid Arn: 'stateMachineArn must be a state machine ARN, not an execution ARN: arn:aws-cn:states:us-east-1:123456789012:execution:m:e'
+                  execution: ok
+            "#]],
+        );
+    }
+}
