@@ -10,6 +10,7 @@ use base64::Engine as _;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
+use zoomvault_arn::{Error as ArnError, Resource};
 use zoomvault_engine::arn;
 use zoomvault_engine::store::ExecutionRow;
 use zoomvault_engine::{
@@ -142,49 +143,45 @@ fn decode_token(op: &str, token: Option<&str>) -> ApiResult<Option<i64>> {
     Ok(Some(parsed.pos))
 }
 
-/// The parts of an ARN of this endpoint's Step Functions resources.
-enum ResourceArn<'a> {
-    StateMachine,
-    Execution { state_machine: &'a str },
-}
-
-fn parse_arn<'a>(value: &'a str, member: &str) -> ApiResult<ResourceArn<'a>> {
-    let parts: Vec<&str> = value.split(':').collect();
-    if parts.len() < 7 || parts[0] != "arn" || parts[2] != "states" {
-        return Err(ApiError::invalid_arn(
-            value,
-            &format!("{member} is not a Step Functions ARN"),
-        ));
-    }
-    if parts[3] != arn::REGION || parts[4] != arn::ACCOUNT {
+/// What `value`, an ARN of this endpoint's region and account, names.
+fn parse_arn<'a>(value: &'a str, member: &str) -> ApiResult<Resource<'a>> {
+    // An ARN with an empty part goes through the same checks as any other;
+    // one that passes them reaches the engine, which knows no such resource.
+    let (scope, resource) = match zoomvault_arn::parse(value) {
+        Ok(read) | Err(ArnError::Empty(read)) => (read.scope, Some(read.resource)),
+        Err(ArnError::Resource(scope)) => (scope, None),
+        Err(ArnError::NotStepFunctions) => {
+            return Err(ApiError::invalid_arn(
+                value,
+                &format!("{member} is not a Step Functions ARN"),
+            ))
+        }
+    };
+    if scope.region != arn::REGION || scope.account != arn::ACCOUNT {
         return Err(ApiError::invalid_arn(
             value,
             &format!(
                 "{member} names region {:?} and account {:?}; this endpoint is {} in {}",
-                parts[3],
-                parts[4],
+                scope.region,
+                scope.account,
                 arn::REGION,
                 arn::ACCOUNT
             ),
         ));
     }
-    match (parts[5], parts.len()) {
-        ("stateMachine", 7) => Ok(ResourceArn::StateMachine),
-        ("execution" | "express", 8) => Ok(ResourceArn::Execution {
-            state_machine: parts[6],
-        }),
-        _ => Err(ApiError::invalid_arn(
+    resource.ok_or_else(|| {
+        ApiError::invalid_arn(
             value,
             &format!("Resource type not valid in this context for {member}"),
-        )),
-    }
+        )
+    })
 }
 
 fn state_machine_arn<'a>(value: Option<&'a String>, member: &str) -> ApiResult<&'a str> {
     let value = required(value, member)?;
     match parse_arn(value, member)? {
-        ResourceArn::StateMachine => Ok(value),
-        ResourceArn::Execution { .. } => Err(ApiError::invalid_arn(
+        Resource::StateMachine { .. } => Ok(value),
+        Resource::Execution { .. } | Resource::Express { .. } => Err(ApiError::invalid_arn(
             value,
             &format!("{member} must be a state machine ARN, not an execution ARN"),
         )),
@@ -194,7 +191,11 @@ fn state_machine_arn<'a>(value: Option<&'a String>, member: &str) -> ApiResult<&
 fn execution_arn<'a>(value: Option<&'a String>, member: &str) -> ApiResult<&'a str> {
     let value = required(value, member)?;
     match parse_arn(value, member)? {
-        ResourceArn::Execution { state_machine } if !state_machine.is_empty() => Ok(value),
+        Resource::Execution { state_machine, .. } | Resource::Express { state_machine, .. }
+            if !state_machine.is_empty() =>
+        {
+            Ok(value)
+        }
         _ => Err(ApiError::invalid_arn(
             value,
             &format!("{member} must be an execution ARN"),
