@@ -60,10 +60,7 @@ impl SfnStarter {
     /// The ARN Step Functions gives the execution `name` of this machine:
     /// `arn:<partition>:states:<region>:<account>:execution:<machine>:<name>`.
     pub fn execution_arn(&self, name: &str) -> String {
-        let machine = self
-            .state_machine_arn
-            .replacen(":stateMachine:", ":execution:", 1);
-        format!("{machine}:{name}")
+        zoomvault_arn::execution(&self.state_machine_arn, name)
     }
 }
 
@@ -144,5 +141,32 @@ where
             _,
         ) => Error::Unavailable(Box::new(e)),
         _ => Error::Backend(Box::new(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn execution_arns_keep_the_machines_partition_region_and_account() {
+        let client = client_for_endpoint("http://127.0.0.1:9", "AKIDLOCAL", "local");
+        for (machine, execution) in [
+            (
+                "arn:aws:states:us-east-1:123456789012:stateMachine:ingest",
+                "arn:aws:states:us-east-1:123456789012:execution:ingest:rec-1",
+            ),
+            (
+                "arn:aws:states:eu-west-1:210987654321:stateMachine:ingest",
+                "arn:aws:states:eu-west-1:210987654321:execution:ingest:rec-1",
+            ),
+            (
+                "arn:aws-cn:states:cn-north-1:210987654321:stateMachine:ingest",
+                "arn:aws-cn:states:cn-north-1:210987654321:execution:ingest:rec-1",
+            ),
+        ] {
+            let starter = SfnStarter::new(client.clone(), machine);
+            assert_eq!(starter.execution_arn("rec-1"), execution);
+        }
     }
 }

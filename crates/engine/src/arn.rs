@@ -1,28 +1,36 @@
-//! ARNs in AWS's formats. The embedded engine pretends to be one region of
-//! one account, so ARNs look exactly like the ones Step Functions issues.
+//! The embedded engine's identity: it pretends to be one region of one
+//! account of the `aws` partition, so its ARNs look exactly like the ones
+//! Step Functions issues. Building and reading ARNs is `zoomvault_arn`'s;
+//! this module only says where the engine is and must not format a Step
+//! Functions ARN itself.
+
+use zoomvault_arn::Scope;
 
 pub const REGION: &str = "us-east-1";
 pub const ACCOUNT: &str = "123456789012";
 
+/// Where every state machine and execution of this engine lives.
+pub const EMBEDDED: Scope<'static> = Scope {
+    partition: "aws",
+    region: REGION,
+    account: ACCOUNT,
+};
+
+/// The ARN of this engine's state machine `name`.
 pub fn state_machine(name: &str) -> String {
-    format!("arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}")
+    zoomvault_arn::state_machine(EMBEDDED, name)
 }
 
+/// The ARN of the execution `execution_name` of this engine's state
+/// machine `state_machine_name`.
 pub fn execution(state_machine_name: &str, execution_name: &str) -> String {
-    format!("arn:aws:states:{REGION}:{ACCOUNT}:execution:{state_machine_name}:{execution_name}")
+    zoomvault_arn::execution(&state_machine(state_machine_name), execution_name)
 }
 
+/// The role a state machine created without one is given. IAM is not
+/// Step Functions, and only the engine names this role.
 pub fn default_role() -> String {
     format!("arn:aws:iam::{ACCOUNT}:role/zoomvault-embedded")
-}
-
-/// The function name from a Lambda function name, partial ARN or full ARN
-/// (`my-fn`, `123456789012:function:my-fn`, `arn:aws:lambda:...:function:my-fn:alias`).
-pub fn lambda_function_name(reference: &str) -> &str {
-    match reference.split(':').position(|p| p == "function") {
-        Some(i) => reference.split(':').nth(i + 1).unwrap_or(reference),
-        None => reference,
-    }
 }
 
 #[cfg(test)]
@@ -30,20 +38,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn lambda_names_from_every_reference_form() {
-        assert_eq!(lambda_function_name("fetch"), "fetch");
-        assert_eq!(lambda_function_name("123456789012:function:fetch"), "fetch");
+    fn arns_have_aws_shape() {
         assert_eq!(
-            lambda_function_name("arn:aws:lambda:us-east-1:123456789012:function:fetch:live"),
-            "fetch"
+            state_machine("ingest"),
+            "arn:aws:states:us-east-1:123456789012:stateMachine:ingest"
         );
-    }
-
-    #[test]
-    fn execution_arn_has_aws_shape() {
         assert_eq!(
             execution("ingest", "abc"),
             "arn:aws:states:us-east-1:123456789012:execution:ingest:abc"
+        );
+        assert_eq!(
+            default_role(),
+            "arn:aws:iam::123456789012:role/zoomvault-embedded"
         );
     }
 }

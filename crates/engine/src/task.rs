@@ -8,10 +8,10 @@
 //! row, so replay makes the same tokens again. Nothing is keyed by the
 //! execution's seed, which its random outputs give away.
 
-use crate::arn::lambda_function_name;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+use zoomvault_arn::lambda_function_name;
 use zoomvault_asl::Failure;
 
 /// A resolved Task resource.

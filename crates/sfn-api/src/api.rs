@@ -10,6 +10,7 @@ use base64::Engine as _;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
+use zoomvault_arn::{Error as ArnError, Resource};
 use zoomvault_engine::arn;
 use zoomvault_engine::store::ExecutionRow;
 use zoomvault_engine::{
@@ -142,49 +143,45 @@ fn decode_token(op: &str, token: Option<&str>) -> ApiResult<Option<i64>> {
     Ok(Some(parsed.pos))
 }
 
-/// The parts of an ARN of this endpoint's Step Functions resources.
-enum ResourceArn<'a> {
-    StateMachine,
-    Execution { state_machine: &'a str },
-}
-
-fn parse_arn<'a>(value: &'a str, member: &str) -> ApiResult<ResourceArn<'a>> {
-    let parts: Vec<&str> = value.split(':').collect();
-    if parts.len() < 7 || parts[0] != "arn" || parts[2] != "states" {
-        return Err(ApiError::invalid_arn(
-            value,
-            &format!("{member} is not a Step Functions ARN"),
-        ));
-    }
-    if parts[3] != arn::REGION || parts[4] != arn::ACCOUNT {
+/// What `value`, an ARN of this endpoint's region and account, names.
+fn parse_arn<'a>(value: &'a str, member: &str) -> ApiResult<Resource<'a>> {
+    // An ARN with an empty part goes through the same checks as any other;
+    // one that passes them reaches the engine, which knows no such resource.
+    let (scope, resource) = match zoomvault_arn::parse(value) {
+        Ok(read) | Err(ArnError::Empty(read)) => (read.scope, Some(read.resource)),
+        Err(ArnError::Resource(scope)) => (scope, None),
+        Err(ArnError::NotStepFunctions) => {
+            return Err(ApiError::invalid_arn(
+                value,
+                &format!("{member} is not a Step Functions ARN"),
+            ))
+        }
+    };
+    if scope.region != arn::REGION || scope.account != arn::ACCOUNT {
         return Err(ApiError::invalid_arn(
             value,
             &format!(
                 "{member} names region {:?} and account {:?}; this endpoint is {} in {}",
-                parts[3],
-                parts[4],
+                scope.region,
+                scope.account,
                 arn::REGION,
                 arn::ACCOUNT
             ),
         ));
     }
-    match (parts[5], parts.len()) {
-        ("stateMachine", 7) => Ok(ResourceArn::StateMachine),
-        ("execution" | "express", 8) => Ok(ResourceArn::Execution {
-            state_machine: parts[6],
-        }),
-        _ => Err(ApiError::invalid_arn(
+    resource.ok_or_else(|| {
+        ApiError::invalid_arn(
             value,
             &format!("Resource type not valid in this context for {member}"),
-        )),
-    }
+        )
+    })
 }
 
 fn state_machine_arn<'a>(value: Option<&'a String>, member: &str) -> ApiResult<&'a str> {
     let value = required(value, member)?;
     match parse_arn(value, member)? {
-        ResourceArn::StateMachine => Ok(value),
-        ResourceArn::Execution { .. } => Err(ApiError::invalid_arn(
+        Resource::StateMachine { .. } => Ok(value),
+        Resource::Execution { .. } | Resource::Express { .. } => Err(ApiError::invalid_arn(
             value,
             &format!("{member} must be a state machine ARN, not an execution ARN"),
         )),
@@ -194,7 +191,11 @@ fn state_machine_arn<'a>(value: Option<&'a String>, member: &str) -> ApiResult<&
 fn execution_arn<'a>(value: Option<&'a String>, member: &str) -> ApiResult<&'a str> {
     let value = required(value, member)?;
     match parse_arn(value, member)? {
-        ResourceArn::Execution { state_machine } if !state_machine.is_empty() => Ok(value),
+        Resource::Execution { state_machine, .. } | Resource::Express { state_machine, .. }
+            if !state_machine.is_empty() =>
+        {
+            Ok(value)
+        }
         _ => Err(ApiError::invalid_arn(
             value,
             &format!("{member} must be an execution ARN"),
@@ -839,4 +840,125 @@ fn list_tags_for_resource(engine: &Engine, r: TagsRequest) -> ApiResult<Value> {
         .map(|(key, value)| json!({ "key": key, "value": value }))
         .collect();
     Ok(json!({ "tags": tags }))
+}
+
+#[cfg(test)]
+mod tests {
+    //! The answers `stateMachineArn` and `executionArn` members get, one line
+    //! per ARN, so a change to how ARNs are read cannot change an answer
+    //! unnoticed.
+
+    use super::*;
+    use expect_test::{expect, Expect};
+
+    fn check(arns: &[&str], expect: Expect) {
+        let answer = |r: ApiResult<&str>| match r {
+            Ok(_) => "ok".to_string(),
+            Err(e) => format!("{} {}: {}", e.status.as_u16(), e.name, e.message),
+        };
+        let mut out = String::new();
+        for arn in arns {
+            let value = arn.to_string();
+            out.push_str(&format!("{arn}\n"));
+            out.push_str(&format!(
+                "  machine:   {}\n",
+                answer(state_machine_arn(Some(&value), "stateMachineArn"))
+            ));
+            out.push_str(&format!(
+                "  execution: {}\n",
+                answer(execution_arn(Some(&value), "executionArn"))
+            ));
+        }
+        expect.assert_eq(&out);
+    }
+
+    #[test]
+    fn arn_members_are_answered_as_before() {
+        check(
+            &[
+                "arn:aws:states:us-east-1:123456789012:stateMachine:m",
+                "arn:aws:states:us-east-1:123456789012:execution:m:e",
+                "arn:aws:states:us-east-1:123456789012:express:m:e",
+                "not-an-arn",
+                "arn:aws:states:us-east-1:123456789012:stateMachine",
+                "arm:aws:states:us-east-1:123456789012:stateMachine:m",
+                "arn:aws:lambda:us-east-1:123456789012:function:m",
+                "arn:aws:states:eu-west-1:123456789012:stateMachine:m",
+                "arn:aws:states:us-east-1:210987654321:execution:m:e",
+                "arn:aws:states::123456789012:stateMachine:m",
+                "arn:aws:states:eu-west-1:123456789012:activity:m",
+                "arn:aws:states:us-east-1:123456789012:activity:m",
+                "arn:aws:states:us-east-1:123456789012:stateMachine:m:1",
+                "arn:aws:states:us-east-1:123456789012:execution:m",
+                "arn:aws:states:us-east-1:123456789012:execution:m:e:x",
+                "arn:aws:states:us-east-1:123456789012:stateMachine:",
+                "arn:aws:states:us-east-1:123456789012:execution::e",
+                "arn:aws:states:us-east-1:123456789012:execution:m:",
+                "arn::states:us-east-1:123456789012:stateMachine:m",
+                "arn:aws-cn:states:us-east-1:123456789012:execution:m:e",
+            ],
+            expect![[r#"
+                arn:aws:states:us-east-1:123456789012:stateMachine:m
+                  machine:   ok
+                  execution: 400 InvalidArn: Invalid Arn: 'executionArn must be an execution ARN: arn:aws:states:us-east-1:123456789012:stateMachine:m'
+                arn:aws:states:us-east-1:123456789012:execution:m:e
+                  machine:   400 InvalidArn: Invalid Arn: 'stateMachineArn must be a state machine ARN, not an execution ARN: arn:aws:states:us-east-1:123456789012:execution:m:e'
+                  execution: ok
+                arn:aws:states:us-east-1:123456789012:express:m:e
+                  machine:   400 InvalidArn: Invalid Arn: 'stateMachineArn must be a state machine ARN, not an execution ARN: arn:aws:states:us-east-1:123456789012:express:m:e'
+                  execution: ok
+                not-an-arn
+                  machine:   400 InvalidArn: Invalid Arn: 'stateMachineArn is not a Step Functions ARN: not-an-arn'
+                  execution: 400 InvalidArn: Invalid Arn: 'executionArn is not a Step Functions ARN: not-an-arn'
+                arn:aws:states:us-east-1:123456789012:stateMachine
+                  machine:   400 InvalidArn: Invalid Arn: 'stateMachineArn is not a Step Functions ARN: arn:aws:states:us-east-1:123456789012:stateMachine'
+                  execution: 400 InvalidArn: Invalid Arn: 'executionArn is not a Step Functions ARN: arn:aws:states:us-east-1:123456789012:stateMachine'
+                arm:aws:states:us-east-1:123456789012:stateMachine:m
+                  machine:   400 InvalidArn: Invalid Arn: 'stateMachineArn is not a Step Functions ARN: arm:aws:states:us-east-1:123456789012:stateMachine:m'
+                  execution: 400 InvalidArn: Invalid Arn: 'executionArn is not a Step Functions ARN: arm:aws:states:us-east-1:123456789012:stateMachine:m'
+                arn:aws:lambda:us-east-1:123456789012:function:m
+                  machine:   400 InvalidArn: Invalid Arn: 'stateMachineArn is not a Step Functions ARN: arn:aws:lambda:us-east-1:123456789012:function:m'
+                  execution: 400 InvalidArn: Invalid Arn: 'executionArn is not a Step Functions ARN: arn:aws:lambda:us-east-1:123456789012:function:m'
+                arn:aws:states:eu-west-1:123456789012:stateMachine:m
+                  machine:   400 InvalidArn: Invalid Arn: 'stateMachineArn names region "eu-west-1" and account "123456789012"; this endpoint is us-east-1 in 123456789012: arn:aws:states:eu-west-1:123456789012:stateMachine:m'
+                  execution: 400 InvalidArn: Invalid Arn: 'executionArn names region "eu-west-1" and account "123456789012"; this endpoint is us-east-1 in 123456789012: arn:aws:states:eu-west-1:123456789012:stateMachine:m'
+                arn:aws:states:us-east-1:210987654321:execution:m:e
+                  machine:   400 InvalidArn: Invalid Arn: 'stateMachineArn names region "us-east-1" and account "210987654321"; this endpoint is us-east-1 in 123456789012: arn:aws:states:us-east-1:210987654321:execution:m:e'
+                  execution: 400 InvalidArn: Invalid Arn: 'executionArn names region "us-east-1" and account "210987654321"; this endpoint is us-east-1 in 123456789012: arn:aws:states:us-east-1:210987654321:execution:m:e'
+                arn:aws:states::123456789012:stateMachine:m
+                  machine:   400 InvalidArn: Invalid Arn: 'stateMachineArn names region "" and account "123456789012"; this endpoint is us-east-1 in 123456789012: arn:aws:states::123456789012:stateMachine:m'
+                  execution: 400 InvalidArn: Invalid Arn: 'executionArn names region "" and account "123456789012"; this endpoint is us-east-1 in 123456789012: arn:aws:states::123456789012:stateMachine:m'
+                arn:aws:states:eu-west-1:123456789012:activity:m
+                  machine:   400 InvalidArn: Invalid Arn: 'stateMachineArn names region "eu-west-1" and account "123456789012"; this endpoint is us-east-1 in 123456789012: arn:aws:states:eu-west-1:123456789012:activity:m'
+                  execution: 400 InvalidArn: Invalid Arn: 'executionArn names region "eu-west-1" and account "123456789012"; this endpoint is us-east-1 in 123456789012: arn:aws:states:eu-west-1:123456789012:activity:m'
+                arn:aws:states:us-east-1:123456789012:activity:m
+                  machine:   400 InvalidArn: Invalid Arn: 'Resource type not valid in this context for stateMachineArn: arn:aws:states:us-east-1:123456789012:activity:m'
+                  execution: 400 InvalidArn: Invalid Arn: 'Resource type not valid in this context for executionArn: arn:aws:states:us-east-1:123456789012:activity:m'
+                arn:aws:states:us-east-1:123456789012:stateMachine:m:1
+                  machine:   400 InvalidArn: Invalid Arn: 'Resource type not valid in this context for stateMachineArn: arn:aws:states:us-east-1:123456789012:stateMachine:m:1'
+                  execution: 400 InvalidArn: Invalid Arn: 'Resource type not valid in this context for executionArn: arn:aws:states:us-east-1:123456789012:stateMachine:m:1'
+                arn:aws:states:us-east-1:123456789012:execution:m
+                  machine:   400 InvalidArn: Invalid Arn: 'Resource type not valid in this context for stateMachineArn: arn:aws:states:us-east-1:123456789012:execution:m'
+                  execution: 400 InvalidArn: Invalid Arn: 'Resource type not valid in this context for executionArn: arn:aws:states:us-east-1:123456789012:execution:m'
+                arn:aws:states:us-east-1:123456789012:execution:m:e:x
+                  machine:   400 InvalidArn: Invalid Arn: 'Resource type not valid in this context for stateMachineArn: arn:aws:states:us-east-1:123456789012:execution:m:e:x'
+                  execution: 400 InvalidArn: Invalid Arn: 'Resource type not valid in this context for executionArn: arn:aws:states:us-east-1:123456789012:execution:m:e:x'
+                arn:aws:states:us-east-1:123456789012:stateMachine:
+                  machine:   ok
+                  execution: 400 InvalidArn: Invalid Arn: 'executionArn must be an execution ARN: arn:aws:states:us-east-1:123456789012:stateMachine:'
+                arn:aws:states:us-east-1:123456789012:execution::e
+                  machine:   400 InvalidArn: Invalid Arn: 'stateMachineArn must be a state machine ARN, not an execution ARN: arn:aws:states:us-east-1:123456789012:execution::e'
+                  execution: 400 InvalidArn: Invalid Arn: 'executionArn must be an execution ARN: arn:aws:states:us-east-1:123456789012:execution::e'
+                arn:aws:states:us-east-1:123456789012:execution:m:
+                  machine:   400 InvalidArn: Invalid Arn: 'stateMachineArn must be a state machine ARN, not an execution ARN: arn:aws:states:us-east-1:123456789012:execution:m:'
+                  execution: ok
+                arn::states:us-east-1:123456789012:stateMachine:m
+                  machine:   ok
+                  execution: 400 InvalidArn: Invalid Arn: 'executionArn must be an execution ARN: arn::states:us-east-1:123456789012:stateMachine:m'
+                arn:aws-cn:states:us-east-1:123456789012:execution:m:e
+                  machine:   400 InvalidArn: Invalid Arn: 'stateMachineArn must be a state machine ARN, not an execution ARN: arn:aws-cn:states:us-east-1:123456789012:execution:m:e'
+                  execution: ok
+            "#]],
+        );
+    }
 }

@@ -26,10 +26,7 @@ pub async fn record_failure(ctx: &StepContext, payload: Value) -> Result<Value, 
         .and_then(|r| serde_json::from_value::<RecordingRef>(r.clone()).ok());
     let key = match &recording {
         Some(r) => r.keys()?.failure(),
-        None => {
-            let name = execution.rsplit(':').next().unwrap_or(&execution);
-            keys::failure_without_recording(name)?
-        }
+        None => keys::failure_without_recording(execution_name(&execution))?,
     };
     let record = json!({
         "execution": execution,
@@ -47,4 +44,36 @@ pub async fn record_failure(ctx: &StepContext, payload: Value) -> Result<Value, 
     tracing::warn!(execution = %execution, error = %error_name, "ingest failed; cause recorded at {key}");
     put_json(ctx, &key, &record).await?;
     Ok(json!({ "failure_key": key }))
+}
+
+/// The name of the execution, which names its failure when the recording
+/// is unknown. `execution` is `$$.Execution.Id`, the execution's ARN; a
+/// payload made by hand may give the name itself, which is taken as it is.
+fn execution_name(execution: &str) -> &str {
+    zoomvault_arn::parse(execution)
+        .ok()
+        .and_then(|arn| arn.resource.execution_name())
+        .unwrap_or(execution)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_without_recording_is_named_by_its_execution() {
+        for (execution, name) in [
+            (
+                "arn:aws:states:us-east-1:123456789012:execution:ingest:aDYlohsHRtCd4ii1uC2-hA==",
+                "aDYlohsHRtCd4ii1uC2-hA==",
+            ),
+            (
+                "arn:aws-cn:states:cn-north-1:210987654321:express:ingest:rec-1",
+                "rec-1",
+            ),
+            ("rec-1", "rec-1"),
+        ] {
+            assert_eq!(execution_name(execution), name);
+        }
+    }
 }
