@@ -8,8 +8,8 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 // mimalloc instead of glibc's malloc: the engine thread allocates many
-// small JSON values per transition, and glibc's chunk consolidation was a
-// fifth of its time in the Map benchmark (BENCHMARKS.md).
+// small JSON values per transition, and glibc's chunk consolidation cost it
+// dearly (see BENCHMARKS.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -71,14 +71,11 @@ enum EngineCommand {
 }
 
 /// mimalloc keeps freed memory for a while before giving it back, which
-/// was most of a big retrieval's peak RSS: 2 GiB retrievals peaked 50-70
-/// MiB above idle with its default, 33-35 MiB with a 10 ms purge delay at
-/// the same speed (0 ms: 25 MiB, about 10% slower). The engine's map and
-/// fanout benchmarks ran as fast either way, its pass-chain about 15%
-/// slower (BENCHMARKS.md). mimalloc reads the option from the environment
-/// when the process starts, so the binary sets it and starts itself again,
-/// once, unless the user chose a value. Setting it from inside would need
-/// an unsafe FFI call.
+/// was most of a big retrieval's peak RSS; a 10 ms purge delay bounds it at
+/// the same speed (see BENCHMARKS.md). mimalloc reads the option from the
+/// environment when the process starts, so the binary sets it and starts
+/// itself again, once, unless the user chose a value. Setting it from
+/// inside would need an unsafe FFI call.
 fn purge_freed_memory_promptly() {
     use std::os::unix::process::CommandExt;
     const OPTION: &str = "MIMALLOC_PURGE_DELAY";

@@ -203,10 +203,8 @@ impl ServeSettings {
 
 /// Step invocations at once by default. Each file already fetches its
 /// parts in parallel, so two at a time keep a 2-core server busy; more let
-/// a burst of webhooks (each starting an ingest) starve the engine thread
-/// that every acknowledgement waits on: at 200 webhooks/s on 2 cores the
-/// p99 acknowledgement was 5-6 ms with 2, 8-15 ms with 4 and 17-96 ms with
-/// 8 or 16 (BENCHMARKS.md). Raise it on bigger machines.
+/// a burst of webhooks starve the engine thread that every acknowledgement
+/// waits on (see BENCHMARKS.md). Raise it on bigger machines.
 pub const DEFAULT_MAX_CONCURRENT_TASKS: usize = 2;
 
 /// The API access key from its two settings, checked; and the rule that a
