@@ -344,11 +344,7 @@ impl Execution {
                 // The other branches stop; all keep what a redrive needs.
                 if let Some(Waiting::Parallel {
                     children, results, ..
-                }) = self
-                    .runs
-                    .get_mut(&parent)
-                    .and_then(|p| p.frame.as_mut())
-                    .map(|f| std::mem::replace(&mut f.waiting, Waiting::Nothing))
+                }) = self.take_waiting(parent)
                 {
                     let unfinished =
                         self.parallel_unfinished(children, results, Some((slot, stopped)));
@@ -424,12 +420,7 @@ impl Execution {
             };
             // The iterations still running stop; all keep what a redrive
             // needs.
-            if let Some(Waiting::Map(p)) = self
-                .runs
-                .get_mut(&parent)
-                .and_then(|r| r.frame.as_mut())
-                .map(|f| std::mem::replace(&mut f.waiting, Waiting::Nothing))
-            {
+            if let Some(Waiting::Map(p)) = self.take_waiting(parent) {
                 let mut stopped_active = Vec::with_capacity(p.active.len());
                 for (&i, &child) in &p.active {
                     stopped_active.push((i, self.freeze_run(child)));
@@ -451,12 +442,7 @@ impl Execution {
             return;
         }
         if all_done {
-            let results = match self
-                .runs
-                .get_mut(&parent)
-                .and_then(|r| r.frame.as_mut())
-                .map(|f| std::mem::replace(&mut f.waiting, Waiting::Nothing))
-            {
+            let results = match self.take_waiting(parent) {
                 Some(Waiting::Map(p)) => p.results,
                 _ => Vec::new(),
             };

@@ -413,14 +413,7 @@ impl Execution {
             Some(Value::Object(details)),
             cx,
         );
-        if let Some(timeout) = self.compiled.root().timeout_seconds {
-            let key = self.key();
-            self.timers.insert(key, TimerPurpose::ExecutionTimeout);
-            cx.out.actions.push(Action::StartTimer {
-                key,
-                due_ms: cx.now + (timeout as i64) * 1000,
-            });
-        }
+        self.arm_execution_timeout(cx);
         let start = self.compiled.root().start_at.clone();
         work.push(Work::Enter {
             run: root,
@@ -430,16 +423,24 @@ impl Execution {
         });
     }
 
+    /// Starts the state machine's TimeoutSeconds, if it has one, from now.
+    fn arm_execution_timeout(&mut self, cx: &mut Ctx) {
+        if let Some(timeout) = self.compiled.root().timeout_seconds {
+            let key = self.key();
+            self.timers.insert(key, TimerPurpose::ExecutionTimeout);
+            cx.out.actions.push(Action::StartTimer {
+                key,
+                due_ms: cx.now + (timeout as i64) * 1000,
+            });
+        }
+    }
+
     /// The execution ends as `end` says.
     fn finish(&mut self, end: End, cx: &mut Ctx) {
         // A Parallel or Map state the root run is in (it failed, or the
         // execution stops in it) keeps what its children did, for a
         // redrive. Every other run is aborted; every wait forgotten.
-        let waiting = self
-            .runs
-            .get_mut(&0)
-            .and_then(|r| r.frame.as_mut())
-            .map(|f| std::mem::replace(&mut f.waiting, Waiting::Nothing));
+        let waiting = self.take_waiting(0);
         if let Some(unfinished) = waiting.and_then(|w| self.unfinished_of(w)) {
             self.set_waiting(0, Waiting::Unfinished(unfinished));
         }

@@ -141,14 +141,7 @@ impl Execution {
             cx,
         );
         // The state machine's TimeoutSeconds counts again from the redrive.
-        if let Some(timeout) = self.compiled.root().timeout_seconds {
-            let key = self.key();
-            self.timers.insert(key, TimerPurpose::ExecutionTimeout);
-            cx.out.actions.push(Action::StartTimer {
-                key,
-                due_ms: cx.now + (timeout as i64) * 1000,
-            });
-        }
+        self.arm_execution_timeout(cx);
         let resume = self
             .runs
             .get_mut(&0)

@@ -296,6 +296,13 @@ impl Execution {
             .map(|f| &mut f.waiting)
     }
 
+    /// What the run's current state waits for, taken out: it waits for
+    /// nothing now.
+    pub(super) fn take_waiting(&mut self, run: RunId) -> Option<Waiting> {
+        self.waiting_mut(run)
+            .map(|w| std::mem::replace(w, Waiting::Nothing))
+    }
+
     pub(super) fn forget_waits(&mut self, r: &Run) {
         if let Some(frame) = &r.frame {
             match &frame.waiting {
