@@ -55,7 +55,7 @@ use task_state::TaskFailure;
 
 use fanout::MapProgress;
 use redrive::{StoppedRun, Unfinished};
-use run::{AwaitedTask, Frame, Run, RunId, TimerPurpose, Waiting, Work};
+use run::{AwaitedTask, Current, Frame, Run, RunId, TimerPurpose, Waiting, Work};
 
 /// Something that happened outside the core, in journal order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

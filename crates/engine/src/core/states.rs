@@ -6,13 +6,8 @@ use super::*;
 
 /// What a state's body decided, computed without touching the execution.
 pub(super) enum Body {
-    /// The body's result, at once: Pass, Choice (which also names the next
-    /// state and the rule it chose), Succeed.
-    Result {
-        result: Value,
-        next: Option<String>,
-        rule: Option<usize>,
-    },
+    /// The body's result, at once: Pass, Choice, Succeed.
+    Result(BodyResult),
     /// A Wait: its result is its effective input, when the timer fires.
     Wait {
         due_ms: i64,
@@ -31,6 +26,25 @@ pub(super) enum Body {
     Map(Box<MapProgress>),
 }
 
+/// What a state's body produced, and for a Choice where it goes next and
+/// which rule took it there (whose Assign is evaluated with the state's).
+pub(super) struct BodyResult {
+    pub(super) result: Value,
+    pub(super) next: Option<String>,
+    pub(super) rule: Option<usize>,
+}
+
+impl BodyResult {
+    /// A result that goes on by the state's own transition.
+    pub(super) fn of(result: Value) -> BodyResult {
+        BodyResult {
+            result,
+            next: None,
+            rule: None,
+        }
+    }
+}
+
 /// Enters the state (`lifecycle::enter`) and runs its type's body on the
 /// effective input. The rest of the lifecycle runs once the body has a
 /// result (`Execution::finish_state`).
@@ -42,22 +56,20 @@ pub(super) fn evaluate_body(
 ) -> Result<Body, Failure> {
     let effective = lifecycle::enter(state, raw, env)?;
     Ok(match &state.kind {
-        StateKind::Pass(pass) => Body::Result {
-            result: pass.result.clone().unwrap_or(effective),
-            next: None,
-            rule: None,
-        },
+        StateKind::Pass(pass) => {
+            Body::Result(BodyResult::of(pass.result.clone().unwrap_or(effective)))
+        }
         StateKind::Choice(choice) => {
             let rule = body::choose(state, &effective, env)?;
             let next = match rule {
                 Some(i) => choice.choices[i].next.clone(),
                 None => choice.default.clone().unwrap_or_default(),
             };
-            Body::Result {
+            Body::Result(BodyResult {
                 result: effective,
                 next: Some(next),
                 rule,
-            }
+            })
         }
         StateKind::Wait(wait) => {
             let until = body::wait_until(wait, &effective, env, from_ms(now))?;
@@ -66,11 +78,7 @@ pub(super) fn evaluate_body(
                 effective,
             }
         }
-        StateKind::Succeed => Body::Result {
-            result: effective,
-            next: None,
-            rule: None,
-        },
+        StateKind::Succeed => Body::Result(BodyResult::of(effective)),
         StateKind::Fail(fail) => Body::Fail(body::fail_failure(fail, &effective, env)?),
         StateKind::Task(task) => {
             let timeout = task
@@ -200,9 +208,7 @@ impl Execution {
         let body = evaluate_body(state, &cur.raw, &mut cur.env(&mut cx.entropy), cx.now);
         match body {
             Err(failure) => work.push(Work::Fail { run, failure }),
-            Ok(Body::Result { result, next, rule }) => {
-                self.finish_state(run, result, next, rule, cx, work)
-            }
+            Ok(Body::Result(produced)) => self.finish_with(&cur, run, produced, cx, work),
             Ok(Body::Wait { due_ms, effective }) => {
                 let timer = self.key();
                 self.timers.insert(timer, TimerPurpose::Resume(run));
@@ -251,24 +257,25 @@ impl Execution {
         cx: &mut Ctx,
         work: &mut Vec<Work>,
     ) {
-        self.finish_state(run, result, None, None, cx, work);
+        if let Some(cur) = self.current(run) {
+            self.finish_with(&cur, run, BodyResult::of(result), cx, work);
+        }
     }
 
-    /// The state's body has its `result`: ResultSelector, Assign (with the
-    /// chosen Choice `rule`'s), ResultPath, OutputPath (`lifecycle::finish`),
-    /// then on to `next` or the state's own transition.
-    pub(super) fn finish_state(
+    /// The state `cur` of `run` has its body's result: ResultSelector,
+    /// Assign (with the chosen Choice rule's), ResultPath, OutputPath
+    /// (`lifecycle::finish`), then on to the next state. A body that has its
+    /// result at once passes the `cur` it was evaluated with, so its input,
+    /// variables and context are not copied out of the execution twice.
+    pub(super) fn finish_with(
         &mut self,
+        cur: &Current,
         run: RunId,
-        result: Value,
-        next: Option<String>,
-        rule: Option<usize>,
+        produced: BodyResult,
         cx: &mut Ctx,
         work: &mut Vec<Work>,
     ) {
-        let Some(cur) = self.current(run) else {
-            return;
-        };
+        let BodyResult { result, next, rule } = produced;
         let state = cur.state();
         let rule_assign = match (&state.kind, rule) {
             (StateKind::Choice(choice), Some(i)) => choice.choices[i].assign.as_ref(),
