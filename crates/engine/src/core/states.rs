@@ -1,6 +1,8 @@
-//! Entering a state and running its body: the state lifecycle of each
-//! state type, evaluated without touching the execution (`evaluate_body`),
-//! then applied to it (completion, exit events, the next state).
+//! Entering a state and running its body: `lifecycle::enter` and the state
+//! type's body, evaluated without touching the execution (`evaluate_body`);
+//! then, once the body has its result, `lifecycle::finish` and what it
+//! means for the run (variables, the exit event, the next state). Which
+//! fields apply in which order is `asl::lifecycle`'s alone.
 
 use super::*;
 
@@ -47,7 +49,7 @@ impl BodyResult {
 
 /// Enters the state (`lifecycle::enter`) and runs its type's body on the
 /// effective input. The rest of the lifecycle runs once the body has a
-/// result (`Execution::finish_state`).
+/// result (`Execution::finish_with`).
 pub(super) fn evaluate_body(
     state: &State,
     raw: &Value,
