@@ -22,14 +22,9 @@ const MAX_INPUT: usize = 262_144;
 /// `maxResults` when the request gives none (or 0).
 const DEFAULT_PAGE: usize = 100;
 const MAX_PAGE: usize = 1000;
-const STATUSES: &[&str] = &[
-    "RUNNING",
-    "SUCCEEDED",
-    "FAILED",
-    "TIMED_OUT",
-    "ABORTED",
-    "PENDING_REDRIVE",
-];
+/// The one `statusFilter` of ListExecutions that is not an execution
+/// status.
+const PENDING_REDRIVE: &str = "PENDING_REDRIVE";
 
 /// What the actions work on: the engine, and the few answers the API
 /// itself must remember.
@@ -581,6 +576,35 @@ struct ListExecutionsRequest {
     map_run_arn: Option<String>,
 }
 
+/// A ListExecutions `statusFilter`, read.
+enum StatusFilter {
+    Status(Status),
+    PendingRedrive,
+}
+
+/// Reads `statusFilter`: an execution status's API name or
+/// `PENDING_REDRIVE`, anything else refused with AWS's enum constraint.
+fn status_filter(value: Option<&str>) -> ApiResult<Option<StatusFilter>> {
+    let Some(value) = value else { return Ok(None) };
+    if value == PENDING_REDRIVE {
+        return Ok(Some(StatusFilter::PendingRedrive));
+    }
+    Status::from_api_name(value)
+        .map(|status| Some(StatusFilter::Status(status)))
+        .ok_or_else(|| {
+            let names: Vec<&str> = Status::ALL
+                .iter()
+                .map(|s| s.api_name())
+                .chain([PENDING_REDRIVE])
+                .collect();
+            ApiError::constraint(
+                "statusFilter",
+                value,
+                &format!("Member must satisfy enum value set: [{}]", names.join(", ")),
+            )
+        })
+}
+
 fn list_executions(engine: &Engine, r: ListExecutionsRequest) -> ApiResult<Value> {
     if r.map_run_arn.is_some() {
         return Err(ApiError::new(
@@ -597,28 +621,15 @@ fn list_executions(engine: &Engine, r: ListExecutionsRequest) -> ApiResult<Value
             format!("This operation is not supported by this type of state machine: {machine} is EXPRESS"),
         ));
     }
-    if let Some(s) = r.status_filter.as_deref() {
-        if !STATUSES.contains(&s) {
-            return Err(ApiError::constraint(
-                "statusFilter",
-                s,
-                &format!(
-                    "Member must satisfy enum value set: [{}]",
-                    STATUSES.join(", ")
-                ),
-            ));
-        }
-    }
+    let filter = status_filter(r.status_filter.as_deref())?;
     let limit = page_size(r.max_results)?;
     let before = decode_token("ListExecutions", r.next_token.as_deref())?;
-    let status = match r.status_filter.as_deref() {
+    let status = match filter {
         None => None,
-        Some(s) => match Status::from_api_name(s) {
-            Some(status) => Some(status),
-            // Executions here are never waiting for a redrive: the engine
-            // reopens one in the transaction that accepts the redrive.
-            None => return Ok(json!({ "executions": [] })),
-        },
+        Some(StatusFilter::Status(status)) => Some(status),
+        // Executions here are never waiting for a redrive: the engine
+        // reopens one in the transaction that accepts the redrive.
+        Some(StatusFilter::PendingRedrive) => return Ok(json!({ "executions": [] })),
     };
     let mut rows = engine.list_executions(Some(machine), status, before, limit + 1)?;
     let more = rows.len() > limit;
@@ -959,6 +970,33 @@ mod tests {
                   machine:   400 InvalidArn: Invalid Arn: 'stateMachineArn must be a state machine ARN, not an execution ARN: arn:aws-cn:states:us-east-1:123456789012:execution:m:e'
                   execution: ok
             "#]],
+        );
+    }
+
+    #[test]
+    fn a_status_filter_is_a_status_or_pending_redrive() {
+        assert!(matches!(status_filter(None), Ok(None)));
+        for status in Status::ALL {
+            assert!(matches!(
+                status_filter(Some(status.api_name())),
+                Ok(Some(StatusFilter::Status(s))) if s == status
+            ));
+        }
+        assert!(matches!(
+            status_filter(Some("PENDING_REDRIVE")),
+            Ok(Some(StatusFilter::PendingRedrive))
+        ));
+        let Err(refused) = status_filter(Some("DONE")) else {
+            panic!("DONE is not a status");
+        };
+        assert_eq!(
+            (refused.name, refused.message.as_str()),
+            (
+                "ValidationException",
+                "1 validation error detected: Value 'DONE' at 'statusFilter' failed to satisfy \
+                 constraint: Member must satisfy enum value set: [RUNNING, SUCCEEDED, FAILED, \
+                 TIMED_OUT, ABORTED, PENDING_REDRIVE]"
+            )
         );
     }
 }
