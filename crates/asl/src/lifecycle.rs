@@ -121,7 +121,7 @@ pub fn eval_template(
 }
 
 /// Evaluates an `Assign` block into the variables it sets.
-pub fn assignments(
+fn assignments(
     template: Option<&PayloadTemplate>,
     data: &Value,
     env: &mut Env,

@@ -42,7 +42,7 @@ use crate::core::{
 };
 use crate::engine::{EngineConfig, Error, Result, Started};
 use crate::handler::{Handlers, TaskRequest};
-use crate::rules::{redrive_status, RedriveStatus};
+use crate::rules::RedriveStatus;
 use crate::store::{Batch, Closed, ExecutionRow, JournalEntry, NewFact, Reopened, Store};
 use crate::task::{TaskInvocation, TaskToken, TokenSecret};
 use serde_json::Value;
@@ -544,13 +544,7 @@ impl Driver {
         let row = store
             .execution(arn)?
             .ok_or_else(|| Error::ExecutionDoesNotExist(arn.to_string()))?;
-        let machine_type = store
-            .state_machine(&row.state_machine_arn)?
-            .map(|m| m.machine_type);
-        let history_len = store.history_len(row.id)?;
-        if let RedriveStatus::NotRedrivable { reason } =
-            redrive_status(&row, machine_type, history_len, now)
-        {
+        if let RedriveStatus::NotRedrivable { reason } = store.redrive_status(&row, now)? {
             return Err(not_redrivable(reason));
         }
         let compiled = self.compile(&row.definition)?;

@@ -9,7 +9,7 @@ use crate::clock::Clock;
 use crate::core::{Compiled, Status};
 use crate::driver::{self, replay, Msg, Signal};
 use crate::handler::Handlers;
-use crate::rules::{merge_tags, redrive_status, validate_name, MachineType, RedriveStatus};
+use crate::rules::{merge_tags, validate_name, MachineType, RedriveStatus};
 use crate::store::{self, ExecutionRow, StateMachineRow, Store};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -408,16 +408,7 @@ impl Engine {
     /// state machine lookup and the count of its history, so
     /// DescribeExecution of a running execution stays two cheap reads.
     pub fn redrive_status_of(&self, row: &ExecutionRow) -> Result<RedriveStatus> {
-        let now = self.now_ms();
-        if matches!(row.status, Status::Running | Status::Succeeded) {
-            return Ok(redrive_status(row, None, 0, now));
-        }
-        let admin = self.admin();
-        let machine_type = admin
-            .state_machine(&row.state_machine_arn)?
-            .map(|m| m.machine_type);
-        let history_len = admin.history_len(row.id)?;
-        Ok(redrive_status(row, machine_type, history_len, now))
+        Ok(self.admin().redrive_status(row, self.now_ms())?)
     }
 
     pub fn describe_execution(&self, execution_arn: &str) -> Result<ExecutionRow> {

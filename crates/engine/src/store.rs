@@ -15,7 +15,7 @@
 
 use crate::core::{Fact, Status};
 use crate::history::HistoryEvent;
-use crate::rules::MachineType;
+use crate::rules::{redrive_status, MachineType, RedriveStatus};
 use crate::task::TokenSecret;
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRef};
 use rusqlite::ToSql;
@@ -531,6 +531,21 @@ impl Store {
             [execution_id],
             |r| r.get::<_, i64>(0),
         )? as u64)
+    }
+
+    /// Whether RedriveExecution would accept the execution `row` now, by
+    /// AWS's rules (`rules::redrive_status`) over its state machine's type
+    /// and its history's length. A running or succeeded execution needs
+    /// neither, so only a closed, unsuccessful one costs the two reads.
+    pub fn redrive_status(&self, row: &ExecutionRow, now_ms: i64) -> Result<RedriveStatus> {
+        if matches!(row.status, Status::Running | Status::Succeeded) {
+            return Ok(redrive_status(row, None, 0, now_ms));
+        }
+        let machine_type = self
+            .state_machine(&row.state_machine_arn)?
+            .map(|m| m.machine_type);
+        let history_len = self.history_len(row.id)?;
+        Ok(redrive_status(row, machine_type, history_len, now_ms))
     }
 
     pub fn put_state_machine(
