@@ -12,6 +12,7 @@
 pub mod document;
 pub mod keys;
 pub mod local;
+pub mod port_tests;
 pub mod ports;
 pub mod steps;
 pub mod webhook;

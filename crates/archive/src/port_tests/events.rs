@@ -1,0 +1,1 @@
+//! The events port's shared suite (being written).

@@ -1,0 +1,1 @@
+//! The index port's shared suite (being written).

@@ -1,0 +1,1 @@
+//! The object_store port's shared suite (being written).

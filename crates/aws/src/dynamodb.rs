@@ -1,0 +1,1 @@
+//! The dynamodb adapter (being written).

@@ -1,0 +1,1 @@
+//! The eventbridge adapter (being written).

@@ -1,0 +1,1 @@
+//! The lambda adapter (being written).
