@@ -644,8 +644,7 @@ impl Driver {
 
     /// A `.waitForTaskToken` task whose target has no registered handler.
     fn unhandled_callback(&self, task: &TaskInvocation) -> bool {
-        task.target.waits_for_task_token()
-            && self.handlers.get(task.target.handler_name()).is_none()
+        task.target.waits_for_task_token() && handler_for(&self.handlers, &task.target).is_none()
     }
 
     fn perform(&mut self, arn: &str, action: Action) {
@@ -707,12 +706,24 @@ impl Driver {
     }
 }
 
+/// The handler of a task's target: by resource for other services, by
+/// function name (or the Lambda fallback) for Lambda.
+fn handler_for(
+    handlers: &Handlers,
+    target: &crate::task::TaskTarget,
+) -> Option<Arc<dyn crate::handler::TaskHandler>> {
+    match target {
+        crate::task::TaskTarget::Other { .. } => handlers.get(target.handler_name()).cloned(),
+        _ => handlers.lambda(target.handler_name()),
+    }
+}
+
 async fn run_task(
     handlers: &Handlers,
     invocation: &TaskInvocation,
 ) -> std::result::Result<Value, Failure> {
     let target = &invocation.target;
-    let Some(handler) = handlers.get(target.handler_name()) else {
+    let Some(handler) = handler_for(handlers, target) else {
         return Err(match target {
             crate::task::TaskTarget::Other { resource } => Failure::new(
                 "States.TaskFailed",

@@ -1,7 +1,10 @@
 //! Task handlers: what a Task state's resource runs in-process. A handler is
 //! a plain async function from input JSON to output JSON or a `Failure`
 //! (an error name Retry/Catch can match, and a cause), registered under a
-//! Lambda function name or a full resource ARN.
+//! Lambda function name or a full resource ARN. A Lambda fallback, when
+//! set, handles every Lambda function that has no handler of its own (the
+//! engine then sends those tasks to a Lambda endpoint, as Step Functions
+//! Local can).
 
 use serde_json::Value;
 use std::collections::HashMap;
@@ -37,15 +40,22 @@ where
     }
 }
 
+/// Makes the handler of a Lambda function that has none registered.
+pub type LambdaFallback = Arc<dyn Fn(&str) -> Arc<dyn TaskHandler> + Send + Sync>;
+
 /// The handlers an engine dispatches to, by name.
 #[derive(Default, Clone)]
 pub struct Handlers {
     by_name: HashMap<String, Arc<dyn TaskHandler>>,
+    lambda_fallback: Option<LambdaFallback>,
 }
 
 impl std::fmt::Debug for Handlers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_set().entries(self.by_name.keys()).finish()
+        f.debug_struct("Handlers")
+            .field("by_name", &self.by_name.keys().collect::<Vec<_>>())
+            .field("lambda_fallback", &self.lambda_fallback.is_some())
+            .finish()
     }
 }
 
@@ -74,7 +84,65 @@ impl Handlers {
         self
     }
 
+    /// Sends every Lambda function without a handler of its own to the
+    /// handler `fallback` makes for its name.
+    pub fn set_lambda_fallback(
+        &mut self,
+        fallback: impl Fn(&str) -> Arc<dyn TaskHandler> + Send + Sync + 'static,
+    ) -> &mut Self {
+        self.lambda_fallback = Some(Arc::new(fallback));
+        self
+    }
+
     pub fn get(&self, name: &str) -> Option<&Arc<dyn TaskHandler>> {
         self.by_name.get(name)
+    }
+
+    /// The handler of Lambda function `name`: its own, or the fallback's.
+    pub fn lambda(&self, name: &str) -> Option<Arc<dyn TaskHandler>> {
+        match self.by_name.get(name) {
+            Some(handler) => Some(handler.clone()),
+            None => self.lambda_fallback.as_ref().map(|make| make(name)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn request() -> TaskRequest {
+        TaskRequest {
+            input: json!({"n": 1}),
+            execution_arn: "arn".into(),
+            task_token: "token".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_lambda_without_its_own_handler_goes_to_the_fallback() {
+        let mut handlers = Handlers::new();
+        handlers.register("own", |_| async { Ok(json!("own")) });
+        assert!(handlers.lambda("other").is_none());
+        handlers.set_lambda_fallback(|name: &str| {
+            let name = name.to_string();
+            let handler: Arc<dyn TaskHandler> = Arc::new(FnHandler(move |_: TaskRequest| {
+                let name = name.clone();
+                async move { Ok(json!({ "fallback": name })) }
+            }));
+            handler
+        });
+        let own = handlers.lambda("own").expect("registered");
+        assert_eq!(own.invoke(request()).await.unwrap(), json!("own"));
+        let other = handlers.lambda("other").expect("fallback");
+        assert_eq!(
+            other.invoke(request()).await.unwrap(),
+            json!({ "fallback": "other" })
+        );
+        assert!(
+            handlers.get("other").is_none(),
+            "the fallback is for Lambda only"
+        );
     }
 }

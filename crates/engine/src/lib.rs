@@ -20,5 +20,5 @@ pub mod task;
 pub use clock::Clock;
 pub use core::{End, Status};
 pub use engine::{Engine, EngineConfig, Error, NewStateMachine, Result, Started};
-pub use handler::{Handlers, TaskHandler, TaskRequest};
+pub use handler::{BoxFuture, Handlers, LambdaFallback, TaskHandler, TaskRequest};
 pub use rules::{MachineType, RedriveStatus};

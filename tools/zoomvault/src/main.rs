@@ -67,6 +67,12 @@ enum EngineCommand {
         /// The journal (SQLite); created if missing
         #[arg(long, default_value = "zoomvault-engine.db")]
         db: std::path::PathBuf,
+        /// Send Lambda tasks whose function has no built-in handler to this
+        /// Lambda Invoke endpoint (AWS's, or an emulator running the
+        /// functions), as Step Functions Local does; credentials and region
+        /// from the usual AWS environment variables
+        #[arg(long, env = "ZOOMVAULT_LAMBDA_ENDPOINT")]
+        lambda_endpoint: Option<String>,
     },
 }
 
@@ -113,8 +119,13 @@ fn main() -> ExitCode {
             config,
         } => serve(listen, data_dir, config),
         Command::Engine {
-            command: EngineCommand::Serve { listen, db },
-        } => engine_serve(listen, db),
+            command:
+                EngineCommand::Serve {
+                    listen,
+                    db,
+                    lambda_endpoint,
+                },
+        } => engine_serve(listen, db, lambda_endpoint),
         Command::ZoomSim(args) => tokio::runtime::Runtime::new()
             .map_err(anyhow::Error::from)
             .and_then(|rt| rt.block_on(zoomvault_zoom_sim::cli::run(args)))
@@ -155,7 +166,11 @@ fn serve(
     Ok(ExitCode::SUCCESS)
 }
 
-fn engine_serve(listen: std::net::SocketAddr, db: std::path::PathBuf) -> anyhow::Result<ExitCode> {
+fn engine_serve(
+    listen: std::net::SocketAddr,
+    db: std::path::PathBuf,
+    lambda_endpoint: Option<String>,
+) -> anyhow::Result<ExitCode> {
     let key = zoomvault::serve::api_key(
         listen,
         std::env::var("ZOOMVAULT_API_ACCESS_KEY_ID").ok(),
@@ -166,6 +181,7 @@ fn engine_serve(listen: std::net::SocketAddr, db: std::path::PathBuf) -> anyhow:
         listen,
         db,
         key,
+        lambda_endpoint,
         zoomvault::serve::shutdown_signal(),
     ))?;
     Ok(ExitCode::SUCCESS)

@@ -104,22 +104,29 @@ pub async fn run_engine(
     listen: SocketAddr,
     db_path: PathBuf,
     key: Option<ApiKey>,
+    lambda_endpoint: Option<String>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     if let Some(dir) = db_path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    let engine = zoomvault_engine::Engine::open(
-        zoomvault_engine::EngineConfig::new(&db_path),
-        crate::demo::handlers(),
-    )
-    .with_context(|| format!("opening the engine journal {}", db_path.display()))?;
+    let mut handlers = crate::demo::handlers();
+    if let Some(endpoint) = &lambda_endpoint {
+        let client = zoomvault_aws::lambda::client_for_endpoint(endpoint).await;
+        handlers.set_lambda_fallback(zoomvault_aws::lambda::LambdaInvoker::fallback(client));
+    }
+    let engine =
+        zoomvault_engine::Engine::open(zoomvault_engine::EngineConfig::new(&db_path), handlers)
+            .with_context(|| format!("opening the engine journal {}", db_path.display()))?;
     let listener = Listener::bind(listen).await?;
     let base = listener.url();
     eprintln!("zoomvault engine serving the Step Functions API on {base}");
     eprintln!("  try:     aws stepfunctions --endpoint-url {base} list-state-machines");
     eprintln!("  console: {base}/console");
     eprintln!("  journal: {}", db_path.display());
+    if let Some(endpoint) = &lambda_endpoint {
+        eprintln!("  lambda:  tasks invoke functions at {endpoint}");
+    }
     let api = zoomvault_sfn_api::app(engine, ApiKey::api_config(key.as_ref()));
     serve_until_shutdown(listener, api, shutdown).await?;
     Ok(())
