@@ -207,6 +207,7 @@ async fn multipart_round_trip_with_out_of_order_parts() {
     assert_eq!(numbers, [1, 2, 3]);
     assert_eq!(listed.iter().map(|p| p.size).collect::<Vec<_>>(), [8, 9, 4]);
     assert_eq!(listed[0].etag, parts[0].etag);
+    assert_eq!(listed[1].crc64nvme, Some(crc(b"second-pa")));
 
     let meta = store
         .complete_multipart(KEY, &upload, &parts, crc(b"first-pasecond-patail"))

@@ -304,8 +304,12 @@ pub struct PartInfo {
     pub part_number: PartNumber,
     pub etag: String,
     pub size: u64,
-    /// CRC64NVME of the part's stored bytes, computed by the store.
-    pub crc64nvme: Crc64Nvme,
+    /// CRC64NVME of the part's stored bytes, computed by the store. The
+    /// directory store and S3 always report it; `None` only where a
+    /// backend's ListParts omits part checksums (moto's does), since a
+    /// store cannot read back a part of an incomplete upload to compute
+    /// it. Completion does not depend on it.
+    pub crc64nvme: Option<Crc64Nvme>,
 }
 
 /// Durable storage of objects under keys.

@@ -394,7 +394,7 @@ impl Layout {
                     part_number: part.number,
                     etag: part.etag,
                     size: part.size,
-                    crc64nvme: part.crc64nvme,
+                    crc64nvme: Some(part.crc64nvme),
                 });
             }
         }
