@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use crate::checksum::Crc64Nvme;
 use crate::keys::RecordingKeys;
 
 /// The version this crate writes and the only one it reads.
@@ -88,8 +89,15 @@ pub struct RecordingFile {
     pub extension: String,
     /// Size of the archived object, verified after upload.
     pub size_bytes: u64,
-    /// Lower-case hex SHA-256 of the archived object.
-    pub sha256: String,
+    /// Full-object CRC64NVME of the archived object, base64 as S3 writes
+    /// it; the store verified it when the object was completed (see
+    /// [`crate::checksum`]).
+    pub crc64nvme: Crc64Nvme,
+    /// Lower-case hex SHA-256 of the archived object; present when the
+    /// file was read in order (a file fetched in parts by several workers
+    /// has only its CRC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
     /// Where the file is stored; under the recording's own prefix.
     pub storage_key: String,
     pub content_type: String,
@@ -341,7 +349,8 @@ mod tests {
             file_type: "MP4".to_owned(),
             extension: "MP4".to_owned(),
             size_bytes: 123_456_789,
-            sha256: "a".repeat(64),
+            crc64nvme: Crc64Nvme(0x0123_4567_89ab_cdef),
+            sha256: Some("a".repeat(64)),
             storage_key: storage_key(
                 Some("shared_screen_with_speaker_view"),
                 "MP4",
@@ -362,7 +371,9 @@ mod tests {
             file_type: "TIMELINE".to_owned(),
             extension: "JSON".to_owned(),
             size_bytes: 0,
-            sha256: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855".to_owned(),
+            // The empty file's CRC.
+            crc64nvme: Crc64Nvme(0),
+            sha256: None,
             storage_key: storage_key(None, "TIMELINE", None, 1, "json"),
             content_type: "application/json".to_owned(),
             recording_start: None,
@@ -522,6 +533,7 @@ mod tests {
                   "file_type": "MP4",
                   "extension": "MP4",
                   "size_bytes": 123456789,
+                  "crc64nvme": "ASNFZ4mrze8=",
                   "sha256": "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
                   "storage_key": "recordings/2024/03/05/85746065432/aDYlohsHRtCd4ii1uC2-hA==/files/shared_screen_with_speaker_view-ed6c2f27-2ae7-42f4-b3d0-835b493e4fa8.mp4",
                   "content_type": "video/mp4",
@@ -532,7 +544,7 @@ mod tests {
                   "file_type": "TIMELINE",
                   "extension": "JSON",
                   "size_bytes": 0,
-                  "sha256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+                  "crc64nvme": "AAAAAAAAAAA=",
                   "storage_key": "recordings/2024/03/05/85746065432/aDYlohsHRtCd4ii1uC2-hA==/files/timeline=1.json",
                   "content_type": "application/json"
                 }
@@ -672,7 +684,8 @@ mod tests {
         check_invalid(
             |doc| {
                 doc["meeting"]["id"] = json!("85746065432");
-                doc["files"][1]["sha256"] = json!("ABC");
+                doc["files"][0]["sha256"] = json!("ABC");
+                doc["files"][1]["crc64nvme"] = json!("AAAA");
                 doc["participants"][0]["join_time"] = json!("yesterday");
                 doc["ingest"]["source"] = json!("carrier pigeon");
                 doc["host"].as_object_mut().expect("object").remove("id");
@@ -682,7 +695,8 @@ mod tests {
                 recording document is invalid:
                   /meeting/id: "85746065432" is not of type "integer"
                   /host: "id" is a required property
-                  /files/1/sha256: "ABC" does not match "^[0-9a-f]{64}$"
+                  /files/0/sha256: "ABC" does not match "^[0-9a-f]{64}$"
+                  /files/1/crc64nvme: "AAAA" does not match "^[A-Za-z0-9+/]{10}[AEIMQUYcgkosw048]=$"
                   /participants/0/join_time: "yesterday" is not a "date-time"
                   /ingest/source: "carrier pigeon" is not one of "webhook", "manual" or "scan"
                   (document): Additional properties are not allowed ('surprise' was unexpected)"#]],
@@ -763,7 +777,28 @@ mod tests {
         }
     }
 
+    fn crc64nvme_pattern() -> &'static jsonschema::Validator {
+        static PATTERN: OnceLock<jsonschema::Validator> = OnceLock::new();
+        PATTERN.get_or_init(|| {
+            let field = &schema()["$defs"]["file"]["properties"]["crc64nvme"];
+            jsonschema::draft202012::new(field).expect("the crc64nvme schema compiles")
+        })
+    }
+
     proptest! {
+        #[test]
+        fn crc64nvme_pattern_agrees_with_parsing(text in "[A-Za-z0-9+/]{10,11}=?=?") {
+            prop_assert_eq!(
+                crc64nvme_pattern().is_valid(&json!(text)),
+                text.parse::<Crc64Nvme>().is_ok()
+            );
+        }
+
+        #[test]
+        fn every_crc64nvme_is_written_as_the_pattern_allows(value in any::<u64>()) {
+            prop_assert!(crc64nvme_pattern().is_valid(&json!(Crc64Nvme(value).to_string())));
+        }
+
         #[test]
         fn storage_key_pattern_agrees_with_validate_key(key in "[a./=_ -]{0,12}") {
             prop_assert_eq!(

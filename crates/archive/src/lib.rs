@@ -1,14 +1,15 @@
 //! The archive domain: the recording document and its JSON Schema
-//! ([`document`]), the one object-key scheme ([`keys`]), the ports through
-//! which the steps and the webhook reach storage, events and the workflow
-//! engine ([`ports`]), the ingest workflow's steps ([`steps`]), the answer
-//! to Zoom's webhook ([`webhook`]) and the embedded mode's adapters of the
-//! ports ([`local`]).
+//! ([`document`]), the one object-key scheme ([`keys`]), the whole-object
+//! checksum ([`checksum`]), the ports through which the steps and the
+//! webhook reach storage, events and the workflow engine ([`ports`]), the
+//! ingest workflow's steps ([`steps`]), the answer to Zoom's webhook
+//! ([`webhook`]) and the embedded mode's adapters of the ports ([`local`]).
 //!
-//! The domain modules (`document`, `keys`, `ports`) know nothing of SQLite,
-//! directories or AWS; only `local` does, and nothing else in the crate
-//! depends on it.
+//! The domain modules (`checksum`, `document`, `keys`, `ports`) know
+//! nothing of SQLite, directories or AWS; only `local` does, and nothing
+//! else in the crate depends on it.
 
+pub mod checksum;
 pub mod document;
 pub mod keys;
 pub mod local;

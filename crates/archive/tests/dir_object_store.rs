@@ -12,6 +12,7 @@ use std::task::Poll;
 use bytes::Bytes;
 use common::TestDir;
 use futures_util::StreamExt;
+use zoomvault_archive::checksum::Crc64Nvme;
 use zoomvault_archive::local::{DirObjectStore, DirStoreConfig, SweepReport};
 use zoomvault_archive::ports::object_store::{
     CompletedPart, Error, ObjectMeta, ObjectStore, PartBody, PartNumber, UploadId, UploadShape,
@@ -24,6 +25,10 @@ const KEY: &str =
 /// S3 requires.
 fn small_part_store(dir: &TestDir) -> DirObjectStore {
     DirObjectStore::open_with(dir.path(), DirStoreConfig { min_part_size: 4 }).expect("open store")
+}
+
+fn crc(bytes: &[u8]) -> Crc64Nvme {
+    Crc64Nvme::of(bytes)
 }
 
 fn part(n: u32) -> PartNumber {
@@ -85,7 +90,8 @@ async fn put_get_head_list_delete() {
         store.head(keys[1]).await.expect("head"),
         Some(ObjectMeta {
             key: keys[1].to_owned(),
-            size: format!("body of {}", keys[1]).len() as u64
+            size: format!("body of {}", keys[1]).len() as u64,
+            crc64nvme: None,
         })
     );
 
@@ -201,12 +207,14 @@ async fn multipart_round_trip_with_out_of_order_parts() {
     assert_eq!(numbers, [1, 2, 3]);
     assert_eq!(listed.iter().map(|p| p.size).collect::<Vec<_>>(), [8, 9, 4]);
     assert_eq!(listed[0].etag, parts[0].etag);
+    assert_eq!(listed[1].crc64nvme, Some(crc(b"second-pa")));
 
     let meta = store
-        .complete_multipart(KEY, &upload, &parts)
+        .complete_multipart(KEY, &upload, &parts, crc(b"first-pasecond-patail"))
         .await
         .expect("complete");
     assert_eq!(meta.size, 21);
+    assert_eq!(meta.crc64nvme, Some(crc(b"first-pasecond-patail")));
     assert_eq!(
         store.get(KEY).await.expect("get"),
         Bytes::from_static(b"first-pasecond-patail")
@@ -236,7 +244,7 @@ async fn a_part_uploaded_again_gets_a_new_etag_and_the_old_one_is_refused() {
         "the same bytes uploaded twice are two versions"
     );
     let error = store
-        .complete_multipart(KEY, &upload, &[first])
+        .complete_multipart(KEY, &upload, &[first], crc(b"abc"))
         .await
         .expect_err("the replaced version");
     assert!(
@@ -244,7 +252,7 @@ async fn a_part_uploaded_again_gets_a_new_etag_and_the_old_one_is_refused() {
         "{error}"
     );
     let meta = store
-        .complete_multipart(KEY, &upload, &[again])
+        .complete_multipart(KEY, &upload, &[again], crc(b"abc"))
         .await
         .expect("the current version");
     assert_eq!(meta.size, 3);
@@ -267,7 +275,7 @@ async fn object_is_not_visible_before_completion() {
     assert!(matches!(store.get(KEY).await, Err(Error::NotFound { .. })));
 
     store
-        .complete_multipart(KEY, &upload, &[first])
+        .complete_multipart(KEY, &upload, &[first], crc(b"01234"))
         .await
         .expect("complete");
     assert_eq!(
@@ -309,12 +317,14 @@ async fn retried_part_replaces_the_previous_upload_of_that_part() {
     // The replaced versions cannot be completed any more.
     for replaced in [stale, fresh] {
         assert!(matches!(
-            store.complete_multipart(KEY, &upload, &[replaced]).await,
+            store
+                .complete_multipart(KEY, &upload, &[replaced], crc(b"BBBBBB"))
+                .await,
             Err(Error::InvalidPart { .. })
         ));
     }
     store
-        .complete_multipart(KEY, &upload, &[again])
+        .complete_multipart(KEY, &upload, &[again], crc(b"BBBBBB"))
         .await
         .expect("complete");
     assert_eq!(
@@ -445,7 +455,7 @@ async fn abort_removes_the_upload() {
             .await
             .map(|_| ()),
         store
-            .complete_multipart(KEY, &upload, &[first])
+            .complete_multipart(KEY, &upload, &[first], crc(b"data"))
             .await
             .map(|_| ()),
         store.list_parts(KEY, &upload).await.map(|_| ()),
@@ -472,11 +482,13 @@ async fn completing_twice_reports_no_such_upload_and_keeps_the_object() {
         .expect("part");
     let parts = [first];
     store
-        .complete_multipart(KEY, &upload, &parts)
+        .complete_multipart(KEY, &upload, &parts, crc(b"data"))
         .await
         .expect("complete");
     assert!(matches!(
-        store.complete_multipart(KEY, &upload, &parts).await,
+        store
+            .complete_multipart(KEY, &upload, &parts, crc(b"data"))
+            .await,
         Err(Error::NoSuchUpload { .. })
     ));
     assert_eq!(
@@ -502,10 +514,16 @@ async fn completion_follows_s3_rules() {
         .put_part(KEY, &upload, part(2), body("last"))
         .await
         .expect("part");
+    // Every refusal below comes before the checksum is looked at; the
+    // last completion's object is "last".
     let complete = |parts: Vec<CompletedPart>| {
         let store = store.clone();
         let upload = upload.clone();
-        async move { store.complete_multipart(KEY, &upload, &parts).await }
+        async move {
+            store
+                .complete_multipart(KEY, &upload, &parts, crc(b"last"))
+                .await
+        }
     };
 
     let result = complete(vec![]).await;
@@ -522,7 +540,7 @@ async fn completion_follows_s3_rules() {
     );
     let missing = CompletedPart {
         part_number: part(3),
-        etag: two.etag.clone(),
+        ..two.clone()
     };
     let result = complete(vec![one.clone(), missing]).await;
     assert!(
@@ -530,8 +548,8 @@ async fn completion_follows_s3_rules() {
         "{result:?}"
     );
     let wrong_etag = CompletedPart {
-        part_number: part(2),
         etag: one.etag.clone(),
+        ..two.clone()
     };
     let result = complete(vec![one.clone(), wrong_etag]).await;
     assert!(
@@ -633,7 +651,7 @@ async fn unsafe_keys_are_rejected_by_every_operation() {
                 .await
                 .map(|_| ()),
             store
-                .complete_multipart(key, &upload, &[])
+                .complete_multipart(key, &upload, &[], crc(b""))
                 .await
                 .map(|_| ()),
             store.abort_multipart(key, &upload).await,
@@ -749,7 +767,12 @@ async fn shaped_upload_writes_parts_in_place_and_completes_without_copying() {
     assert_eq!(sizes, [5, 5, 4]);
 
     let meta = store
-        .complete_multipart(KEY, &upload, &[first, second, third])
+        .complete_multipart(
+            KEY,
+            &upload,
+            &[first, second, third],
+            crc(b"abcdefghijwxyz"),
+        )
         .await
         .expect("complete");
     assert_eq!(meta.size, 14);
@@ -800,7 +823,7 @@ async fn shaped_upload_of_real_sizes(store: &DirObjectStore, order: [u32; 3]) {
     }
     parts.sort_by_key(|p| p.part_number);
     let meta = store
-        .complete_multipart(KEY, &upload, &parts)
+        .complete_multipart(KEY, &upload, &parts, crc(&bytes))
         .await
         .expect("complete");
     assert_eq!(meta.size, total);
@@ -860,7 +883,7 @@ async fn shaped_upload_refuses_wrong_lengths_and_missing_parts() {
         .await
         .expect("part 3");
     let error = store
-        .complete_multipart(KEY, &upload, &[first, third])
+        .complete_multipart(KEY, &upload, &[first, third], crc(b"abcdefghijwxyz"))
         .await
         .expect_err("part 2 is missing");
     assert!(matches!(error, Error::InvalidPart { .. }), "{error}");
@@ -890,7 +913,12 @@ async fn a_shaped_part_that_fails_midway_must_be_sent_again() {
         .await
         .expect_err("short body");
     let error = store
-        .complete_multipart(KEY, &upload, &[good.clone(), second.clone()])
+        .complete_multipart(
+            KEY,
+            &upload,
+            &[good.clone(), second.clone()],
+            crc(b"abcdefghij"),
+        )
         .await
         .expect_err("part 1 was lost");
     assert!(matches!(error, Error::InvalidPart { .. }), "{error}");
@@ -899,7 +927,7 @@ async fn a_shaped_part_that_fails_midway_must_be_sent_again() {
         .await
         .expect("part 1 again");
     store
-        .complete_multipart(KEY, &upload, &[again, second])
+        .complete_multipart(KEY, &upload, &[again, second], crc(b"abcdefghij"))
         .await
         .expect("complete");
     assert_eq!(

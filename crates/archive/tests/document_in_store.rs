@@ -9,6 +9,7 @@ use bytes::Bytes;
 use common::TestDir;
 use sha2::{Digest, Sha256};
 use time::macros::datetime;
+use zoomvault_archive::checksum::Crc64Nvme;
 use zoomvault_archive::document::{
     Host, IngestProvenance, IngestSource, Meeting, RecordingDocument, RecordingFile, SCHEMA_VERSION,
 };
@@ -69,7 +70,12 @@ async fn index_rebuilds_from_documents_in_the_store() {
             );
         }
         let meta = store
-            .complete_multipart(&storage_key, &upload, &parts)
+            .complete_multipart(
+                &storage_key,
+                &upload,
+                &parts,
+                Crc64Nvme::of(content.as_bytes()),
+            )
             .await
             .expect("complete");
         files.push(RecordingFile {
@@ -78,7 +84,8 @@ async fn index_rebuilds_from_documents_in_the_store() {
             file_type: "M4A".to_owned(),
             extension: "M4A".to_owned(),
             size_bytes: meta.size,
-            sha256: hex::encode(Sha256::digest(content.as_bytes())),
+            crc64nvme: meta.crc64nvme.expect("a completed upload has its CRC"),
+            sha256: Some(hex::encode(Sha256::digest(content.as_bytes()))),
             storage_key,
             content_type: "audio/mp4".to_owned(),
             recording_start: None,

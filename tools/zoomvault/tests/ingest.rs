@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use zoomvault::embedded::{Embedded, EmbeddedConfig};
 use zoomvault::serve::{app, sdk_starter, serve_until_shutdown, ApiKey, AppState, Listener};
+use zoomvault_archive::checksum::Crc64Nvme;
 use zoomvault_archive::document;
 use zoomvault_archive::keys::RecordingKeys;
 use zoomvault_archive::ports::{ArchiveEvent, ObjectStore, RecordingIndex};
@@ -114,6 +115,10 @@ fn sha256_file(path: &std::path::Path) -> String {
     hex::encode(Sha256::digest(std::fs::read(path).unwrap()))
 }
 
+fn crc64nvme_file(path: &std::path::Path) -> Crc64Nvme {
+    Crc64Nvme::of(&std::fs::read(path).unwrap())
+}
+
 /// Delivers `event` (for `meeting`), waits for the ingest and checks it
 /// succeeded with every file byte-identical on disk; returns the document.
 async fn ingest_and_check(
@@ -169,7 +174,18 @@ async fn check_archived(
             "{}",
             stored.storage_key
         );
-        assert_eq!(stored.sha256, expected, "{}", stored.storage_key);
+        assert_eq!(
+            stored.sha256.as_deref(),
+            Some(expected.as_str()),
+            "{}",
+            stored.storage_key
+        );
+        assert_eq!(
+            stored.crc64nvme,
+            crc64nvme_file(&h.embedded.object_path(&stored.storage_key)),
+            "{}",
+            stored.storage_key
+        );
     }
     assert!(h.sim.is_trashed(&meeting.uuid));
     doc
@@ -212,11 +228,22 @@ async fn webhook_ingests_every_file_byte_identical_and_trashes_zoom_copy() {
             .find(|f| f.zoom_file_id == file.id && f.file_type == file.file_type)
             .unwrap_or_else(|| panic!("file {} missing from the document", file.index));
         let expected = h.sim.expected_sha256(&meeting.uuid, file.index);
-        assert_eq!(stored.sha256, expected, "{}", stored.storage_key);
+        assert_eq!(
+            stored.sha256.as_deref(),
+            Some(expected.as_str()),
+            "{}",
+            stored.storage_key
+        );
         assert_eq!(
             sha256_file(&h.embedded.object_path(&stored.storage_key)),
             expected,
             "bytes on disk of {}",
+            stored.storage_key
+        );
+        assert_eq!(
+            stored.crc64nvme,
+            crc64nvme_file(&h.embedded.object_path(&stored.storage_key)),
+            "CRC64NVME of {}",
             stored.storage_key
         );
         assert_eq!(stored.size_bytes, file.size);

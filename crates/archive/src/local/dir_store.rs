@@ -21,6 +21,13 @@
 //! earlier version, and completion refuses the upload until that part is
 //! sent again.
 //!
+//! Checksums: each part's CRC64NVME is computed by `part_writer` from the
+//! bytes it writes and kept with the part's pointer; a part whose declared
+//! CRC differs is refused (a shaped part is then lost, as any failed part
+//! is). Completion composes the object's full-object CRC from the listed
+//! parts' CRCs and lengths, reading no byte, and refuses, before anything
+//! is renamed into place, when the caller expected another.
+//!
 //! A part's etag names the exact upload of that part (a fresh unique token
 //! per `put_part`), which is what completion checks; it is not an MD5 of
 //! the bytes as on S3, because hashing every byte twice (on upload and on
@@ -53,13 +60,14 @@ use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 use tokio::io::AsyncReadExt;
 
+use crate::checksum::Crc64Nvme;
 use crate::keys::{validate_key, validate_prefix};
 use crate::ports::object_store::{
     CompletedPart, Error, ObjectMeta, ObjectStore, ObjectStream, PartBody, PartInfo, PartNumber,
     UploadId, UploadShape, MAX_PART_NUMBER, MAX_PART_SIZE, MIN_PART_SIZE,
 };
-use layout::{install, shaped_object, upload_shape, Layout, TempPath};
-use part_writer::{write_part, BackgroundFlushes, PartDestination};
+use layout::{composed_checksum, install, shaped_object, upload_shape, Layout, TempPath};
+use part_writer::{write_part, BackgroundFlushes, PartDestination, WrittenPart};
 
 /// Read and copy buffer size: large enough to keep syscalls few, small
 /// enough to never matter for memory.
@@ -167,6 +175,7 @@ impl ObjectStore for DirObjectStore {
             Ok(ObjectMeta {
                 key,
                 size: body.len() as u64,
+                crc64nvme: None,
             })
         })
         .await
@@ -227,6 +236,7 @@ impl ObjectStore for DirObjectStore {
             Ok(meta) if meta.is_file() => Ok(Some(ObjectMeta {
                 key: key.to_owned(),
                 size: meta.len(),
+                crc64nvme: None,
             })),
             Ok(_) => Ok(None),
             Err(error) if is_absent(&error) => Ok(None),
@@ -332,7 +342,10 @@ impl ObjectStore for DirObjectStore {
                 (None, destination)
             }
         };
-        let received = write_part(destination, &self.flushes, part_number, &mut body, key).await?;
+        let WrittenPart {
+            received,
+            crc64nvme,
+        } = write_part(destination, &self.flushes, part_number, &mut body, key).await?;
         if received < body.len {
             return Err(Error::BodyTooShort {
                 part_number,
@@ -340,12 +353,33 @@ impl ObjectStore for DirObjectStore {
                 received,
             });
         }
+        if let Some(expected) = body.crc64nvme.filter(|&declared| declared != crc64nvme) {
+            return Err(Error::ChecksumMismatch {
+                key: key.to_owned(),
+                part_number: Some(part_number),
+                expected,
+                actual: crc64nvme,
+            });
+        }
 
         let etag = layout.new_upload_id();
         let (key, upload_id) = (key.to_owned(), upload_id.clone());
         blocking(move || {
-            layout.record_part(&dir, &key, &upload_id, part_number, &etag, staged)?;
-            Ok(CompletedPart { part_number, etag })
+            layout.record_part(
+                &dir,
+                &key,
+                &upload_id,
+                part_number,
+                &etag,
+                crc64nvme,
+                staged,
+            )?;
+            Ok(CompletedPart {
+                part_number,
+                etag,
+                size: received,
+                crc64nvme,
+            })
         })
         .await
     }
@@ -355,6 +389,7 @@ impl ObjectStore for DirObjectStore {
         key: &str,
         upload_id: &UploadId,
         parts: &[CompletedPart],
+        checksum: Crc64Nvme,
     ) -> Result<ObjectMeta, Error> {
         validate_key(key)?;
         if parts.is_empty() {
@@ -374,21 +409,32 @@ impl ObjectStore for DirObjectStore {
             let dir = layout.upload_dir(&key, &upload_id)?;
             let shape = upload_shape(&dir)?;
             let resolved = layout.resolve_listed(&dir, shape, &parts)?;
+            if let Some(shape) = shape {
+                // Every part must be there (the ascending order was checked
+                // above), and then the object is already whole.
+                if resolved.len() as u64 != shape.part_count() {
+                    return Err(Error::InvalidPart {
+                        part_number: PartNumber::new(resolved.len() as u32 + 1)?,
+                        reason: format!(
+                            "the upload has {} parts, {} were listed",
+                            shape.part_count(),
+                            resolved.len()
+                        ),
+                    });
+                }
+            }
+            let composed = composed_checksum(&resolved);
+            if composed != checksum {
+                return Err(Error::ChecksumMismatch {
+                    key,
+                    part_number: None,
+                    expected: checksum,
+                    actual: composed,
+                });
+            }
             let (temp, size) = match shape {
                 None => layout.concatenate(&resolved)?,
                 Some(shape) => {
-                    // Every part must be there (the ascending order was
-                    // checked above), and then the object is already whole.
-                    if resolved.len() as u64 != shape.part_count() {
-                        return Err(Error::InvalidPart {
-                            part_number: PartNumber::new(resolved.len() as u32 + 1)?,
-                            reason: format!(
-                                "the upload has {} parts, {} were listed",
-                                shape.part_count(),
-                                resolved.len()
-                            ),
-                        });
-                    }
                     let object = TempPath::new(shaped_object(&dir));
                     std::fs::File::open(&object.path)
                         .and_then(|f| f.sync_all())
@@ -410,7 +456,11 @@ impl ObjectStore for DirObjectStore {
             if let Err(error) = layout.discard_upload(&dir) {
                 tracing::warn!(%key, %upload_id, %error, "completed upload left its parts behind");
             }
-            Ok(ObjectMeta { key, size })
+            Ok(ObjectMeta {
+                key,
+                size,
+                crc64nvme: Some(composed),
+            })
         })
         .await
     }

@@ -3,6 +3,16 @@
 //! directory adapter and a later S3 adapter are interchangeable under the
 //! step handlers.
 //!
+//! Every stored object has a whole-object checksum, CRC-64/NVME
+//! ([`Crc64Nvme`], S3's `CRC64NVME` with `ChecksumType: FULL_OBJECT`): the
+//! store computes each part's CRC from the bytes it stored and reports it
+//! with the part; a caller may declare a part's CRC, and a store refuses a
+//! part that does not match; completion takes the whole object's expected
+//! CRC, composes the stored parts' CRCs into the object's, and refuses the
+//! upload, leaving nothing at the key, when they differ. Because CRCs
+//! compose from parts, workers that each upload a few parts of one file
+//! never need to read the whole file to agree on its checksum.
+//!
 //! This module defines the contract only; it must not know about
 //! directories, S3 clients or Zoom. Implementations check every key with
 //! [`crate::keys::validate_key`] before touching storage.
@@ -17,6 +27,7 @@ use futures_util::Stream;
 use serde::{Deserialize, Serialize};
 
 use super::BoxError;
+use crate::checksum::Crc64Nvme;
 use crate::keys;
 
 /// S3's smallest part, for every part but the last.
@@ -76,6 +87,21 @@ pub enum Error {
         size: u64,
         minimum: u64,
     },
+    /// The bytes stored are not the bytes the caller vouched for: a part
+    /// whose declared CRC differs from the CRC of its body (`part_number`
+    /// set; S3's `BadDigest`), or a completion whose expected whole-object
+    /// CRC differs from the one composed from the stored parts
+    /// (`part_number` unset). Nothing is stored either way.
+    #[error(
+        "{key:?}{}: CRC64NVME {actual} of the stored bytes is not the expected {expected}",
+        part_number.map(|n| format!(" part {n}")).unwrap_or_default()
+    )]
+    ChecksumMismatch {
+        key: String,
+        part_number: Option<PartNumber>,
+        expected: Crc64Nvme,
+        actual: Crc64Nvme,
+    },
     /// The key cannot be stored next to an existing one; a directory store
     /// cannot hold both `a` and `a/b`. The key scheme never asks it to.
     #[error("{key:?} conflicts with an existing object: {reason}")]
@@ -110,6 +136,11 @@ impl Error {
 pub struct ObjectMeta {
     pub key: String,
     pub size: u64,
+    /// The object's full-object CRC64NVME, where the store knows it without
+    /// reading the object: always from
+    /// [`ObjectStore::complete_multipart`]; other calls may say `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crc64nvme: Option<Crc64Nvme>,
 }
 
 /// An object's body, streamed.
@@ -212,19 +243,35 @@ impl fmt::Display for PartNumber {
 pub struct PartBody {
     pub len: u64,
     pub stream: ByteStream,
+    /// The CRC64NVME the caller vouches for, if it knows it before sending
+    /// (a retried part, a copy). The store refuses a body whose CRC differs
+    /// ([`Error::ChecksumMismatch`]).
+    pub crc64nvme: Option<Crc64Nvme>,
 }
 
 impl PartBody {
     pub fn new(len: u64, stream: ByteStream) -> PartBody {
-        PartBody { len, stream }
+        PartBody {
+            len,
+            stream,
+            crc64nvme: None,
+        }
     }
 
     /// A body already in memory (tests, small parts).
     pub fn from_bytes(bytes: Bytes) -> PartBody {
         let len = bytes.len() as u64;
-        PartBody {
+        PartBody::new(
             len,
-            stream: Box::pin(futures_util::stream::once(async move { Ok(bytes) })),
+            Box::pin(futures_util::stream::once(async move { Ok(bytes) })),
+        )
+    }
+
+    /// The same body, declaring its CRC64NVME.
+    pub fn with_crc64nvme(self, crc64nvme: Crc64Nvme) -> PartBody {
+        PartBody {
+            crc64nvme: Some(crc64nvme),
+            ..self
         }
     }
 }
@@ -233,15 +280,22 @@ impl fmt::Debug for PartBody {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PartBody")
             .field("len", &self.len)
+            .field("crc64nvme", &self.crc64nvme)
             .finish_non_exhaustive()
     }
 }
 
-/// What completing an upload needs to know about one uploaded part.
+/// What completing an upload needs to know about one uploaded part, as
+/// `put_part` returns it. Serialisable, so a worker that uploaded a batch
+/// of parts can hand them to the one that completes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CompletedPart {
     pub part_number: PartNumber,
     pub etag: String,
+    /// Bytes the store stored for the part.
+    pub size: u64,
+    /// CRC64NVME of those bytes, computed by the store.
+    pub crc64nvme: Crc64Nvme,
 }
 
 /// An uploaded part as `list_parts` reports it.
@@ -250,13 +304,22 @@ pub struct PartInfo {
     pub part_number: PartNumber,
     pub etag: String,
     pub size: u64,
+    /// CRC64NVME of the part's stored bytes, computed by the store. The
+    /// directory store and S3 always report it; `None` only where a
+    /// backend's ListParts omits part checksums (moto's does), since a
+    /// store cannot read back a part of an incomplete upload to compute
+    /// it. Completion does not depend on it.
+    pub crc64nvme: Option<Crc64Nvme>,
 }
 
 /// Durable storage of objects under keys.
 ///
 /// Semantics follow S3: a `put` or a completed upload replaces the object
 /// whole and atomically (readers see the old object or the new one, never
-/// a mix); `delete` of a missing key succeeds.
+/// a mix); `delete` of a missing key succeeds. `list` returns every match,
+/// however many (a store that pages, as S3 does by 1,000, follows the
+/// pages). The checks in [`crate::port_tests::object_store`] are this
+/// contract, executable.
 #[async_trait]
 pub trait ObjectStore: Send + Sync + fmt::Debug {
     /// Stores a small object in one request.
@@ -303,6 +366,12 @@ pub trait ObjectStore: Send + Sync + fmt::Debug {
     /// a store that writes a shaped upload's parts in place may lose that
     /// part's earlier version (the directory store does), and then the part
     /// must be sent again before completion.
+    ///
+    /// The store computes the CRC64NVME of the bytes as it stores them and
+    /// returns it, with the size, in the [`CompletedPart`]. When
+    /// `body.crc64nvme` is set and differs, the part is refused with
+    /// [`Error::ChecksumMismatch`] (with its part number), under the same
+    /// rule as a failed body.
     async fn put_part(
         &self,
         key: &str,
@@ -317,6 +386,15 @@ pub trait ObjectStore: Send + Sync + fmt::Debug {
     /// [`MIN_PART_SIZE`] (the directory store can be configured lower, for
     /// tests) and every etag must match its part.
     ///
+    /// `checksum` is the whole object's expected full-object CRC64NVME. The
+    /// store composes the object's CRC from the CRCs of the parts it stored
+    /// (not from what `parts` claims) and, if it differs, refuses with
+    /// [`Error::ChecksumMismatch`] (no part number) and the new object is
+    /// not left at `key`. (The directory store never installs it; S3
+    /// refuses it itself; where a backend does not check, the S3 adapter
+    /// deletes what it completed, and an earlier object at `key` goes with
+    /// it.) The returned meta carries the composed CRC.
+    ///
     /// As in S3, completing an upload that has already completed fails with
     /// [`Error::NoSuchUpload`]; a retried completion should then check the
     /// object with `head`.
@@ -325,11 +403,15 @@ pub trait ObjectStore: Send + Sync + fmt::Debug {
         key: &str,
         upload_id: &UploadId,
         parts: &[CompletedPart],
+        checksum: Crc64Nvme,
     ) -> Result<ObjectMeta, Error>;
 
     /// Ends an upload and discards its parts.
     async fn abort_multipart(&self, key: &str, upload_id: &UploadId) -> Result<(), Error>;
 
-    /// The parts uploaded so far, in part order: to resume an upload.
+    /// The parts uploaded so far, in part order, each with its size and
+    /// CRC64NVME: to resume an upload, or to complete one whose parts were
+    /// uploaded by other workers. [`Error::NoSuchUpload`] once the upload
+    /// is completed or aborted.
     async fn list_parts(&self, key: &str, upload_id: &UploadId) -> Result<Vec<PartInfo>, Error>;
 }

@@ -2,8 +2,8 @@
 //! announces at no more than one part comes in one GET, held in memory, and
 //! is stored with one `put`. A bigger file's parts are fetched by parallel
 //! ranged GETs, each streamed straight into a multipart part; the
-//! whole-file SHA-256 is computed on the way, in order, from the same
-//! chunks. It must not hold a file bigger than a part in memory whole, nor
+//! whole-file SHA-256 and CRC64NVME are computed on the way, in order, from
+//! the same chunks. It must not hold a file bigger than a part in memory whole, nor
 //! copy one to a temp file outside the store's own staging: at most
 //! `part_concurrency` parts are buffered, and only while the hash catches up
 //! with them.
@@ -14,11 +14,20 @@
 //! the file (an expired token's JSON or HTML) is refused by the Zoom client
 //! before any byte is stored. A failed transfer aborts its upload; the
 //! object appears only on completion, so a retry starts clean.
+//!
+//! Checksums: the CRC64NVME computed here from the bytes as they came is
+//! the whole object's expected checksum at completion, where the store
+//! composes its own from the parts it stored and refuses the object when
+//! the two differ; so the recorded `crc64nvme` is of the bytes received
+//! and of the bytes stored. The SHA-256 is kept too, because this step
+//! reads the file in order; a file fanned out over several workers will
+//! have only the CRC, which composes from parts and SHA-256 does not.
 
 use super::{
     parse, put_json, to_value, DownloadPlan, FilePlan, RecordingRef, RetrievedFile, StepContext,
     StepError,
 };
+use crate::checksum::{Crc64Nvme, Crc64NvmeDigest};
 use crate::ports::{CompletedPart, PartBody, PartNumber, UploadId, UploadShape};
 use bytes::{Bytes, BytesMut};
 use futures_util::{StreamExt, TryStreamExt};
@@ -138,6 +147,7 @@ struct Transferred {
     parts: Vec<CompletedPart>,
     size: u64,
     sha256: String,
+    crc64nvme: Crc64Nvme,
     transfer: &'static str,
 }
 
@@ -193,15 +203,31 @@ async fn fetch(
             .put(&file.storage_key, Bytes::new(), &file.content_type)
             .await?
     } else {
-        ctx.store
-            .complete_multipart(&file.storage_key, &upload, &transferred.parts)
-            .await?
+        let completed = ctx
+            .store
+            .complete_multipart(
+                &file.storage_key,
+                &upload,
+                &transferred.parts,
+                transferred.crc64nvme,
+            )
+            .await;
+        match completed {
+            Ok(stored) => stored,
+            Err(e) => {
+                // A refused completion (a checksum mismatch) leaves the
+                // upload behind on some stores; a retry starts a new one.
+                abort(ctx, file, &upload).await;
+                return Err(e.into());
+            }
+        }
     };
     check_stored(file, stored.size, transferred.size)?;
     Ok(retrieved(
         file,
         transferred.size,
         transferred.sha256,
+        transferred.crc64nvme,
         transferred.transfer,
     ))
 }
@@ -234,12 +260,13 @@ async fn fetch_small(
         return Err(size_mismatch(file, announced, size));
     }
     let sha256 = hex::encode(Sha256::digest(&body));
+    let crc64nvme = Crc64Nvme::of(&body);
     let stored = ctx
         .store
         .put(&file.storage_key, body.freeze(), &file.content_type)
         .await?;
     check_stored(file, stored.size, size)?;
-    Ok(retrieved(file, size, sha256, "single"))
+    Ok(retrieved(file, size, sha256, crc64nvme, "single"))
 }
 
 /// The store must hold exactly the bytes that came.
@@ -256,7 +283,13 @@ fn check_stored(file: &FilePlan, stored: u64, received: u64) -> Result<(), StepE
     ))
 }
 
-fn retrieved(file: &FilePlan, size: u64, sha256: String, transfer: &str) -> RetrievedFile {
+fn retrieved(
+    file: &FilePlan,
+    size: u64,
+    sha256: String,
+    crc64nvme: Crc64Nvme,
+    transfer: &str,
+) -> RetrievedFile {
     RetrievedFile {
         position: file.position,
         file_key: file.file_key.clone(),
@@ -268,7 +301,8 @@ fn retrieved(file: &FilePlan, size: u64, sha256: String, transfer: &str) -> Retr
             file_type: file.file_type.clone(),
             extension: file.extension.clone(),
             size_bytes: size,
-            sha256,
+            crc64nvme,
+            sha256: Some(sha256),
             storage_key: file.storage_key.clone(),
             content_type: file.content_type.clone(),
             recording_start: file.recording_start,
@@ -355,21 +389,23 @@ async fn ranged(
         senders.push(tx);
         receivers.push(rx);
     }
-    // The hash is the one strictly sequential job of a transfer and is
+    // The hashes are the one strictly sequential job of a transfer and are
     // bound by the CPU (see BENCHMARKS.md), so it runs on its own thread: on
     // a runtime worker it would hold up, while it caught up on a part, the
     // downloads sharing that worker.
     let hasher = tokio::task::spawn_blocking(move || {
         let mut hasher = Sha256::new();
+        let mut crc = Crc64NvmeDigest::new();
         let mut total = 0u64;
         for (i, mut rx) in receivers.into_iter().enumerate() {
             while let Some(chunk) = rx.blocking_recv() {
                 total += chunk.len() as u64;
                 hasher.update(&chunk);
+                crc.update(&chunk);
             }
             let _ = hashed_tx.send(i + 1);
         }
-        (total, hex::encode(hasher.finalize()))
+        (total, hex::encode(hasher.finalize()), crc.finish())
     });
     // A blocking task cannot be aborted; this one ends by itself once every
     // part's sender is gone, as on an early return from here.
@@ -432,7 +468,7 @@ async fn ranged(
         .try_collect()
         .await?;
     parts.sort_by_key(|p| p.part_number);
-    let (hashed_bytes, sha256) = hasher
+    let (hashed_bytes, sha256, crc64nvme) = hasher
         .await
         .map_err(|e| StepError::new("Ingest.Internal", format!("hashing task failed: {e}")))?;
     if hashed_bytes != size {
@@ -442,6 +478,7 @@ async fn ranged(
         parts,
         size,
         sha256,
+        crc64nvme,
         transfer: "ranged",
     })
 }
@@ -457,6 +494,7 @@ async fn whole(
     let part_size = file.part_size.max(1) as usize;
     let mut stream = response.stream;
     let mut hasher = Sha256::new();
+    let mut crc = Crc64NvmeDigest::new();
     let mut buffer = BytesMut::with_capacity(part_size);
     let mut parts = Vec::new();
     let mut size = 0u64;
@@ -471,6 +509,7 @@ async fn whole(
                 }
             }
             hasher.update(&chunk);
+            crc.update(&chunk);
             while !chunk.is_empty() {
                 let take = (part_size - buffer.len()).min(chunk.len());
                 buffer.extend_from_slice(&chunk.split_to(take));
@@ -497,6 +536,7 @@ async fn whole(
         parts,
         size,
         sha256: hex::encode(hasher.finalize()),
+        crc64nvme: crc.finish(),
         transfer: "whole",
     })
 }

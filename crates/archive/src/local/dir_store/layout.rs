@@ -4,7 +4,7 @@
 //! ```text
 //! <root>/objects/<key>                            the objects, nothing else
 //! <root>/.multipart/<upload id>/key               the key the upload is for
-//! <root>/.multipart/<upload id>/part-00042        pointer: the etag of part 42's current bytes
+//! <root>/.multipart/<upload id>/part-00042        pointer: "<etag> <crc64nvme>" of part 42's current bytes
 //! <root>/.multipart/<upload id>/data-00042-<etag> part 42's bytes (uploads without a shape)
 //! <root>/.multipart/<upload id>/shape             shaped uploads: "<total size> <part size>"
 //! <root>/.multipart/<upload id>/object            shaped uploads: the object, parts in place
@@ -17,9 +17,12 @@
 //! upload's directory is built in `.tmp/` and renamed into `.multipart/`
 //! whole, so it always knows its key and shape, and it leaves in one rename
 //! too. A part becomes current when a new pointer is renamed over the old
-//! one, so a retried part replaces, never duplicates. A crash leaves at most
-//! stray entries in `.tmp/` and abandoned uploads, which are never listed
-//! and which [`Layout::sweep`] removes.
+//! one, so a retried part replaces, never duplicates. The pointer also
+//! holds the part's CRC64NVME, computed as its bytes were written, so
+//! listing and completing an upload read no part's bytes, in this process
+//! or after a restart. A crash leaves at most stray entries in `.tmp/` and
+//! abandoned uploads, which are never listed and which [`Layout::sweep`]
+//! removes.
 //!
 //! This module must only be handed keys that passed `keys::validate_key`
 //! (the store checks each first) and takes upload ids only through
@@ -35,6 +38,7 @@ use std::time::{Duration, SystemTime};
 use sha2::{Digest, Sha256};
 
 use super::{io_error, is_absent, DirStoreConfig, SweepReport};
+use crate::checksum::{self, Crc64Nvme};
 use crate::keys::validate_key;
 use crate::ports::object_store::{
     CompletedPart, Error, ObjectMeta, PartInfo, PartNumber, UploadId, UploadShape,
@@ -290,10 +294,12 @@ impl Layout {
         }
     }
 
-    /// Makes `etag` the current version of part `number` of the upload to
-    /// `key` in `dir`: a staged part's bytes are renamed in under their
-    /// etag, then the pointer is swapped in one rename, so a reader sees the
-    /// old version of the part or the new one.
+    /// Makes `etag` (whose bytes have CRC `crc64nvme`) the current version
+    /// of part `number` of the upload to `key` in `dir`: a staged part's
+    /// bytes are renamed in under their etag, then the pointer is swapped in
+    /// one rename, so a reader sees the old version of the part or the new
+    /// one.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn record_part(
         &self,
         dir: &Path,
@@ -301,6 +307,7 @@ impl Layout {
         upload_id: &UploadId,
         number: PartNumber,
         etag: &str,
+        crc64nvme: Crc64Nvme,
         staged: Option<TempPath>,
     ) -> Result<(), Error> {
         let no_such_upload = |error: io::Error| {
@@ -323,7 +330,7 @@ impl Layout {
         }
         let (mut pointer, mut file) = self.temp_file()?;
         let context = || format!("writing {}", pointer.path.display());
-        file.write_all(etag.as_bytes())
+        file.write_all(format!("{etag} {crc64nvme}").as_bytes())
             .map_err(io_error(context()))?;
         drop(file);
         fs::rename(&pointer.path, dir.join(pointer_file(number))).map_err(no_such_upload)?;
@@ -387,6 +394,7 @@ impl Layout {
                     part_number: part.number,
                     etag: part.etag,
                     size: part.size,
+                    crc64nvme: Some(part.crc64nvme),
                 });
             }
         }
@@ -416,6 +424,12 @@ impl Layout {
             .map_err(io_error(format!("syncing {}", temp.path.display())))?;
         Ok((temp, total))
     }
+}
+
+/// The full-object CRC64NVME of `parts` laid end to end, from the CRCs
+/// recorded with them: no byte is read.
+pub(super) fn composed_checksum(parts: &[ResolvedPart]) -> Crc64Nvme {
+    checksum::compose(parts.iter().map(|part| (part.crc64nvme, part.size)))
 }
 
 /// A shaped upload's object file, where its parts are written in place.
@@ -584,6 +598,7 @@ fn collect_objects(
                 found.push(ObjectMeta {
                     key,
                     size: meta.len(),
+                    crc64nvme: None,
                 });
             }
         }
@@ -612,6 +627,7 @@ fn collect_objects(
 pub(super) struct ResolvedPart {
     number: PartNumber,
     etag: String,
+    crc64nvme: Crc64Nvme,
     data: PathBuf,
     size: u64,
 }
@@ -623,8 +639,8 @@ fn resolve_part(
     number: PartNumber,
 ) -> Result<Option<ResolvedPart>, Error> {
     let pointer = dir.join(pointer_file(number));
-    let etag = match fs::read_to_string(&pointer) {
-        Ok(etag) => etag,
+    let text = match fs::read_to_string(&pointer) {
+        Ok(text) => text,
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(error) => {
             return Err(Error::Io {
@@ -633,6 +649,13 @@ fn resolve_part(
             })
         }
     };
+    let (etag, crc64nvme) = text
+        .split_once(' ')
+        .and_then(|(etag, crc)| Some((etag.to_owned(), crc.parse::<Crc64Nvme>().ok()?)))
+        .ok_or_else(|| Error::Io {
+            context: format!("reading {}", pointer.display()),
+            source: io::Error::new(io::ErrorKind::InvalidData, "not \"<etag> <crc64nvme>\""),
+        })?;
     if let Some(shape) = shape {
         // A shaped part lives in place in the object; its size is the
         // shape's.
@@ -642,6 +665,7 @@ fn resolve_part(
         return Ok(Some(ResolvedPart {
             number,
             etag,
+            crc64nvme,
             data: shaped_object(dir),
             size,
         }));
@@ -653,6 +677,7 @@ fn resolve_part(
     Ok(Some(ResolvedPart {
         number,
         etag,
+        crc64nvme,
         data,
         size,
     }))

@@ -13,8 +13,13 @@
 //! background, so completion's fsync has little left to do; a failed flush
 //! is kept for completion to report ([`BackgroundFlushes`]).
 //!
+//! The writing thread also computes the part's CRC64NVME from the chunks
+//! it writes, so the checksum is of the bytes that reached the file, at a
+//! cost (crc-fast, many GB/s) that is small beside the write itself.
+//!
 //! This module must not decide where a part goes or whether it counts: the
-//! store picks the destination and records the part afterwards. It must not
+//! store picks the destination, compares a declared checksum and records
+//! the part afterwards. It must not
 //! hold more of a body in memory than the channel's few chunks and one write
 //! buffer, and must not wait for a part to reach the disk: only
 //! completion's fsync makes an upload durable.
@@ -30,6 +35,7 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 
 use super::{io_error, CHUNK};
+use crate::checksum::{Crc64Nvme, Crc64NvmeDigest};
 use crate::ports::object_store::{Error, PartBody, PartNumber};
 
 /// `O_DIRECT` needs buffer addresses, file offsets and lengths aligned to
@@ -130,7 +136,17 @@ impl BackgroundFlushes {
     }
 }
 
-/// Streams a part's body to `destination` and returns how many bytes came.
+/// What [`write_part`] wrote.
+pub(super) struct WrittenPart {
+    /// Bytes received from the body (all of them written, unless it ran
+    /// past its declared length, which is an error).
+    pub(super) received: u64,
+    /// CRC64NVME of the bytes written.
+    pub(super) crc64nvme: Crc64Nvme,
+}
+
+/// Streams a part's body to `destination` and says how many bytes came and
+/// their CRC64NVME.
 /// One blocking thread writes, fed chunk by chunk; a small channel keeps
 /// what waits in memory to a few chunks (tokio::fs would hop to a blocking
 /// thread per chunk).
@@ -140,21 +156,26 @@ pub(super) async fn write_part(
     part_number: PartNumber,
     body: &mut PartBody,
     key: &str,
-) -> Result<u64, Error> {
+) -> Result<WrittenPart, Error> {
     let (chunks, mut to_write) = tokio::sync::mpsc::channel::<Bytes>(8);
     let context = format!("writing part {part_number} of {key:?}");
     let runtime = tokio::runtime::Handle::current();
     let flushes = Arc::clone(flushes);
     let writer_context = context.clone();
-    let writer = tokio::task::spawn_blocking(move || -> Result<(), Error> {
+    let writer = tokio::task::spawn_blocking(move || -> Result<Crc64Nvme, Error> {
+        let mut crc = Crc64NvmeDigest::new();
+        let mut chunks = CheckedChunks {
+            receiver: &mut to_write,
+            crc: &mut crc,
+        };
         match destination {
             PartDestination::Staged(file) => {
                 let mut file = io::BufWriter::with_capacity(CHUNK, file);
-                while let Some(chunk) = to_write.blocking_recv() {
+                while let Some(chunk) = chunks.next() {
                     file.write_all(&chunk)
                         .map_err(io_error(writer_context.clone()))?;
                 }
-                file.flush().map_err(io_error(writer_context))
+                file.flush().map_err(io_error(writer_context))?;
             }
             // Parts start at multiples of the part size, which S3's limits
             // keep to whole MiB; an odd caller's unaligned part is buffered.
@@ -164,7 +185,7 @@ pub(super) async fn write_part(
                 direct: Some(direct),
                 ..
             } if offset % DIRECT_ALIGN as u64 == 0 => {
-                write_direct(&direct, &buffered, offset, &mut to_write, &writer_context)
+                write_direct(&direct, &buffered, offset, &mut chunks, &writer_context)?;
             }
             PartDestination::InPlace {
                 object,
@@ -173,7 +194,7 @@ pub(super) async fn write_part(
                 ..
             } => {
                 let mut at = offset;
-                while let Some(chunk) = to_write.blocking_recv() {
+                while let Some(chunk) = chunks.next() {
                     buffered
                         .write_all_at(&chunk, at)
                         .map_err(io_error(writer_context.clone()))?;
@@ -183,9 +204,9 @@ pub(super) async fn write_part(
                 // flush started now, while the download goes on, leaves it
                 // little to do.
                 flushes.start(&runtime, object, buffered);
-                Ok(())
             }
         }
+        Ok(crc.finish())
     });
     let mut received = 0u64;
     while let Some(chunk) = body.stream.next().await {
@@ -206,11 +227,29 @@ pub(super) async fn write_part(
         }
     }
     drop(chunks);
-    writer.await.map_err(|error| Error::Io {
+    let crc64nvme = writer.await.map_err(|error| Error::Io {
         context,
         source: io::Error::other(error),
     })??;
-    Ok(received)
+    Ok(WrittenPart {
+        received,
+        crc64nvme,
+    })
+}
+
+/// The writer's side of the channel: each chunk, as it is taken for
+/// writing, is added to the part's CRC.
+struct CheckedChunks<'a> {
+    receiver: &'a mut tokio::sync::mpsc::Receiver<Bytes>,
+    crc: &'a mut Crc64NvmeDigest,
+}
+
+impl CheckedChunks<'_> {
+    fn next(&mut self) -> Option<Bytes> {
+        let chunk = self.receiver.blocking_recv()?;
+        self.crc.update(&chunk);
+        Some(chunk)
+    }
 }
 
 /// Opens a shaped upload's object for direct writes, or `None` where the
@@ -283,11 +322,11 @@ fn write_direct(
     direct: &File,
     buffered: &File,
     mut at: u64,
-    chunks: &mut tokio::sync::mpsc::Receiver<Bytes>,
+    chunks: &mut CheckedChunks<'_>,
     context: &str,
 ) -> Result<(), Error> {
     let mut block = AlignedBlock::new();
-    while let Some(chunk) = chunks.blocking_recv() {
+    while let Some(chunk) = chunks.next() {
         let mut data = &chunk[..];
         while !data.is_empty() {
             let n = block.fill(data);
