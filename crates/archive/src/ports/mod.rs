@@ -19,7 +19,7 @@ pub mod object_store;
 pub mod workflow;
 
 pub use events::{ArchiveEvent, EventEntry, EventSink, RebuildReason};
-pub use index::{Cursor, IndexEntry, ListPage, ListQuery, RecordingIndex};
+pub use index::{Cursor, IndexEntry, ListFilter, ListPage, ListQuery, RecordingIndex, Upserted};
 pub use object_store::{
     ByteStream, CompletedPart, ObjectMeta, ObjectStore, ObjectStream, PartBody, PartInfo,
     PartNumber, UploadId, UploadShape,
