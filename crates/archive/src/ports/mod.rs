@@ -3,7 +3,7 @@
 //! engine), each with its own `Error`. Each is object-safe and
 //! `Send + Sync`, used as `Arc<dyn ...>`. `ObjectStore`, `RecordingIndex`
 //! and `EventSink` have local adapters in [`crate::local`]; their AWS
-//! adapters (S3, DynamoDB, EventBridge) are not built yet. `WorkflowStarter`
+//! adapters (S3, DynamoDB, EventBridge) are in `crates/aws`. `WorkflowStarter`
 //! has one adapter, `crates/aws`'s `SfnStarter`, which today starts
 //! executions on the embedded engine through its Step Functions API.
 //!
