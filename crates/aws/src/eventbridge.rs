@@ -10,9 +10,9 @@
 //! deployment and the tests use these constants, so there is one text of
 //! each pattern.
 //!
-//! PutEvents can answer 200 and still refuse the entry (`FailedEntryCount`
-//! > 0): that is an error here, transient for the codes AWS documents as
-//! retryable (`ThrottlingException`, `InternalFailure`). This adapter sends
+//! PutEvents can answer 200 and still refuse the entry (a non-zero
+//! `FailedEntryCount`): that is an error here, transient for the codes AWS
+//! documents as retryable (`ThrottlingException`, `InternalFailure`). This adapter sends
 //! events; it must not know who consumes them.
 
 use std::fmt;
