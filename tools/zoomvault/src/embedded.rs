@@ -219,7 +219,7 @@ async fn site_recordings(
             .list(ListQuery {
                 limit: 1000,
                 after,
-                started_before: None,
+                ..ListQuery::default()
             })
             .await?;
         for entry in &page.entries {

@@ -377,8 +377,7 @@ async fn the_same_webhook_twice_is_one_execution_and_one_document() {
         .index
         .list(zoomvault_archive::ports::ListQuery {
             limit: 10,
-            after: None,
-            started_before: None,
+            ..Default::default()
         })
         .await
         .unwrap();

@@ -1,12 +1,19 @@
 //! The event port: what the archive announces to the rest of the system
 //! (today, from Finalize: "a recording was archived" and "rebuild the
 //! site"). An event serialises as `{"detail-type": ..., "detail": {...}}`,
-//! the two fields of an EventBridge event, so that an EventBridge adapter
-//! (not built yet) can map it without a second description of the events.
+//! the two fields of an EventBridge event, so the EventBridge adapter maps
+//! it without a second description of the events.
+//!
+//! On EventBridge every event has `Source` `zoomvault` and one of two
+//! detail-types: `RecordingArchived` (detail: `recording_uuid`,
+//! `meeting_id`, `document_key`) and `SiteRebuildRequested` (detail:
+//! `reason`, and `recording_uuid` when one recording changed). The site
+//! build is triggered by a rule matching
+//! `{"source": ["zoomvault"], "detail-type": ["SiteRebuildRequested"]}`
+//! (`crates/aws/src/eventbridge.rs` holds that pattern as a constant).
 //!
 //! This module defines the events and the contract; it must not know how
-//! events travel (a SQLite queue locally; EventBridge once the AWS adapter
-//! exists).
+//! events travel (a SQLite queue locally; EventBridge on AWS).
 
 use std::fmt;
 
@@ -99,7 +106,9 @@ impl ArchiveEvent {
 
 #[async_trait]
 pub trait EventSink: Send + Sync + fmt::Debug {
-    /// Records the event durably before returning.
+    /// Records the event durably before returning. The contract every
+    /// adapter keeps is checked by [`crate::port_tests::events`]: each
+    /// event arrives with its detail-type and detail, in emit order.
     async fn emit(&self, event: ArchiveEvent) -> Result<(), Error>;
 }
 

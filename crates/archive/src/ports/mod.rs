@@ -3,7 +3,7 @@
 //! engine), each with its own `Error`. Each is object-safe and
 //! `Send + Sync`, used as `Arc<dyn ...>`. `ObjectStore`, `RecordingIndex`
 //! and `EventSink` have local adapters in [`crate::local`]; their AWS
-//! adapters (S3, DynamoDB, EventBridge) are not built yet. `WorkflowStarter`
+//! adapters (S3, DynamoDB, EventBridge) are in `crates/aws`. `WorkflowStarter`
 //! has one adapter, `crates/aws`'s `SfnStarter`, which today starts
 //! executions on the embedded engine through its Step Functions API.
 //!
@@ -19,7 +19,7 @@ pub mod object_store;
 pub mod workflow;
 
 pub use events::{ArchiveEvent, EventEntry, EventSink, RebuildReason};
-pub use index::{Cursor, IndexEntry, ListPage, ListQuery, RecordingIndex};
+pub use index::{Cursor, IndexEntry, ListFilter, ListPage, ListQuery, RecordingIndex, Upserted};
 pub use object_store::{
     ByteStream, CompletedPart, ObjectMeta, ObjectStore, ObjectStream, PartBody, PartInfo,
     PartNumber, UploadId, UploadShape,

@@ -7,7 +7,7 @@
 
 use super::{parse, MeetingMetadata, RecordingRef, RetrievedFile, StepContext, StepError};
 use crate::document::{self, Host, IngestProvenance, Meeting, Participant, RecordingDocument};
-use crate::ports::{ArchiveEvent, IndexEntry, RebuildReason};
+use crate::ports::{ArchiveEvent, IndexEntry, RebuildReason, Upserted};
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -67,7 +67,14 @@ pub async fn finalize(ctx: &StepContext, payload: Value) -> Result<Value, StepEr
         .put(&document_key, Bytes::from(json_bytes), "application/json")
         .await?;
     let entry = IndexEntry::from_document(&doc)?;
-    ctx.index.upsert(entry).await?;
+    if ctx.index.upsert(entry).await? == Upserted::KeptNewer {
+        // A later ingest of the same recording already indexed its
+        // document; this late attempt must not undo that.
+        tracing::info!(
+            recording_uuid = %recording.uuid,
+            "index kept a later-ingested entry"
+        );
+    }
 
     let trashed = match ctx.zoom.trash_meeting_recordings(&recording.uuid).await {
         Ok(()) => true,
