@@ -15,6 +15,7 @@ pub mod keys;
 pub mod local;
 pub mod port_tests;
 pub mod ports;
+pub mod start;
 pub mod steps;
 pub mod webhook;
 

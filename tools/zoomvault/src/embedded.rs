@@ -179,6 +179,18 @@ fn step_handlers(context: Arc<StepContext>) -> Handlers {
     register(&mut handlers, steps::RETRIEVE_FILE, &context, |c, input| {
         Box::pin(async move { steps::retrieve_file(&c, input).await })
     });
+    register(&mut handlers, steps::BEGIN_FILE, &context, |c, input| {
+        Box::pin(async move { steps::begin_file(&c, input).await })
+    });
+    register(
+        &mut handlers,
+        steps::RETRIEVE_PARTS,
+        &context,
+        |c, input| Box::pin(async move { steps::retrieve_parts(&c, input).await }),
+    );
+    register(&mut handlers, steps::COMPLETE_FILE, &context, |c, input| {
+        Box::pin(async move { steps::complete_file(&c, input).await })
+    });
     register(&mut handlers, steps::FINALIZE, &context, |c, input| {
         Box::pin(async move { steps::finalize(&c, input).await })
     });

@@ -27,6 +27,8 @@ struct Harness {
     embedded: Embedded,
     base: String,
     webhook_url: String,
+    /// Files bigger than this are fanned out (and have no SHA-256).
+    invocation_bytes: u64,
     _dir: tempfile::TempDir,
 }
 
@@ -57,6 +59,7 @@ async fn harness_keyed(ingest: IngestConfig, key: Option<ApiKey>) -> Harness {
     );
     zoom.api_base = sim.api_base_url();
     zoom.oauth_base = sim.base_url();
+    let invocation_bytes = ingest.invocation_bytes;
     let embedded = Embedded::open(EmbeddedConfig {
         data_dir: dir.path().to_path_buf(),
         zoom,
@@ -87,6 +90,7 @@ async fn harness_keyed(ingest: IngestConfig, key: Option<ApiKey>) -> Harness {
         embedded,
         base,
         webhook_url: url,
+        invocation_bytes,
         _dir: dir,
     }
 }
@@ -174,9 +178,12 @@ async fn check_archived(
             "{}",
             stored.storage_key
         );
+        // A file read in order has its SHA-256; a fanned-out one only its
+        // CRC64NVME.
+        let read_in_order = stored.size_bytes <= h.invocation_bytes;
         assert_eq!(
             stored.sha256.as_deref(),
-            Some(expected.as_str()),
+            read_in_order.then_some(expected.as_str()),
             "{}",
             stored.storage_key
         );
@@ -228,9 +235,12 @@ async fn webhook_ingests_every_file_byte_identical_and_trashes_zoom_copy() {
             .find(|f| f.zoom_file_id == file.id && f.file_type == file.file_type)
             .unwrap_or_else(|| panic!("file {} missing from the document", file.index));
         let expected = h.sim.expected_sha256(&meeting.uuid, file.index);
+        // A file read in order has its SHA-256; a fanned-out one only its
+        // CRC64NVME.
+        let read_in_order = stored.size_bytes <= h.invocation_bytes;
         assert_eq!(
             stored.sha256.as_deref(),
-            Some(expected.as_str()),
+            read_in_order.then_some(expected.as_str()),
             "{}",
             stored.storage_key
         );
@@ -483,6 +493,130 @@ async fn a_download_that_breaks_off_is_retried_and_the_file_still_arrives_whole(
     );
     let row = h.embedded.engine.wait_for(&arn).await.unwrap();
     check_archived(&h, &meeting, &row).await;
+}
+
+/// The TaskScheduled events of `execution` (nested Map iterations included)
+/// that invoke `function`.
+fn invocations_of(h: &Harness, execution: &str, function: &str) -> usize {
+    h.embedded
+        .engine
+        .history(execution)
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["type"] == "TaskScheduled"
+                && e["taskScheduledEventDetails"]["parameters"]
+                    .as_str()
+                    .is_some_and(|p| p.contains(&format!("\"FunctionName\":\"{function}\"")))
+        })
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_bigger_than_one_invocation_is_fanned_out_over_batches_and_verified_whole() {
+    // Parts of 5 MiB, at most one part per invocation: the 8 MiB video
+    // needs two RetrieveParts invocations; every other file fits in one.
+    let h = harness_with(IngestConfig {
+        part_size: 5 * 1024 * 1024,
+        invocation_bytes: 5 * 1024 * 1024,
+        ..IngestConfig::default()
+    })
+    .await;
+    let meeting = h.sim.demo_meeting();
+    let big: Vec<_> = meeting
+        .files
+        .iter()
+        .filter(|f| f.size > h.invocation_bytes)
+        .collect();
+    assert_eq!(big.len(), 1, "the demo has one video over 5 MiB");
+    let event = h.sim.recording_completed_event(&meeting.uuid);
+    let (status, reply) = h
+        .sim
+        .send_webhook(&h.webhook_url, &event, WebhookOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{reply}");
+    let reply: serde_json::Value = serde_json::from_str(&reply).unwrap();
+    let arn = reply["execution_arn"].as_str().unwrap();
+    let row = h.embedded.engine.wait_for(arn).await.unwrap();
+    let doc = check_archived(&h, &meeting, &row).await;
+    assert_eq!(invocations_of(&h, arn, "zoomvault-begin-file"), 1);
+    assert_eq!(invocations_of(&h, arn, "zoomvault-retrieve-parts"), 2);
+    assert_eq!(invocations_of(&h, arn, "zoomvault-complete-file"), 1);
+    assert_eq!(
+        invocations_of(&h, arn, "zoomvault-retrieve-file"),
+        meeting.files.len() - 1
+    );
+    let video = doc
+        .files
+        .iter()
+        .find(|f| f.size_bytes == big[0].size)
+        .unwrap();
+    assert_eq!(video.sha256, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_whose_download_breaks_off_is_retried_alone() {
+    let h = harness_with(IngestConfig {
+        part_size: 5 * 1024 * 1024,
+        invocation_bytes: 5 * 1024 * 1024,
+        ..IngestConfig::default()
+    })
+    .await;
+    let meeting = h.sim.demo_meeting();
+    let video = &meeting.files[0];
+    assert!(video.size > h.invocation_bytes);
+    assert!(h.sim.set_file_fault(
+        &meeting.uuid,
+        video.index,
+        FileFault {
+            cut_after: Some(1024 * 1024),
+            ..FileFault::default()
+        },
+    ));
+    let event = h.sim.recording_completed_event(&meeting.uuid);
+    let (status, reply) = h
+        .sim
+        .send_webhook(&h.webhook_url, &event, WebhookOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{reply}");
+    let reply: serde_json::Value = serde_json::from_str(&reply).unwrap();
+    let arn = reply["execution_arn"].as_str().unwrap().to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !h
+        .embedded
+        .engine
+        .history(&arn)
+        .unwrap()
+        .iter()
+        .any(|e| e["type"] == "TaskFailed")
+    {
+        assert!(std::time::Instant::now() < deadline, "no attempt failed");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    h.sim.clear_faults();
+    let row = h.embedded.engine.wait_for(&arn).await.unwrap();
+    check_archived(&h, &meeting, &row).await;
+    let failed: Vec<String> = h
+        .embedded
+        .engine
+        .history(&arn)
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "TaskFailed")
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        failed
+            .iter()
+            .all(|f| f.contains("Zoom.Transient") && f.contains("broke off")),
+        "{failed:?}"
+    );
+    // Only batches were retried: the upload was begun and completed once.
+    assert_eq!(invocations_of(&h, &arn, "zoomvault-begin-file"), 1);
+    assert_eq!(invocations_of(&h, &arn, "zoomvault-complete-file"), 1);
+    assert!(invocations_of(&h, &arn, "zoomvault-retrieve-parts") > 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

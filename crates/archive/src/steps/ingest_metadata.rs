@@ -203,6 +203,9 @@ fn plan_files(
             announced_size: file.file_size,
             part_size,
             part_count: file.file_size.map(|s| s.div_ceil(part_size).max(1)),
+            batches: file
+                .file_size
+                .and_then(|size| super::plan_batches(size, part_size, ctx.config.invocation_bytes)),
             download_url,
             recording_start: file.recording_start,
             recording_end: file.recording_end,

@@ -99,7 +99,7 @@ async fn retrieve(
 
 /// A previous attempt finished this file if its metadata object exists and
 /// the stored object has the recorded size.
-async fn already_retrieved(
+pub(super) async fn already_retrieved(
     ctx: &StepContext,
     file: &FilePlan,
 ) -> Result<Option<RetrievedFile>, StepError> {
@@ -117,7 +117,7 @@ async fn already_retrieved(
     })
 }
 
-async fn current_download_url(
+pub(super) async fn current_download_url(
     ctx: &StepContext,
     recording: &RecordingRef,
     file: &FilePlan,
@@ -226,7 +226,7 @@ async fn fetch(
     Ok(retrieved(
         file,
         transferred.size,
-        transferred.sha256,
+        Some(transferred.sha256),
         transferred.crc64nvme,
         transferred.transfer,
     ))
@@ -266,7 +266,7 @@ async fn fetch_small(
         .put(&file.storage_key, body.freeze(), &file.content_type)
         .await?;
     check_stored(file, stored.size, size)?;
-    Ok(retrieved(file, size, sha256, crc64nvme, "single"))
+    Ok(retrieved(file, size, Some(sha256), crc64nvme, "single"))
 }
 
 /// The store must hold exactly the bytes that came.
@@ -283,10 +283,10 @@ fn check_stored(file: &FilePlan, stored: u64, received: u64) -> Result<(), StepE
     ))
 }
 
-fn retrieved(
+pub(super) fn retrieved(
     file: &FilePlan,
     size: u64,
-    sha256: String,
+    sha256: Option<String>,
     crc64nvme: Crc64Nvme,
     transfer: &str,
 ) -> RetrievedFile {
@@ -302,7 +302,7 @@ fn retrieved(
             extension: file.extension.clone(),
             size_bytes: size,
             crc64nvme,
-            sha256: Some(sha256),
+            sha256,
             storage_key: file.storage_key.clone(),
             content_type: file.content_type.clone(),
             recording_start: file.recording_start,
@@ -562,7 +562,11 @@ async fn put_buffered(
 
 /// A part's body failing mid-stream is the download breaking, which is
 /// Zoom's (transient) side; other store errors keep their own names.
-fn body_error(file: &FilePlan, index: usize, e: crate::ports::object_store::Error) -> StepError {
+pub(super) fn body_error(
+    file: &FilePlan,
+    index: usize,
+    e: crate::ports::object_store::Error,
+) -> StepError {
     use crate::ports::object_store::Error as StoreError;
     match e {
         StoreError::Body { .. } | StoreError::BodyTooShort { .. } => StepError::new(
