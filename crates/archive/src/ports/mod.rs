@@ -2,8 +2,9 @@
 //! outside world (objects, the recording index, events, the workflow
 //! engine), each with its own `Error`. Each is object-safe and
 //! `Send + Sync`, used as `Arc<dyn ...>`. `ObjectStore`, `RecordingIndex`
-//! and `EventSink` have local adapters in [`crate::local`]; their AWS
-//! adapters (S3, DynamoDB, EventBridge) are not built yet. `WorkflowStarter`
+//! and `EventSink` have local adapters in [`crate::local`]; `ObjectStore`
+//! also has `crates/aws`'s S3 adapter, and the DynamoDB and EventBridge
+//! adapters are not built yet. `WorkflowStarter`
 //! has one adapter, `crates/aws`'s `SfnStarter`, which today starts
 //! executions on the embedded engine through its Step Functions API.
 //!
