@@ -65,25 +65,7 @@ port_checks!(
     abort_leaves_nothing,
 );
 
-/// moto 5.2.1 answers a successful ListParts with a `ListPartsResponse`
-/// root element where S3 writes `ListPartsResult`, which aws-sdk-s3
-/// refuses as malformed; the adapter lists parts before every completion,
-/// so these checks cannot pass against it until moto is fixed or the test
-/// client rewrites that answer.
-const MOTO_LIST_PARTS: &str = "moto 5.2.1's ListParts answer has the wrong XML root";
-
-macro_rules! port_checks_listing_parts {
-    ($($name:ident),* $(,)?) => {$(
-        #[tokio::test]
-        #[ignore = "moto 5.2.1's ListParts answer has the wrong XML root (MOTO_LIST_PARTS)"]
-        async fn $name() {
-            let _ = MOTO_LIST_PARTS;
-            check::$name(&store().await).await;
-        }
-    )*};
-}
-
-port_checks_listing_parts!(
+port_checks!(
     large_object_in_parts_with_a_part_sent_twice,
     a_too_small_middle_part_is_refused,
     a_wrong_etag_is_refused,
@@ -93,7 +75,6 @@ port_checks_listing_parts!(
 );
 
 #[tokio::test]
-#[ignore = "moto 5.2.1's ListParts answer has the wrong XML root (MOTO_LIST_PARTS)"]
 async fn list_parts_from_a_reopened_store() {
     let store = store().await;
     let reopened = S3ObjectStore::new(client(), store.location().clone(), S3Options::default());
@@ -123,7 +104,6 @@ async fn keys_live_under_the_prefix_and_objects_are_encrypted_aes256_by_default(
 }
 
 #[tokio::test]
-#[ignore = "moto 5.2.1's ListParts answer has the wrong XML root (MOTO_LIST_PARTS)"]
 async fn kms_encryption_names_its_key_on_puts_and_uploads() {
     let options = S3Options {
         encryption: Encryption::Kms {

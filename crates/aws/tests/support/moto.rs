@@ -1,4 +1,4 @@
-//! moto's server, started once per test binary on a free loopback port and
+//! moto's server (with the one correction in `moto_server.py`), started once per test binary on a free loopback port and
 //! stopped when the test process exits (it watches its stdin, which closes
 //! with the test process, so no server outlives a run, even one that
 //! panicked). Each test works in its own bucket, table or bus, named by
@@ -34,8 +34,11 @@ fn start() -> Moto {
         .port();
     // `read` returns when the test process exits and its end of the pipe
     // closes; then the server is killed.
+    // moto_server.py is moto's server with S3's ListParts answer named as
+    // S3 names it (see that file).
+    let server = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/moto_server.py");
     let script = format!(
-        "moto_server -H 127.0.0.1 -p {port} >/dev/null 2>&1 & pid=$!; \
+        "python3 {server} -H 127.0.0.1 -p {port} >/dev/null & pid=$!; \
          echo started; read _ignored; kill $pid 2>/dev/null; wait $pid 2>/dev/null"
     );
     let mut child = Command::new("sh")
@@ -55,7 +58,7 @@ fn start() -> Moto {
         assert!(
             Instant::now() < deadline,
             "moto_server did not listen on 127.0.0.1:{port} within 30 s; \
-             install it with `pip install 'moto[server]'` (./scripts/test does)"
+             install it with `pip install 'moto[server]' awscrt` (./scripts/test does)"
         );
         std::thread::sleep(Duration::from_millis(50));
     }
