@@ -797,7 +797,7 @@ impl ObjectStore for S3ObjectStore {
             part_number,
             etag: etag.to_owned(),
             size: len,
-            crc64nvme,
+            crc64nvme: Some(crc64nvme),
         })
     }
 
@@ -825,7 +825,12 @@ impl ObjectStore for S3ObjectStore {
         let size = self.check_listed(parts, &stored)?;
         // What the parts' CRCs, taken as they were sent, make of the whole:
         // the object's CRC where the backend reports none.
-        let composed = checksum::compose(parts.iter().map(|part| (part.crc64nvme, part.size)));
+        // (None when a part came from a listing that omits checksums.)
+        let composed = parts
+            .iter()
+            .map(|part| part.crc64nvme.map(|crc| (crc, part.size)))
+            .collect::<Option<Vec<_>>>()
+            .map(checksum::compose);
         let completed = CompletedMultipartUpload::builder()
             .set_parts(Some(
                 parts
@@ -853,11 +858,22 @@ impl ObjectStore for S3ObjectStore {
         let output = match result {
             Ok(output) => output,
             Err(e) if matches!(e.code(), Some("BadDigest" | "InvalidDigest")) => {
-                return Err(Error::ChecksumMismatch {
-                    key: key.to_owned(),
-                    part_number: None,
-                    expected: checksum,
-                    actual: composed,
+                return Err(match composed {
+                    Some(actual) => Error::ChecksumMismatch {
+                        key: key.to_owned(),
+                        part_number: None,
+                        expected: checksum,
+                        actual,
+                    },
+                    None => Error::Backend(
+                        format!(
+                            "s3://{}/{}: S3 refused the expected CRC64NVME {checksum} ({})",
+                            self.location.bucket,
+                            self.full_key(key),
+                            e.code().unwrap_or_default()
+                        )
+                        .into(),
+                    ),
                 })
             }
             Err(e) => return Err(self.error("CompleteMultipartUpload", key, Some(upload_id), e)),
@@ -866,7 +882,18 @@ impl ObjectStore for S3ObjectStore {
             Some(crc) => Some(crc),
             None => self.head(key).await?.and_then(|meta| meta.crc64nvme),
         };
-        let actual = reported.unwrap_or(composed);
+        let Some(actual) = reported.or(composed) else {
+            // Nothing vouches for the object: it may not stay.
+            self.delete(key).await?;
+            return Err(Error::Backend(
+                format!(
+                    "s3://{}/{}: neither S3 nor the parts report the object's CRC64NVME, so it cannot be verified",
+                    self.location.bucket,
+                    self.full_key(key)
+                )
+                .into(),
+            ));
+        };
         if actual != checksum {
             // The backend did not check (S3 would have refused): take the
             // object away again.

@@ -378,7 +378,7 @@ impl ObjectStore for DirObjectStore {
                 part_number,
                 etag,
                 size: received,
-                crc64nvme,
+                crc64nvme: Some(crc64nvme),
             })
         })
         .await

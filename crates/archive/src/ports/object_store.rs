@@ -294,8 +294,26 @@ pub struct CompletedPart {
     pub etag: String,
     /// Bytes the store stored for the part.
     pub size: u64,
-    /// CRC64NVME of those bytes, computed by the store.
-    pub crc64nvme: Crc64Nvme,
+    /// CRC64NVME of those bytes, computed by the store: always given by
+    /// `put_part`; `None` for a part rebuilt from a listing that omits
+    /// part checksums (moto's does, see [`PartInfo`]). Completion does not
+    /// depend on it: the store composes the whole object's CRC from what it
+    /// stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crc64nvme: Option<Crc64Nvme>,
+}
+
+impl From<PartInfo> for CompletedPart {
+    /// A part as a listing reports it, for completing the upload (as the
+    /// worker that completes a fanned-out file does).
+    fn from(part: PartInfo) -> CompletedPart {
+        CompletedPart {
+            part_number: part.part_number,
+            etag: part.etag,
+            size: part.size,
+            crc64nvme: part.crc64nvme,
+        }
+    }
 }
 
 /// An uploaded part as `list_parts` reports it.

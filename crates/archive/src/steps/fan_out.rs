@@ -247,12 +247,15 @@ async fn upload_part(
         .await
         .map_err(|e| body_error(file, number as usize - 1, e))?;
     let downloaded = digest.lock().expect("digest lock").clone().finish();
-    if stored.crc64nvme != downloaded {
+    if stored.crc64nvme != Some(downloaded) {
+        let stored = stored
+            .crc64nvme
+            .map_or_else(|| "unknown".to_string(), |crc| crc.to_string());
         return Err(StepError::new(
             "Ingest.ChecksumMismatch",
             format!(
-                "{}: part {number} was downloaded with CRC64NVME {downloaded} but stored as {}",
-                file.storage_key, stored.crc64nvme
+                "{}: part {number} was downloaded with CRC64NVME {downloaded} but the store reports {stored}",
+                file.storage_key
             ),
         ));
     }
@@ -336,20 +339,7 @@ pub async fn complete_file(ctx: &StepContext, payload: Value) -> Result<Value, S
                 ),
             ));
         }
-        parts.push(CompletedPart {
-            part_number: part.part_number,
-            etag: part.etag,
-            crc64nvme: part.crc64nvme.ok_or_else(|| {
-                StepError::new(
-                    "Storage.Failed",
-                    format!(
-                        "{}: the store lists part {} without its CRC64NVME",
-                        file.storage_key, part.part_number
-                    ),
-                )
-            })?,
-            size: part.size,
-        });
+        parts.push(CompletedPart::from(part));
     }
     if parts.len() as u64 != shape.part_count() {
         return Err(StepError::new(
