@@ -12,6 +12,7 @@
 pub mod checksum;
 pub mod document;
 pub mod keys;
+pub mod listing;
 pub mod local;
 pub mod port_tests;
 pub mod ports;

@@ -20,9 +20,11 @@ use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_lambda::primitives::Blob;
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
-use zoomvault_archive::steps::StepError;
+use zoomvault_archive::steps::{StepContext, StepError};
 use zoomvault_asl::Failure;
 use zoomvault_engine::{BoxFuture, TaskHandler, TaskRequest};
+
+use crate::function::{self, FunctionEnv, ZoomAccess};
 
 /// What a step's error looks like to Lambda: its ASL error name as
 /// `errorType`, its cause as `errorMessage`.
@@ -56,6 +58,21 @@ where
         }
     }))
     .await
+}
+
+/// A step function's whole `main`: logging, the step's context built from
+/// the environment once per cold start ([`crate::function`]), then every
+/// invocation's payload handed to `step`.
+pub async fn run_step<F, Fut>(zoom: ZoomAccess, step: F) -> Result<(), lambda_runtime::Error>
+where
+    F: Fn(Arc<StepContext>, Value) -> Fut + Send + Sync,
+    Fut: Future<Output = Result<Value, StepError>> + Send,
+{
+    init_logging();
+    let env = FunctionEnv::from_env()?;
+    let sdk = function::sdk_config().await;
+    let context = function::step_context(&env, &sdk, zoom).await?;
+    serve_step(move |payload| step(context.clone(), payload)).await
 }
 
 /// Logging for a function: JSON lines when Lambda's advanced logging

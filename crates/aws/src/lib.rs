@@ -6,6 +6,7 @@
 
 pub mod dynamodb;
 pub mod eventbridge;
+pub mod function;
 pub mod lambda;
 pub mod s3;
 pub mod secrets;

@@ -3,7 +3,9 @@
 //! `{prefix}zoom/client_id`, `{prefix}zoom/client_secret` and
 //! `{prefix}zoom/webhook_secret_token` (prefix [`DEFAULT_PREFIX`],
 //! `/zoomvault/`, unless configured) in one GetParameters call with
-//! decryption, once, at a function's cold start.
+//! decryption, once, at a function's cold start. A function reads only
+//! what its role may read: [`load_zoom_config`] the three API credentials,
+//! [`load_webhook_verifier`] the webhook's token alone.
 //!
 //! The client secret and webhook secret token are held as
 //! [`SecretString`], so no `Debug` of [`ZoomSecrets`] shows them; the
@@ -76,8 +78,51 @@ impl ZoomSecrets {
 /// one GetParameters call, decrypted. Every missing parameter is named in
 /// one [`Error::Missing`].
 pub async fn load_zoom_secrets(client: &Client, prefix: &str) -> Result<ZoomSecrets, Error> {
-    let names = [ACCOUNT_ID, CLIENT_ID, CLIENT_SECRET, WEBHOOK_SECRET_TOKEN]
-        .map(|name| format!("{prefix}{name}"));
+    let [account_id, client_id, client_secret, webhook_secret_token] = read(
+        client,
+        prefix,
+        [ACCOUNT_ID, CLIENT_ID, CLIENT_SECRET, WEBHOOK_SECRET_TOKEN],
+    )
+    .await?;
+    Ok(ZoomSecrets {
+        account_id: account_id.expose().to_owned(),
+        client_id: client_id.expose().to_owned(),
+        client_secret,
+        webhook_secret_token,
+    })
+}
+
+/// The API credentials alone (`zoom/account_id`, `zoom/client_id`,
+/// `zoom/client_secret`), for a function that calls Zoom but never sees a
+/// webhook: its role may read only these three.
+pub async fn load_zoom_config(client: &Client, prefix: &str) -> Result<ZoomConfig, Error> {
+    let [account_id, client_id, client_secret] =
+        read(client, prefix, [ACCOUNT_ID, CLIENT_ID, CLIENT_SECRET]).await?;
+    Ok(ZoomConfig::new(
+        account_id.expose().to_owned(),
+        client_id.expose().to_owned(),
+        client_secret,
+    ))
+}
+
+/// The webhook's secret token alone (`zoom/webhook_secret_token`), for the
+/// webhook function, whose role may read nothing else.
+pub async fn load_webhook_verifier(
+    client: &Client,
+    prefix: &str,
+) -> Result<WebhookVerifier, Error> {
+    let [token] = read(client, prefix, [WEBHOOK_SECRET_TOKEN]).await?;
+    Ok(WebhookVerifier::new(token))
+}
+
+/// The parameters `{prefix}{name}`, in one decrypted GetParameters call, in
+/// the order asked; every missing one named in one [`Error::Missing`].
+async fn read<const N: usize>(
+    client: &Client,
+    prefix: &str,
+    names: [&str; N],
+) -> Result<[SecretString; N], Error> {
+    let names = names.map(|name| format!("{prefix}{name}"));
     let output = client
         .get_parameters()
         .set_names(Some(names.to_vec()))
@@ -93,9 +138,7 @@ pub async fn load_zoom_secrets(client: &Client, prefix: &str) -> Result<ZoomSecr
             .and_then(|p| p.value())
             .map(SecretString::new)
     });
-    let [Some(account_id), Some(client_id), Some(client_secret), Some(webhook_secret_token)] =
-        values.clone()
-    else {
+    if values.iter().any(Option::is_none) {
         let missing = names
             .iter()
             .zip(&values)
@@ -103,13 +146,8 @@ pub async fn load_zoom_secrets(client: &Client, prefix: &str) -> Result<ZoomSecr
             .map(|(name, _)| name.clone())
             .collect();
         return Err(Error::Missing(missing));
-    };
-    Ok(ZoomSecrets {
-        account_id: account_id.expose().to_owned(),
-        client_id: client_id.expose().to_owned(),
-        client_secret,
-        webhook_secret_token,
-    })
+    }
+    Ok(values.map(|value| value.expect("checked above")))
 }
 
 /// Throttling, 5xx and transport failures are `Unavailable`. The SDK's

@@ -6,7 +6,9 @@
 mod moto;
 
 use aws_sdk_ssm::types::ParameterType;
-use zoomvault_aws::secrets::{load_zoom_secrets, Error, DEFAULT_PREFIX};
+use zoomvault_aws::secrets::{
+    load_webhook_verifier, load_zoom_config, load_zoom_secrets, Error, DEFAULT_PREFIX,
+};
 
 const VALUES: [(&str, &str); 4] = [
     ("zoom/account_id", "acct-Q2Fz9"),
@@ -126,4 +128,50 @@ async fn the_default_prefix_is_zoomvault() {
         .await
         .expect("load");
     assert_eq!(secrets.client_id, "client-Xy7Lm");
+}
+
+#[tokio::test]
+async fn the_api_credentials_alone_build_the_zoom_config() {
+    let client = ssm();
+    let prefix = new_prefix();
+    put(
+        &client,
+        &prefix,
+        &["zoom/account_id", "zoom/client_id", "zoom/client_secret"],
+    )
+    .await;
+    let config = load_zoom_config(&client, &prefix).await.expect("load");
+    assert_eq!(config.account_id, "acct-Q2Fz9");
+    assert_eq!(config.client_id, "client-Xy7Lm");
+    assert_eq!(config.client_secret.expose(), "s3cr3t-client-value");
+    // The full set needs the webhook token too, and says so.
+    match load_zoom_secrets(&client, &prefix).await {
+        Err(Error::Missing(names)) => {
+            assert_eq!(names, vec![format!("{prefix}zoom/webhook_secret_token")])
+        }
+        other => panic!("expected the token to be missing, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn the_webhook_token_alone_builds_the_verifier() {
+    let client = ssm();
+    let prefix = new_prefix();
+    put(&client, &prefix, &["zoom/webhook_secret_token"]).await;
+    let verifier = load_webhook_verifier(&client, &prefix).await.expect("load");
+    assert_no_value_in(&format!("{verifier:?}"), &["s3cr3t-webhook-token"]);
+    // It verifies what the token signs.
+    let body = br#"{"event":"endpoint.url_validation","payload":{"plainToken":"x"}}"#;
+    let now = time::OffsetDateTime::now_utc();
+    let ts = now.unix_timestamp();
+    let secret = zoomvault_zoom::SecretString::new("s3cr3t-webhook-token");
+    let signature = zoomvault_zoom::webhook::sign(&secret, ts, body);
+    let ts = ts.to_string();
+    verifier
+        .verify(Some(&ts), Some(&signature), body, now)
+        .expect("a body signed with the token verifies");
+    let e = load_webhook_verifier(&client, &new_prefix())
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("zoom/webhook_secret_token"), "{e}");
 }

@@ -5,10 +5,13 @@
 //! A build writes a complete new tree under `builds/` and then points the
 //! `current` symlink at it with one atomic rename, so a reader (a web
 //! server, a sync to a bucket) never sees half a site. This crate knows
-//! nothing of Zoom or storage: callers hand it `SiteRecording`s. All text
+//! nothing of Zoom or storage: callers hand it `SiteRecording`s, made from
+//! recording documents by `SiteRecording::from_document`. All text
 //! from outside (topics, names) is HTML-escaped; page names are checked.
 
+mod from_document;
 mod html;
+pub mod publish;
 
 use serde::Serialize;
 use std::io::Write;

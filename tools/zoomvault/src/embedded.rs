@@ -11,14 +11,12 @@ use anyhow::Context;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::Arc;
-use zoomvault_archive::document::RecordingDocument;
-use zoomvault_archive::keys;
 use zoomvault_archive::local::{DirObjectStore, LocalEventSink, SqliteIndex};
-use zoomvault_archive::ports::{ArchiveEvent, ListQuery, ObjectStore, RecordingIndex};
+use zoomvault_archive::ports::ArchiveEvent;
 use zoomvault_archive::steps::{self, IngestConfig, StepContext, StepError};
 use zoomvault_asl::Failure;
 use zoomvault_engine::{Engine, EngineConfig, Handlers, TaskRequest};
-use zoomvault_site::{SiteConfig, SiteFile, SiteRecording};
+use zoomvault_site::{SiteConfig, SiteRecording};
 use zoomvault_zoom::{ZoomClient, ZoomConfig};
 
 /// The ingest state machine, compiled into the binary so the embedded
@@ -101,7 +99,15 @@ impl Embedded {
 
     /// Rebuilds the site from the index and the documents it points at.
     pub async fn rebuild_site(&self) -> anyhow::Result<usize> {
-        let recordings = site_recordings(self.index.as_ref(), self.store.as_ref()).await?;
+        let documents = zoomvault_archive::listing::archived_documents(
+            self.index.as_ref(),
+            self.store.as_ref(),
+        )
+        .await?;
+        let recordings = documents
+            .iter()
+            .map(|d| SiteRecording::from_document(d, &|key| format!("/files/{key}")))
+            .collect::<Result<Vec<_>, _>>()?;
         let site = self.site.clone();
         let built = tokio::task::spawn_blocking(move || zoomvault_site::build(&site, &recordings))
             .await
@@ -217,60 +223,4 @@ fn register(
         let future = step(context.clone(), request.input);
         async move { future.await.map_err(|e| Failure::new(e.name, e.cause)) }
     });
-}
-
-/// Every indexed recording as the site shows it.
-async fn site_recordings(
-    index: &dyn RecordingIndex,
-    store: &dyn ObjectStore,
-) -> anyhow::Result<Vec<SiteRecording>> {
-    let mut out = Vec::new();
-    let mut after = None;
-    loop {
-        let page = index
-            .list(ListQuery {
-                limit: 1000,
-                after,
-                ..ListQuery::default()
-            })
-            .await?;
-        for entry in &page.entries {
-            let bytes = store.get(&entry.document_key).await?;
-            let doc = RecordingDocument::from_json(&bytes)
-                .with_context(|| format!("reading {}", entry.document_key))?;
-            out.push(site_recording(&doc)?);
-        }
-        match page.next {
-            Some(cursor) => after = Some(cursor),
-            None => break,
-        }
-    }
-    Ok(out)
-}
-
-fn site_recording(doc: &RecordingDocument) -> anyhow::Result<SiteRecording> {
-    Ok(SiteRecording {
-        uuid: doc.meeting.uuid.clone(),
-        slug: keys::uuid_segment(&doc.meeting.uuid)?,
-        topic: doc.meeting.topic.clone(),
-        start_time: doc
-            .meeting
-            .start_time
-            .format(&time::format_description::well_known::Rfc3339)?,
-        duration_minutes: doc.meeting.duration_minutes.into(),
-        host: doc.host.email.clone().or_else(|| doc.host.name.clone()),
-        files: doc
-            .files
-            .iter()
-            .map(|f| SiteFile {
-                label: f
-                    .recording_type
-                    .clone()
-                    .unwrap_or_else(|| f.file_type.to_ascii_lowercase()),
-                file_type: f.file_type.clone(),
-                size: f.size_bytes,
-                href: format!("/files/{}", f.storage_key),
-            })
-            .collect(),
-    })
 }
