@@ -183,11 +183,12 @@ pub async fn step_context(
             let ssm = aws_sdk_ssm::Client::new(sdk);
             secrets::load_zoom_config(&ssm, &env.ssm_prefix).await?
         }
-        // Any call would fail at Zoom's OAuth endpoint, naming the client.
+        // Placeholders, never secrets: any call would be refused at Zoom's
+        // OAuth endpoint, naming this client.
         ZoomAccess::None => ZoomConfig::new(
-            String::new(),
-            "(this function has no Zoom credentials)".to_string(),
-            String::new(),
+            "none",
+            "zoomvault-function-without-zoom-credentials",
+            "none",
         ),
     };
     let zoom = ZoomClient::new(with_endpoints(zoom_config, env))

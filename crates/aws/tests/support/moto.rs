@@ -36,7 +36,15 @@ fn start() -> Moto {
     // closes; then the server is killed.
     // moto_server.py is moto's server with S3's ListParts answer named as
     // S3 names it (see that file).
-    let server = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/moto_server.py");
+    // Found from the including package (crates/aws, or the workspace's
+    // end-to-end tests), whichever it is.
+    const SERVER: &str = "crates/aws/tests/support/moto_server.py";
+    let server = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .map(|dir| dir.join(SERVER))
+        .find(|path| path.exists())
+        .expect("moto_server.py is in the workspace");
+    let server = server.display();
     let script = format!(
         "python3 {server} -H 127.0.0.1 -p {port} >/dev/null & pid=$!; \
          echo started; read _ignored; kill $pid 2>/dev/null; wait $pid 2>/dev/null"

@@ -8,7 +8,11 @@ refuses any other name as a malformed answer. This renames those roots and
 changes nothing else. Arguments are moto_server's.
 """
 
+import logging
 import sys
+
+# One line per request on stderr would bury the tests' own output.
+logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
 try:
     import awscrt  # noqa: F401  (moto computes CRC64NVME with it)
