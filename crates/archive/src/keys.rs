@@ -31,7 +31,7 @@ use crate::document::RecordingDocument;
 
 /// Every recording lives under this prefix, so listing it finds every
 /// recording document (what a rebuild of the index from storage needs;
-/// today only `tests/document_in_store.rs` does one).
+/// today only `crates/archive/tests/document_in_store.rs` does one).
 pub const RECORDINGS_PREFIX: &str = "recordings/";
 
 /// S3's limit on a key's length in bytes.

@@ -3,8 +3,8 @@
 //! `recording.completed` (named after the recording, so Zoom's retries start
 //! nothing new) and acknowledge everything else. Framework-free: the HTTP
 //! server of `zoomvault serve` calls [`handle`] and sends back the
-//! [`WebhookReply`] as it is; the AWS deployment's webhook Lambda, not
-//! built yet, is to call the same function.
+//! [`WebhookReply`] as it is, and so does the AWS deployment's webhook
+//! Lambda (`functions/webhook`).
 //!
 //! It must not know which engine runs the execution (it has only a
 //! `WorkflowStarter`), and must not build an execution's name or input

@@ -1,5 +1,5 @@
 //! The data-driven conformance suite: every JSON file under
-//! `tests/conformance/` is one case that pins one piece of Step Functions
+//! `crates/engine/tests/conformance/` is one case that pins one piece of Step Functions
 //! behaviour, as AWS documents it, on the embedded engine. This file owns
 //! only the runner; what the engine must do lives in the case files, so a
 //! new behaviour is pinned by adding a file, not code.

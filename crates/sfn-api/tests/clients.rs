@@ -1,7 +1,7 @@
 //! The endpoint driven by the clients Step Functions users already have:
 //! the AWS CLI (`aws stepfunctions --endpoint-url`) and boto3, each running
 //! a full cycle (create, start, describe, history, list, stop, task token
-//! success and failure, errors) from a script in `tests/clients/` that
+//! success and failure, errors) from a script in `crates/sfn-api/tests/clients/` that
 //! checks every answer. `.ci/run` installs both (`pip install awscli boto3`).
 
 use std::path::{Path, PathBuf};

@@ -1,4 +1,4 @@
-//! Parses the sample payloads in `tests/fixtures/` (shaped after Zoom's
+//! Parses the sample payloads in `crates/zoom/tests/fixtures/` (shaped after Zoom's
 //! documented examples) and pins what zoomvault reads from them. No network.
 
 use expect_test::expect;

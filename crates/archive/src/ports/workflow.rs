@@ -1,7 +1,6 @@
 //! The workflow-starter port: how an ingest execution is started, whether
-//! the embedded engine or AWS Step Functions runs it. Today the webhook is
-//! its one caller; manual ingest and the scan for missed meetings are to be
-//! others.
+//! the embedded engine or AWS Step Functions runs it. The webhook and the
+//! manual start (`crate::start`) call it; the scan for missed meetings will.
 //!
 //! This module defines the contract only; it must not know which engine is
 //! behind it or how execution names are derived (see

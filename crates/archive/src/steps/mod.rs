@@ -1,9 +1,9 @@
 //! The ingest workflow's steps: plain async functions from a JSON payload to
-//! a JSON result, with their ports passed in a `StepContext`. Today the
-//! embedded engine calls them in-process (the CLI registers each under the
-//! function name the state machine invokes); the AWS deployment, not built
-//! yet, will call the same functions from one Lambda each. A caller must
-//! not add logic of its own. This module also owns the one mapping from a
+//! a JSON result, with their ports passed in a `StepContext`. The embedded
+//! engine calls them in-process (the CLI registers each under the function
+//! name the state machine invokes); on AWS each is its own Lambda in
+//! `functions/`, calling the same function. A caller must not add logic of
+//! its own. This module also owns the one mapping from a
 //! Zoom event (or a meeting UUID) to a workflow input and execution name.
 //!
 //! A step's error is a `StepError` whose `name` is what ASL `Retry`/`Catch`
@@ -38,7 +38,7 @@ use zoomvault_zoom::{RecordingCompleted, ZoomClient};
 
 /// The function names the state machine's Task states invoke through
 /// `lambda:invoke`. The embedded engine registers the steps under them; on
-/// AWS each is to be a Lambda of that name.
+/// AWS each is the Lambda of that name (`functions/`, `serverless.yml`).
 pub const INGEST_METADATA: &str = "zoomvault-ingest-metadata";
 pub const RETRIEVE_FILE: &str = "zoomvault-retrieve-file";
 pub const BEGIN_FILE: &str = "zoomvault-begin-file";
