@@ -134,6 +134,7 @@ fn run(size: u64) -> Row {
         zoom.api_base = sim.vars["ZOOM_API_BASE_URL"].clone();
         zoom.oauth_base = sim.vars["ZOOM_SIM_BASE_URL"].clone();
         let embedded = Embedded::open(EmbeddedConfig {
+            store: None,
             data_dir: work.path().join("data"),
             zoom,
             // PART_CONCURRENCY and PART_SIZE_MIB override the defaults, to show the trade

@@ -12,7 +12,7 @@ use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::Arc;
 use zoomvault_archive::local::{DirObjectStore, LocalEventSink, SqliteIndex};
-use zoomvault_archive::ports::ArchiveEvent;
+use zoomvault_archive::ports::{ArchiveEvent, ObjectStore};
 use zoomvault_archive::steps::{self, IngestConfig, StepContext, StepError};
 use zoomvault_asl::Failure;
 use zoomvault_engine::{Engine, EngineConfig, Handlers, TaskRequest};
@@ -27,6 +27,10 @@ pub const INGEST_STATE_MACHINE: &str = "zoomvault-ingest";
 #[derive(Debug, Clone)]
 pub struct EmbeddedConfig {
     pub data_dir: PathBuf,
+    /// Where recordings are archived: `None` for the directory store under
+    /// `data_dir/store`, or another store (an S3 bucket; see
+    /// `serve::store`).
+    pub store: Option<Arc<dyn ObjectStore>>,
     pub zoom: ZoomConfig,
     pub ingest: IngestConfig,
     pub site_title: String,
@@ -34,13 +38,17 @@ pub struct EmbeddedConfig {
 }
 
 /// Everything `zoomvault serve` runs, opened on one data directory:
-/// `engine.db`, `store/` (the objects under `store/objects/`), `index.db`,
-/// `events.db`, `site/` (the live build behind the `site/current` link).
+/// `engine.db`, `store/` (the objects under `store/objects/`, unless the
+/// archive is configured elsewhere), `index.db`, `events.db`, `site/` (the
+/// live build behind the `site/current` link).
 #[derive(Debug, Clone)]
 pub struct Embedded {
     pub engine: Engine,
     pub state_machine_arn: String,
-    pub store: Arc<DirObjectStore>,
+    /// Where recordings are archived.
+    pub store: Arc<dyn ObjectStore>,
+    /// The directory store, when that is the archive.
+    pub dir_store: Option<Arc<DirObjectStore>>,
     pub index: Arc<SqliteIndex>,
     pub events: Arc<LocalEventSink>,
     pub site: SiteConfig,
@@ -52,10 +60,16 @@ impl Embedded {
     pub fn open(config: EmbeddedConfig) -> anyhow::Result<Embedded> {
         let dir = &config.data_dir;
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        let store = Arc::new(
-            DirObjectStore::open(dir.join("store"))
-                .with_context(|| format!("opening the object store in {}", dir.display()))?,
-        );
+        let (store, dir_store): (Arc<dyn ObjectStore>, _) = match &config.store {
+            Some(store) => (store.clone(), None),
+            None => {
+                let dir_store =
+                    Arc::new(DirObjectStore::open(dir.join("store")).with_context(|| {
+                        format!("opening the object store in {}", dir.display())
+                    })?);
+                (dir_store.clone(), Some(dir_store))
+            }
+        };
         let index = Arc::new(SqliteIndex::open(dir.join("index.db")).context("opening index.db")?);
         let events =
             Arc::new(LocalEventSink::open(dir.join("events.db")).context("opening events.db")?);
@@ -78,6 +92,7 @@ impl Embedded {
             engine,
             state_machine_arn: machine.arn,
             store,
+            dir_store,
             index,
             events,
             site: SiteConfig {
@@ -87,9 +102,11 @@ impl Embedded {
         })
     }
 
-    /// Where the object store keeps an object's bytes.
-    pub fn object_path(&self, key: &str) -> PathBuf {
-        self.store.root().join("objects").join(key)
+    /// Where the directory store keeps an object's bytes; `None` when the
+    /// archive is elsewhere.
+    pub fn object_path(&self, key: &str) -> Option<PathBuf> {
+        let dir = self.dir_store.as_ref()?;
+        Some(dir.root().join("objects").join(key))
     }
 
     /// The live site directory.
@@ -120,11 +137,16 @@ impl Embedded {
     /// upload with every part), at start and then hourly, for as long as
     /// the process runs.
     pub async fn run_store_sweeper(self) {
+        let Some(dir_store) = self.dir_store.clone() else {
+            // Another store cleans up after itself (S3: the bucket's
+            // lifecycle rule aborts stray uploads).
+            return;
+        };
         const ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
         let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
         loop {
             every_hour.tick().await;
-            match self.store.sweep_abandoned(ABANDONED_AFTER).await {
+            match dir_store.sweep_abandoned(ABANDONED_AFTER).await {
                 Ok(report) if report.temp_entries + report.uploads > 0 => tracing::info!(
                     temp_entries = report.temp_entries,
                     uploads = report.uploads,

@@ -15,7 +15,7 @@ use zoomvault::serve::{app, sdk_starter, serve_until_shutdown, ApiKey, AppState,
 use zoomvault_archive::checksum::Crc64Nvme;
 use zoomvault_archive::document;
 use zoomvault_archive::keys::RecordingKeys;
-use zoomvault_archive::ports::{ArchiveEvent, ObjectStore, RecordingIndex};
+use zoomvault_archive::ports::{ArchiveEvent, RecordingIndex};
 use zoomvault_archive::steps::IngestConfig;
 use zoomvault_engine::store::ExecutionRow;
 use zoomvault_engine::Status;
@@ -61,6 +61,7 @@ async fn harness_keyed(ingest: IngestConfig, key: Option<ApiKey>) -> Harness {
     zoom.oauth_base = sim.base_url();
     let invocation_bytes = ingest.invocation_bytes;
     let embedded = Embedded::open(EmbeddedConfig {
+        store: None,
         data_dir: dir.path().to_path_buf(),
         zoom,
         ingest,
@@ -173,7 +174,7 @@ async fn check_archived(
             .unwrap();
         let expected = h.sim.expected_sha256(&meeting.uuid, file.index);
         assert_eq!(
-            sha256_file(&h.embedded.object_path(&stored.storage_key)),
+            sha256_file(&h.embedded.object_path(&stored.storage_key).unwrap()),
             expected,
             "{}",
             stored.storage_key
@@ -189,7 +190,7 @@ async fn check_archived(
         );
         assert_eq!(
             stored.crc64nvme,
-            crc64nvme_file(&h.embedded.object_path(&stored.storage_key)),
+            crc64nvme_file(&h.embedded.object_path(&stored.storage_key).unwrap()),
             "{}",
             stored.storage_key
         );
@@ -245,14 +246,14 @@ async fn webhook_ingests_every_file_byte_identical_and_trashes_zoom_copy() {
             stored.storage_key
         );
         assert_eq!(
-            sha256_file(&h.embedded.object_path(&stored.storage_key)),
+            sha256_file(&h.embedded.object_path(&stored.storage_key).unwrap()),
             expected,
             "bytes on disk of {}",
             stored.storage_key
         );
         assert_eq!(
             stored.crc64nvme,
-            crc64nvme_file(&h.embedded.object_path(&stored.storage_key)),
+            crc64nvme_file(&h.embedded.object_path(&stored.storage_key).unwrap()),
             "CRC64NVME of {}",
             stored.storage_key
         );

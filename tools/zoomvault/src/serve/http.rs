@@ -16,7 +16,7 @@ use serde_json::Value;
 use std::path::{Component, Path};
 use std::sync::Arc;
 use zoomvault_archive::keys::{self, validate_key};
-use zoomvault_archive::ports::{object_store, ObjectStore, WorkflowStarter};
+use zoomvault_archive::ports::{object_store, WorkflowStarter};
 use zoomvault_archive::webhook::WebhookReply;
 use zoomvault_sfn_api::ApiConfig;
 use zoomvault_zoom::WebhookVerifier;
@@ -216,6 +216,7 @@ mod tests {
     async fn served(starter: Starter) -> Served {
         let dir = tempfile::tempdir().unwrap();
         let embedded = Embedded::open(EmbeddedConfig {
+            store: None,
             data_dir: dir.path().to_path_buf(),
             zoom: ZoomConfig::new("account", "client", "client-secret"),
             ingest: IngestConfig::default(),
@@ -342,7 +343,7 @@ mod tests {
             .await
             .unwrap();
         // A link to itself: opening it fails, and not because it is absent.
-        let looping = served.embedded.object_path("recordings/loop.mp4");
+        let looping = served.embedded.object_path("recordings/loop.mp4").unwrap();
         std::os::unix::fs::symlink("loop.mp4", &looping).unwrap();
         let cases = [
             (

@@ -16,5 +16,6 @@ pub use runner::{
     run, run_engine, sdk_starter, self_url, serve_until_shutdown, shutdown_signal, Listener,
 };
 pub use settings::{
-    api_key, ApiKey, ConfigFile, ServeSettings, ZoomSettings, DEFAULT_MAX_CONCURRENT_TASKS,
+    api_key, ApiKey, ConfigFile, ServeSettings, StoreSetting, ZoomSettings,
+    DEFAULT_MAX_CONCURRENT_TASKS,
 };

@@ -8,7 +8,7 @@
 //! does), and it stops when the shutdown future it is given completes.
 
 use super::http::{app, AppState};
-use super::settings::{ApiKey, ServeSettings, ZoomSettings};
+use super::settings::{ApiKey, ServeSettings, StoreSetting, ZoomSettings};
 use crate::embedded::{Embedded, EmbeddedConfig};
 use anyhow::Context;
 use axum::Router;
@@ -132,6 +132,29 @@ pub async fn run_engine(
     Ok(())
 }
 
+/// The archive's store when it is not the data directory: an S3 client
+/// from the standard AWS environment, over `location`.
+async fn archive_store(
+    setting: &StoreSetting,
+) -> Option<std::sync::Arc<dyn zoomvault_archive::ports::ObjectStore>> {
+    let StoreSetting::S3 {
+        location,
+        force_path_style,
+    } = setting
+    else {
+        return None;
+    };
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let config = aws_sdk_s3::config::Builder::from(&sdk)
+        .force_path_style(*force_path_style)
+        .build();
+    Some(std::sync::Arc::new(zoomvault_aws::s3::S3ObjectStore::new(
+        aws_sdk_s3::Client::from_conf(config),
+        location.clone(),
+        zoomvault_aws::s3::S3Options::default(),
+    )))
+}
+
 /// Runs `serve` until `shutdown` completes.
 pub async fn run(
     settings: ServeSettings,
@@ -160,7 +183,9 @@ pub async fn run(
             (settings, Some(sim))
         }
     };
+    let store = archive_store(&settings.store).await;
     let embedded = Embedded::open(EmbeddedConfig {
+        store,
         data_dir: settings.data_dir.clone(),
         zoom: zoom.client_config(),
         ingest: settings.ingest.clone(),
@@ -184,7 +209,7 @@ pub async fn run(
     eprintln!("  data:     {}", settings.data_dir.display());
     let server = tokio::spawn(serve_until_shutdown(listener, app(state), shutdown));
     if let Some(sim) = &simulator {
-        demo_ingest(sim, &embedded, &base).await?;
+        demo_ingest(sim, &embedded, &base, &settings).await?;
     }
     server.await.context("server task")??;
     Ok(())
@@ -196,6 +221,7 @@ async fn demo_ingest(
     sim: &zoomvault_zoom_sim::ZoomSim,
     embedded: &Embedded,
     base: &str,
+    settings: &ServeSettings,
 ) -> anyhow::Result<()> {
     let meeting = sim.demo_meeting();
     eprintln!(
@@ -222,9 +248,16 @@ async fn demo_ingest(
     let row = embedded.engine.wait_for(arn).await?;
     eprintln!("ingest {} finished: {}", arn, row.status.api_name());
     if row.status == Status::Succeeded {
+        let files = match &settings.store {
+            StoreSetting::Directory => settings
+                .data_dir
+                .join("store/objects")
+                .display()
+                .to_string(),
+            StoreSetting::S3 { location, .. } => location.to_string(),
+        };
         eprintln!(
-            "recording archived: files under {}, site at {base}/site/index.html (Ctrl-C to stop)",
-            embedded.store.root().join("objects").display()
+            "recording archived: files under {files}, site at {base}/site/index.html (Ctrl-C to stop)"
         );
     } else {
         eprintln!(

@@ -21,6 +21,10 @@ use zoomvault_zoom::ZoomConfig;
 pub struct ConfigFile {
     pub listen: Option<SocketAddr>,
     pub data_dir: Option<PathBuf>,
+    /// Where recordings are archived: `s3://bucket/prefix` (S3 or an
+    /// S3-compatible store), or absent for the data directory.
+    pub store: Option<String>,
+    pub s3_force_path_style: Option<bool>,
     pub zoom_webhook_secret_token: Option<String>,
     pub zoom_account_id: Option<String>,
     pub zoom_client_id: Option<String>,
@@ -66,11 +70,27 @@ impl ZoomSettings {
     }
 }
 
+/// Where `serve` archives recordings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreSetting {
+    /// The directory store under the data directory (the default).
+    Directory,
+    /// A bucket and key prefix on S3 or an S3-compatible store (MinIO,
+    /// Ceph, R2): endpoint, region and credentials from the standard AWS
+    /// environment (`AWS_ENDPOINT_URL_S3`, ...); path-style addressing for
+    /// stores that need it.
+    S3 {
+        location: zoomvault_aws::s3::S3Location,
+        force_path_style: bool,
+    },
+}
+
 /// Validated settings of `serve`.
 #[derive(Debug, Clone)]
 pub struct ServeSettings {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
+    pub store: StoreSetting,
     /// None: run against the bundled simulator.
     pub zoom: Option<ZoomSettings>,
     pub ingest: IngestConfig,
@@ -185,8 +205,29 @@ impl ServeSettings {
                 file.api_secret_access_key,
             ),
         )?;
+        let store = match pick("ZOOMVAULT_STORE", file.store) {
+            None => StoreSetting::Directory,
+            Some(url) => {
+                let location = zoomvault_aws::s3::S3Location::parse(&url).map_err(|e| {
+                    anyhow::anyhow!("ZOOMVAULT_STORE (or the file's store) {url:?}: {e}")
+                })?;
+                let force_path_style = match env("ZOOMVAULT_S3_FORCE_PATH_STYLE").as_deref() {
+                    None => file.s3_force_path_style.unwrap_or(false),
+                    Some("true" | "1") => true,
+                    Some("false" | "0") => false,
+                    Some(other) => anyhow::bail!(
+                        "ZOOMVAULT_S3_FORCE_PATH_STYLE must be true or false, not {other:?}"
+                    ),
+                };
+                StoreSetting::S3 {
+                    location,
+                    force_path_style,
+                }
+            }
+        };
         Ok(ServeSettings {
             listen,
+            store,
             api_key,
             data_dir: data_dir
                 .or(file.data_dir)
@@ -349,5 +390,51 @@ mod tests {
             unknown.to_string().starts_with("unknown field `part_size`"),
             "{unknown}"
         );
+    }
+
+    #[test]
+    fn the_archive_is_the_data_directory_unless_an_s3_location_is_set() {
+        let default =
+            ServeSettings::resolve(None, None, ConfigFile::default(), &env_of(&[])).unwrap();
+        assert_eq!(default.store, StoreSetting::Directory);
+        let s3 = ServeSettings::resolve(
+            None,
+            None,
+            ConfigFile::default(),
+            &env_of(&[
+                ("ZOOMVAULT_STORE", "s3://archive-bucket/zoom"),
+                ("ZOOMVAULT_S3_FORCE_PATH_STYLE", "true"),
+            ]),
+        )
+        .unwrap();
+        match s3.store {
+            StoreSetting::S3 {
+                location,
+                force_path_style,
+            } => {
+                assert_eq!(location.to_string(), "s3://archive-bucket/zoom/");
+                assert!(force_path_style);
+            }
+            other => panic!("expected S3, got {other:?}"),
+        }
+        for (env, expected) in [
+            (
+                &[("ZOOMVAULT_STORE", "/var/archive")][..],
+                "ZOOMVAULT_STORE (or the file's store) \"/var/archive\"",
+            ),
+            (
+                &[
+                    ("ZOOMVAULT_STORE", "s3://archive-bucket/p"),
+                    ("ZOOMVAULT_S3_FORCE_PATH_STYLE", "maybe"),
+                ][..],
+                "ZOOMVAULT_S3_FORCE_PATH_STYLE must be true or false",
+            ),
+        ] {
+            let pairs: &'static [(&'static str, &'static str)] = env;
+            let e = ServeSettings::resolve(None, None, ConfigFile::default(), &env_of(pairs))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(expected), "{e}");
+        }
     }
 }
