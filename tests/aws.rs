@@ -188,6 +188,25 @@ async fn stack(sim: &ZoomSim) -> Stack {
     }
 }
 
+impl Stack {
+    /// The object at `key` in the archive's bucket, whole.
+    async fn object(&self, key: impl Into<String>) -> Vec<u8> {
+        let key = key.into();
+        self.s3
+            .get_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{key}: {e:?}"))
+            .body
+            .collect()
+            .await
+            .unwrap()
+            .to_vec()
+    }
+}
+
 /// An aws-sdk client configuration for a local endpoint (the engine's or
 /// the emulator's), which checks no signature.
 fn local_sdk(endpoint: &str) -> aws_config::SdkConfig {
@@ -383,19 +402,7 @@ async fn a_webhook_through_the_lambdas_archives_the_recording_in_s3_dynamodb_and
     // Every file is in S3, byte-identical; the document is in S3 and the
     // index; the Zoom copy is trashed.
     let keys = RecordingKeys::new(meeting.start_time, meeting.id, &meeting.uuid).unwrap();
-    let bytes = stack
-        .s3
-        .get_object()
-        .bucket(&stack.bucket)
-        .key(keys.document())
-        .send()
-        .await
-        .unwrap()
-        .body
-        .collect()
-        .await
-        .unwrap()
-        .into_bytes();
+    let bytes = stack.object(keys.document()).await;
     let doc = document::validate(&serde_json::from_slice(&bytes).unwrap()).unwrap();
     assert_eq!(doc.files.len(), meeting.files.len());
     for file in &meeting.files {
@@ -404,19 +411,7 @@ async fn a_webhook_through_the_lambdas_archives_the_recording_in_s3_dynamodb_and
             .iter()
             .find(|f| f.zoom_file_id == file.id && f.file_type == file.file_type)
             .unwrap();
-        let object = stack
-            .s3
-            .get_object()
-            .bucket(&stack.bucket)
-            .key(&stored.storage_key)
-            .send()
-            .await
-            .unwrap()
-            .body
-            .collect()
-            .await
-            .unwrap()
-            .into_bytes();
+        let object = stack.object(&stored.storage_key).await;
         assert_eq!(
             hex::encode(Sha256::digest(&object)),
             sim.expected_sha256(&meeting.uuid, file.index),
@@ -493,19 +488,7 @@ async fn a_webhook_through_the_lambdas_archives_the_recording_in_s3_dynamodb_and
     // The rule's target, invoked with the event: the site lands in S3.
     let built = invoke(&lambda, "build-site", &rebuild).await;
     assert_eq!(built["recordings"], 1, "{built}");
-    let page = stack
-        .s3
-        .get_object()
-        .bucket(&stack.bucket)
-        .key("site/index.html")
-        .send()
-        .await
-        .unwrap()
-        .body
-        .collect()
-        .await
-        .unwrap()
-        .into_bytes();
+    let page = stack.object("site/index.html").await;
     let page = String::from_utf8_lossy(&page);
     assert!(
         page.contains(&zoomvault_site::escape(&meeting.topic)),

@@ -67,7 +67,10 @@ fn the_fan_out_samples_are_their_payloads_with_the_planned_batches() {
         .iter()
         .map(|b| (b.first_part, b.part_count))
         .collect();
-    let given: Vec<(u32, u32)> = batches.iter().map(|b| (b.first_part, b.part_count)).collect();
+    let given: Vec<(u32, u32)> = batches
+        .iter()
+        .map(|b| (b.first_part, b.part_count))
+        .collect();
     assert_eq!(given, planned);
     assert_eq!(batches.iter().map(|b| b.size).sum::<u64>(), size);
 }

@@ -343,25 +343,16 @@ fn classify<E>(e: SdkError<E, HttpResponse>) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let transient = match &e {
-        SdkError::ServiceError(s) => {
-            s.raw().status().as_u16() >= 500
-                || matches!(
-                    e.code(),
-                    Some(
-                        "ProvisionedThroughputExceededException"
-                            | "ThrottlingException"
-                            | "RequestLimitExceeded"
-                            | "InternalServerError"
-                            | "ServiceUnavailable"
-                    )
-                )
-        }
-        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => {
-            true
-        }
-        _ => false,
-    };
+    let transient = crate::sdk_error::is_transient(
+        &e,
+        &[
+            "ProvisionedThroughputExceededException",
+            "ThrottlingException",
+            "RequestLimitExceeded",
+            "InternalServerError",
+            "ServiceUnavailable",
+        ],
+    );
     if transient {
         Error::Unavailable(Box::new(e))
     } else {

@@ -9,6 +9,7 @@ pub mod eventbridge;
 pub mod function;
 pub mod lambda;
 pub mod s3;
+mod sdk_error;
 pub mod secrets;
 pub mod step_functions;
 

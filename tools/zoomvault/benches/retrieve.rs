@@ -148,6 +148,15 @@ fn run(size: u64) -> Row {
                     .ok()
                     .and_then(|v| v.parse::<u64>().ok())
                     .map_or(IngestConfig::default().part_size, |mib| mib * 1024 * 1024),
+                // INVOCATION_MIB lowers the bound above which a file is
+                // fanned out over batches (BeginFile, RetrieveParts,
+                // CompleteFile), to measure that path on a smaller file.
+                invocation_bytes: std::env::var("INVOCATION_MIB")
+                    .ok()
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .map_or(IngestConfig::default().invocation_bytes, |mib| {
+                        mib * 1024 * 1024
+                    }),
                 ..IngestConfig::default()
             },
             site_title: "bench".into(),

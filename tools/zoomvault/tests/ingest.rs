@@ -458,6 +458,22 @@ async fn a_download_that_breaks_off_is_retried_and_the_file_still_arrives_whole(
             ..FileFault::default()
         },
     ));
+    let arn = deliver_event(&h, &meeting).await;
+    // Once an attempt has failed on it, the network heals; the state
+    // machine's Retry (within 2 s, full jitter) fetches the file again.
+    let failed = wait_for_failed_task(&h, &arn).await;
+    h.sim.clear_faults();
+    assert!(
+        failed[0].contains("Zoom.Transient") && failed[0].contains("broke off"),
+        "{failed:?}"
+    );
+    let row = h.embedded.engine.wait_for(&arn).await.unwrap();
+    check_archived(&h, &meeting, &row).await;
+}
+
+/// Delivers `meeting`'s `recording.completed` and returns the execution the
+/// webhook started.
+async fn deliver_event(h: &Harness, meeting: &zoomvault_zoom_sim::SimMeeting) -> String {
     let event = h.sim.recording_completed_event(&meeting.uuid);
     let (status, reply) = h
         .sim
@@ -466,19 +482,22 @@ async fn a_download_that_breaks_off_is_retried_and_the_file_still_arrives_whole(
         .unwrap();
     assert_eq!(status, 200, "{reply}");
     let reply: serde_json::Value = serde_json::from_str(&reply).unwrap();
-    let arn = reply["execution_arn"].as_str().unwrap().to_string();
-    // Once an attempt has failed on it, the network heals; the state
-    // machine's Retry (within 2 s, full jitter) fetches the file again.
+    reply["execution_arn"].as_str().unwrap().to_string()
+}
+
+/// Waits until some task of `execution` has failed; returns the TaskFailed
+/// events so far.
+async fn wait_for_failed_task(h: &Harness, execution: &str) -> Vec<String> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let failed = loop {
-        let history = h.embedded.engine.history(&arn).unwrap();
+    loop {
+        let history = h.embedded.engine.history(execution).unwrap();
         let failed: Vec<String> = history
             .iter()
             .filter(|e| e["type"] == "TaskFailed")
             .map(|e| e.to_string())
             .collect();
         if !failed.is_empty() {
-            break failed;
+            return failed;
         }
         let types: Vec<&serde_json::Value> = history.iter().map(|e| &e["type"]).collect();
         assert!(
@@ -486,14 +505,7 @@ async fn a_download_that_breaks_off_is_retried_and_the_file_still_arrives_whole(
             "no attempt failed: {types:?}"
         );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    };
-    h.sim.clear_faults();
-    assert!(
-        failed[0].contains("Zoom.Transient") && failed[0].contains("broke off"),
-        "{failed:?}"
-    );
-    let row = h.embedded.engine.wait_for(&arn).await.unwrap();
-    check_archived(&h, &meeting, &row).await;
+    }
 }
 
 /// The TaskScheduled events of `execution` (nested Map iterations included)
@@ -530,15 +542,7 @@ async fn a_file_bigger_than_one_invocation_is_fanned_out_over_batches_and_verifi
         .filter(|f| f.size > h.invocation_bytes)
         .collect();
     assert_eq!(big.len(), 1, "the demo has one video over 5 MiB");
-    let event = h.sim.recording_completed_event(&meeting.uuid);
-    let (status, reply) = h
-        .sim
-        .send_webhook(&h.webhook_url, &event, WebhookOptions::default())
-        .await
-        .unwrap();
-    assert_eq!(status, 200, "{reply}");
-    let reply: serde_json::Value = serde_json::from_str(&reply).unwrap();
-    let arn = reply["execution_arn"].as_str().unwrap();
+    let arn = &deliver_event(&h, &meeting).await;
     let row = h.embedded.engine.wait_for(arn).await.unwrap();
     let doc = check_archived(&h, &meeting, &row).await;
     assert_eq!(invocations_of(&h, arn, "zoomvault-begin-file"), 1);
@@ -575,27 +579,8 @@ async fn a_batch_whose_download_breaks_off_is_retried_alone() {
             ..FileFault::default()
         },
     ));
-    let event = h.sim.recording_completed_event(&meeting.uuid);
-    let (status, reply) = h
-        .sim
-        .send_webhook(&h.webhook_url, &event, WebhookOptions::default())
-        .await
-        .unwrap();
-    assert_eq!(status, 200, "{reply}");
-    let reply: serde_json::Value = serde_json::from_str(&reply).unwrap();
-    let arn = reply["execution_arn"].as_str().unwrap().to_string();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while !h
-        .embedded
-        .engine
-        .history(&arn)
-        .unwrap()
-        .iter()
-        .any(|e| e["type"] == "TaskFailed")
-    {
-        assert!(std::time::Instant::now() < deadline, "no attempt failed");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    let arn = deliver_event(&h, &meeting).await;
+    wait_for_failed_task(&h, &arn).await;
     h.sim.clear_faults();
     let row = h.embedded.engine.wait_for(&arn).await.unwrap();
     check_archived(&h, &meeting, &row).await;
