@@ -809,17 +809,7 @@ impl ObjectStore for S3ObjectStore {
         checksum: Crc64Nvme,
     ) -> Result<ObjectMeta, Error> {
         validate_key(key)?;
-        if parts.is_empty() {
-            return Err(Error::NoParts);
-        }
-        if let Some(pair) = parts
-            .windows(2)
-            .find(|pair| pair[1].part_number <= pair[0].part_number)
-        {
-            return Err(Error::InvalidPartOrder {
-                part_number: pair[1].part_number,
-            });
-        }
+        zoomvault_archive::ports::object_store::check_part_list(parts)?;
         // Also how a completed (or aborted) upload answers NoSuchUpload.
         let stored = self.all_parts(key, upload_id).await?;
         let size = self.check_listed(parts, &stored)?;

@@ -392,17 +392,7 @@ impl ObjectStore for DirObjectStore {
         checksum: Crc64Nvme,
     ) -> Result<ObjectMeta, Error> {
         validate_key(key)?;
-        if parts.is_empty() {
-            return Err(Error::NoParts);
-        }
-        if let Some(pair) = parts
-            .windows(2)
-            .find(|pair| pair[1].part_number <= pair[0].part_number)
-        {
-            return Err(Error::InvalidPartOrder {
-                part_number: pair[1].part_number,
-            });
-        }
+        crate::ports::object_store::check_part_list(parts)?;
         let (layout, flushes) = (self.layout.clone(), self.flushes.clone());
         let (key, upload_id, parts) = (key.to_owned(), upload_id.clone(), parts.to_vec());
         blocking(move || {

@@ -316,6 +316,24 @@ impl From<PartInfo> for CompletedPart {
     }
 }
 
+/// What every store checks first when completing: at least one part, in
+/// ascending part order, each once ([`Error::NoParts`],
+/// [`Error::InvalidPartOrder`]).
+pub fn check_part_list(parts: &[CompletedPart]) -> Result<(), Error> {
+    if parts.is_empty() {
+        return Err(Error::NoParts);
+    }
+    match parts
+        .windows(2)
+        .find(|pair| pair[1].part_number <= pair[0].part_number)
+    {
+        Some(pair) => Err(Error::InvalidPartOrder {
+            part_number: pair[1].part_number,
+        }),
+        None => Ok(()),
+    }
+}
+
 /// An uploaded part as `list_parts` reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartInfo {
