@@ -41,8 +41,4 @@ macro_rules! suite {
     };
 }
 
-suite!(
-    recording_archived_arrives,
-    site_rebuild_requested_arrives,
-    events_arrive_in_emit_order,
-);
+zoomvault_archive::event_checks!(suite);

@@ -30,21 +30,7 @@ macro_rules! suite {
     };
 }
 
-suite!(
-    upsert_then_get,
-    upsert_keeps_a_later_ingested_entry,
-    upsert_with_an_equal_ingest_time_rewrites,
-    lists_newest_first_with_ties_broken_by_uuid,
-    pages_visit_every_entry_once,
-    lists_by_meeting,
-    lists_by_host,
-    started_before_is_a_strict_cut_off,
-    an_invalid_limit_is_refused,
-    a_forged_or_foreign_cursor_is_refused,
-    invalid_entries_are_refused,
-    delete_removes_one_entry,
-    clear_empties_the_index,
-);
+zoomvault_archive::index_checks!(suite);
 
 /// The item carries the keys the table's GSIs and the condition read, in
 /// the documented forms; an entry without a host has no `host_email`.

@@ -142,11 +142,7 @@ macro_rules! suite {
     };
 }
 
-suite!(
-    recording_archived_arrives,
-    site_rebuild_requested_arrives,
-    events_arrive_in_emit_order,
-);
+zoomvault_archive::event_checks!(suite);
 
 /// A bus that does not exist is an error, not a silently lost event.
 #[tokio::test]

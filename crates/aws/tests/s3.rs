@@ -57,22 +57,7 @@ macro_rules! port_checks {
     )*};
 }
 
-port_checks!(
-    put_get_head_list_delete,
-    list_returns_every_key_past_one_page,
-    get_stream_reads_the_whole_object,
-    parts_listed_out_of_order_are_refused,
-    abort_leaves_nothing,
-);
-
-port_checks!(
-    large_object_in_parts_with_a_part_sent_twice,
-    a_too_small_middle_part_is_refused,
-    a_wrong_etag_is_refused,
-    a_part_with_a_mismatched_declared_checksum_is_refused,
-    a_completion_with_a_mismatched_checksum_leaves_nothing,
-    completing_twice_is_no_such_upload,
-);
+zoomvault_archive::object_store_checks!(port_checks);
 
 #[tokio::test]
 async fn list_parts_from_a_reopened_store() {

@@ -82,6 +82,19 @@ async fn put_part(
     done
 }
 
+/// Starts the multipart upload of [`FILE`] most checks use.
+async fn begin(store: &dyn ObjectStore) -> UploadId {
+    store
+        .create_multipart(FILE, "video/mp4")
+        .await
+        .expect("create")
+}
+
+/// Nothing is visible at [`FILE`], `why` saying when.
+async fn assert_nothing_at_file(store: &dyn ObjectStore, why: &str) {
+    assert_absent(store.head(FILE).await.expect("head"), FILE, why);
+}
+
 fn assert_absent(result: Option<crate::ports::ObjectMeta>, key: &str, why: &str) {
     assert!(
         result.is_none(),
@@ -211,10 +224,7 @@ pub async fn get_stream_reads_the_whole_object(store: &dyn ObjectStore) {
 pub async fn large_object_in_parts_with_a_part_sent_twice(store: &dyn ObjectStore) {
     let part_size = MIN_PART_SIZE as usize;
     let file = pattern(10 * part_size, 50);
-    let upload = store
-        .create_multipart(FILE, "video/mp4")
-        .await
-        .expect("create");
+    let upload = begin(store).await;
     let mut parts = Vec::new();
     for (i, chunk) in file.chunks(part_size).enumerate() {
         let number = i as u32 + 1;
@@ -223,11 +233,7 @@ pub async fn large_object_in_parts_with_a_part_sent_twice(store: &dyn ObjectStor
         }
         parts.push(put_part(store, FILE, &upload, number, Bytes::copy_from_slice(chunk)).await);
     }
-    assert_absent(
-        store.head(FILE).await.expect("head"),
-        FILE,
-        "before completion",
-    );
+    assert_nothing_at_file(store, "before completion").await;
     let expected = Crc64Nvme::of(&file);
     let meta = store
         .complete_multipart(FILE, &upload, &parts, expected)
@@ -242,10 +248,7 @@ pub async fn large_object_in_parts_with_a_part_sent_twice(store: &dyn ObjectStor
 pub async fn parts_listed_out_of_order_are_refused(store: &dyn ObjectStore) {
     let one = pattern(MIN_PART_SIZE as usize, 1);
     let two = pattern(100, 2);
-    let upload = store
-        .create_multipart(FILE, "video/mp4")
-        .await
-        .expect("create");
+    let upload = begin(store).await;
     let first = put_part(store, FILE, &upload, 1, one.clone()).await;
     let second = put_part(store, FILE, &upload, 2, two.clone()).await;
     let whole = Crc64Nvme::of(&[one, two].concat());
@@ -256,11 +259,7 @@ pub async fn parts_listed_out_of_order_are_refused(store: &dyn ObjectStore) {
         matches!(result, Err(Error::InvalidPartOrder { .. })),
         "{result:?}"
     );
-    assert_absent(
-        store.head(FILE).await.expect("head"),
-        FILE,
-        "after a refusal",
-    );
+    assert_nothing_at_file(store, "after a refusal").await;
 }
 
 /// Every part but the last must be at least 5 MiB.
@@ -270,10 +269,7 @@ pub async fn a_too_small_middle_part_is_refused(store: &dyn ObjectStore) {
         pattern(1024, 2),
         pattern(1024, 3),
     ];
-    let upload = store
-        .create_multipart(FILE, "video/mp4")
-        .await
-        .expect("create");
+    let upload = begin(store).await;
     let mut parts = Vec::new();
     for (i, body) in bodies.iter().enumerate() {
         parts.push(put_part(store, FILE, &upload, i as u32 + 1, body.clone()).await);
@@ -284,21 +280,14 @@ pub async fn a_too_small_middle_part_is_refused(store: &dyn ObjectStore) {
         matches!(result, Err(Error::PartTooSmall { part_number, .. }) if part_number == part(2)),
         "{result:?}"
     );
-    assert_absent(
-        store.head(FILE).await.expect("head"),
-        FILE,
-        "after a refusal",
-    );
+    assert_nothing_at_file(store, "after a refusal").await;
 }
 
 /// A completion naming a part by an etag that is not its current one is
 /// refused.
 pub async fn a_wrong_etag_is_refused(store: &dyn ObjectStore) {
     let body = pattern(1000, 1);
-    let upload = store
-        .create_multipart(FILE, "video/mp4")
-        .await
-        .expect("create");
+    let upload = begin(store).await;
     let uploaded = put_part(store, FILE, &upload, 1, body.clone()).await;
     let wrong = CompletedPart {
         etag: format!("{}0", uploaded.etag),
@@ -311,23 +300,16 @@ pub async fn a_wrong_etag_is_refused(store: &dyn ObjectStore) {
         matches!(result, Err(Error::InvalidPart { part_number, .. }) if part_number == part(1)),
         "{result:?}"
     );
-    assert_absent(
-        store.head(FILE).await.expect("head"),
-        FILE,
-        "after a refusal",
-    );
+    assert_nothing_at_file(store, "after a refusal").await;
 }
 
 /// An aborted upload leaves nothing: no object, and the upload is gone.
 pub async fn abort_leaves_nothing(store: &dyn ObjectStore) {
     let body = pattern(1000, 1);
-    let upload = store
-        .create_multipart(FILE, "video/mp4")
-        .await
-        .expect("create");
+    let upload = begin(store).await;
     let uploaded = put_part(store, FILE, &upload, 1, body.clone()).await;
     store.abort_multipart(FILE, &upload).await.expect("abort");
-    assert_absent(store.head(FILE).await.expect("head"), FILE, "after abort");
+    assert_nothing_at_file(store, "after abort").await;
     assert!(store.list(PREFIX).await.expect("list").is_empty());
     let result = store.list_parts(FILE, &upload).await;
     assert!(
@@ -348,10 +330,7 @@ pub async fn abort_leaves_nothing(store: &dyn ObjectStore) {
 /// parts with their sizes, etags and CRCs, and can complete the upload.
 pub async fn list_parts_from_a_reopened_store(store: &dyn ObjectStore, reopened: &dyn ObjectStore) {
     let bodies = [pattern(MIN_PART_SIZE as usize, 1), pattern(777, 2)];
-    let upload = store
-        .create_multipart(FILE, "video/mp4")
-        .await
-        .expect("create");
+    let upload = begin(store).await;
     let mut parts = Vec::new();
     for (i, body) in bodies.iter().enumerate() {
         parts.push(put_part(store, FILE, &upload, i as u32 + 1, body.clone()).await);
@@ -385,10 +364,7 @@ pub async fn list_parts_from_a_reopened_store(store: &dyn ObjectStore, reopened:
 /// accepted.
 pub async fn a_part_with_a_mismatched_declared_checksum_is_refused(store: &dyn ObjectStore) {
     let body = pattern(MIN_PART_SIZE as usize, 1);
-    let upload = store
-        .create_multipart(FILE, "video/mp4")
-        .await
-        .expect("create");
+    let upload = begin(store).await;
     let earlier = put_part(store, FILE, &upload, 1, body.clone()).await;
     let declared = Crc64Nvme::of(b"other bytes");
     let result = store
@@ -444,10 +420,7 @@ pub async fn a_part_with_a_mismatched_declared_checksum_is_refused(store: &dyn O
 /// is refused, and nothing is left at the key.
 pub async fn a_completion_with_a_mismatched_checksum_leaves_nothing(store: &dyn ObjectStore) {
     let bodies = [pattern(MIN_PART_SIZE as usize, 1), pattern(4096, 2)];
-    let upload = store
-        .create_multipart(FILE, "video/mp4")
-        .await
-        .expect("create");
+    let upload = begin(store).await;
     let mut parts = Vec::new();
     for (i, body) in bodies.iter().enumerate() {
         parts.push(put_part(store, FILE, &upload, i as u32 + 1, body.clone()).await);
@@ -467,11 +440,7 @@ pub async fn a_completion_with_a_mismatched_checksum_leaves_nothing(store: &dyn 
         }
         other => panic!("a mismatched completion must be refused, got {other:?}"),
     }
-    assert_absent(
-        store.head(FILE).await.expect("head"),
-        FILE,
-        "after a refusal",
-    );
+    assert_nothing_at_file(store, "after a refusal").await;
     assert!(store.list(PREFIX).await.expect("list").is_empty());
     let result = store.get(FILE).await;
     assert!(matches!(result, Err(Error::NotFound { .. })), "{result:?}");
@@ -481,10 +450,7 @@ pub async fn a_completion_with_a_mismatched_checksum_leaves_nothing(store: &dyn 
 /// object stays.
 pub async fn completing_twice_is_no_such_upload(store: &dyn ObjectStore) {
     let body = pattern(3000, 1);
-    let upload = store
-        .create_multipart(FILE, "video/mp4")
-        .await
-        .expect("create");
+    let upload = begin(store).await;
     let parts = [put_part(store, FILE, &upload, 1, body.clone()).await];
     let crc = Crc64Nvme::of(&body);
     store
