@@ -40,6 +40,17 @@ async fn harness() -> Harness {
     .await
 }
 
+/// Parts of 5 MiB and at most one part per invocation, so the demo's 8 MiB
+/// video is fanned out over two RetrieveParts invocations.
+async fn fan_out_harness() -> Harness {
+    harness_with(IngestConfig {
+        part_size: 5 * 1024 * 1024,
+        invocation_bytes: 5 * 1024 * 1024,
+        ..IngestConfig::default()
+    })
+    .await
+}
+
 async fn harness_with(ingest: IngestConfig) -> Harness {
     harness_keyed(ingest, None).await
 }
@@ -527,14 +538,8 @@ fn invocations_of(h: &Harness, execution: &str, function: &str) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_file_bigger_than_one_invocation_is_fanned_out_over_batches_and_verified_whole() {
-    // Parts of 5 MiB, at most one part per invocation: the 8 MiB video
-    // needs two RetrieveParts invocations; every other file fits in one.
-    let h = harness_with(IngestConfig {
-        part_size: 5 * 1024 * 1024,
-        invocation_bytes: 5 * 1024 * 1024,
-        ..IngestConfig::default()
-    })
-    .await;
+    // Every file but the 8 MiB video fits in one invocation.
+    let h = fan_out_harness().await;
     let meeting = h.sim.demo_meeting();
     let big: Vec<_> = meeting
         .files
@@ -562,12 +567,7 @@ async fn a_file_bigger_than_one_invocation_is_fanned_out_over_batches_and_verifi
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_whose_download_breaks_off_is_retried_alone() {
-    let h = harness_with(IngestConfig {
-        part_size: 5 * 1024 * 1024,
-        invocation_bytes: 5 * 1024 * 1024,
-        ..IngestConfig::default()
-    })
-    .await;
+    let h = fan_out_harness().await;
     let meeting = h.sim.demo_meeting();
     let video = &meeting.files[0];
     assert!(video.size > h.invocation_bytes);
