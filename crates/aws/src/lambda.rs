@@ -37,7 +37,8 @@ pub fn diagnostic(error: StepError) -> Diagnostic {
 
 /// Runs `step` as this process's Lambda handler until the runtime stops.
 /// Call it from `main` once the step's clients are built (once per cold
-/// start). Each invocation is logged in a span carrying its request id.
+/// start). lambda_runtime runs each invocation in a span carrying its
+/// request id and logs a failure there with its `errorType`.
 pub async fn serve_step<F, Fut>(step: F) -> Result<(), lambda_runtime::Error>
 where
     F: Fn(Value) -> Fut + Send + Sync,
@@ -45,17 +46,7 @@ where
 {
     let step = &step;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let span = tracing::info_span!("invocation", request_id = %event.context.request_id);
-        let result = tracing::Instrument::instrument(step(event.payload), span.clone()).await;
-        match result {
-            Ok(value) => Ok(value),
-            Err(e) => {
-                span.in_scope(|| {
-                    tracing::warn!(error = %e.name, cause = %e.cause, "step failed");
-                });
-                Err(diagnostic(e))
-            }
-        }
+        step(event.payload).await.map_err(diagnostic)
     }))
     .await
 }
