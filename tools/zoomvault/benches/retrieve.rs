@@ -85,6 +85,9 @@ struct Row {
     zoomvault_seconds: f64,
     idle_rss_kib: u64,
     peak_rss_kib: u64,
+    /// RetrieveBatch tasks the execution ran: 0 when every file was read
+    /// in one RetrieveFile, the batch count when a file was fanned out.
+    batch_tasks: usize,
 }
 
 fn run(size: u64) -> Row {
@@ -125,7 +128,7 @@ fn run(size: u64) -> Row {
     // zoomvault: a manual ingest of the same recording (OAuth downloads),
     // through the real state machine and steps.
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let (seconds, bytes, idle, peak) = runtime.block_on(async {
+    let (seconds, bytes, idle, peak, batch_tasks) = runtime.block_on(async {
         let mut zoom = ZoomConfig::new(
             sim.vars["ZOOM_ACCOUNT_ID"].clone(),
             sim.vars["ZOOM_CLIENT_ID"].clone(),
@@ -189,7 +192,18 @@ fn run(size: u64) -> Row {
         let output: serde_json::Value =
             serde_json::from_str(row.output.as_deref().unwrap_or("{}")).unwrap();
         let bytes = output["bytes"].as_u64().expect("bytes in the output");
-        (seconds, bytes, idle, status_kib("VmHWM:"))
+        let peak = status_kib("VmHWM:");
+        let batch_tasks = embedded
+            .engine
+            .history(&execution.execution_arn)
+            .unwrap()
+            .iter()
+            .filter(|event| {
+                event["type"] == "TaskStateEntered"
+                    && event["stateEnteredEventDetails"]["name"] == "RetrieveBatch"
+            })
+            .count();
+        (seconds, bytes, idle, peak, batch_tasks)
     });
     Row {
         size,
@@ -200,6 +214,7 @@ fn run(size: u64) -> Row {
         zoomvault_seconds: seconds,
         idle_rss_kib: idle,
         peak_rss_kib: peak,
+        batch_tasks,
     }
 }
 
@@ -257,6 +272,7 @@ fn main() {
                 "zoomvault_seconds": row.zoomvault_seconds,
                 "idle_rss_kib": row.idle_rss_kib,
                 "peak_rss_kib": row.peak_rss_kib,
+                "batch_tasks": row.batch_tasks,
             })
         );
         return;
@@ -288,6 +304,7 @@ fn main() {
             zoomvault_seconds: number("zoomvault_seconds"),
             idle_rss_kib: number("idle_rss_kib") as u64,
             peak_rss_kib: number("peak_rss_kib") as u64,
+            batch_tasks: number("batch_tasks") as usize,
         });
     }
     println!();
@@ -295,15 +312,15 @@ fn main() {
 }
 
 fn print_table(rows: &[Row]) {
-    println!("| big file | curl -o MB/s | curl -o + sync MB/s | memory to disk, then fdatasync MB/s | zoomvault ingest MB/s (whole recording, fsynced) | ratio to curl -o | ratio to curl -o + sync | zoomvault idle RSS | peak RSS | peak above idle |");
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("| big file | curl -o MB/s | curl -o + sync MB/s | memory to disk, then fdatasync MB/s | zoomvault ingest MB/s (whole recording, fsynced) | ratio to curl -o | ratio to curl -o + sync | zoomvault idle RSS | peak RSS | peak above idle | RetrieveBatch tasks |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for r in rows {
         let curl = r.size as f64 / r.curl_seconds / 1e6;
         let curl_sync = r.size as f64 / r.curl_sync_seconds / 1e6;
         let ours = r.recording_bytes as f64 / r.zoomvault_seconds / 1e6;
         let disk = r.size as f64 / r.disk_seconds / 1e6;
         println!(
-            "| {:.1} GiB | {:.0} ({:.2} s) | {:.0} ({:.2} s) | {:.0} ({:.2} s) | {:.0} ({:.2} s, {:.2} GiB) | {:.2}x | {:.2}x | {:.1} MiB | {:.1} MiB | {:.1} MiB |",
+            "| {:.1} GiB | {:.0} ({:.2} s) | {:.0} ({:.2} s) | {:.0} ({:.2} s) | {:.0} ({:.2} s, {:.2} GiB) | {:.2}x | {:.2}x | {:.1} MiB | {:.1} MiB | {:.1} MiB | {} |",
             r.size as f64 / GIB as f64,
             curl,
             r.curl_seconds,
@@ -319,6 +336,7 @@ fn print_table(rows: &[Row]) {
             r.idle_rss_kib as f64 / 1024.0,
             r.peak_rss_kib as f64 / 1024.0,
             (r.peak_rss_kib.saturating_sub(r.idle_rss_kib)) as f64 / 1024.0,
+            r.batch_tasks,
         );
     }
 }
