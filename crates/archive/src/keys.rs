@@ -83,6 +83,9 @@ pub enum KeyProblem {
     DotSegment,
     SegmentTooLong,
     ForbiddenByte(u8),
+    /// A level of the key tree (what `list_prefixes` takes) is empty or
+    /// ends with '/'.
+    NotALevel,
 }
 
 impl fmt::Display for KeyProblem {
@@ -100,6 +103,7 @@ impl fmt::Display for KeyProblem {
             KeyProblem::ForbiddenByte(b) => {
                 write!(f, "byte 0x{b:02x} is outside [A-Za-z0-9._=-] and '/'")
             }
+            KeyProblem::NotALevel => f.write_str("a level must be empty or end with '/'"),
         }
     }
 }
@@ -126,6 +130,20 @@ pub fn validate_prefix(prefix: &str) -> Result<(), Error> {
         key: prefix.to_owned(),
         problem,
     })
+}
+
+/// Checks a level of the key tree: a valid prefix that is empty or ends
+/// with '/' (`recordings/2024/`).
+pub fn validate_level(prefix: &str) -> Result<(), Error> {
+    validate_prefix(prefix)?;
+    if prefix.is_empty() || prefix.ends_with('/') {
+        Ok(())
+    } else {
+        Err(Error::UnsafeKey {
+            key: prefix.to_owned(),
+            problem: KeyProblem::NotALevel,
+        })
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -42,7 +42,7 @@ use aws_sdk_s3::types::{
 };
 use bytes::Bytes;
 use zoomvault_archive::checksum::{self, Crc64Nvme, Crc64NvmeDigest};
-use zoomvault_archive::keys::{validate_key, validate_prefix};
+use zoomvault_archive::keys::{validate_key, validate_level, validate_prefix};
 use zoomvault_archive::ports::object_store::{
     CompletedPart, Error, ObjectMeta, ObjectStore, ObjectStream, PartBody, PartInfo, PartNumber,
     UploadId, MAX_PART_SIZE, MIN_PART_SIZE,
@@ -643,6 +643,38 @@ impl ObjectStore for S3ObjectStore {
         }
         // S3 lists in UTF-8 binary order, which is byte order; keys are ASCII.
         found.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(found)
+    }
+
+    async fn list_prefixes(&self, prefix: &str) -> Result<Vec<String>, Error> {
+        validate_level(prefix)?;
+        let mut found = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.location.bucket)
+                .prefix(self.full_key(prefix))
+                .delimiter("/")
+                .set_continuation_token(token.clone())
+                .send()
+                .await
+                .map_err(|e| self.error("ListObjectsV2", prefix, None, e))?;
+            for common in page.common_prefixes() {
+                let level = common
+                    .prefix()
+                    .and_then(|full| full.strip_prefix(self.location.prefix.as_str()));
+                if let Some(level) = level.filter(|level| validate_level(level).is_ok()) {
+                    found.push(level.to_owned());
+                }
+            }
+            match (page.is_truncated(), page.next_continuation_token()) {
+                (Some(true), Some(next)) => token = Some(next.to_owned()),
+                _ => break,
+            }
+        }
+        found.sort();
         Ok(found)
     }
 

@@ -61,7 +61,7 @@ use bytes::{Bytes, BytesMut};
 use tokio::io::AsyncReadExt;
 
 use crate::checksum::Crc64Nvme;
-use crate::keys::{validate_key, validate_prefix};
+use crate::keys::{validate_key, validate_level, validate_prefix};
 use crate::ports::object_store::{
     CompletedPart, Error, ObjectMeta, ObjectStore, ObjectStream, PartBody, PartInfo, PartNumber,
     UploadId, UploadShape, MAX_PART_NUMBER, MAX_PART_SIZE, MIN_PART_SIZE,
@@ -252,6 +252,13 @@ impl ObjectStore for DirObjectStore {
         let layout = self.layout.clone();
         let prefix = prefix.to_owned();
         blocking(move || layout.list_objects(&prefix)).await
+    }
+
+    async fn list_prefixes(&self, prefix: &str) -> Result<Vec<String>, Error> {
+        validate_level(prefix)?;
+        let layout = self.layout.clone();
+        let prefix = prefix.to_owned();
+        blocking(move || layout.list_prefixes(&prefix)).await
     }
 
     async fn delete(&self, key: &str) -> Result<(), Error> {

@@ -21,6 +21,7 @@ macro_rules! object_store_checks {
         $each!(
             put_get_head_list_delete,
             list_returns_every_key_past_one_page,
+            list_prefixes_gives_one_level,
             get_stream_reads_the_whole_object,
             large_object_in_parts_with_a_part_sent_twice,
             parts_listed_out_of_order_are_refused,

@@ -207,6 +207,61 @@ pub async fn list_returns_every_key_past_one_page(store: &dyn ObjectStore) {
     assert!(listed == keys, "in key order");
 }
 
+/// `list_prefixes` gives one level of the key tree: each distinct next
+/// segment once, in key order, past a page of S3's 1,000; objects at the
+/// level itself are not listed; a level that is not one is refused.
+pub async fn list_prefixes_gives_one_level(store: &dyn ObjectStore) {
+    const COUNT: usize = 1_003;
+    let root = "recordings/2024/";
+    let mut keys: Vec<String> = (0..COUNT)
+        .map(|i| format!("{root}d{i:04}/meeting/recording.json"))
+        .collect();
+    // Two objects under one segment, and one object at the level itself.
+    keys.push(format!("{root}d0007/other/recording.json"));
+    keys.push(format!("{root}loose.json"));
+    futures_util::stream::iter(keys.iter())
+        .map(|key| async move {
+            store
+                .put(key, Bytes::from_static(b"{}"), "application/json")
+                .await
+        })
+        .buffer_unordered(16)
+        .try_collect::<Vec<_>>()
+        .await
+        .expect("put every key");
+    let expected: Vec<String> = (0..COUNT).map(|i| format!("{root}d{i:04}/")).collect();
+    let listed = store.list_prefixes(root).await.expect("list_prefixes");
+    assert_eq!(listed.len(), COUNT, "each segment once, every page");
+    assert!(listed == expected, "in key order: {:?}...", &listed[..3]);
+    assert_eq!(
+        store.list_prefixes("").await.expect("the root level"),
+        vec!["recordings/".to_string()]
+    );
+    assert_eq!(
+        store
+            .list_prefixes(&format!("{root}d0007/"))
+            .await
+            .expect("a deeper level"),
+        vec![
+            format!("{root}d0007/meeting/"),
+            format!("{root}d0007/other/")
+        ]
+    );
+    assert!(
+        store
+            .list_prefixes("recordings/1999/")
+            .await
+            .expect("an absent level")
+            .is_empty(),
+        "an absent level has nothing"
+    );
+    let refused = store.list_prefixes("recordings/2024").await;
+    assert!(
+        matches!(refused, Err(Error::Key(_))),
+        "a level without its '/' is refused: {refused:?}"
+    );
+}
+
 /// `get_stream` gives an object of several chunks whole, with its size.
 pub async fn get_stream_reads_the_whole_object(store: &dyn ObjectStore) {
     let body = pattern(3 * MIB + 17, 3);

@@ -373,6 +373,14 @@ pub trait ObjectStore: Send + Sync + fmt::Debug {
     /// Every object whose key starts with `prefix`, in key order.
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, Error>;
 
+    /// One level of the key tree below `prefix` (empty, or ending in `/`):
+    /// each distinct `prefix` + `name/` under which some object's key
+    /// continues, in key order, as S3's ListObjectsV2 with delimiter `/`
+    /// gives its common prefixes. Objects directly at this level are not
+    /// listed. Walks of the whole archive (a rebuild of the index) go one
+    /// level at a time with it, rather than holding every key at once.
+    async fn list_prefixes(&self, prefix: &str) -> Result<Vec<String>, Error>;
+
     async fn delete(&self, key: &str) -> Result<(), Error>;
 
     /// Starts a multipart upload to `key`. Nothing is visible at `key`

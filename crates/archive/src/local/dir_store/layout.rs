@@ -39,7 +39,7 @@ use sha2::{Digest, Sha256};
 
 use super::{io_error, is_absent, DirStoreConfig, SweepReport};
 use crate::checksum::{self, Crc64Nvme};
-use crate::keys::validate_key;
+use crate::keys::{validate_key, validate_prefix};
 use crate::ports::object_store::{
     CompletedPart, Error, ObjectMeta, PartInfo, PartNumber, UploadId, UploadShape,
 };
@@ -209,6 +209,41 @@ impl Layout {
             }
         }
         found.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(found)
+    }
+
+    /// The directories directly under `prefix` (a level: empty or ending
+    /// in `/`) as `prefix` + `name/`, in key order. A delete prunes the
+    /// directories it empties, so each holds some object, short of a
+    /// delete racing this listing.
+    pub(super) fn list_prefixes(&self, prefix: &str) -> Result<Vec<String>, Error> {
+        let start = self.objects.join(prefix);
+        let entries = match fs::read_dir(&start) {
+            Ok(entries) => entries,
+            Err(error) if is_absent(&error) => return Ok(Vec::new()),
+            Err(error) => {
+                return Err(Error::Io {
+                    context: format!("listing {}", start.display()),
+                    source: error,
+                })
+            }
+        };
+        let mut found = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(io_error(format!("listing {}", start.display())))?;
+            // `file_type` does not follow symlinks, as in `collect_objects`.
+            if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+                continue;
+            };
+            let level = format!("{prefix}{name}/");
+            if validate_prefix(&level).is_ok() {
+                found.push(level);
+            }
+        }
+        found.sort();
         Ok(found)
     }
 
