@@ -31,8 +31,13 @@ use crate::document::RecordingDocument;
 
 /// Every recording lives under this prefix, so listing it finds every
 /// recording document (what a rebuild of the index from storage needs;
-/// today only `crates/archive/tests/document_in_store.rs` does one).
+/// `operations::rebuild`).
 pub const RECORDINGS_PREFIX: &str = "recordings/";
+
+/// Where an unfinished rebuild of the index from the store keeps its
+/// place (`operations::rebuild`); outside [`RECORDINGS_PREFIX`], so no
+/// walk of the recordings meets it.
+pub const REBUILD_CHECKPOINT_KEY: &str = "operations/rebuild-index.json";
 
 /// S3's limit on a key's length in bytes.
 pub const MAX_KEY_LEN: usize = 1024;

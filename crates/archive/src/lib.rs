@@ -2,7 +2,8 @@
 //! ([`document`]), the one object-key scheme ([`keys`]), the whole-object
 //! checksum ([`checksum`]), the ports through which the steps and the
 //! webhook reach storage, events and the workflow engine ([`ports`]), the
-//! ingest workflow's steps ([`steps`]), the answer to Zoom's webhook
+//! ingest workflow's steps ([`steps`]), the operators' tasks
+//! ([`operations`]: rebuilding the index, ...), the answer to Zoom's webhook
 //! ([`webhook`]) and the embedded mode's adapters of the ports ([`local`]).
 //!
 //! The domain modules (`checksum`, `document`, `keys`, `ports`) know
@@ -11,9 +12,11 @@
 
 pub mod checksum;
 pub mod document;
+pub mod fixtures;
 pub mod keys;
 pub mod listing;
 pub mod local;
+pub mod operations;
 pub mod port_tests;
 pub mod ports;
 pub mod start;

@@ -1,0 +1,80 @@
+//! Generated recording documents, for tests and benchmarks that need many
+//! valid, distinct documents (a rebuild of the index over 100,000 of them)
+//! without ingesting anything. Document `n` is always the same; documents
+//! spread over `days` consecutive days from 2024-01-01, several a day, and
+//! over a handful of hosts.
+
+use base64::Engine as _;
+use time::{Duration, OffsetDateTime};
+
+use crate::checksum::Crc64Nvme;
+use crate::document::{
+    Host, IngestProvenance, IngestSource, Meeting, RecordingDocument, RecordingFile, SCHEMA_VERSION,
+};
+use crate::keys::{FileIdentity, FileKey, RecordingKeys};
+
+/// Hosts the generated documents cycle through.
+pub const HOSTS: u64 = 7;
+
+/// Document `n` of a set spread over `days` days (at least 1).
+pub fn document(n: u64, days: u64) -> RecordingDocument {
+    let day = n % days.max(1);
+    let start_time = OffsetDateTime::UNIX_EPOCH + Duration::days(19_723) // 2024-01-01
+        + Duration::days(day as i64)
+        + Duration::minutes(((n / days.max(1)) % 1_440) as i64);
+    let mut uuid_bytes = [0u8; 16];
+    uuid_bytes[..8].copy_from_slice(&n.to_be_bytes());
+    uuid_bytes[8..].copy_from_slice(&(n ^ 0x5a5a_5a5a_5a5a_5a5a).to_le_bytes());
+    let uuid = base64::engine::general_purpose::STANDARD.encode(uuid_bytes);
+    let meeting_id = 80_000_000_000 + n;
+    let keys = RecordingKeys::new(start_time, meeting_id, &uuid).expect("generated keys are valid");
+    let file_key = FileKey::new(&FileIdentity {
+        recording_type: Some("shared_screen_with_speaker_view"),
+        file_type: "MP4",
+        zoom_file_id: Some(&format!("file-{n}")),
+        position: 0,
+    })
+    .expect("a generated file key is valid");
+    let size = 1_000_000 + n;
+    let host = n % HOSTS;
+    RecordingDocument {
+        schema_version: SCHEMA_VERSION,
+        meeting: Meeting {
+            id: meeting_id,
+            uuid,
+            topic: format!("Lecture {n}"),
+            meeting_type: 8,
+            start_time,
+            duration_minutes: 50,
+            timezone: None,
+        },
+        host: Host {
+            id: format!("host-{host}"),
+            email: Some(format!("host{host}@example.edu")),
+            name: None,
+        },
+        files: vec![RecordingFile {
+            zoom_file_id: Some(format!("file-{n}")),
+            recording_type: Some("shared_screen_with_speaker_view".to_owned()),
+            file_type: "MP4".to_owned(),
+            extension: "MP4".to_owned(),
+            size_bytes: size,
+            crc64nvme: Crc64Nvme(n.wrapping_mul(0x9e37_79b9_7f4a_7c15)),
+            sha256: None,
+            storage_key: keys
+                .file(&file_key, "MP4")
+                .expect("a generated file key fits"),
+            content_type: "video/mp4".to_owned(),
+            recording_start: None,
+            recording_end: None,
+        }],
+        participants: None,
+        ingest: IngestProvenance {
+            execution_arn: format!("arn:aws:states:local:0:execution:zoomvault-ingest:gen-{n}"),
+            source: IngestSource::Manual,
+            started_at: start_time + Duration::hours(1),
+            finished_at: start_time + Duration::hours(1) + Duration::seconds(30),
+            zoomvault_version: env!("CARGO_PKG_VERSION").to_owned(),
+        },
+    }
+}
