@@ -46,6 +46,18 @@ enum Command {
         #[arg(long)]
         config: Option<std::path::PathBuf>,
     },
+    /// Rebuild the recording index from the documents in the store: after
+    /// the index was lost, or to check it. Idempotent; an interrupted run
+    /// resumes where it stopped. Exit code 1 if any document is invalid
+    /// (each is listed with its reason).
+    Rebuild {
+        #[command(flatten)]
+        archive: ArchiveArgs,
+        /// Start from the beginning, ignoring where an interrupted run
+        /// stopped
+        #[arg(long)]
+        fresh: bool,
+    },
     /// The workflow engine alone, behind its Step Functions API.
     Engine {
         #[command(subcommand)]
@@ -53,6 +65,32 @@ enum Command {
     },
     /// Run the Zoom API simulator (for tests and demos).
     ZoomSim(zoomvault_zoom_sim::cli::Args),
+}
+
+/// Where the archive an operation works on is: the data directory `serve`
+/// uses, and its store when that is not the directory store.
+#[derive(Debug, clap::Args)]
+struct ArchiveArgs {
+    /// The data directory `zoomvault serve` uses (its index, and its store
+    /// unless --store is set)
+    #[arg(long, env = "ZOOMVAULT_DATA_DIR", default_value = "zoomvault-data")]
+    data_dir: std::path::PathBuf,
+    /// Where recordings are archived, when not in the data directory:
+    /// s3://bucket/prefix (endpoint and credentials from the AWS
+    /// environment)
+    #[arg(long, env = "ZOOMVAULT_STORE")]
+    store: Option<String>,
+    /// Path-style S3 addressing, for stores that need it (MinIO)
+    #[arg(long, env = "ZOOMVAULT_S3_FORCE_PATH_STYLE")]
+    s3_force_path_style: bool,
+}
+
+impl ArchiveArgs {
+    async fn open(&self) -> anyhow::Result<zoomvault::ops::Archive> {
+        let store =
+            zoomvault::serve::StoreSetting::parse(self.store.as_deref(), self.s3_force_path_style)?;
+        zoomvault::ops::Archive::open(&self.data_dir, &store).await
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -118,6 +156,7 @@ fn main() -> ExitCode {
             data_dir,
             config,
         } => serve(listen, data_dir, config),
+        Command::Rebuild { archive, fresh } => rebuild(archive, fresh),
         Command::Engine {
             command:
                 EngineCommand::Serve {
@@ -164,6 +203,20 @@ fn serve(
         zoomvault::serve::shutdown_signal(),
     ))?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn rebuild(archive: ArchiveArgs, fresh: bool) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    let report = runtime.block_on(async {
+        let archive = archive.open().await?;
+        zoomvault::ops::rebuild(&archive, fresh).await
+    })?;
+    zoomvault::ops::write_rebuild_report(&report, &mut std::io::stdout().lock())?;
+    Ok(if report.invalid_count > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn engine_serve(

@@ -134,7 +134,9 @@ pub async fn run_engine(
 
 /// The archive's store when it is not the data directory: an S3 client
 /// from the standard AWS environment, over `location`.
-async fn archive_store(
+/// The object store `setting` names, when it is not the directory store
+/// under the data directory (which `Embedded::open` opens itself).
+pub async fn archive_store(
     setting: &StoreSetting,
 ) -> Option<std::sync::Arc<dyn zoomvault_archive::ports::ObjectStore>> {
     let StoreSetting::S3 {

@@ -85,6 +85,22 @@ pub enum StoreSetting {
     },
 }
 
+impl StoreSetting {
+    /// The store `url` names (`s3://bucket/prefix`), or the directory
+    /// store when there is none.
+    pub fn parse(url: Option<&str>, force_path_style: bool) -> anyhow::Result<StoreSetting> {
+        let Some(url) = url else {
+            return Ok(StoreSetting::Directory);
+        };
+        let location = zoomvault_aws::s3::S3Location::parse(url)
+            .map_err(|e| anyhow::anyhow!("ZOOMVAULT_STORE (or the file's store) {url:?}: {e}"))?;
+        Ok(StoreSetting::S3 {
+            location,
+            force_path_style,
+        })
+    }
+}
+
 /// Validated settings of `serve`.
 #[derive(Debug, Clone)]
 pub struct ServeSettings {
@@ -205,26 +221,18 @@ impl ServeSettings {
                 file.api_secret_access_key,
             ),
         )?;
-        let store = match pick("ZOOMVAULT_STORE", file.store) {
-            None => StoreSetting::Directory,
-            Some(url) => {
-                let location = zoomvault_aws::s3::S3Location::parse(&url).map_err(|e| {
-                    anyhow::anyhow!("ZOOMVAULT_STORE (or the file's store) {url:?}: {e}")
-                })?;
-                let force_path_style = match env("ZOOMVAULT_S3_FORCE_PATH_STYLE").as_deref() {
-                    None => file.s3_force_path_style.unwrap_or(false),
-                    Some("true" | "1") => true,
-                    Some("false" | "0") => false,
-                    Some(other) => anyhow::bail!(
-                        "ZOOMVAULT_S3_FORCE_PATH_STYLE must be true or false, not {other:?}"
-                    ),
-                };
-                StoreSetting::S3 {
-                    location,
-                    force_path_style,
-                }
+        let force_path_style = match env("ZOOMVAULT_S3_FORCE_PATH_STYLE").as_deref() {
+            None => file.s3_force_path_style.unwrap_or(false),
+            Some("true" | "1") => true,
+            Some("false" | "0") => false,
+            Some(other) => {
+                anyhow::bail!("ZOOMVAULT_S3_FORCE_PATH_STYLE must be true or false, not {other:?}")
             }
         };
+        let store = StoreSetting::parse(
+            pick("ZOOMVAULT_STORE", file.store).as_deref(),
+            force_path_style,
+        )?;
         Ok(ServeSettings {
             listen,
             store,

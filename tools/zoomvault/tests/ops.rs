@@ -1,0 +1,147 @@
+//! The operators' commands as a user runs them: the `zoomvault` binary on
+//! a data directory, its exit codes, its summary on stdout and its errors.
+
+use bytes::Bytes;
+use std::path::Path;
+use std::process::{Command, Output};
+use zoomvault_archive::fixtures;
+use zoomvault_archive::local::{DirObjectStore, SqliteIndex};
+use zoomvault_archive::ports::{IndexEntry, ListQuery, ObjectStore, RecordingIndex};
+use zoomvault_archive::RecordingKeys;
+
+fn zoomvault(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_zoomvault"))
+        .args(args)
+        .env_remove("ZOOMVAULT_DATA_DIR")
+        .env_remove("ZOOMVAULT_STORE")
+        .output()
+        .expect("running zoomvault")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A data directory whose store holds `count` documents and whose index
+/// lists them, as ingests leave it.
+async fn archive_with(data: &Path, count: u64) {
+    let store = DirObjectStore::open(data.join("store")).unwrap();
+    let index = SqliteIndex::open(data.join("index.db")).unwrap();
+    for n in 0..count {
+        let document = fixtures::document(n, 5);
+        let key = RecordingKeys::for_document(&document).unwrap().document();
+        store
+            .put(
+                &key,
+                Bytes::from(document.to_json().unwrap()),
+                "application/json",
+            )
+            .await
+            .unwrap();
+        index
+            .upsert(IndexEntry::from_document(&document).unwrap())
+            .await
+            .unwrap();
+    }
+}
+
+async fn entries(data: &Path) -> Vec<IndexEntry> {
+    let index = SqliteIndex::open(data.join("index.db")).unwrap();
+    index
+        .list(ListQuery {
+            limit: 1000,
+            ..ListQuery::default()
+        })
+        .await
+        .unwrap()
+        .entries
+}
+
+#[tokio::test]
+async fn rebuild_restores_a_deleted_index_and_a_second_run_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    archive_with(&data, 25).await;
+    let before = entries(&data).await;
+    assert_eq!(before.len(), 25);
+    for file in ["index.db", "index.db-wal", "index.db-shm"] {
+        let _ = std::fs::remove_file(data.join(file));
+    }
+
+    let data_arg = data.to_str().unwrap();
+    let run = zoomvault(&["rebuild", "--data-dir", data_arg]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let out = text(&run.stdout);
+    assert!(
+        out.contains("rebuild complete: 5 days, 25 documents found, 25 written, 0 unchanged"),
+        "{out}"
+    );
+    assert_eq!(entries(&data).await, before, "the index as it was");
+
+    let again = zoomvault(&["rebuild", "--data-dir", data_arg]);
+    assert!(again.status.success());
+    assert!(
+        text(&again.stdout).contains("25 documents found, 0 written, 25 unchanged"),
+        "{}",
+        text(&again.stdout)
+    );
+    // Not a terminal: progress is plain lines on stderr, ending at the
+    // last day.
+    assert!(
+        text(&again.stderr).contains("rebuild: 5/5 days, 25 documents"),
+        "{}",
+        text(&again.stderr)
+    );
+}
+
+#[tokio::test]
+async fn an_invalid_document_is_named_and_the_exit_code_is_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    archive_with(&data, 3).await;
+    let store = DirObjectStore::open(data.join("store")).unwrap();
+    let document = fixtures::document(99, 5);
+    let key = RecordingKeys::for_document(&document).unwrap().document();
+    store
+        .put(&key, Bytes::from_static(b"[]"), "application/json")
+        .await
+        .unwrap();
+
+    let run = zoomvault(&["rebuild", "--data-dir", data.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(1), "{}", text(&run.stderr));
+    let out = text(&run.stdout);
+    assert!(out.contains("4 documents found"), "{out}");
+    assert!(out.contains(&format!("invalid: {key}: ")), "{out}");
+    assert_eq!(entries(&data).await.len(), 3);
+}
+
+#[test]
+fn a_missing_data_directory_and_a_bad_flag_are_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nowhere");
+    let run = zoomvault(&["rebuild", "--data-dir", missing.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(1));
+    let err = text(&run.stderr);
+    assert!(
+        err.contains("no data directory at") && err.contains("nowhere"),
+        "{err}"
+    );
+    assert!(!missing.exists(), "nothing is created");
+
+    let usage = zoomvault(&["rebuild", "--no-such-flag"]);
+    assert_eq!(usage.status.code(), Some(2), "usage errors exit 2");
+
+    let store = zoomvault(&[
+        "rebuild",
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+        "--store",
+        "/var/archive",
+    ]);
+    assert_eq!(store.status.code(), Some(1));
+    assert!(
+        text(&store.stderr).contains("\"/var/archive\""),
+        "{}",
+        text(&store.stderr)
+    );
+}
