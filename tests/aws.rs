@@ -28,7 +28,7 @@ use zoomvault_lambda_emulator::{Config, Emulator, FunctionConfig};
 use zoomvault_zoom_sim::{SimConfig, ZoomSim};
 
 /// The functions the deployment defines, by the name each is deployed as.
-const FUNCTIONS: [&str; 10] = [
+const FUNCTIONS: [&str; 11] = [
     "webhook",
     "start-ingest",
     "ingest-metadata",
@@ -39,6 +39,7 @@ const FUNCTIONS: [&str; 10] = [
     "finalize",
     "record-failure",
     "build-site",
+    "rebuild-index",
 ];
 
 const MIB: u64 = 1024 * 1024;
@@ -504,6 +505,31 @@ async fn a_webhook_through_the_lambdas_archives_the_recording_in_s3_dynamodb_and
     .await;
     assert_eq!(manual["outcome"], "already_exists", "{manual}");
     assert_eq!(manual["execution_arn"], json!(execution));
+
+    // The index lost: rebuild-index restores the entry from the document
+    // in S3, and a second run (resuming: nothing left) writes nothing.
+    let before = index.get(&meeting.uuid).await.unwrap().expect("indexed");
+    assert!(index.delete(&meeting.uuid).await.unwrap());
+    let sample = |name: &str| -> Value {
+        let path = format!(
+            "{}/../events/rebuild-index/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    let rebuilt = invoke(&lambda, "rebuild-index", &sample("fresh.json")).await;
+    assert_eq!(
+        (&rebuilt["found"], &rebuilt["written"], &rebuilt["complete"]),
+        (&json!(1), &json!(1), &json!(true)),
+        "{rebuilt}"
+    );
+    assert_eq!(index.get(&meeting.uuid).await.unwrap(), Some(before));
+    let again = invoke(&lambda, "rebuild-index", &sample("resume.json")).await;
+    assert_eq!(
+        (&again["written"], &again["unchanged"]),
+        (&json!(0), &json!(1)),
+        "{again}"
+    );
 
     emulator.shutdown().await;
     let _ = stop_engine.send(());

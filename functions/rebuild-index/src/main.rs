@@ -1,0 +1,67 @@
+//! The `zoomvault-rebuild-index` Lambda: rebuilds the DynamoDB index from
+//! the recording documents in S3 (`zoomvault rebuild` on the embedded
+//! default). Wiring only: the work is
+//! `zoomvault_archive::operations::rebuild`.
+//!
+//! Input: `{}` to go on where an unfinished run stopped (or start), or
+//! `{"fresh": true}` to start from the beginning. A run stops between days
+//! of the archive once `ZOOMVAULT_REBUILD_SECONDS` (default 780, inside
+//! the function's 900 s timeout) have passed and answers with
+//! `"complete": false`; invoking it again resumes from its checkpoint.
+//! The answer is the report: counts, and the invalid documents with their
+//! reasons.
+
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use zoomvault_archive::operations::rebuild::{rebuild_index, RebuildOptions};
+use zoomvault_archive::steps::StepError;
+use zoomvault_aws::function::ZoomAccess;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Input {
+    #[serde(default)]
+    fresh: bool,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    let budget = match std::env::var("ZOOMVAULT_REBUILD_SECONDS") {
+        Ok(text) => Duration::from_secs(text.parse().map_err(|_| {
+            format!("ZOOMVAULT_REBUILD_SECONDS must be a whole number of seconds, not {text:?}")
+        })?),
+        Err(_) => Duration::from_secs(780),
+    };
+    zoomvault_aws::lambda::run_step(ZoomAccess::None, |context, event| async move {
+        let started = Instant::now();
+        let input: Input = serde_json::from_value(event).map_err(|e| {
+            StepError::new(
+                "Rebuild.InvalidInput",
+                format!("rebuild-index takes {{}} or {{\"fresh\": true}}: {e}"),
+            )
+        })?;
+        let options = RebuildOptions {
+            fresh: input.fresh,
+            deadline: Some(started + budget),
+            ..RebuildOptions::default()
+        };
+        let report = rebuild_index(
+            context.store.as_ref(),
+            context.index.as_ref(),
+            &options,
+            &|_| {},
+        )
+        .await
+        .map_err(|e| {
+            let name = if e.is_transient() {
+                "Storage.Transient"
+            } else {
+                "Rebuild.Failed"
+            };
+            StepError::new(name, e.to_string())
+        })?;
+        Ok(serde_json::to_value(report).expect("a report serialises"))
+    })
+    .await
+}
