@@ -18,8 +18,8 @@ use crate::path::{encode_meeting_id, encode_segment};
 use crate::retry::{parse_retry_after, RetryPolicy};
 use crate::secret::SecretString;
 use crate::types::{
-    MeetingRecording, MeetingsField, Page, Participant, ParticipantsField, PastMeeting, User,
-    UsersField,
+    MeetingInstance, MeetingRecording, MeetingsField, Page, Participant, ParticipantsField,
+    PastMeeting, User, UsersField,
 };
 
 /// Zoom's production API base.
@@ -187,6 +187,15 @@ impl ZoomClient {
     pub async fn past_meeting(&self, meeting_uuid: &str) -> Result<PastMeeting> {
         let path = format!("past_meetings/{}", encode_meeting_id(meeting_uuid));
         self.get_json("past meeting", &path, &[]).await
+    }
+
+    /// `GET /past_meetings/{meetingId}/instances`: every ended instance of
+    /// a meeting number (a recurring meeting has many), in Zoom's order.
+    pub async fn past_meeting_instances(&self, meeting_id: u64) -> Result<Vec<MeetingInstance>> {
+        let path = format!("past_meetings/{meeting_id}/instances");
+        let instances: crate::types::MeetingInstances =
+            self.get_json("past meeting instances", &path, &[]).await?;
+        Ok(instances.meetings)
     }
 
     /// `GET /past_meetings/{meetingUUID}/participants`, every page.

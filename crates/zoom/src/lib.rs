@@ -23,5 +23,5 @@ pub use error::{Error, Result};
 pub use event::{parse_event, EventError, RecordingCompleted, ZoomEvent};
 pub use retry::RetryPolicy;
 pub use secret::SecretString;
-pub use types::{MeetingRecording, Participant, PastMeeting, RecordingFile, User};
+pub use types::{MeetingInstance, MeetingRecording, Participant, PastMeeting, RecordingFile, User};
 pub use webhook::{WebhookError, WebhookVerifier};

@@ -296,3 +296,22 @@ mod tests {
         assert!(recording.recording_files.is_empty());
     }
 }
+
+/// One ended instance of a meeting, as `GET /past_meetings/{meetingId}/instances`
+/// lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MeetingInstance {
+    pub uuid: String,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pub start_time: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct MeetingInstances {
+    #[serde(default)]
+    pub meetings: Vec<MeetingInstance>,
+}

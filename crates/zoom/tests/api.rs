@@ -389,3 +389,37 @@ async fn an_unknown_meeting_is_not_found() {
         "{error:?}"
     );
 }
+
+#[tokio::test]
+async fn every_instance_of_a_recurring_meeting_is_listed_oldest_first() {
+    let sim = start_sim(SimConfig::default()).await;
+    let client = client_for(&sim);
+    let starts = [
+        datetime!(2024-03-12 09:00 UTC),
+        datetime!(2024-03-05 09:00 UTC),
+        datetime!(2024-03-19 09:00 UTC),
+    ];
+    let mut uuids = Vec::new();
+    for start in starts {
+        let meeting = sim.add_meeting(MeetingSpec {
+            id: Some(81234567890),
+            uuid_shape: UuidShape::LeadingSlash,
+            start_time: Some(start),
+            ..MeetingSpec::default()
+        });
+        uuids.push((start, meeting.uuid));
+    }
+    uuids.sort();
+    let instances = client
+        .past_meeting_instances(81234567890)
+        .await
+        .expect("instances");
+    let listed: Vec<_> = instances
+        .iter()
+        .map(|i| (i.start_time.expect("a start time"), i.uuid.clone()))
+        .collect();
+    assert_eq!(listed, uuids);
+
+    let missing = client.past_meeting_instances(1).await.unwrap_err();
+    assert!(matches!(missing, Error::NotFound { .. }), "{missing:?}");
+}

@@ -39,6 +39,10 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         )
         .route("/v2/past_meetings/{meeting}", get(past_meeting))
         .route(
+            "/v2/past_meetings/{meeting}/instances",
+            get(past_meeting_instances),
+        )
+        .route(
             "/v2/past_meetings/{meeting}/participants",
             get(past_meeting_participants),
         )
@@ -285,6 +289,38 @@ async fn past_meeting(
     let entry = resolve(&state, &segment, Lookup::AnyInstance)
         .ok_or_else(|| Error::meeting_not_found(&segment))?;
     Ok(Json(entry.meeting.past_meeting_json()))
+}
+
+/// `GET /v2/past_meetings/{meetingId}/instances`: every ended instance of
+/// a meeting number, `{"meetings": [{"uuid", "start_time"}]}`, oldest
+/// first, whatever became of their recordings. Not paged, as Zoom's is
+/// not. An unknown number answers 404 as Zoom's does.
+async fn past_meeting_instances(
+    State(shared): State<Arc<Shared>>,
+    Path(segment): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, Error> {
+    authorize(&shared, &headers)?;
+    let state = shared.lock();
+    let MeetingRef::Number(id) = decode_meeting_segment(&segment) else {
+        return Err(Error::meeting_not_found(&segment));
+    };
+    let mut instances: Vec<&MeetingEntry> =
+        state.meetings().filter(|e| e.meeting.id == id).collect();
+    if instances.is_empty() {
+        return Err(Error::meeting_not_found(&segment));
+    }
+    instances.sort_by_key(|e| e.meeting.start_time);
+    let meetings: Vec<Value> = instances
+        .iter()
+        .map(|e| {
+            serde_json::json!({
+                "uuid": e.meeting.uuid,
+                "start_time": crate::model::format_time(e.meeting.start_time),
+            })
+        })
+        .collect();
+    Ok(Json(serde_json::json!({ "meetings": meetings })))
 }
 
 /// `GET /v2/past_meetings/{meetingUUID}/participants`, paged.

@@ -25,6 +25,7 @@
 //! | `DELETE /v2/meetings/{uuid}/recordings[?action=trash\|delete]` | trash (default) or delete; 204 |
 //! | `PUT /v2/meetings/{uuid}/recordings/status` `{"action":"recover"}` | take out of the trash; 204 |
 //! | `GET /v2/past_meetings/{id\|uuid}` | past meeting details |
+//! | `GET /v2/past_meetings/{id}/instances` | every ended instance of a meeting number, oldest first |
 //! | `GET /v2/past_meetings/{id\|uuid}/participants?page_size=&next_page_token=` | participants, paged |
 //! | `GET /rec/download/{h}`, `/rec/webhook_download/{h}` | token check, then 302 to the CDN |
 //! | `GET /cdn/{h}?expires=&sig=` | the bytes; `Range` -> 206 / 416 |

@@ -101,7 +101,9 @@ fn main() {
         one(Path::new(&args[1]));
         return;
     }
-    let documents: u64 = args.first().map_or(100_000, |a| a.parse().expect("DOCUMENTS"));
+    let documents: u64 = args
+        .first()
+        .map_or(100_000, |a| a.parse().expect("DOCUMENTS"));
     let days: u64 = args.get(1).map_or(365, |a| a.parse().expect("DAYS"));
     let work = tempfile::tempdir().unwrap();
     let data = work.path().join("data");
