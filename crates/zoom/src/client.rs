@@ -247,6 +247,33 @@ impl ZoomClient {
         }
     }
 
+    /// `PUT /meetings/{meetingUUID}/recordings/status` with
+    /// `{"action": "recover"}`: takes the instance's files out of Zoom's
+    /// trash, so they can be fetched again (a forced re-ingest of a
+    /// recording already archived and trashed).
+    pub async fn recover_meeting_recordings(&self, meeting_uuid: &str) -> Result<()> {
+        let path = format!(
+            "meetings/{}/recordings/status",
+            encode_meeting_id(meeting_uuid)
+        );
+        let url = self.api_url(&path)?;
+        let what = "recover meeting recordings";
+        let response = self
+            .execute(what, RequestAuth::OAuth, || {
+                self.inner
+                    .http
+                    .request(Method::PUT, url.clone())
+                    .json(&serde_json::json!({ "action": "recover" }))
+                    .timeout(self.inner.request_timeout)
+            })
+            .await?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(api_error(what, response).await)
+        }
+    }
+
     /// `GET /users/{userId}/recordings` for every day in `from..=to` (UTC
     /// dates): the range is split into windows of at most
     /// [`MAX_RECORDINGS_WINDOW_DAYS`] and each window's pages are followed.

@@ -423,3 +423,25 @@ async fn every_instance_of_a_recurring_meeting_is_listed_oldest_first() {
     let missing = client.past_meeting_instances(1).await.unwrap_err();
     assert!(matches!(missing, Error::NotFound { .. }), "{missing:?}");
 }
+
+#[tokio::test]
+async fn a_trashed_recording_is_recovered() {
+    let sim = start_sim(SimConfig::default()).await;
+    let meeting = sim.demo_meeting();
+    let client = client_for(&sim);
+    client
+        .trash_meeting_recordings(&meeting.uuid)
+        .await
+        .expect("trash");
+    let gone = client.meeting_recordings(&meeting.uuid).await.unwrap_err();
+    assert!(matches!(gone, Error::NotFound { .. }), "{gone:?}");
+    client
+        .recover_meeting_recordings(&meeting.uuid)
+        .await
+        .expect("recover");
+    let back = client
+        .meeting_recordings(&meeting.uuid)
+        .await
+        .expect("listed again");
+    assert_eq!(back.uuid, meeting.uuid);
+}
