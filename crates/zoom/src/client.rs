@@ -587,6 +587,17 @@ pub(crate) async fn read_capped(mut response: Response, limit: usize) -> Vec<u8>
     body
 }
 
+/// The same day of the next month, or that month's last day when it is
+/// shorter (January 31st -> February 28th or 29th).
+fn one_month_after(date: Date) -> Date {
+    let (year, month) = match date.month() {
+        time::Month::December => (date.year() + 1, time::Month::January),
+        month => (date.year(), month.next()),
+    };
+    let day = date.day().min(month.length(year));
+    Date::from_calendar_date(year, month, day).unwrap_or(date)
+}
+
 /// `YYYY-MM-DD`, Zoom's date parameter format.
 pub(crate) fn format_date(date: Date) -> String {
     format!(
@@ -598,15 +609,18 @@ pub(crate) fn format_date(date: Date) -> String {
 }
 
 /// Splits `from..=to` into consecutive inclusive windows of at most
-/// `max_days` days each.
+/// `max_days` days each, and never past one calendar month after their
+/// start: Zoom refuses a range longer than "a month" ("The maximum range
+/// can be a month."), and 30 days from January 31st of a common year is
+/// past February's end.
 pub fn date_windows(from: Date, to: Date, max_days: i64) -> Vec<(Date, Date)> {
     let span = time::Duration::days(max_days.max(1) - 1);
     let mut windows = Vec::new();
     let mut start = from;
     while start <= to {
         let end = match start.checked_add(span) {
-            Some(end) if end < to => end,
-            _ => to,
+            Some(end) if end < to => end.min(one_month_after(start)),
+            _ => to.min(one_month_after(start)),
         };
         windows.push((start, end));
         match end.next_day() {
@@ -644,6 +658,12 @@ mod tests {
             "2024-01-05..2024-01-05"
         );
         assert_eq!(shown(date!(2024 - 01 - 05), date!(2024 - 01 - 04)), "");
+        // A common year's February: 30 days from January 31st would be
+        // March 1st, more than the month Zoom allows.
+        assert_eq!(
+            shown(date!(2026 - 01 - 31), date!(2026 - 03 - 31)),
+            "2026-01-31..2026-02-28 2026-03-01..2026-03-30 2026-03-31..2026-03-31"
+        );
     }
 
     /// Callers spawn these calls onto multi-threaded runtimes, so every
@@ -657,6 +677,8 @@ mod tests {
         send(client.meeting_recordings("1"));
         send(client.past_meeting("1"));
         send(client.past_meeting_participants("1"));
+        send(client.past_meeting_instances(1));
+        send(client.recover_meeting_recordings("1"));
         send(client.trash_meeting_recordings("1"));
         send(client.download("", &crate::DownloadAuth::OAuth, None));
         send(client.probe_range("", &crate::DownloadAuth::OAuth));
