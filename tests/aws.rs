@@ -503,8 +503,24 @@ async fn a_webhook_through_the_lambdas_archives_the_recording_in_s3_dynamodb_and
         &json!({ "recording_uuid": meeting.uuid }),
     )
     .await;
-    assert_eq!(manual["outcome"], "already_exists", "{manual}");
-    assert_eq!(manual["execution_arn"], json!(execution));
+    assert_eq!(
+        manual["executions"][0]["outcome"], "already_exists",
+        "{manual}"
+    );
+    assert_eq!(manual["executions"][0]["execution_arn"], json!(execution));
+    // By its meeting number (its latest instance, found through Zoom's
+    // API with the credentials from SSM): the same execution.
+    let by_number = invoke(
+        &lambda,
+        "start-ingest",
+        &json!({ "meeting_id": meeting.id }),
+    )
+    .await;
+    assert_eq!(
+        by_number["executions"][0]["execution_arn"],
+        json!(execution),
+        "{by_number}"
+    );
 
     // The index lost: rebuild-index restores the entry from the document
     // in S3, and a second run (resuming: nothing left) writes nothing.

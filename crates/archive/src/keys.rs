@@ -244,6 +244,23 @@ pub fn execution_name(recording_uuid: &str) -> Result<String, Error> {
     Ok(name)
 }
 
+/// The execution name of a forced re-ingest of a recording (`zoomvault
+/// ingest --force`), at `unix_ms`: the UUID segment, then `.r` and the
+/// time. The UUID segment never has `.` followed by anything but two hex
+/// digits, so no webhook's execution name is ever one of these, and two
+/// forced ingests a millisecond apart or more never share one.
+pub fn forced_execution_name(recording_uuid: &str, unix_ms: u64) -> Result<String, Error> {
+    let name = format!("{}.r{unix_ms}", uuid_segment(recording_uuid)?);
+    if name.len() > MAX_EXECUTION_NAME_LEN {
+        return Err(Error::TooLong {
+            what: "recording UUID",
+            value: recording_uuid.to_owned(),
+            max: MAX_EXECUTION_NAME_LEN,
+        });
+    }
+    Ok(name)
+}
+
 /// Where RecordFailure keeps a failure before the recording's own keys
 /// are known (IngestMetadata failed): `failures/<execution name>.json`.
 pub fn failure_without_recording(execution_name: &str) -> Result<String, Error> {

@@ -202,6 +202,14 @@ pub async fn step_context(
     }))
 }
 
+/// A Zoom client with the credentials from SSM (start-ingest, which needs
+/// Zoom's API to find a meeting's instances or a share link).
+pub async fn zoom_client(env: &FunctionEnv, sdk: &SdkConfig) -> Result<ZoomClient, Error> {
+    let ssm = aws_sdk_ssm::Client::new(sdk);
+    let config = secrets::load_zoom_config(&ssm, &env.ssm_prefix).await?;
+    ZoomClient::new(with_endpoints(config, env)).map_err(|e| Error::Zoom(e.to_string()))
+}
+
 fn with_endpoints(mut config: ZoomConfig, env: &FunctionEnv) -> ZoomConfig {
     if let Some(api) = &env.zoom_api_base {
         config.api_base = api.clone();
