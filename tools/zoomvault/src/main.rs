@@ -46,6 +46,42 @@ enum Command {
         #[arg(long)]
         config: Option<std::path::PathBuf>,
     },
+    /// Start an ingest by hand through a running `zoomvault serve`: from a
+    /// saved webhook JSON file (or any request start-ingest takes), a
+    /// recording UUID, a meeting number (its latest instance, or
+    /// --all-instances) or a share link. The same state machine and
+    /// execution names as the webhook, so a recording already started
+    /// starts nothing new unless --force. Exit code 1 if a start (or, with
+    /// --wait, an ingest) failed.
+    Ingest {
+        /// A .json file, a recording UUID, a meeting number or a share link
+        target: String,
+        /// Every instance of the meeting number that has a recording
+        #[arg(long)]
+        all_instances: bool,
+        /// Ingest again under a new execution name, recovering the
+        /// recording from Zoom's trash first; the archived document stays
+        /// until the new ingest replaces it
+        #[arg(long)]
+        force: bool,
+        /// A share link is looked for among recordings from this date
+        /// (YYYY-MM-DD) [default: a year before --to]
+        #[arg(long)]
+        from: Option<String>,
+        /// ... to this date [default: today]
+        #[arg(long)]
+        to: Option<String>,
+        /// Wait for each ingest to finish, and report how it ended
+        #[arg(long)]
+        wait: bool,
+        /// The Step Functions API of the running `zoomvault serve`
+        #[arg(
+            long,
+            env = "ZOOMVAULT_ENDPOINT",
+            default_value = "http://127.0.0.1:8080"
+        )]
+        endpoint: String,
+    },
     /// Rebuild the recording index from the documents in the store: after
     /// the index was lost, or to check it. Idempotent; an interrupted run
     /// resumes where it stopped. Exit code 1 if any document is invalid
@@ -157,6 +193,23 @@ fn main() -> ExitCode {
             config,
         } => serve(listen, data_dir, config),
         Command::Rebuild { archive, fresh } => rebuild(archive, fresh),
+        Command::Ingest {
+            target,
+            all_instances,
+            force,
+            from,
+            to,
+            wait,
+            endpoint,
+        } => ingest(IngestArgs {
+            target,
+            all_instances,
+            force,
+            from,
+            to,
+            wait,
+            endpoint,
+        }),
         Command::Engine {
             command:
                 EngineCommand::Serve {
@@ -203,6 +256,50 @@ fn serve(
         zoomvault::serve::shutdown_signal(),
     ))?;
     Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug)]
+struct IngestArgs {
+    target: String,
+    all_instances: bool,
+    force: bool,
+    from: Option<String>,
+    to: Option<String>,
+    wait: bool,
+    endpoint: String,
+}
+
+fn ingest(args: IngestArgs) -> anyhow::Result<ExitCode> {
+    let request = zoomvault::ops::ingest_request(
+        &args.target,
+        args.all_instances,
+        args.force,
+        args.from.as_deref(),
+        args.to.as_deref(),
+    )?;
+    let env = |name: &str| std::env::var(name).ok();
+    let key = zoomvault::serve::ApiKey::from_parts(
+        env("ZOOMVAULT_API_ACCESS_KEY_ID"),
+        env("ZOOMVAULT_API_SECRET_ACCESS_KEY"),
+    )?;
+    let zoom = zoomvault::serve::ZoomSettings::client_from_env(&env)?;
+    let endpoint = zoomvault::ops::Endpoint {
+        url: args.endpoint,
+        key,
+    };
+    let runtime = tokio::runtime::Runtime::new()?;
+    let outcome = runtime.block_on(zoomvault::ops::ingest(
+        &endpoint,
+        zoom.as_ref(),
+        &request,
+        args.wait,
+    ))?;
+    outcome.write(&mut std::io::stdout().lock())?;
+    Ok(if outcome.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn rebuild(archive: ArchiveArgs, fresh: bool) -> anyhow::Result<ExitCode> {

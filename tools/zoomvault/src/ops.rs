@@ -153,3 +153,199 @@ pub fn write_rebuild_report(report: &RebuildReport, out: &mut dyn Write) -> std:
     }
     Ok(())
 }
+
+/// What `zoomvault ingest` was given, turned into a start request
+/// (`archive::start`): a JSON file (a saved webhook body, or any request
+/// `start-ingest` takes), a share link, a meeting number, or a recording
+/// UUID.
+pub fn ingest_request(
+    target: &str,
+    all_instances: bool,
+    force: bool,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> anyhow::Result<serde_json::Value> {
+    use serde_json::{json, Value};
+    let path = Path::new(target);
+    let mut request = if target.ends_with(".json") || path.is_file() {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        serde_json::from_str::<Value>(&text)
+            .with_context(|| format!("{}: not JSON", path.display()))?
+    } else if target.starts_with("https://") || target.starts_with("http://") {
+        json!({ "share_url": target })
+    } else if !target.is_empty() && target.chars().all(|c| c.is_ascii_digit() || c == ' ') {
+        json!({ "meeting_id": target })
+    } else {
+        json!({ "recording_uuid": target })
+    };
+    let object = request
+        .as_object_mut()
+        .with_context(|| format!("{target}: a start request is a JSON object"))?;
+    if all_instances {
+        anyhow::ensure!(
+            object.contains_key("meeting_id"),
+            "--all-instances goes with a meeting number"
+        );
+        object.insert("all_instances".into(), json!(true));
+    }
+    if force {
+        object.insert("force".into(), json!(true));
+    }
+    for (field, value) in [("from", from), ("to", to)] {
+        if let Some(value) = value {
+            anyhow::ensure!(
+                object.contains_key("share_url"),
+                "--{field} bounds a share link's search"
+            );
+            object.insert(field.into(), json!(value));
+        }
+    }
+    Ok(request)
+}
+
+/// The Step Functions endpoint of a running `zoomvault serve` and how to
+/// sign for it.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub url: String,
+    pub key: Option<crate::serve::ApiKey>,
+}
+
+impl Endpoint {
+    fn client(&self) -> aws_sdk_sfn::Client {
+        let (id, secret) = self
+            .key
+            .as_ref()
+            .map_or(("zoomvault-cli", "zoomvault-cli"), |k| {
+                (k.access_key_id.as_str(), k.secret_access_key.as_str())
+            });
+        zoomvault_aws::step_functions::client_for_endpoint(&self.url, id, secret)
+    }
+}
+
+/// `zoomvault ingest`: starts the ingests `request` asks for through the
+/// Step Functions API of the `serve` at `endpoint` (the same state machine
+/// and execution names as the webhook), and with `wait` follows them to
+/// their end. The answer is `start-ingest`'s, and each execution's final
+/// status when waited for.
+pub async fn ingest(
+    endpoint: &Endpoint,
+    zoom: Option<&zoomvault_zoom::ZoomClient>,
+    request: &serde_json::Value,
+    wait: bool,
+) -> anyhow::Result<IngestOutcome> {
+    let client = endpoint.client();
+    let starter = zoomvault_aws::step_functions::SfnStarter::new(
+        client.clone(),
+        zoomvault_engine::arn::state_machine(crate::embedded::INGEST_STATE_MACHINE),
+    );
+    let answer = zoomvault_archive::start::start_ingest(&starter, zoom, request)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}: {}", e.name, e.cause))
+        .with_context(|| {
+            format!(
+                "starting through the Step Functions API at {}",
+                endpoint.url
+            )
+        })?;
+    let mut finished = Vec::new();
+    if wait {
+        let arns: Vec<String> = answer["executions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e["execution_arn"].as_str().map(str::to_owned))
+            .collect();
+        let progress = Progress::new("ingest");
+        let total = arns.len() as u64;
+        for arn in arns {
+            loop {
+                let described = client
+                    .describe_execution()
+                    .execution_arn(&arn)
+                    .send()
+                    .await
+                    .with_context(|| format!("describing {arn}"))?;
+                let status = described.status().as_str().to_owned();
+                if status != "RUNNING" {
+                    finished.push(Finished {
+                        execution_arn: arn.clone(),
+                        status,
+                        error: described.error().map(str::to_owned),
+                        cause: described.cause().map(str::to_owned),
+                    });
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            progress.update(
+                finished.len() as u64,
+                total,
+                "executions finished".to_string(),
+            );
+        }
+        progress.finish();
+    }
+    Ok(IngestOutcome { answer, finished })
+}
+
+#[derive(Debug, Clone)]
+pub struct IngestOutcome {
+    /// `start-ingest`'s answer: `executions` and `skipped`.
+    pub answer: serde_json::Value,
+    /// Each execution's end, when waited for.
+    pub finished: Vec<Finished>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Finished {
+    pub execution_arn: String,
+    pub status: String,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+}
+
+impl IngestOutcome {
+    /// Whether everything started (or was already there) and, when waited
+    /// for, succeeded.
+    pub fn ok(&self) -> bool {
+        self.finished.iter().all(|f| f.status == "SUCCEEDED")
+    }
+
+    pub fn write(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        for execution in self.answer["executions"].as_array().into_iter().flatten() {
+            let outcome = match execution["outcome"].as_str() {
+                Some("already_exists") => "already started (archived or in flight)",
+                _ => "started",
+            };
+            writeln!(
+                out,
+                "{outcome}: {} as {}",
+                execution["recording_uuid"].as_str().unwrap_or("?"),
+                execution["execution_name"].as_str().unwrap_or("?"),
+            )?;
+        }
+        for skipped in self.answer["skipped"].as_array().into_iter().flatten() {
+            writeln!(
+                out,
+                "skipped: {}: {}",
+                skipped["recording_uuid"].as_str().unwrap_or("?"),
+                skipped["reason"].as_str().unwrap_or("?"),
+            )?;
+        }
+        for f in &self.finished {
+            match (&f.error, &f.cause) {
+                (Some(error), cause) => writeln!(
+                    out,
+                    "{}: {} ({error}: {})",
+                    f.status.to_lowercase(),
+                    f.execution_arn,
+                    cause.as_deref().unwrap_or("")
+                )?,
+                _ => writeln!(out, "{}: {}", f.status.to_lowercase(), f.execution_arn)?,
+            }
+        }
+        Ok(())
+    }
+}

@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use zoomvault_archive::fixtures;
 use zoomvault_archive::local::{DirObjectStore, SqliteIndex};
 use zoomvault_archive::ports::{IndexEntry, ListQuery, ObjectStore, RecordingIndex};
@@ -143,5 +143,141 @@ fn a_missing_data_directory_and_a_bad_flag_are_refused_clearly() {
         text(&store.stderr).contains("\"/var/archive\""),
         "{}",
         text(&store.stderr)
+    );
+}
+
+/// `zoomvault serve` as a process, against the simulator's account, on a
+/// free loopback port; killed on drop.
+struct Serve {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn zoom_env(sim: &zoomvault_zoom_sim::ZoomSim) -> Vec<(&'static str, String)> {
+    let c = sim.config();
+    vec![
+        ("ZOOM_ACCOUNT_ID", c.account_id.clone()),
+        ("ZOOM_CLIENT_ID", c.client_id.clone()),
+        ("ZOOM_CLIENT_SECRET", c.client_secret.clone()),
+        ("ZOOM_WEBHOOK_SECRET_TOKEN", c.webhook_secret_token.clone()),
+        ("ZOOM_API_BASE", sim.api_base_url()),
+        ("ZOOM_OAUTH_BASE", sim.base_url()),
+    ]
+}
+
+fn start_serve(data: &Path, sim: &zoomvault_zoom_sim::ZoomSim) -> Serve {
+    use std::io::BufRead;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_zoomvault"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--data-dir")
+        .arg(data)
+        .envs(zoom_env(sim))
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = std::io::BufReader::new(stderr).lines();
+    loop {
+        let line = lines.next().expect("serve says where it listens").unwrap();
+        if line.starts_with("zoomvault serving on") {
+            break;
+        }
+    }
+    // Keep draining, so serve never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Serve {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+fn ingest(serve: &Serve, sim: &zoomvault_zoom_sim::ZoomSim, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_zoomvault"))
+        .arg("ingest")
+        .args(args)
+        .args(["--endpoint", &serve.url])
+        .envs(zoom_env(sim))
+        .output()
+        .expect("running zoomvault ingest")
+}
+
+// The simulator serves from the runtime's workers while this test blocks
+// on the commands it runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_by_meeting_number_archives_once_and_force_ingests_again() {
+    let sim = zoomvault_zoom_sim::ZoomSim::start(
+        zoomvault_zoom_sim::SimConfig::default(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let meeting = sim.demo_meeting();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let serve = start_serve(&data, &sim);
+
+    let id = meeting.id.to_string();
+    let first = ingest(&serve, &sim, &[&id, "--wait"]);
+    let out = text(&first.stdout);
+    assert!(first.status.success(), "{out}\n{}", text(&first.stderr));
+    assert!(out.contains(&format!("started: {}", meeting.uuid)), "{out}");
+    assert!(out.contains("succeeded: arn:"), "{out}");
+    assert_eq!(
+        sim.trashed(),
+        vec![meeting.uuid.clone()],
+        "Finalize trashed it"
+    );
+    let documents = || {
+        let store = DirObjectStore::open(data.join("store")).unwrap();
+        async move {
+            store
+                .list("recordings/")
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|o| o.key.ends_with("/recording.json"))
+                .count()
+        }
+    };
+    assert_eq!(documents().await, 1);
+
+    // By UUID, the same recording: the same execution, nothing new.
+    let again = ingest(&serve, &sim, &[&meeting.uuid]);
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    assert!(
+        text(&again.stdout).contains("already started (archived or in flight)"),
+        "{}",
+        text(&again.stdout)
+    );
+
+    // Forced: recovered from Zoom's trash, ingested again under a new
+    // name, still one document.
+    let forced = ingest(&serve, &sim, &[&meeting.uuid, "--force", "--wait"]);
+    let out = text(&forced.stdout);
+    assert!(forced.status.success(), "{out}\n{}", text(&forced.stderr));
+    assert!(out.contains(".r"), "a forced execution's name: {out}");
+    assert!(out.contains("succeeded: arn:"), "{out}");
+    assert_eq!(documents().await, 1);
+    assert_eq!(sim.trashed(), vec![meeting.uuid.clone()]);
+
+    // A meeting number Zoom does not know: the cause, and exit code 1.
+    let unknown = ingest(&serve, &sim, &["999 999 9999"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(
+        text(&unknown.stderr).contains("Zoom.NotFound"),
+        "{}",
+        text(&unknown.stderr)
     );
 }

@@ -70,6 +70,37 @@ impl ZoomSettings {
     }
 }
 
+impl ZoomSettings {
+    /// A Zoom API client from the environment's `ZOOM_ACCOUNT_ID`,
+    /// `ZOOM_CLIENT_ID` and `ZOOM_CLIENT_SECRET` (and `ZOOM_API_BASE`,
+    /// `ZOOM_OAUTH_BASE`), for the commands that call Zoom themselves;
+    /// `None` when none of the three is set.
+    pub fn client_from_env(
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Option<zoomvault_zoom::ZoomClient>> {
+        let (account, client, secret) = match (
+            env("ZOOM_ACCOUNT_ID"),
+            env("ZOOM_CLIENT_ID"),
+            env("ZOOM_CLIENT_SECRET"),
+        ) {
+            (None, None, None) => return Ok(None),
+            (Some(a), Some(c), Some(s)) => (a, c, s),
+            _ => anyhow::bail!(
+                "Zoom credentials are incomplete: set all of ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID \
+                 and ZOOM_CLIENT_SECRET, or none"
+            ),
+        };
+        let mut config = ZoomConfig::new(account, client, secret);
+        if let Some(api) = env("ZOOM_API_BASE") {
+            config.api_base = api;
+        }
+        if let Some(oauth) = env("ZOOM_OAUTH_BASE") {
+            config.oauth_base = oauth;
+        }
+        Ok(Some(zoomvault_zoom::ZoomClient::new(config)?))
+    }
+}
+
 /// Where `serve` archives recordings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreSetting {
@@ -264,24 +295,7 @@ pub fn api_key(
     access_key_id: Option<String>,
     secret_access_key: Option<String>,
 ) -> anyhow::Result<Option<ApiKey>> {
-    let key = match (access_key_id, secret_access_key) {
-        (None, None) => None,
-        (Some(access_key_id), Some(secret_access_key)) => {
-            anyhow::ensure!(
-                !access_key_id.is_empty() && secret_access_key.len() >= 16,
-                "the API access key needs a non-empty ZOOMVAULT_API_ACCESS_KEY_ID and a \
-                 ZOOMVAULT_API_SECRET_ACCESS_KEY of at least 16 characters"
-            );
-            Some(ApiKey {
-                access_key_id,
-                secret_access_key,
-            })
-        }
-        _ => anyhow::bail!(
-            "the API access key is incomplete: set both ZOOMVAULT_API_ACCESS_KEY_ID and \
-             ZOOMVAULT_API_SECRET_ACCESS_KEY (or neither, on loopback)"
-        ),
-    };
+    let key = ApiKey::from_parts(access_key_id, secret_access_key)?;
     anyhow::ensure!(
         listen.ip().is_loopback() || key.is_some(),
         "listening on {listen}, which is not loopback, serves the Step Functions API to the \
@@ -290,6 +304,33 @@ pub fn api_key(
          sign with that key"
     );
     Ok(key)
+}
+
+impl ApiKey {
+    /// The key from its two settings, checked: both or neither.
+    pub fn from_parts(
+        access_key_id: Option<String>,
+        secret_access_key: Option<String>,
+    ) -> anyhow::Result<Option<ApiKey>> {
+        Ok(match (access_key_id, secret_access_key) {
+            (None, None) => None,
+            (Some(access_key_id), Some(secret_access_key)) => {
+                anyhow::ensure!(
+                    !access_key_id.is_empty() && secret_access_key.len() >= 16,
+                    "the API access key needs a non-empty ZOOMVAULT_API_ACCESS_KEY_ID and a \
+                 ZOOMVAULT_API_SECRET_ACCESS_KEY of at least 16 characters"
+                );
+                Some(ApiKey {
+                    access_key_id,
+                    secret_access_key,
+                })
+            }
+            _ => anyhow::bail!(
+                "the API access key is incomplete: set both ZOOMVAULT_API_ACCESS_KEY_ID and \
+             ZOOMVAULT_API_SECRET_ACCESS_KEY (or neither, on loopback)"
+            ),
+        })
+    }
 }
 
 #[cfg(test)]
