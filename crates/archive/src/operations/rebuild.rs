@@ -138,10 +138,9 @@ pub async fn rebuild_index(
     report.complete = false;
     let days = days(store).await?;
     let days_total = days.len() as u64;
-    let mut days_done = 0;
     let mut this_run = 0;
-    for day in &days {
-        days_done += 1;
+    for (done_before, day) in days.iter().enumerate() {
+        let days_done = done_before as u64 + 1;
         if after_day.as_ref().is_some_and(|after| day <= after) {
             continue;
         }
