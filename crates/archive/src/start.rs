@@ -232,14 +232,28 @@ pub async fn start_ingest(
                 }
                 starts
             } else {
-                let recording = zoom
-                    .meeting_recordings(&id.to_string())
-                    .await
-                    .map_err(zoom_error)?;
-                vec![WorkflowStart::for_meeting(
-                    &recording.uuid,
-                    IngestSource::Manual,
-                )?]
+                let uuid = match zoom.meeting_recordings(&id.to_string()).await {
+                    Ok(recording) => recording.uuid,
+                    // No instance has a listed recording: most often the
+                    // latest was archived and trashed already. Its start
+                    // then finds that execution; a recording trashed by
+                    // someone else fails its ingest with the cause.
+                    Err(zoomvault_zoom::Error::NotFound { .. }) => zoom
+                        .past_meeting_instances(id)
+                        .await
+                        .map_err(zoom_error)?
+                        .into_iter()
+                        .max_by_key(|instance| instance.start_time)
+                        .map(|instance| instance.uuid)
+                        .ok_or_else(|| {
+                            StepError::new(
+                                "Zoom.NotFound",
+                                format!("start-ingest: meeting {id} has no instances"),
+                            )
+                        })?,
+                    Err(e) => return Err(zoom_error(e)),
+                };
+                vec![WorkflowStart::for_meeting(&uuid, IngestSource::Manual)?]
             }
         }
         ManualStart::ShareLink { url, from, to } => {

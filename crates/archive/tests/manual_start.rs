@@ -120,6 +120,21 @@ async fn a_meeting_number_starts_its_latest_instance_or_every_instance_with_a_re
         .contains("no cloud recording"));
     assert_eq!(starter.0.lock().unwrap().len(), 2);
 
+    // Every recording trashed (archived): the latest instance still names
+    // its execution, which is found, not started again.
+    for uuid in &instances[1..] {
+        zoom.trash_meeting_recordings(uuid).await.unwrap();
+    }
+    let archived = start_ingest(
+        &starter,
+        Some(&zoom),
+        &json!({"meeting_id": 81122334455u64}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(uuids(&archived), vec![instances[2].clone()]);
+    assert_eq!(archived["executions"][0]["outcome"], "already_exists");
+
     let unknown = start_ingest(&starter, Some(&zoom), &json!({"meeting_id": 999}))
         .await
         .unwrap_err();
