@@ -1,10 +1,12 @@
 //! Generated recording documents, for tests and benchmarks that need many
 //! valid, distinct documents (a rebuild of the index over 100,000 of them)
-//! without ingesting anything. Document `n` is always the same; documents
+//! without ingesting anything, and [`RecordingStarter`], a workflow
+//! starter that keeps what it was asked. Document `n` is always the same; documents
 //! spread over `days` consecutive days from 2024-01-01, several a day, and
 //! over a handful of hosts.
 
 use base64::Engine as _;
+use bytes::Bytes;
 use time::{Duration, OffsetDateTime};
 
 use crate::checksum::Crc64Nvme;
@@ -12,6 +14,8 @@ use crate::document::{
     Host, IngestProvenance, IngestSource, Meeting, RecordingDocument, RecordingFile, SCHEMA_VERSION,
 };
 use crate::keys::{FileIdentity, FileKey, RecordingKeys};
+use crate::ports::workflow::{self, StartedExecution};
+use crate::ports::{object_store, IndexEntry, ObjectStore, StartOutcome, WorkflowStarter};
 
 /// Hosts the generated documents cycle through.
 pub const HOSTS: u64 = 7;
@@ -76,5 +80,70 @@ pub fn document(n: u64, days: u64) -> RecordingDocument {
             finished_at: start_time + Duration::hours(1) + Duration::seconds(30),
             zoomvault_version: env!("CARGO_PKG_VERSION").to_owned(),
         },
+    }
+}
+
+/// Stores [`document`]`(n, days)` under its own key, as Finalize would,
+/// and returns the index entry it summarises to.
+pub async fn store_document(
+    store: &dyn ObjectStore,
+    n: u64,
+    days: u64,
+) -> Result<IndexEntry, object_store::Error> {
+    let document = document(n, days);
+    let key = RecordingKeys::for_document(&document)
+        .expect("generated keys are valid")
+        .document();
+    let json = document.to_json().expect("a generated document is valid");
+    store
+        .put(&key, Bytes::from(json), "application/json")
+        .await?;
+    Ok(IndexEntry::from_document(&document).expect("a generated document indexes"))
+}
+
+/// A [`WorkflowStarter`] that records every call (name, input, outcome)
+/// and, as Step Functions does, answers `AlreadyExists` for a name it has
+/// started before.
+#[derive(Debug, Default)]
+pub struct RecordingStarter {
+    calls: std::sync::Mutex<Vec<(String, serde_json::Value, StartOutcome)>>,
+}
+
+impl RecordingStarter {
+    /// Every call so far, in order.
+    pub fn calls(&self) -> Vec<(String, serde_json::Value, StartOutcome)> {
+        self.calls.lock().expect("recorder lock").clone()
+    }
+
+    /// The names of the executions really started, in order.
+    pub fn started(&self) -> Vec<String> {
+        self.calls()
+            .into_iter()
+            .filter(|(_, _, outcome)| *outcome == StartOutcome::Started)
+            .map(|(name, _, _)| name)
+            .collect()
+    }
+}
+
+#[async_trait::async_trait]
+impl WorkflowStarter for RecordingStarter {
+    async fn start(
+        &self,
+        name: &str,
+        input: serde_json::Value,
+    ) -> Result<StartedExecution, workflow::Error> {
+        let mut calls = self.calls.lock().expect("recorder lock");
+        let outcome = if calls.iter().any(|(n, _, _)| n == name) {
+            StartOutcome::AlreadyExists
+        } else {
+            StartOutcome::Started
+        };
+        calls.push((name.to_owned(), input, outcome));
+        Ok(StartedExecution {
+            execution_arn: format!(
+                "arn:aws:states:us-east-1:123456789012:execution:zoomvault-ingest:{name}"
+            ),
+            outcome,
+        })
     }
 }

@@ -349,30 +349,7 @@ fn invalid(cause: String) -> StepError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ports::workflow::{Error, StartedExecution};
-    use std::sync::Mutex;
-
-    #[derive(Debug, Default)]
-    struct Recorder(Mutex<Vec<(String, Value)>>);
-
-    #[async_trait::async_trait]
-    impl WorkflowStarter for Recorder {
-        async fn start(&self, name: &str, input: Value) -> Result<StartedExecution, Error> {
-            let mut started = self.0.lock().unwrap();
-            let outcome = if started.iter().any(|(n, _)| n == name) {
-                StartOutcome::AlreadyExists
-            } else {
-                StartOutcome::Started
-            };
-            started.push((name.to_string(), input));
-            Ok(StartedExecution {
-                execution_arn: format!(
-                    "arn:aws:states:us-east-1:123456789012:execution:zoomvault-ingest:{name}"
-                ),
-                outcome,
-            })
-        }
-    }
+    use crate::fixtures::RecordingStarter as Recorder;
 
     fn sample(path: &str) -> Value {
         let path = format!("{}/../../events/{path}", env!("CARGO_MANIFEST_DIR"));
@@ -402,8 +379,9 @@ mod tests {
         // The three samples name one recording, so one execution: the
         // later two find it.
         assert!(names.iter().all(|n| n == &names[0]), "{names:?}");
-        let started = starter.0.lock().unwrap();
+        let started = starter.calls();
         assert_eq!(started.len(), 3);
+        assert_eq!(starter.started().len(), 1);
         assert_eq!(started[0].1["source"], "webhook");
         assert_eq!(started[1].1["source"], "manual");
         assert!(started[1].1.get("event").is_none());
@@ -504,6 +482,6 @@ mod tests {
             assert_eq!(e.name, "Ingest.InvalidInput");
             assert!(e.cause.contains(expected), "{payload}: {}", e.cause);
         }
-        assert!(starter.0.lock().unwrap().is_empty());
+        assert!(starter.calls().is_empty());
     }
 }

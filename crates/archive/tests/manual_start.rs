@@ -1,38 +1,15 @@
 //! Manual starts that need Zoom's API, against the Zoom simulator over real
 //! HTTP: a meeting number (its latest instance, or every instance), a
 //! share link, and a forced re-ingest of a recording already trashed. The
-//! executions are recorded by a starter that keeps what it was asked,
-//! refusing a name twice as Step Functions does.
-
-use std::sync::Mutex;
+//! executions are recorded by `fixtures::RecordingStarter`, which answers
+//! a name twice as Step Functions does.
 
 use serde_json::{json, Value};
 use time::macros::datetime;
-use zoomvault_archive::ports::workflow::{Error, StartedExecution};
-use zoomvault_archive::ports::{StartOutcome, WorkflowStarter};
+use zoomvault_archive::fixtures::RecordingStarter as Recorder;
 use zoomvault_archive::start::start_ingest;
 use zoomvault_zoom::{ZoomClient, ZoomConfig};
 use zoomvault_zoom_sim::{FileSpec, MeetingSpec, SimConfig, ZoomSim};
-
-#[derive(Debug, Default)]
-struct Recorder(Mutex<Vec<(String, Value)>>);
-
-#[async_trait::async_trait]
-impl WorkflowStarter for Recorder {
-    async fn start(&self, name: &str, input: Value) -> Result<StartedExecution, Error> {
-        let mut started = self.0.lock().unwrap();
-        let outcome = if started.iter().any(|(n, _)| n == name) {
-            StartOutcome::AlreadyExists
-        } else {
-            started.push((name.to_string(), input));
-            StartOutcome::Started
-        };
-        Ok(StartedExecution {
-            execution_arn: format!("arn:aws:states:us-east-1:0:execution:zoomvault-ingest:{name}"),
-            outcome,
-        })
-    }
-}
 
 async fn sim_and_client() -> (ZoomSim, ZoomClient) {
     let sim = ZoomSim::start(SimConfig::default(), "127.0.0.1:0".parse().unwrap())
@@ -118,7 +95,7 @@ async fn a_meeting_number_starts_its_latest_instance_or_every_instance_with_a_re
         .as_str()
         .unwrap()
         .contains("no cloud recording"));
-    assert_eq!(starter.0.lock().unwrap().len(), 2);
+    assert_eq!(starter.started().len(), 2);
 
     // Every recording trashed (archived): the latest instance still names
     // its execution, which is found, not started again.
@@ -211,5 +188,5 @@ async fn force_recovers_a_trashed_recording_and_starts_a_new_execution() {
         "recovered from the trash, so the new ingest can fetch it"
     );
     assert!(sim.trashed().is_empty());
-    assert_eq!(starter.0.lock().unwrap().len(), 2);
+    assert_eq!(starter.started().len(), 2);
 }

@@ -23,17 +23,7 @@ const DAYS: u64 = 9;
 async fn store_documents(store: &dyn ObjectStore, count: u64) -> Vec<IndexEntry> {
     let mut entries = Vec::new();
     for n in 0..count {
-        let document = fixtures::document(n, DAYS);
-        let key = RecordingKeys::for_document(&document).unwrap().document();
-        store
-            .put(
-                &key,
-                Bytes::from(document.to_json().unwrap()),
-                "application/json",
-            )
-            .await
-            .unwrap();
-        entries.push(IndexEntry::from_document(&document).unwrap());
+        entries.push(fixtures::store_document(store, n, DAYS).await.unwrap());
     }
     entries
 }

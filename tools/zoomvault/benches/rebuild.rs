@@ -19,14 +19,11 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use bytes::Bytes;
 use futures_util::StreamExt;
 use zoomvault::ops::Archive;
 use zoomvault::serve::StoreSetting;
 use zoomvault_archive::fixtures;
 use zoomvault_archive::local::DirObjectStore;
-use zoomvault_archive::ports::ObjectStore;
-use zoomvault_archive::RecordingKeys;
 
 fn status_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -71,16 +68,7 @@ fn generate(data: &Path, documents: u64, days: u64) {
         let started = Instant::now();
         futures_util::stream::iter(0..documents)
             .map(|n| async move {
-                let document = fixtures::document(n, days);
-                let key = RecordingKeys::for_document(&document).unwrap().document();
-                store
-                    .put(
-                        &key,
-                        Bytes::from(document.to_json().unwrap()),
-                        "application/json",
-                    )
-                    .await
-                    .unwrap();
+                fixtures::store_document(store, n, days).await.unwrap();
             })
             .buffer_unordered(32)
             .collect::<Vec<()>>()

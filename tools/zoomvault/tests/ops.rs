@@ -28,20 +28,8 @@ async fn archive_with(data: &Path, count: u64) {
     let store = DirObjectStore::open(data.join("store")).unwrap();
     let index = SqliteIndex::open(data.join("index.db")).unwrap();
     for n in 0..count {
-        let document = fixtures::document(n, 5);
-        let key = RecordingKeys::for_document(&document).unwrap().document();
-        store
-            .put(
-                &key,
-                Bytes::from(document.to_json().unwrap()),
-                "application/json",
-            )
-            .await
-            .unwrap();
-        index
-            .upsert(IndexEntry::from_document(&document).unwrap())
-            .await
-            .unwrap();
+        let entry = fixtures::store_document(&store, n, 5).await.unwrap();
+        index.upsert(entry).await.unwrap();
     }
 }
 

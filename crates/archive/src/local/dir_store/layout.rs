@@ -189,15 +189,8 @@ impl Layout {
             None => ("", prefix),
         };
         let start = self.objects.join(dir_part);
-        let entries = match fs::read_dir(&start) {
-            Ok(entries) => entries,
-            Err(error) if is_absent(&error) => return Ok(Vec::new()),
-            Err(error) => {
-                return Err(Error::Io {
-                    context: format!("listing {}", start.display()),
-                    source: error,
-                })
-            }
+        let Some(entries) = read_dir_if_present(&start)? else {
+            return Ok(Vec::new());
         };
         let mut found = Vec::new();
         for entry in entries {
@@ -218,15 +211,8 @@ impl Layout {
     /// delete racing this listing.
     pub(super) fn list_prefixes(&self, prefix: &str) -> Result<Vec<String>, Error> {
         let start = self.objects.join(prefix);
-        let entries = match fs::read_dir(&start) {
-            Ok(entries) => entries,
-            Err(error) if is_absent(&error) => return Ok(Vec::new()),
-            Err(error) => {
-                return Err(Error::Io {
-                    context: format!("listing {}", start.display()),
-                    source: error,
-                })
-            }
+        let Some(entries) = read_dir_if_present(&start)? else {
+            return Ok(Vec::new());
         };
         let mut found = Vec::new();
         for entry in entries {
@@ -612,6 +598,18 @@ pub(super) fn install(mut temp: TempPath, dest: &Path, key: &str) -> Result<(), 
                 })
             }
         }
+    }
+}
+
+/// The entries of directory `dir`, or `None` when it does not exist.
+fn read_dir_if_present(dir: &Path) -> Result<Option<fs::ReadDir>, Error> {
+    match fs::read_dir(dir) {
+        Ok(entries) => Ok(Some(entries)),
+        Err(error) if is_absent(&error) => Ok(None),
+        Err(error) => Err(Error::Io {
+            context: format!("listing {}", dir.display()),
+            source: error,
+        }),
     }
 }
 
