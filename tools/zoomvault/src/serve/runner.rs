@@ -58,11 +58,21 @@ pub async fn serve_until_shutdown(
         .await
 }
 
-/// What stops `serve` and `engine serve`: Ctrl-C. If the handler cannot be
+/// What stops `serve` and `engine serve`: Ctrl-C (SIGINT) or SIGTERM, which
+/// service managers, `docker stop` and `kill` send. If a handler cannot be
 /// installed it completes at once, and the server stops rather than run
 /// with no way to stop it cleanly.
 pub async fn shutdown_signal() {
-    let _ = tokio::signal::ctrl_c().await;
+    use tokio::signal::unix::{signal, SignalKind};
+    let terminate = async {
+        if let Ok(mut terminate) = signal(SignalKind::terminate()) {
+            terminate.recv().await;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
 }
 
 /// The URL this process reaches its own listener at: a wildcard bind
