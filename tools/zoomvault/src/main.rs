@@ -20,8 +20,41 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
     about = "Archive Zoom cloud recordings into storage you own."
 )]
 struct Cli {
+    /// Log lines on stderr as text, or as JSON objects (one a line) for a
+    /// log collector. Levels from RUST_LOG (e.g. `info`,
+    /// `zoomvault_engine=debug`); by default info for `serve`, warnings
+    /// otherwise
+    #[arg(
+        long,
+        global = true,
+        env = "ZOOMVAULT_LOG_FORMAT",
+        value_enum,
+        default_value_t = LogFormat::Text
+    )]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Logging on stderr: the level from RUST_LOG (or the older
+/// ZOOMVAULT_LOG), else `default_level`; text or JSON lines.
+fn init_logging(format: LogFormat, default_level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_from_env("ZOOMVAULT_LOG"))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -177,14 +210,12 @@ fn purge_freed_memory_promptly() {
 
 fn main() -> ExitCode {
     purge_freed_memory_promptly();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("ZOOMVAULT_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    let serving = matches!(
+        cli.command,
+        Command::Serve { .. } | Command::Engine { .. } | Command::ZoomSim(_)
+    );
+    init_logging(cli.log_format, if serving { "info" } else { "warn" });
     let result = match cli.command {
         Command::Workflow { command } => workflow::run(command),
         Command::Serve {

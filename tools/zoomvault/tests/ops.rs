@@ -241,8 +241,25 @@ async fn ingest_by_meeting_number_archives_once_and_force_ingests_again() {
     };
     assert_eq!(documents().await, 1);
 
-    // By UUID, the same recording: the same execution, nothing new.
-    let again = ingest(&serve, &sim, &[&meeting.uuid]);
+    // By UUID, the same recording: the same execution, nothing new. Logs
+    // as JSON lines, at the level RUST_LOG asks for.
+    let again = Command::new(env!("CARGO_BIN_EXE_zoomvault"))
+        .args(["--log-format", "json", "ingest", &meeting.uuid])
+        .args(["--endpoint", &serve.url])
+        .envs(zoom_env(&sim))
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    let logged: Vec<serde_json::Value> = text(&again.stderr)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    assert!(
+        logged
+            .iter()
+            .any(|l| l["level"] == "INFO" && l["fields"]["message"] == "manual ingest"),
+        "{logged:?}"
+    );
     assert!(again.status.success(), "{}", text(&again.stderr));
     assert!(
         text(&again.stdout).contains("already started (archived or in flight)"),
