@@ -47,6 +47,9 @@ pub struct QueuedEvent {
     pub event: ArchiveEvent,
 }
 
+/// How often a waiting consumer looks for events another process queued.
+pub const CROSS_PROCESS_POLL: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Clones share the queue and its wake-up; a sink opened separately on the
 /// same file shares the queue but wakes only its own consumers.
 #[derive(Debug, Clone)]
@@ -106,7 +109,9 @@ impl LocalEventSink {
     }
 
     /// Like [`LocalEventSink::pending`], but waits until there is at least
-    /// one event.
+    /// one event. An emit through this sink (or a clone) wakes it at once;
+    /// one from another process on the same file (`zoomvault reindex`
+    /// beside `serve`) is seen within [`CROSS_PROCESS_POLL`].
     pub async fn next_batch(&self, limit: usize) -> Result<Vec<QueuedEvent>, Error> {
         loop {
             // Registered before looking, so an emit between the look and
@@ -118,7 +123,7 @@ impl LocalEventSink {
             if !batch.is_empty() {
                 return Ok(batch);
             }
-            emitted.await;
+            let _ = tokio::time::timeout(CROSS_PROCESS_POLL, emitted).await;
         }
     }
 
