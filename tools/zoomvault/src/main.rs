@@ -115,6 +115,24 @@ enum Command {
         )]
         endpoint: String,
     },
+    /// Reindex a recording from its edited recording.json: validated
+    /// against the schema (each error with its JSON pointer), then written
+    /// to the store and the index, and the site rebuilt. Its UUID, meeting,
+    /// start time and files' keys, sizes and checksums must not change
+    /// (the files' facts may with --force). Exit code 1 if refused.
+    Reindex {
+        /// The edited recording.json
+        #[arg(required_unless_present = "edit", conflicts_with = "edit")]
+        file: Option<std::path::PathBuf>,
+        /// Open recording UUID's document in $EDITOR, then reindex it
+        #[arg(long, value_name = "UUID")]
+        edit: Option<String>,
+        /// Allow changes to the files' sizes and checksums
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        archive: ArchiveArgs,
+    },
     /// Rebuild the recording index from the documents in the store: after
     /// the index was lost, or to check it. Idempotent; an interrupted run
     /// resumes where it stopped. Exit code 1 if any document is invalid
@@ -224,6 +242,12 @@ fn main() -> ExitCode {
             config,
         } => serve(listen, data_dir, config),
         Command::Rebuild { archive, fresh } => rebuild(archive, fresh),
+        Command::Reindex {
+            file,
+            edit,
+            force,
+            archive,
+        } => reindex(archive, file, edit, force),
         Command::Ingest {
             target,
             all_instances,
@@ -331,6 +355,62 @@ fn ingest(args: IngestArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+fn reindex(
+    archive: ArchiveArgs,
+    file: Option<std::path::PathBuf>,
+    edit: Option<String>,
+    force: bool,
+) -> anyhow::Result<ExitCode> {
+    use anyhow::Context;
+    let runtime = tokio::runtime::Runtime::new()?;
+    let archive = runtime.block_on(archive.open())?;
+    let (path, _keep) = match (file, edit) {
+        (Some(path), _) => (path, None),
+        (None, Some(uuid)) => {
+            let current = runtime.block_on(zoomvault::ops::archived_document(&archive, &uuid))?;
+            let copy = tempfile::Builder::new()
+                .prefix("recording-")
+                .suffix(".json")
+                .tempfile()?;
+            std::fs::write(copy.path(), &current)?;
+            let editor = std::env::var("VISUAL")
+                .or_else(|_| std::env::var("EDITOR"))
+                .unwrap_or_else(|_| "vi".into());
+            let status = std::process::Command::new("sh")
+                .args(["-c", &format!("{editor} \"$1\""), "sh"])
+                .arg(copy.path())
+                .status()
+                .with_context(|| format!("running the editor {editor:?}"))?;
+            anyhow::ensure!(
+                status.success(),
+                "the editor {editor:?} failed ({status}); nothing changed"
+            );
+            // Kept on failure so the edit is not lost.
+            let (_, path) = copy.keep()?;
+            (path.clone(), Some(path))
+        }
+        (None, None) => unreachable!("clap requires a file or --edit"),
+    };
+    let edited = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    let report = runtime
+        .block_on(zoomvault::ops::reindex(&archive, &edited, force))
+        .with_context(|| format!("{}: refused, nothing changed", path.display()))?;
+    if _keep.is_some() {
+        let _ = std::fs::remove_file(&path);
+    }
+    if report.changed {
+        println!(
+            "reindexed {} ({}): {}",
+            report.recording_uuid,
+            report.document_key,
+            report.fields.join(", ")
+        );
+    } else {
+        println!("unchanged: {} is already as given", report.recording_uuid);
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn rebuild(archive: ArchiveArgs, fresh: bool) -> anyhow::Result<ExitCode> {

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use zoomvault_archive::local::{DirObjectStore, SqliteIndex};
+use zoomvault_archive::local::{DirObjectStore, LocalEventSink, SqliteIndex};
 use zoomvault_archive::operations::rebuild::{
     self, RebuildOptions, RebuildProgress, RebuildReport,
 };
@@ -27,6 +27,8 @@ use crate::serve::{archive_store, StoreSetting};
 pub struct Archive {
     pub store: Arc<dyn ObjectStore>,
     pub index: Arc<SqliteIndex>,
+    /// The event queue `serve`'s site builder reads.
+    pub events: Arc<LocalEventSink>,
 }
 
 impl Archive {
@@ -49,7 +51,15 @@ impl Archive {
             SqliteIndex::open(data_dir.join("index.db"))
                 .with_context(|| format!("opening {}", data_dir.join("index.db").display()))?,
         );
-        Ok(Archive { store, index })
+        let events = Arc::new(
+            LocalEventSink::open(data_dir.join("events.db"))
+                .with_context(|| format!("opening {}", data_dir.join("events.db").display()))?,
+        );
+        Ok(Archive {
+            store,
+            index,
+            events,
+        })
     }
 }
 
@@ -348,4 +358,32 @@ impl IngestOutcome {
         }
         Ok(())
     }
+}
+
+/// `zoomvault reindex`: an edited `recording.json` validated and written
+/// to the store and the index; `serve`'s site builder picks up the event.
+pub async fn reindex(
+    archive: &Archive,
+    edited: &[u8],
+    force: bool,
+) -> anyhow::Result<zoomvault_archive::operations::reindex::ReindexReport> {
+    Ok(zoomvault_archive::operations::reindex::reindex(
+        archive.store.as_ref(),
+        archive.index.as_ref(),
+        archive.events.as_ref(),
+        edited,
+        force,
+    )
+    .await?)
+}
+
+/// The archived document of recording `uuid`, as stored.
+pub async fn archived_document(archive: &Archive, uuid: &str) -> anyhow::Result<bytes::Bytes> {
+    use zoomvault_archive::ports::RecordingIndex;
+    let entry = archive
+        .index
+        .get(uuid)
+        .await?
+        .with_context(|| format!("no archived recording {uuid:?} in the index"))?;
+    Ok(archive.store.get(&entry.document_key).await?)
 }

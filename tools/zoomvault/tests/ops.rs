@@ -315,3 +315,82 @@ async fn serve_stops_cleanly_on_sigterm() {
     };
     assert!(status.success(), "a clean stop exits 0, not {status:?}");
 }
+
+#[tokio::test]
+async fn reindex_from_a_file_and_through_the_editor() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    archive_with(&data, 2).await;
+    let entry = entries(&data).await.remove(0);
+    let store = DirObjectStore::open(data.join("store")).unwrap();
+    let current: serde_json::Value =
+        serde_json::from_slice(&store.get(&entry.document_key).await.unwrap()).unwrap();
+    let data_arg = data.to_str().unwrap();
+
+    // A file with a new title: reindexed.
+    let mut edited = current.clone();
+    edited["meeting"]["topic"] = serde_json::json!("Renamed by hand");
+    let file = dir.path().join("edited.json");
+    std::fs::write(&file, serde_json::to_vec_pretty(&edited).unwrap()).unwrap();
+    let run = zoomvault(&["reindex", file.to_str().unwrap(), "--data-dir", data_arg]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    assert!(
+        text(&run.stdout).contains("/meeting/topic"),
+        "{}",
+        text(&run.stdout)
+    );
+    let topics: Vec<String> = entries(&data).await.into_iter().map(|e| e.topic).collect();
+    assert!(
+        topics.contains(&"Renamed by hand".to_string()),
+        "{topics:?}"
+    );
+    // Again: unchanged.
+    let again = zoomvault(&["reindex", file.to_str().unwrap(), "--data-dir", data_arg]);
+    assert!(
+        text(&again.stdout).starts_with("unchanged"),
+        "{}",
+        text(&again.stdout)
+    );
+
+    // An invalid edit: exit 1, the pointer named, nothing changed.
+    edited["meeting"]["duration_minutes"] = serde_json::json!("long");
+    std::fs::write(&file, serde_json::to_vec(&edited).unwrap()).unwrap();
+    let bad = zoomvault(&["reindex", file.to_str().unwrap(), "--data-dir", data_arg]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        text(&bad.stderr).contains("/meeting/duration_minutes"),
+        "{}",
+        text(&bad.stderr)
+    );
+
+    // --edit: the editor (a script here) changes the title in place.
+    let editor = dir.path().join("editor.sh");
+    std::fs::write(
+        &editor,
+        "#!/bin/sh\nsed -i 's/Renamed by hand/Edited in the editor/' \"$1\"\n",
+    )
+    .unwrap();
+    Command::new("chmod")
+        .arg("+x")
+        .arg(&editor)
+        .status()
+        .unwrap();
+    let edit = Command::new(env!("CARGO_BIN_EXE_zoomvault"))
+        .args([
+            "reindex",
+            "--edit",
+            &entry.recording_uuid,
+            "--data-dir",
+            data_arg,
+        ])
+        .env("EDITOR", &editor)
+        .env_remove("VISUAL")
+        .output()
+        .unwrap();
+    assert!(edit.status.success(), "{}", text(&edit.stderr));
+    let topics: Vec<String> = entries(&data).await.into_iter().map(|e| e.topic).collect();
+    assert!(
+        topics.contains(&"Edited in the editor".to_string()),
+        "{topics:?}"
+    );
+}
