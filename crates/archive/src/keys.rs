@@ -233,15 +233,7 @@ pub fn uuid_segment(recording_uuid: &str) -> Result<String, Error> {
 /// delivery names the same execution and is not a second ingest. It is the
 /// UUID segment, whose bytes are all allowed in Step Functions names.
 pub fn execution_name(recording_uuid: &str) -> Result<String, Error> {
-    let name = uuid_segment(recording_uuid)?;
-    if name.len() > MAX_EXECUTION_NAME_LEN {
-        return Err(Error::TooLong {
-            what: "recording UUID",
-            value: recording_uuid.to_owned(),
-            max: MAX_EXECUTION_NAME_LEN,
-        });
-    }
-    Ok(name)
+    fitting_execution_name(uuid_segment(recording_uuid)?, recording_uuid)
 }
 
 /// The execution name of a forced re-ingest of a recording (`zoomvault
@@ -251,6 +243,11 @@ pub fn execution_name(recording_uuid: &str) -> Result<String, Error> {
 /// forced ingests a millisecond apart or more never share one.
 pub fn forced_execution_name(recording_uuid: &str, unix_ms: u64) -> Result<String, Error> {
     let name = format!("{}.r{unix_ms}", uuid_segment(recording_uuid)?);
+    fitting_execution_name(name, recording_uuid)
+}
+
+/// `name`, if Step Functions can take it; else the UUID was too long.
+fn fitting_execution_name(name: String, recording_uuid: &str) -> Result<String, Error> {
     if name.len() > MAX_EXECUTION_NAME_LEN {
         return Err(Error::TooLong {
             what: "recording UUID",

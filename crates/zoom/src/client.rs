@@ -229,22 +229,13 @@ impl ZoomClient {
     /// treats as already done.
     pub async fn trash_meeting_recordings(&self, meeting_uuid: &str) -> Result<()> {
         let path = format!("meetings/{}/recordings", encode_meeting_id(meeting_uuid));
-        let url = self.api_url(&path)?;
-        let what = "trash meeting recordings";
-        let response = self
-            .execute(what, RequestAuth::OAuth, || {
-                self.inner
-                    .http
-                    .request(Method::DELETE, url.clone())
-                    .query(&[("action", "trash")])
-                    .timeout(self.inner.request_timeout)
-            })
-            .await?;
-        if response.status().is_success() {
-            Ok(())
-        } else {
-            Err(api_error(what, response).await)
-        }
+        self.send_expecting_success(
+            "trash meeting recordings",
+            &path,
+            |request| request.query(&[("action", "trash")]),
+            Method::DELETE,
+        )
+        .await
     }
 
     /// `PUT /meetings/{meetingUUID}/recordings/status` with
@@ -256,15 +247,33 @@ impl ZoomClient {
             "meetings/{}/recordings/status",
             encode_meeting_id(meeting_uuid)
         );
-        let url = self.api_url(&path)?;
-        let what = "recover meeting recordings";
+        self.send_expecting_success(
+            "recover meeting recordings",
+            &path,
+            |request| request.json(&serde_json::json!({ "action": "recover" })),
+            Method::PUT,
+        )
+        .await
+    }
+
+    /// A `method` request to `path` with OAuth, shaped by `shape`, whose
+    /// answer is only a success status (Zoom's 204s).
+    async fn send_expecting_success(
+        &self,
+        what: &str,
+        path: &str,
+        shape: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+        method: Method,
+    ) -> Result<()> {
+        let url = self.api_url(path)?;
         let response = self
             .execute(what, RequestAuth::OAuth, || {
-                self.inner
-                    .http
-                    .request(Method::PUT, url.clone())
-                    .json(&serde_json::json!({ "action": "recover" }))
-                    .timeout(self.inner.request_timeout)
+                shape(
+                    self.inner
+                        .http
+                        .request(method.clone(), url.clone())
+                        .timeout(self.inner.request_timeout),
+                )
             })
             .await?;
         if response.status().is_success() {
