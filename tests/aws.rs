@@ -28,7 +28,7 @@ use zoomvault_lambda_emulator::{Config, Emulator, FunctionConfig};
 use zoomvault_zoom_sim::{SimConfig, ZoomSim};
 
 /// The functions the deployment defines, by the name each is deployed as.
-const FUNCTIONS: [&str; 11] = [
+const FUNCTIONS: [&str; 12] = [
     "webhook",
     "start-ingest",
     "ingest-metadata",
@@ -40,6 +40,7 @@ const FUNCTIONS: [&str; 11] = [
     "record-failure",
     "build-site",
     "rebuild-index",
+    "reindex-recording",
 ];
 
 const MIB: u64 = 1024 * 1024;
@@ -539,13 +540,39 @@ async fn a_webhook_through_the_lambdas_archives_the_recording_in_s3_dynamodb_and
         (&json!(1), &json!(1), &json!(true)),
         "{rebuilt}"
     );
-    assert_eq!(index.get(&meeting.uuid).await.unwrap(), Some(before));
+    assert_eq!(
+        index.get(&meeting.uuid).await.unwrap(),
+        Some(before.clone())
+    );
     let again = invoke(&lambda, "rebuild-index", &sample("resume.json")).await;
     assert_eq!(
         (&again["written"], &again["unchanged"]),
         (&json!(0), &json!(1)),
         "{again}"
     );
+
+    // A corrected title: reindex-recording writes it to S3 and DynamoDB
+    // and asks for a site rebuild; an invalid edit is refused by name.
+    let mut document: Value =
+        serde_json::from_slice(&stack.object(before.document_key.clone()).await).unwrap();
+    document["meeting"]["topic"] = json!("Corrected on AWS");
+    let reindexed = invoke(&lambda, "reindex-recording", &document).await;
+    assert_eq!(reindexed["changed"], true, "{reindexed}");
+    assert_eq!(reindexed["fields"], json!(["/meeting/topic"]));
+    let entry = index.get(&meeting.uuid).await.unwrap().unwrap();
+    assert_eq!(entry.topic, "Corrected on AWS");
+    document["files"][0]["size_bytes"] = json!(1);
+    let refused = lambda
+        .invoke()
+        .function_name("zoomvault-reindex-recording")
+        .payload(aws_sdk_lambda::primitives::Blob::new(
+            serde_json::to_vec(&document).unwrap(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    let error: Value = serde_json::from_slice(refused.payload().unwrap().as_ref()).unwrap();
+    assert_eq!(error["errorType"], "Reindex.Refused", "{error}");
 
     emulator.shutdown().await;
     let _ = stop_engine.send(());

@@ -88,3 +88,13 @@ fn the_build_site_sample_is_the_rules_event() {
         Ok(ArchiveEvent::SiteRebuildRequested { .. })
     ));
 }
+
+#[test]
+fn the_reindex_samples_are_valid_documents() {
+    let edited = sample("reindex-recording/edited-document.json");
+    let document = zoomvault_archive::document::validate(&edited).expect("a valid document");
+    assert_eq!(document.meeting.topic, "Lecture 0: corrected title");
+    let forced = sample("reindex-recording/forced.json");
+    assert_eq!(forced["force"], true);
+    assert_eq!(forced["document"], edited);
+}
