@@ -417,21 +417,20 @@ impl S3ObjectStore {
         }
     }
 
-    /// Every part of an upload, following S3's pages.
+    /// Every part of an upload, following S3's pages (the SDK's paginator,
+    /// which also stops on a marker that repeats).
     async fn all_parts(&self, key: &str, upload_id: &UploadId) -> Result<Vec<PartInfo>, Error> {
         let mut parts = Vec::new();
-        let mut marker: Option<String> = None;
-        loop {
-            let page = self
-                .client
-                .list_parts()
-                .bucket(&self.location.bucket)
-                .key(self.full_key(key))
-                .upload_id(upload_id.as_str())
-                .set_part_number_marker(marker.clone())
-                .send()
-                .await
-                .map_err(|e| self.error("ListParts", key, Some(upload_id), e))?;
+        let mut pages = self
+            .client
+            .list_parts()
+            .bucket(&self.location.bucket)
+            .key(self.full_key(key))
+            .upload_id(upload_id.as_str())
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| self.error("ListParts", key, Some(upload_id), e))?;
             for part in page.parts() {
                 let number = part
                     .part_number()
@@ -454,12 +453,6 @@ impl S3ObjectStore {
                     size,
                     crc64nvme: reported_crc(part.checksum_crc64_nvme()),
                 });
-            }
-            match (page.is_truncated(), page.next_part_number_marker()) {
-                (Some(true), Some(next)) if marker.as_deref() != Some(next) => {
-                    marker = Some(next.to_owned());
-                }
-                _ => break,
             }
         }
         parts.sort_by_key(|part| part.part_number);
@@ -607,17 +600,15 @@ impl ObjectStore for S3ObjectStore {
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, Error> {
         validate_prefix(prefix)?;
         let mut found = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = self
-                .client
-                .list_objects_v2()
-                .bucket(&self.location.bucket)
-                .prefix(self.full_key(prefix))
-                .set_continuation_token(token.clone())
-                .send()
-                .await
-                .map_err(|e| self.error("ListObjectsV2", prefix, None, e))?;
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.location.bucket)
+            .prefix(self.full_key(prefix))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| self.error("ListObjectsV2", prefix, None, e))?;
             for object in page.contents() {
                 let key = object
                     .key()
@@ -636,10 +627,6 @@ impl ObjectStore for S3ObjectStore {
                     });
                 }
             }
-            match (page.is_truncated(), page.next_continuation_token()) {
-                (Some(true), Some(next)) => token = Some(next.to_owned()),
-                _ => break,
-            }
         }
         // S3 lists in UTF-8 binary order, which is byte order; keys are ASCII.
         found.sort_by(|a, b| a.key.cmp(&b.key));
@@ -649,18 +636,16 @@ impl ObjectStore for S3ObjectStore {
     async fn list_prefixes(&self, prefix: &str) -> Result<Vec<String>, Error> {
         validate_level(prefix)?;
         let mut found = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = self
-                .client
-                .list_objects_v2()
-                .bucket(&self.location.bucket)
-                .prefix(self.full_key(prefix))
-                .delimiter("/")
-                .set_continuation_token(token.clone())
-                .send()
-                .await
-                .map_err(|e| self.error("ListObjectsV2", prefix, None, e))?;
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.location.bucket)
+            .prefix(self.full_key(prefix))
+            .delimiter("/")
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| self.error("ListObjectsV2", prefix, None, e))?;
             for common in page.common_prefixes() {
                 let level = common
                     .prefix()
@@ -668,10 +653,6 @@ impl ObjectStore for S3ObjectStore {
                 if let Some(level) = level.filter(|level| validate_level(level).is_ok()) {
                     found.push(level.to_owned());
                 }
-            }
-            match (page.is_truncated(), page.next_continuation_token()) {
-                (Some(true), Some(next)) => token = Some(next.to_owned()),
-                _ => break,
             }
         }
         found.sort();
