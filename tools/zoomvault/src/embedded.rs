@@ -54,14 +54,28 @@ pub struct Embedded {
     pub site: SiteConfig,
 }
 
-impl Embedded {
-    /// Opens (or creates) the data directory and recovers any executions a
-    /// crash interrupted. Must run inside a tokio runtime.
-    pub fn open(config: EmbeddedConfig) -> anyhow::Result<Embedded> {
-        let dir = &config.data_dir;
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        let (store, dir_store): (Arc<dyn ObjectStore>, _) = match &config.store {
-            Some(store) => (store.clone(), None),
+/// A data directory's archive storage, opened the one way every process
+/// on it opens it (`serve`, and the operators' commands beside it): the
+/// object store (`store/`, unless another is given), `index.db` and the
+/// event queue `events.db`.
+#[derive(Debug, Clone)]
+pub struct Storage {
+    pub store: Arc<dyn ObjectStore>,
+    /// The directory store, when that is the archive.
+    pub dir_store: Option<Arc<DirObjectStore>>,
+    pub index: Arc<SqliteIndex>,
+    pub events: Arc<LocalEventSink>,
+}
+
+impl Storage {
+    /// Opens the storage in the existing directory `dir`; `store`, when
+    /// given, is the archive instead of `dir/store`.
+    pub fn open(
+        dir: &std::path::Path,
+        store: Option<Arc<dyn ObjectStore>>,
+    ) -> anyhow::Result<Storage> {
+        let (store, dir_store): (Arc<dyn ObjectStore>, _) = match store {
+            Some(store) => (store, None),
             None => {
                 let dir_store =
                     Arc::new(DirObjectStore::open(dir.join("store")).with_context(|| {
@@ -73,6 +87,27 @@ impl Embedded {
         let index = Arc::new(SqliteIndex::open(dir.join("index.db")).context("opening index.db")?);
         let events =
             Arc::new(LocalEventSink::open(dir.join("events.db")).context("opening events.db")?);
+        Ok(Storage {
+            store,
+            dir_store,
+            index,
+            events,
+        })
+    }
+}
+
+impl Embedded {
+    /// Opens (or creates) the data directory and recovers any executions a
+    /// crash interrupted. Must run inside a tokio runtime.
+    pub fn open(config: EmbeddedConfig) -> anyhow::Result<Embedded> {
+        let dir = &config.data_dir;
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let Storage {
+            store,
+            dir_store,
+            index,
+            events,
+        } = Storage::open(dir, config.store.clone())?;
         let zoom = ZoomClient::new(config.zoom.clone()).context("configuring the Zoom client")?;
         let context = Arc::new(StepContext {
             zoom,

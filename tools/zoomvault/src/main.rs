@@ -306,10 +306,11 @@ fn serve(
     let settings =
         ServeSettings::resolve(listen, data_dir, file, &|name| std::env::var(name).ok())?;
     let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(zoomvault::serve::run(
-        settings,
-        zoomvault::serve::shutdown_signal(),
-    ))?;
+    let shutdown = {
+        let _in_runtime = runtime.enter();
+        zoomvault::serve::shutdown_signal()
+    };
+    runtime.block_on(zoomvault::serve::run(settings, shutdown))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -438,12 +439,16 @@ fn engine_serve(
         std::env::var("ZOOMVAULT_API_SECRET_ACCESS_KEY").ok(),
     )?;
     let runtime = tokio::runtime::Runtime::new()?;
+    let shutdown = {
+        let _in_runtime = runtime.enter();
+        zoomvault::serve::shutdown_signal()
+    };
     runtime.block_on(zoomvault::serve::run_engine(
         listen,
         db,
         key,
         lambda_endpoint,
-        zoomvault::serve::shutdown_signal(),
+        shutdown,
     ))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -14,12 +14,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use zoomvault_archive::local::{DirObjectStore, LocalEventSink, SqliteIndex};
+use zoomvault_archive::local::{LocalEventSink, SqliteIndex};
 use zoomvault_archive::operations::rebuild::{
     self, RebuildOptions, RebuildProgress, RebuildReport,
 };
 use zoomvault_archive::ports::ObjectStore;
 
+use crate::embedded::Storage;
 use crate::serve::{archive_store, StoreSetting};
 
 /// One data directory's archive: where recordings are stored and the index.
@@ -32,33 +33,19 @@ pub struct Archive {
 }
 
 impl Archive {
-    /// Opens the archive of `data_dir` as `serve` would, creating nothing
-    /// but the index: a data directory that does not exist is an error.
+    /// Opens the archive of `data_dir` as `serve` does ([`Storage`]),
+    /// creating no data directory: one that does not exist is an error.
     pub async fn open(data_dir: &Path, store: &StoreSetting) -> anyhow::Result<Archive> {
         anyhow::ensure!(
             data_dir.is_dir(),
             "no data directory at {} (give the one `zoomvault serve` uses with --data-dir or ZOOMVAULT_DATA_DIR)",
             data_dir.display()
         );
-        let store: Arc<dyn ObjectStore> = match archive_store(store).await {
-            Some(store) => store,
-            None => Arc::new(
-                DirObjectStore::open(data_dir.join("store"))
-                    .with_context(|| format!("opening the store in {}", data_dir.display()))?,
-            ),
-        };
-        let index = Arc::new(
-            SqliteIndex::open(data_dir.join("index.db"))
-                .with_context(|| format!("opening {}", data_dir.join("index.db").display()))?,
-        );
-        let events = Arc::new(
-            LocalEventSink::open(data_dir.join("events.db"))
-                .with_context(|| format!("opening {}", data_dir.join("events.db").display()))?,
-        );
+        let storage = Storage::open(data_dir, archive_store(store).await)?;
         Ok(Archive {
-            store,
-            index,
-            events,
+            store: storage.store,
+            index: storage.index,
+            events: storage.events,
         })
     }
 }
@@ -222,18 +209,6 @@ pub struct Endpoint {
     pub key: Option<crate::serve::ApiKey>,
 }
 
-impl Endpoint {
-    fn client(&self) -> aws_sdk_sfn::Client {
-        let (id, secret) = self
-            .key
-            .as_ref()
-            .map_or(("zoomvault-cli", "zoomvault-cli"), |k| {
-                (k.access_key_id.as_str(), k.secret_access_key.as_str())
-            });
-        zoomvault_aws::step_functions::client_for_endpoint(&self.url, id, secret)
-    }
-}
-
 /// `zoomvault ingest`: starts the ingests `request` asks for through the
 /// Step Functions API of the `serve` at `endpoint` (the same state machine
 /// and execution names as the webhook), and with `wait` follows them to
@@ -245,7 +220,7 @@ pub async fn ingest(
     request: &serde_json::Value,
     wait: bool,
 ) -> anyhow::Result<IngestOutcome> {
-    let client = endpoint.client();
+    let client = crate::serve::sfn_client(&endpoint.url, endpoint.key.as_ref());
     let starter = zoomvault_aws::step_functions::SfnStarter::new(
         client.clone(),
         zoomvault_engine::arn::state_machine(crate::embedded::INGEST_STATE_MACHINE),

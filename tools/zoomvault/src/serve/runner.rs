@@ -59,19 +59,26 @@ pub async fn serve_until_shutdown(
 }
 
 /// What stops `serve` and `engine serve`: Ctrl-C (SIGINT) or SIGTERM, which
-/// service managers, `docker stop` and `kill` send. If a handler cannot be
-/// installed it completes at once, and the server stops rather than run
-/// with no way to stop it cleanly.
-pub async fn shutdown_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let terminate = async {
-        if let Ok(mut terminate) = signal(SignalKind::terminate()) {
-            terminate.recv().await;
+/// service managers, `docker stop` and `kill` send. The handlers are
+/// installed when this is called (inside a tokio runtime), not when the
+/// future is first polled, so a signal sent as soon as the server says it
+/// is up already stops it cleanly. If a handler cannot be installed its
+/// branch completes at once, and the server stops rather than run with no
+/// way to stop it cleanly.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    use tokio::signal::unix::{signal, Signal, SignalKind};
+    let interrupt = signal(SignalKind::interrupt()).ok();
+    let terminate = signal(SignalKind::terminate()).ok();
+    let received = |installed: Option<Signal>| async move {
+        if let Some(mut installed) = installed {
+            installed.recv().await;
         }
     };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = terminate => {}
+    async move {
+        tokio::select! {
+            () = received(interrupt) => {}
+            () = received(terminate) => {}
+        }
     }
 }
 
@@ -93,14 +100,21 @@ pub fn sdk_starter(
     base_url: &str,
     key: Option<&ApiKey>,
 ) -> Arc<dyn WorkflowStarter> {
-    let (id, secret) = key.map_or((EMBEDDED_ACCESS_KEY_ID, EMBEDDED_SECRET_ACCESS_KEY), |k| {
-        (k.access_key_id.as_str(), k.secret_access_key.as_str())
-    });
-    let client = zoomvault_aws::step_functions::client_for_endpoint(base_url, id, secret);
+    let client = sfn_client(base_url, key);
     Arc::new(SfnStarter::new(client, embedded.state_machine_arn.clone()))
 }
 
-/// The key the webhook signs its own calls with when no key is configured
+/// An aws-sdk-sfn client for the Step Functions API of a `serve` at
+/// `base_url`, signing with `key`, or (no key configured, so loopback,
+/// where the endpoint accepts any) with a fixed local one.
+pub fn sfn_client(base_url: &str, key: Option<&ApiKey>) -> aws_sdk_sfn::Client {
+    let (id, secret) = key.map_or((EMBEDDED_ACCESS_KEY_ID, EMBEDDED_SECRET_ACCESS_KEY), |k| {
+        (k.access_key_id.as_str(), k.secret_access_key.as_str())
+    });
+    zoomvault_aws::step_functions::client_for_endpoint(base_url, id, secret)
+}
+
+/// The key zoomvault signs its own calls with when no key is configured
 /// (on loopback, where the endpoint accepts any key).
 const EMBEDDED_ACCESS_KEY_ID: &str = "zoomvault-embedded";
 const EMBEDDED_SECRET_ACCESS_KEY: &str = "zoomvault-embedded";
