@@ -86,35 +86,7 @@ enum Command {
     /// execution names as the webhook, so a recording already started
     /// starts nothing new unless --force. Exit code 1 if a start (or, with
     /// --wait, an ingest) failed.
-    Ingest {
-        /// A .json file, a recording UUID, a meeting number or a share link
-        target: String,
-        /// Every instance of the meeting number that has a recording
-        #[arg(long)]
-        all_instances: bool,
-        /// Ingest again under a new execution name, recovering the
-        /// recording from Zoom's trash first; the archived document stays
-        /// until the new ingest replaces it
-        #[arg(long)]
-        force: bool,
-        /// A share link is looked for among recordings from this date
-        /// (YYYY-MM-DD) [default: a year before --to]
-        #[arg(long)]
-        from: Option<String>,
-        /// ... to this date [default: today]
-        #[arg(long)]
-        to: Option<String>,
-        /// Wait for each ingest to finish, and report how it ended
-        #[arg(long)]
-        wait: bool,
-        /// The Step Functions API of the running `zoomvault serve`
-        #[arg(
-            long,
-            env = "ZOOMVAULT_ENDPOINT",
-            default_value = "http://127.0.0.1:8080"
-        )]
-        endpoint: String,
-    },
+    Ingest(IngestArgs),
     /// Reindex a recording from its edited recording.json: validated
     /// against the schema (each error with its JSON pointer), then written
     /// to the store and the index, and the site rebuilt. Its UUID, meeting,
@@ -248,23 +220,7 @@ fn main() -> ExitCode {
             force,
             archive,
         } => reindex(archive, file, edit, force),
-        Command::Ingest {
-            target,
-            all_instances,
-            force,
-            from,
-            to,
-            wait,
-            endpoint,
-        } => ingest(IngestArgs {
-            target,
-            all_instances,
-            force,
-            from,
-            to,
-            wait,
-            endpoint,
-        }),
+        Command::Ingest(args) => ingest(args),
         Command::Engine {
             command:
                 EngineCommand::Serve {
@@ -314,14 +270,34 @@ fn serve(
     Ok(ExitCode::SUCCESS)
 }
 
-#[derive(Debug)]
+#[derive(Debug, clap::Args)]
 struct IngestArgs {
+    /// A .json file, a recording UUID, a meeting number or a share link
     target: String,
+    /// Every instance of the meeting number that has a recording
+    #[arg(long)]
     all_instances: bool,
+    /// Ingest again under a new execution name, recovering the
+    /// recording from Zoom's trash first; the archived document stays
+    /// until the new ingest replaces it
+    #[arg(long)]
     force: bool,
+    /// A share link is looked for among recordings from this date
+    /// (YYYY-MM-DD) [default: a year before --to]
+    #[arg(long)]
     from: Option<String>,
+    /// ... to this date [default: today]
+    #[arg(long)]
     to: Option<String>,
+    /// Wait for each ingest to finish, and report how it ended
+    #[arg(long)]
     wait: bool,
+    /// The Step Functions API of the running `zoomvault serve`
+    #[arg(
+        long,
+        env = "ZOOMVAULT_ENDPOINT",
+        default_value = "http://127.0.0.1:8080"
+    )]
     endpoint: String,
 }
 
@@ -367,8 +343,8 @@ fn reindex(
     use anyhow::Context;
     let runtime = tokio::runtime::Runtime::new()?;
     let archive = runtime.block_on(archive.open())?;
-    let (path, _keep) = match (file, edit) {
-        (Some(path), _) => (path, None),
+    let (path, from_editor) = match (file, edit) {
+        (Some(path), _) => (path, false),
         (None, Some(uuid)) => {
             let current = runtime.block_on(zoomvault::ops::archived_document(&archive, &uuid))?;
             let copy = tempfile::Builder::new()
@@ -390,7 +366,7 @@ fn reindex(
             );
             // Kept on failure so the edit is not lost.
             let (_, path) = copy.keep()?;
-            (path.clone(), Some(path))
+            (path, true)
         }
         (None, None) => unreachable!("clap requires a file or --edit"),
     };
@@ -398,7 +374,7 @@ fn reindex(
     let report = runtime
         .block_on(zoomvault::ops::reindex(&archive, &edited, force))
         .with_context(|| format!("{}: refused, nothing changed", path.display()))?;
-    if _keep.is_some() {
+    if from_editor {
         let _ = std::fs::remove_file(&path);
     }
     if report.changed {
