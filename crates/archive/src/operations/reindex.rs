@@ -18,7 +18,6 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::document::{self, RecordingDocument};
-use crate::keys::RecordingKeys;
 use crate::ports::{
     events, index, object_store, ArchiveEvent, EventSink, IndexEntry, ObjectStore, RebuildReason,
     RecordingIndex,
@@ -83,14 +82,14 @@ pub async fn reindex(
 ) -> Result<ReindexReport, Error> {
     let value: Value = serde_json::from_slice(edited).map_err(document::Error::Json)?;
     let new = document::validate(&value)?;
-    let key = RecordingKeys::for_document(&new)
-        .map_err(|e| {
-            document::Error::Invalid(vec![document::Violation {
-                pointer: "/meeting".into(),
-                message: e.to_string(),
-            }])
-        })?
-        .document();
+    // The entry the index will hold, and with it where the document lives.
+    let entry = IndexEntry::from_document(&new).map_err(|e| {
+        document::Error::Invalid(vec![document::Violation {
+            pointer: "/meeting".into(),
+            message: e.to_string(),
+        }])
+    })?;
+    let key = entry.document_key.clone();
     let uuid = new.meeting.uuid.clone();
     // The archived document: where the index says it is, else where the
     // edited one's own keys put it.
@@ -163,12 +162,6 @@ pub async fn reindex(
     store
         .put(&key, Bytes::from(json), "application/json")
         .await?;
-    let entry = IndexEntry::from_document(&new).map_err(|e| {
-        document::Error::Invalid(vec![document::Violation {
-            pointer: "/meeting".into(),
-            message: e.to_string(),
-        }])
-    })?;
     index.upsert(entry).await?;
     events
         .emit(ArchiveEvent::SiteRebuildRequested {
