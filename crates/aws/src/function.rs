@@ -178,21 +178,19 @@ pub async fn step_context(
     );
     let index = DynamoDbIndex::new(aws_sdk_dynamodb::Client::new(sdk), table);
     let events = EventBridgeSink::new(aws_sdk_eventbridge::Client::new(sdk), bus);
-    let zoom_config = match zoom {
-        ZoomAccess::Credentials => {
-            let ssm = aws_sdk_ssm::Client::new(sdk);
-            secrets::load_zoom_config(&ssm, &env.ssm_prefix).await?
-        }
+    let zoom = match zoom {
+        ZoomAccess::Credentials => zoom_client(env, sdk).await?,
         // Placeholders, never secrets: any call would be refused at Zoom's
         // OAuth endpoint, naming this client.
-        ZoomAccess::None => ZoomConfig::new(
-            "none",
-            "zoomvault-function-without-zoom-credentials",
-            "none",
-        ),
+        ZoomAccess::None => client_with_endpoints(
+            ZoomConfig::new(
+                "none",
+                "zoomvault-function-without-zoom-credentials",
+                "none",
+            ),
+            env,
+        )?,
     };
-    let zoom = ZoomClient::new(with_endpoints(zoom_config, env))
-        .map_err(|e| Error::Zoom(e.to_string()))?;
     Ok(Arc::new(StepContext {
         zoom,
         store: Arc::new(store),
@@ -207,6 +205,11 @@ pub async fn step_context(
 pub async fn zoom_client(env: &FunctionEnv, sdk: &SdkConfig) -> Result<ZoomClient, Error> {
     let ssm = aws_sdk_ssm::Client::new(sdk);
     let config = secrets::load_zoom_config(&ssm, &env.ssm_prefix).await?;
+    client_with_endpoints(config, env)
+}
+
+/// A Zoom client for `config`, at the endpoints the environment names.
+fn client_with_endpoints(config: ZoomConfig, env: &FunctionEnv) -> Result<ZoomClient, Error> {
     ZoomClient::new(with_endpoints(config, env)).map_err(|e| Error::Zoom(e.to_string()))
 }
 

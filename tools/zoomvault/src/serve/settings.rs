@@ -55,18 +55,13 @@ impl ZoomSettings {
     /// The Zoom client's configuration: these credentials, and Zoom's own
     /// endpoints unless others are set (the simulator's).
     pub(crate) fn client_config(&self) -> ZoomConfig {
-        let mut config = ZoomConfig::new(
+        zoom_config(
             self.account_id.clone(),
             self.client_id.clone(),
             self.client_secret.clone(),
-        );
-        if let Some(api) = &self.api_base {
-            config.api_base = api.clone();
-        }
-        if let Some(oauth) = &self.oauth_base {
-            config.oauth_base = oauth.clone();
-        }
-        config
+            self.api_base.clone(),
+            self.oauth_base.clone(),
+        )
     }
 }
 
@@ -90,15 +85,34 @@ impl ZoomSettings {
                  and ZOOM_CLIENT_SECRET, or none"
             ),
         };
-        let mut config = ZoomConfig::new(account, client, secret);
-        if let Some(api) = env("ZOOM_API_BASE") {
-            config.api_base = api;
-        }
-        if let Some(oauth) = env("ZOOM_OAUTH_BASE") {
-            config.oauth_base = oauth;
-        }
+        let config = zoom_config(
+            account,
+            client,
+            secret,
+            env("ZOOM_API_BASE"),
+            env("ZOOM_OAUTH_BASE"),
+        );
         Ok(Some(zoomvault_zoom::ZoomClient::new(config)?))
     }
+}
+
+/// A Zoom client configuration: these credentials, and Zoom's own
+/// endpoints unless others are given (the simulator's).
+fn zoom_config(
+    account_id: String,
+    client_id: String,
+    client_secret: String,
+    api_base: Option<String>,
+    oauth_base: Option<String>,
+) -> ZoomConfig {
+    let mut config = ZoomConfig::new(account_id, client_id, client_secret);
+    if let Some(api) = api_base {
+        config.api_base = api;
+    }
+    if let Some(oauth) = oauth_base {
+        config.oauth_base = oauth;
+    }
+    config
 }
 
 /// Where `serve` archives recordings.
