@@ -82,6 +82,20 @@ async fn put_part(
     done
 }
 
+/// Puts a small JSON object at every key, 16 at a time.
+async fn put_all(store: &dyn ObjectStore, keys: &[String]) {
+    futures_util::stream::iter(keys)
+        .map(|key| async move {
+            store
+                .put(key, Bytes::from_static(b"{}"), "application/json")
+                .await
+        })
+        .buffer_unordered(16)
+        .try_collect::<Vec<_>>()
+        .await
+        .expect("put every key");
+}
+
 /// Starts the multipart upload of [`FILE`] most checks use.
 async fn begin(store: &dyn ObjectStore) -> UploadId {
     store
@@ -186,16 +200,7 @@ pub async fn list_returns_every_key_past_one_page(store: &dyn ObjectStore) {
     let keys: Vec<String> = (0..COUNT)
         .map(|i| format!("{PREFIX}many/object-{i:05}.json"))
         .collect();
-    futures_util::stream::iter(keys.iter())
-        .map(|key| async move {
-            store
-                .put(key, Bytes::from_static(b"{}"), "application/json")
-                .await
-        })
-        .buffer_unordered(16)
-        .try_collect::<Vec<_>>()
-        .await
-        .expect("put every key");
+    put_all(store, &keys).await;
     let listed: Vec<String> = store
         .list(&format!("{PREFIX}many/"))
         .await
@@ -219,16 +224,7 @@ pub async fn list_prefixes_gives_one_level(store: &dyn ObjectStore) {
     // Two objects under one segment, and one object at the level itself.
     keys.push(format!("{root}d0007/other/recording.json"));
     keys.push(format!("{root}loose.json"));
-    futures_util::stream::iter(keys.iter())
-        .map(|key| async move {
-            store
-                .put(key, Bytes::from_static(b"{}"), "application/json")
-                .await
-        })
-        .buffer_unordered(16)
-        .try_collect::<Vec<_>>()
-        .await
-        .expect("put every key");
+    put_all(store, &keys).await;
     let expected: Vec<String> = (0..COUNT).map(|i| format!("{root}d{i:04}/")).collect();
     let listed = store.list_prefixes(root).await.expect("list_prefixes");
     assert_eq!(listed.len(), COUNT, "each segment once, every page");
