@@ -25,10 +25,10 @@ use zoomvault_archive::keys::RecordingKeys;
 use zoomvault_archive::ports::RecordingIndex;
 use zoomvault_aws::dynamodb::DynamoDbIndex;
 use zoomvault_lambda_emulator::{Config, Emulator, FunctionConfig};
-use zoomvault_zoom_sim::{SimConfig, ZoomSim};
+use zoomvault_zoom_sim::{FileSpec, MeetingSpec, SimConfig, ZoomSim};
 
 /// The functions the deployment defines, by the name each is deployed as.
-const FUNCTIONS: [&str; 12] = [
+const FUNCTIONS: [&str; 13] = [
     "webhook",
     "start-ingest",
     "ingest-metadata",
@@ -41,6 +41,7 @@ const FUNCTIONS: [&str; 12] = [
     "build-site",
     "rebuild-index",
     "reindex-recording",
+    "scan-missed-meetings",
 ];
 
 const MIB: u64 = 1024 * 1024;
@@ -256,6 +257,27 @@ fn http_api_event(body: &str, headers: &[(&str, String)]) -> Value {
     })
 }
 
+/// The execution `arn` once it is no longer running.
+async fn finished(
+    sfn: &aws_sdk_sfn::Client,
+    arn: &str,
+) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        let described = sfn
+            .describe_execution()
+            .execution_arn(arn)
+            .send()
+            .await
+            .unwrap();
+        if described.status != aws_sdk_sfn::types::ExecutionStatus::Running {
+            return described;
+        }
+        assert!(Instant::now() < deadline, "the ingest did not finish");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 async fn invoke(lambda: &aws_sdk_lambda::Client, function: &str, payload: &Value) -> Value {
     let output = lambda
         .invoke()
@@ -379,20 +401,7 @@ async fn a_webhook_through_the_lambdas_archives_the_recording_in_s3_dynamodb_and
     let execution = answer["execution_arn"].as_str().unwrap().to_string();
 
     // The execution ends.
-    let deadline = Instant::now() + Duration::from_secs(180);
-    let described = loop {
-        let described = sfn
-            .describe_execution()
-            .execution_arn(&execution)
-            .send()
-            .await
-            .unwrap();
-        if described.status != aws_sdk_sfn::types::ExecutionStatus::Running {
-            break described;
-        }
-        assert!(Instant::now() < deadline, "the ingest did not finish");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let described = finished(&sfn, &execution).await;
     assert_eq!(
         described.status,
         aws_sdk_sfn::types::ExecutionStatus::Succeeded,
@@ -573,6 +582,40 @@ async fn a_webhook_through_the_lambdas_archives_the_recording_in_s3_dynamodb_and
         .unwrap();
     let error: Value = serde_json::from_slice(refused.payload().unwrap().as_ref()).unwrap();
     assert_eq!(error["errorType"], "Reindex.Refused", "{error}");
+
+    // A meeting whose webhook never came: the daily scan (its scheduled
+    // input) starts its ingest, which archives it; a dry run then finds
+    // nothing left to start.
+    let missed = sim.add_meeting(MeetingSpec {
+        files: vec![FileSpec::audio(4096)],
+        ..MeetingSpec::default()
+    });
+    let scan_sample = |name: &str| -> Value {
+        let path = format!(
+            "{}/../events/scan-missed-meetings/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    let scanned = invoke(&lambda, "scan-missed-meetings", &scan_sample("scheduled.json")).await;
+    assert_eq!(scanned["started_count"], 1, "{scanned}");
+    assert_eq!(scanned["started"][0]["recording_uuid"], json!(missed.uuid));
+    let name = scanned["started"][0]["execution_name"].as_str().unwrap();
+    let described = finished(&sfn, &zoomvault_arn::execution(&machine, name)).await;
+    assert_eq!(
+        described.status,
+        aws_sdk_sfn::types::ExecutionStatus::Succeeded,
+        "{:?} {:?}",
+        described.error,
+        described.cause
+    );
+    assert!(index.get(&missed.uuid).await.unwrap().is_some());
+    let again = invoke(&lambda, "scan-missed-meetings", &scan_sample("dry-run.json")).await;
+    assert_eq!(
+        (&again["started_count"], &again["dry_run"]),
+        (&json!(0), &json!(true)),
+        "{again}"
+    );
 
     emulator.shutdown().await;
     let _ = stop_engine.send(());

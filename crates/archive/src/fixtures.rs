@@ -14,7 +14,7 @@ use crate::document::{
     Host, IngestProvenance, IngestSource, Meeting, RecordingDocument, RecordingFile, SCHEMA_VERSION,
 };
 use crate::keys::{FileIdentity, FileKey, RecordingKeys};
-use crate::ports::workflow::{self, StartedExecution};
+use crate::ports::workflow::{self, ExecutionState, ExecutionStatus, StartedExecution};
 use crate::ports::{object_store, IndexEntry, ObjectStore, StartOutcome, WorkflowStarter};
 
 /// Hosts the generated documents cycle through.
@@ -107,6 +107,8 @@ pub async fn store_document(
 #[derive(Debug, Default)]
 pub struct RecordingStarter {
     calls: std::sync::Mutex<Vec<(String, serde_json::Value, StartOutcome)>>,
+    /// How executions ended, once a test says so; the others run.
+    ended: std::sync::Mutex<Vec<(String, ExecutionState)>>,
 }
 
 impl RecordingStarter {
@@ -123,6 +125,24 @@ impl RecordingStarter {
             .map(|(name, _, _)| name)
             .collect()
     }
+
+    /// Makes the execution `name` (started or not) end with `status`, as
+    /// `describe` will then report it.
+    pub fn end(&self, name: &str, status: ExecutionStatus, error: Option<&str>) {
+        self.ended.lock().expect("recorder lock").push((
+            name.to_owned(),
+            ExecutionState {
+                execution_arn: Self::arn(name),
+                status,
+                error: error.map(str::to_owned),
+                cause: error.map(|e| format!("{e} (a fixture's failure)")),
+            },
+        ));
+    }
+
+    fn arn(name: &str) -> String {
+        format!("arn:aws:states:us-east-1:123456789012:execution:zoomvault-ingest:{name}")
+    }
 }
 
 #[async_trait::async_trait]
@@ -132,18 +152,40 @@ impl WorkflowStarter for RecordingStarter {
         name: &str,
         input: serde_json::Value,
     ) -> Result<StartedExecution, workflow::Error> {
+        let ended = self.describe(name).await?.is_some();
         let mut calls = self.calls.lock().expect("recorder lock");
-        let outcome = if calls.iter().any(|(n, _, _)| n == name) {
+        let outcome = if ended || calls.iter().any(|(n, _, _)| n == name) {
             StartOutcome::AlreadyExists
         } else {
             StartOutcome::Started
         };
         calls.push((name.to_owned(), input, outcome));
         Ok(StartedExecution {
-            execution_arn: format!(
-                "arn:aws:states:us-east-1:123456789012:execution:zoomvault-ingest:{name}"
-            ),
+            execution_arn: Self::arn(name),
             outcome,
         })
+    }
+
+    async fn describe(&self, name: &str) -> Result<Option<ExecutionState>, workflow::Error> {
+        if let Some((_, state)) = self
+            .ended
+            .lock()
+            .expect("recorder lock")
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+        {
+            return Ok(Some(state.clone()));
+        }
+        let calls = self.calls.lock().expect("recorder lock");
+        Ok(calls
+            .iter()
+            .any(|(n, _, outcome)| n == name && *outcome == StartOutcome::Started)
+            .then(|| ExecutionState {
+                execution_arn: Self::arn(name),
+                status: ExecutionStatus::Running,
+                error: None,
+                cause: None,
+            }))
     }
 }

@@ -4,28 +4,14 @@
 //! executions are recorded by `fixtures::RecordingStarter`, which answers
 //! a name twice as Step Functions does.
 
+mod common;
+
+use common::sim_and_client;
 use serde_json::{json, Value};
 use time::macros::datetime;
 use zoomvault_archive::fixtures::RecordingStarter as Recorder;
 use zoomvault_archive::start::start_ingest;
-use zoomvault_zoom::{ZoomClient, ZoomConfig};
-use zoomvault_zoom_sim::{FileSpec, MeetingSpec, SimConfig, ZoomSim};
-
-async fn sim_and_client() -> (ZoomSim, ZoomClient) {
-    let sim = ZoomSim::start(SimConfig::default(), "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let c = sim.config();
-    let mut config = ZoomConfig::new(
-        c.account_id.clone(),
-        c.client_id.clone(),
-        c.client_secret.clone(),
-    );
-    config.api_base = sim.api_base_url();
-    config.oauth_base = sim.base_url();
-    let client = ZoomClient::new(config).unwrap();
-    (sim, client)
-}
+use zoomvault_zoom_sim::{FileSpec, MeetingSpec, ZoomSim};
 
 /// Three instances of one recurring meeting, oldest first.
 fn recurring(sim: &ZoomSim) -> Vec<String> {

@@ -6,9 +6,9 @@
 //! |---|---|---|
 //! | `ZOOMVAULT_BUCKET` | steps | the archive's S3 bucket |
 //! | `ZOOMVAULT_PREFIX` | steps | key prefix inside it (empty: none) |
-//! | `ZOOMVAULT_TABLE` | steps | the DynamoDB recording index |
+//! | `ZOOMVAULT_TABLE` | steps, operations | the DynamoDB recording index |
 //! | `ZOOMVAULT_EVENT_BUS` | steps | the EventBridge bus |
-//! | `ZOOMVAULT_STATE_MACHINE_ARN` | webhook, start-ingest | the ingest state machine |
+//! | `ZOOMVAULT_STATE_MACHINE_ARN` | webhook, start-ingest, scan-missed-meetings | the ingest state machine |
 //! | `ZOOMVAULT_SSM_PREFIX` | all with Zoom access | SSM prefix of Zoom's credentials (default `/zoomvault/`) |
 //! | `ZOOMVAULT_PART_SIZE`, `ZOOMVAULT_INVOCATION_BYTES`, `ZOOMVAULT_PART_CONCURRENCY`, `ZOOMVAULT_MIN_DURATION_MINUTES` | steps | `IngestConfig` |
 //! | `ZOOMVAULT_S3_FORCE_PATH_STYLE` | steps | `true` for S3-compatible stores that need it |
@@ -159,7 +159,6 @@ pub async fn step_context(
     zoom: ZoomAccess,
 ) -> Result<Arc<StepContext>, Error> {
     let bucket = FunctionEnv::require(&env.bucket, "ZOOMVAULT_BUCKET")?;
-    let table = FunctionEnv::require(&env.table, "ZOOMVAULT_TABLE")?;
     let bus = FunctionEnv::require(&env.event_bus, "ZOOMVAULT_EVENT_BUS")?;
     let location = S3Location::parse(&format!("s3://{bucket}/{}", env.prefix)).map_err(|e| {
         Error::Invalid {
@@ -176,7 +175,7 @@ pub async fn step_context(
         location,
         S3Options::default(),
     );
-    let index = DynamoDbIndex::new(aws_sdk_dynamodb::Client::new(sdk), table);
+    let index = recording_index(env, sdk)?;
     let events = EventBridgeSink::new(aws_sdk_eventbridge::Client::new(sdk), bus);
     let zoom = match zoom {
         ZoomAccess::Credentials => zoom_client(env, sdk).await?,
@@ -200,8 +199,18 @@ pub async fn step_context(
     }))
 }
 
+/// The DynamoDB recording index (`ZOOMVAULT_TABLE`).
+pub fn recording_index(env: &FunctionEnv, sdk: &SdkConfig) -> Result<DynamoDbIndex, Error> {
+    let table = FunctionEnv::require(&env.table, "ZOOMVAULT_TABLE")?;
+    Ok(DynamoDbIndex::new(
+        aws_sdk_dynamodb::Client::new(sdk),
+        table,
+    ))
+}
+
 /// A Zoom client with the credentials from SSM (start-ingest, which needs
-/// Zoom's API to find a meeting's instances or a share link).
+/// Zoom's API to find a meeting's instances or a share link, and the scan
+/// for missed meetings).
 pub async fn zoom_client(env: &FunctionEnv, sdk: &SdkConfig) -> Result<ZoomClient, Error> {
     let ssm = aws_sdk_ssm::Client::new(sdk);
     let config = secrets::load_zoom_config(&ssm, &env.ssm_prefix).await?;

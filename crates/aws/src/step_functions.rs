@@ -5,7 +5,8 @@
 //! the same input, and its answer does not say whether it started anything.
 //! The port must tell a repeated delivery from a new ingest, so the starter
 //! first asks for the execution its name implies (`DescribeExecution`) and
-//! starts one only if there is none. Two deliveries racing past that check
+//! starts one only if there is none (`describe`, which the scan for missed
+//! meetings and the status report also use). Two deliveries racing past that check
 //! still make one execution (the engine, or AWS, keeps names unique); both
 //! then report `Started`.
 
@@ -14,7 +15,9 @@ use aws_sdk_sfn::config::http::HttpResponse;
 use aws_sdk_sfn::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sfn::Client;
 use serde_json::Value;
-use zoomvault_archive::ports::workflow::{Error, StartOutcome, StartedExecution, WorkflowStarter};
+use zoomvault_archive::ports::workflow::{
+    Error, ExecutionState, ExecutionStatus, StartOutcome, StartedExecution, WorkflowStarter,
+};
 
 /// A client for a Step Functions endpoint at `endpoint_url` (the embedded
 /// engine's listener), signing with the given static key. On loopback the
@@ -67,22 +70,11 @@ impl SfnStarter {
 #[async_trait]
 impl WorkflowStarter for SfnStarter {
     async fn start(&self, name: &str, input: Value) -> Result<StartedExecution, Error> {
-        let arn = self.execution_arn(name);
-        match self
-            .client
-            .describe_execution()
-            .execution_arn(&arn)
-            .send()
-            .await
-        {
-            Ok(_) => {
-                return Ok(StartedExecution {
-                    execution_arn: arn,
-                    outcome: StartOutcome::AlreadyExists,
-                })
-            }
-            Err(SdkError::ServiceError(e)) if e.err().is_execution_does_not_exist() => {}
-            Err(e) => return Err(classify(name, e)),
+        if let Some(existing) = self.describe(name).await? {
+            return Ok(StartedExecution {
+                execution_arn: existing.execution_arn,
+                outcome: StartOutcome::AlreadyExists,
+            });
         }
         match self
             .client
@@ -99,10 +91,36 @@ impl WorkflowStarter for SfnStarter {
             }),
             Err(SdkError::ServiceError(e)) if e.err().is_execution_already_exists() => {
                 Ok(StartedExecution {
-                    execution_arn: arn,
+                    execution_arn: self.execution_arn(name),
                     outcome: StartOutcome::AlreadyExists,
                 })
             }
+            Err(e) => Err(classify(name, e)),
+        }
+    }
+
+    async fn describe(&self, name: &str) -> Result<Option<ExecutionState>, Error> {
+        let arn = self.execution_arn(name);
+        match self
+            .client
+            .describe_execution()
+            .execution_arn(&arn)
+            .send()
+            .await
+        {
+            Ok(described) => {
+                let status = described.status().as_str();
+                let status = ExecutionStatus::parse(status).ok_or_else(|| {
+                    Error::Backend(format!("{arn}: unknown execution status {status:?}").into())
+                })?;
+                Ok(Some(ExecutionState {
+                    execution_arn: arn,
+                    status,
+                    error: described.error().map(str::to_owned),
+                    cause: described.cause().map(str::to_owned),
+                }))
+            }
+            Err(SdkError::ServiceError(e)) if e.err().is_execution_does_not_exist() => Ok(None),
             Err(e) => Err(classify(name, e)),
         }
     }

@@ -109,3 +109,41 @@ async fn an_unreachable_endpoint_is_transient() {
     let err = starter.start("rec", json!({})).await.unwrap_err();
     assert!(err.is_transient(), "{err:?}");
 }
+
+#[tokio::test]
+async fn describe_tells_a_missing_a_running_and_a_failed_execution_apart() {
+    use zoomvault_archive::ports::ExecutionStatus;
+    let s = setup(json!({
+        "StartAt": "Choose",
+        "States": {
+            "Choose": {
+                "Type": "Choice",
+                "Choices": [{ "Variable": "$.fail", "BooleanEquals": true, "Next": "Fail" }],
+                "Default": "W"
+            },
+            "W": { "Type": "Wait", "Seconds": 3600, "End": true },
+            "Fail": { "Type": "Fail", "Error": "Ingest.ChecksumMismatch", "Cause": "part 3" }
+        }
+    }))
+    .await;
+    assert_eq!(s.starter.describe("rec-1").await.unwrap(), None);
+    let running = s
+        .starter
+        .start("rec-1", json!({ "fail": false }))
+        .await
+        .unwrap();
+    let described = s.starter.describe("rec-1").await.unwrap().unwrap();
+    assert_eq!(described.status, ExecutionStatus::Running);
+    assert_eq!(described.execution_arn, running.execution_arn);
+
+    let failed = s
+        .starter
+        .start("rec-2", json!({ "fail": true }))
+        .await
+        .unwrap();
+    s.engine.wait_for(&failed.execution_arn).await.unwrap();
+    let described = s.starter.describe("rec-2").await.unwrap().unwrap();
+    assert_eq!(described.status, ExecutionStatus::Failed);
+    assert_eq!(described.error.as_deref(), Some("Ingest.ChecksumMismatch"));
+    assert_eq!(described.cause.as_deref(), Some("part 3"));
+}

@@ -55,6 +55,10 @@ pub struct FileSpec {
     /// How long the file's recording lasts; the rest of the meeting if absent.
     #[serde(default)]
     pub duration_secs: Option<u64>,
+    /// Zoom is still processing the file: listings give `status:
+    /// "processing"` (the `recording.completed` webhook is still to come).
+    #[serde(default)]
+    pub processing: bool,
 }
 
 fn yes() -> bool {
@@ -77,6 +81,7 @@ impl FileSpec {
             listed_with_size: true,
             start_offset_secs: 0,
             duration_secs: None,
+            processing: false,
         }
     }
 
@@ -267,6 +272,9 @@ pub struct SimFile {
     /// `download_url` as the `recording.completed` webhook carries it.
     pub webhook_download_url: String,
     pub play_url: Option<String>,
+    /// Still processing in Zoom (see [`FileSpec::processing`]).
+    #[serde(default)]
+    pub processing: bool,
     #[serde(skip)]
     pub(crate) handle: String,
     #[serde(skip)]
@@ -310,7 +318,12 @@ impl SimFile {
         };
         file.insert("download_url".into(), json!(download_url));
         if self.id.is_some() {
-            file.insert("status".into(), json!("completed"));
+            let status = if self.processing {
+                "processing"
+            } else {
+                "completed"
+            };
+            file.insert("status".into(), json!(status));
         }
         if let Some(recording_type) = &self.recording_type {
             file.insert("recording_type".into(), json!(recording_type));

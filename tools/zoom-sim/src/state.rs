@@ -389,6 +389,7 @@ impl State {
                     play_url: file
                         .listed_with_id
                         .then(|| format!("{base_url}/rec/play/{handle}")),
+                    processing: file.processing,
                     cdn_handle: self.ids.opaque(32),
                     handle,
                     body,

@@ -117,6 +117,13 @@ enum Command {
         #[arg(long)]
         fresh: bool,
     },
+    /// Scan Zoom for recordings the webhook missed: every user's cloud
+    /// recordings between two dates (by default the last 30 days), and an
+    /// ingest started through the running `zoomvault serve` for each one
+    /// that is neither archived nor started already. `serve` also runs it
+    /// on a schedule. Exit code 1 if a user or recording could not be
+    /// handled.
+    Scan(ScanArgs),
     /// The workflow engine alone, behind its Step Functions API.
     Engine {
         #[command(subcommand)]
@@ -221,6 +228,7 @@ fn main() -> ExitCode {
             archive,
         } => reindex(archive, file, edit, force),
         Command::Ingest(args) => ingest(args),
+        Command::Scan(args) => scan(args),
         Command::Engine {
             command:
                 EngineCommand::Serve {
@@ -270,6 +278,88 @@ fn serve(
     Ok(ExitCode::SUCCESS)
 }
 
+/// How the commands that start ingests reach the running `serve`.
+#[derive(Debug, clap::Args)]
+struct EndpointArgs {
+    /// The Step Functions API of the running `zoomvault serve`
+    #[arg(
+        long,
+        env = "ZOOMVAULT_ENDPOINT",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    endpoint: String,
+    /// The access key it requires, when it listens beyond loopback
+    #[arg(long, env = "ZOOMVAULT_API_ACCESS_KEY_ID")]
+    api_access_key_id: Option<String>,
+    #[arg(long, env = "ZOOMVAULT_API_SECRET_ACCESS_KEY", hide_env_values = true)]
+    api_secret_access_key: Option<String>,
+}
+
+impl EndpointArgs {
+    fn endpoint(self) -> anyhow::Result<zoomvault::ops::Endpoint> {
+        Ok(zoomvault::ops::Endpoint {
+            key: zoomvault::serve::ApiKey::from_parts(
+                self.api_access_key_id,
+                self.api_secret_access_key,
+            )?,
+            url: self.endpoint,
+        })
+    }
+}
+
+#[derive(Debug, clap::Args)]
+struct ScanArgs {
+    /// First day of recordings to look at (YYYY-MM-DD) [default: 30 days
+    /// before --to]
+    #[arg(long, conflicts_with = "days")]
+    from: Option<String>,
+    /// Last day [default: today]
+    #[arg(long)]
+    to: Option<String>,
+    /// Look at the last DAYS days up to --to
+    #[arg(long)]
+    days: Option<i64>,
+    /// Find and list, start nothing
+    #[arg(long)]
+    dry_run: bool,
+    /// Users listed at once
+    #[arg(long, env = "ZOOMVAULT_SCAN_CONCURRENCY", default_value_t = zoomvault_archive::operations::scan::DEFAULT_CONCURRENCY)]
+    concurrency: usize,
+    #[command(flatten)]
+    archive: ArchiveArgs,
+    #[command(flatten)]
+    endpoint: EndpointArgs,
+}
+
+fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
+    use zoomvault_archive::operations::scan::ScanRequest;
+    let request = ScanRequest {
+        from: args.from,
+        to: args.to,
+        days: args.days,
+        dry_run: args.dry_run,
+    };
+    let options = request.options(time::OffsetDateTime::now_utc().date(), args.concurrency)?;
+    let zoom = zoomvault::serve::ZoomSettings::client_from_env(&|name| std::env::var(name).ok())?
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "the scan reads Zoom's API: set ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET (and ZOOM_API_BASE, ZOOM_OAUTH_BASE for another endpoint)"
+            )
+        })?;
+    let endpoint = args.endpoint.endpoint()?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    let report = runtime.block_on(async {
+        let archive = args.archive.open().await?;
+        zoomvault::ops::scan(&archive, &endpoint, &zoom, &options).await
+    })?;
+    zoomvault::ops::write_scan_report(&report, &mut std::io::stdout().lock())?;
+    Ok(if report.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
 #[derive(Debug, clap::Args)]
 struct IngestArgs {
     /// A .json file, a recording UUID, a meeting number or a share link
@@ -292,13 +382,8 @@ struct IngestArgs {
     /// Wait for each ingest to finish, and report how it ended
     #[arg(long)]
     wait: bool,
-    /// The Step Functions API of the running `zoomvault serve`
-    #[arg(
-        long,
-        env = "ZOOMVAULT_ENDPOINT",
-        default_value = "http://127.0.0.1:8080"
-    )]
-    endpoint: String,
+    #[command(flatten)]
+    endpoint: EndpointArgs,
 }
 
 fn ingest(args: IngestArgs) -> anyhow::Result<ExitCode> {
@@ -309,16 +394,8 @@ fn ingest(args: IngestArgs) -> anyhow::Result<ExitCode> {
         args.from.as_deref(),
         args.to.as_deref(),
     )?;
-    let env = |name: &str| std::env::var(name).ok();
-    let key = zoomvault::serve::ApiKey::from_parts(
-        env("ZOOMVAULT_API_ACCESS_KEY_ID"),
-        env("ZOOMVAULT_API_SECRET_ACCESS_KEY"),
-    )?;
-    let zoom = zoomvault::serve::ZoomSettings::client_from_env(&env)?;
-    let endpoint = zoomvault::ops::Endpoint {
-        url: args.endpoint,
-        key,
-    };
+    let zoom = zoomvault::serve::ZoomSettings::client_from_env(&|name| std::env::var(name).ok())?;
+    let endpoint = args.endpoint.endpoint()?;
     let runtime = tokio::runtime::Runtime::new()?;
     let outcome = runtime.block_on(zoomvault::ops::ingest(
         &endpoint,

@@ -209,6 +209,23 @@ pub struct Endpoint {
     pub key: Option<crate::serve::ApiKey>,
 }
 
+impl Endpoint {
+    /// A Step Functions client for it, and a starter of ingests through it.
+    fn ingest_starter(
+        &self,
+    ) -> (
+        aws_sdk_sfn::Client,
+        zoomvault_aws::step_functions::SfnStarter,
+    ) {
+        let client = crate::serve::sfn_client(&self.url, self.key.as_ref());
+        let starter = zoomvault_aws::step_functions::SfnStarter::new(
+            client.clone(),
+            zoomvault_engine::arn::state_machine(crate::embedded::INGEST_STATE_MACHINE),
+        );
+        (client, starter)
+    }
+}
+
 /// `zoomvault ingest`: starts the ingests `request` asks for through the
 /// Step Functions API of the `serve` at `endpoint` (the same state machine
 /// and execution names as the webhook), and with `wait` follows them to
@@ -220,11 +237,7 @@ pub async fn ingest(
     request: &serde_json::Value,
     wait: bool,
 ) -> anyhow::Result<IngestOutcome> {
-    let client = crate::serve::sfn_client(&endpoint.url, endpoint.key.as_ref());
-    let starter = zoomvault_aws::step_functions::SfnStarter::new(
-        client.clone(),
-        zoomvault_engine::arn::state_machine(crate::embedded::INGEST_STATE_MACHINE),
-    );
+    let (client, starter) = endpoint.ingest_starter();
     let answer = zoomvault_archive::start::start_ingest(&starter, zoom, request)
         .await
         .map_err(|e| anyhow::anyhow!("{}: {}", e.name, e.cause))
@@ -333,6 +346,81 @@ impl IngestOutcome {
         }
         Ok(())
     }
+}
+
+/// `zoomvault scan`: the account's recordings the archive is missing,
+/// each started through the `serve` at `endpoint` (in a dry run, only
+/// named).
+pub async fn scan(
+    archive: &Archive,
+    endpoint: &Endpoint,
+    zoom: &zoomvault_zoom::ZoomClient,
+    options: &zoomvault_archive::operations::scan::ScanOptions,
+) -> anyhow::Result<zoomvault_archive::operations::scan::ScanReport> {
+    use zoomvault_archive::operations::scan::{self, ScanProgress};
+    let (_, starter) = endpoint.ingest_starter();
+    let progress = Progress::new("scan");
+    let show = |p: ScanProgress| {
+        progress.update(
+            p.users_done,
+            p.users_total,
+            format!("users, {} recordings, {} to start", p.recordings, p.started),
+        )
+    };
+    let report = scan::scan(zoom, archive.index.as_ref(), &starter, options, &show).await;
+    progress.finish();
+    report.with_context(|| {
+        format!(
+            "scanning (the index in the data directory, Zoom, and the Step Functions API of zoomvault serve at {})",
+            endpoint.url
+        )
+    })
+}
+
+/// What `zoomvault scan` prints: a line for each recording started (or,
+/// in a dry run, to start), ended without archiving, or not handled, and
+/// the summary.
+pub fn write_scan_report(
+    report: &zoomvault_archive::operations::scan::ScanReport,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let verb = if report.dry_run {
+        "would start"
+    } else {
+        "started"
+    };
+    for start in &report.started {
+        writeln!(
+            out,
+            "{verb}: {} {:?} ({}, {}) as {}",
+            start.recording_uuid,
+            start.topic,
+            start.start_time.as_deref().unwrap_or("?"),
+            start.host_email.as_deref().unwrap_or("?"),
+            start.execution_name,
+        )?;
+    }
+    let unnamed = report.started_count - report.started.len() as u64;
+    if unnamed > 0 {
+        writeln!(out, "{verb}: {unnamed} more not named")?;
+    }
+    for ended in &report.ended {
+        writeln!(
+            out,
+            "ended without archiving: {} ({:?}{}): redrive it, or zoomvault ingest --force",
+            ended.recording_uuid,
+            ended.status,
+            ended
+                .error
+                .as_deref()
+                .map(|e| format!(", {e}"))
+                .unwrap_or_default(),
+        )?;
+    }
+    for failure in &report.errors {
+        writeln!(out, "not handled: {}: {}", failure.what, failure.error)?;
+    }
+    writeln!(out, "{}", report.summary())
 }
 
 /// `zoomvault reindex`: an edited `recording.json` validated and written

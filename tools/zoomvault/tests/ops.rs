@@ -161,6 +161,16 @@ fn zoom_env(sim: &zoomvault_zoom_sim::ZoomSim) -> Vec<(&'static str, String)> {
 }
 
 fn start_serve(data: &Path, sim: &zoomvault_zoom_sim::ZoomSim) -> Serve {
+    start_serve_with(data, sim, &[("ZOOMVAULT_SCAN_EVERY", "off")])
+}
+
+/// `serve` with settings of its own in the environment (no scheduled scan
+/// unless they ask for one).
+fn start_serve_with(
+    data: &Path,
+    sim: &zoomvault_zoom_sim::ZoomSim,
+    settings: &[(&str, &str)],
+) -> Serve {
     use std::io::BufRead;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -172,6 +182,7 @@ fn start_serve(data: &Path, sim: &zoomvault_zoom_sim::ZoomSim) -> Serve {
         .arg("--data-dir")
         .arg(data)
         .envs(zoom_env(sim))
+        .envs(settings.iter().copied())
         .stderr(Stdio::piped())
         .spawn()
         .expect("serve starts");
@@ -285,6 +296,141 @@ async fn ingest_by_meeting_number_archives_once_and_force_ingests_again() {
         "{}",
         text(&unknown.stderr)
     );
+}
+
+fn scan(serve: &Serve, sim: &zoomvault_zoom_sim::ZoomSim, data: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_zoomvault"))
+        .arg("scan")
+        .args(args)
+        .args(["--endpoint", &serve.url])
+        .arg("--data-dir")
+        .arg(data)
+        .envs(zoom_env(sim))
+        .output()
+        .expect("running zoomvault scan")
+}
+
+/// Waits until the index lists every one of `uuids` (their ingests done).
+async fn archived(data: &Path, uuids: &[String]) {
+    let index = SqliteIndex::open(data.join("index.db")).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    for uuid in uuids {
+        while index.get(uuid).await.unwrap().is_none() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{uuid} was not archived"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// Three recordings of the last days, by three users.
+fn missed_meetings(sim: &zoomvault_zoom_sim::ZoomSim) -> Vec<String> {
+    (0..3)
+        .map(|n| {
+            sim.add_meeting(zoomvault_zoom_sim::MeetingSpec {
+                host_email: Some(format!("lecturer{n}@example.edu")),
+                topic: format!("Missed lecture {n}"),
+                files: vec![zoomvault_zoom_sim::FileSpec::audio(2048)],
+                ..zoomvault_zoom_sim::MeetingSpec::default()
+            })
+            .uuid
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scan_starts_the_missed_recordings_once_and_a_dry_run_starts_nothing() {
+    let sim = zoomvault_zoom_sim::ZoomSim::start(
+        zoomvault_zoom_sim::SimConfig::default(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let missed = missed_meetings(&sim);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let serve = start_serve(&data, &sim);
+    // One came through by hand already.
+    let first = ingest(&serve, &sim, &[&missed[0], "--wait"]);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+
+    let dry = scan(&serve, &sim, &data, &["--dry-run"]);
+    let out = text(&dry.stdout);
+    assert!(dry.status.success(), "{out}\n{}", text(&dry.stderr));
+    for uuid in &missed[1..] {
+        assert!(out.contains(&format!("would start: {uuid} ")), "{out}");
+    }
+    assert!(
+        out.contains("(dry run)") && out.contains("2 would be started"),
+        "{out}"
+    );
+    assert!(
+        text(&dry.stderr).contains("scan: "),
+        "progress lines: {}",
+        text(&dry.stderr)
+    );
+    assert_eq!(entries(&data).await.len(), 1, "a dry run starts nothing");
+
+    let real = scan(&serve, &sim, &data, &[]);
+    let out = text(&real.stdout);
+    assert!(real.status.success(), "{out}\n{}", text(&real.stderr));
+    assert!(out.contains("2 started"), "{out}");
+    archived(&data, &missed).await;
+
+    // Archived and trashed in Zoom: nothing left to start.
+    let again = scan(&serve, &sim, &data, &["--days", "7"]);
+    let out = text(&again.stdout);
+    assert!(again.status.success(), "{out}");
+    assert!(out.contains(": 0 started"), "{out}");
+    assert_eq!(entries(&data).await.len(), 3);
+
+    // Without Zoom's credentials it cannot scan, and says so.
+    let bare = Command::new(env!("CARGO_BIN_EXE_zoomvault"))
+        .args(["scan", "--endpoint", &serve.url, "--data-dir"])
+        .arg(&data)
+        .env_remove("ZOOM_ACCOUNT_ID")
+        .env_remove("ZOOM_CLIENT_ID")
+        .env_remove("ZOOM_CLIENT_SECRET")
+        .output()
+        .unwrap();
+    assert_eq!(bare.status.code(), Some(1));
+    assert!(
+        text(&bare.stderr).contains("set ZOOM_ACCOUNT_ID"),
+        "{}",
+        text(&bare.stderr)
+    );
+    let usage = Command::new(env!("CARGO_BIN_EXE_zoomvault"))
+        .args(["scan", "--from", "2026-11-01", "--days", "3"])
+        .output()
+        .unwrap();
+    assert_eq!(usage.status.code(), Some(2), "--from and --days conflict");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_runs_the_scan_on_its_schedule_and_remembers_the_run() {
+    let sim = zoomvault_zoom_sim::ZoomSim::start(
+        zoomvault_zoom_sim::SimConfig::default(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let missed = missed_meetings(&sim);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let _serve = start_serve_with(&data, &sim, &[("ZOOMVAULT_SCAN_EVERY", "1s")]);
+    archived(&data, &missed).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let record = loop {
+        if let Ok(text) = std::fs::read_to_string(data.join("schedule.json")) {
+            break text;
+        }
+        assert!(std::time::Instant::now() < deadline, "no schedule record");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let record: serde_json::Value = serde_json::from_str(&record).unwrap();
+    assert!(record["scan"].as_i64().is_some(), "{record}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -24,4 +24,6 @@ pub use object_store::{
     ByteStream, CompletedPart, ObjectMeta, ObjectStore, ObjectStream, PartBody, PartInfo,
     PartNumber, UploadId, UploadShape,
 };
-pub use workflow::{StartOutcome, StartedExecution, WorkflowStarter};
+pub use workflow::{
+    ExecutionState, ExecutionStatus, StartOutcome, StartedExecution, WorkflowStarter,
+};

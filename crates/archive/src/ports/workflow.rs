@@ -1,6 +1,7 @@
-//! The workflow-starter port: how an ingest execution is started, whether
-//! the embedded engine or AWS Step Functions runs it. The webhook and the
-//! manual start (`crate::start`) call it; the scan for missed meetings will.
+//! The workflow-starter port: how an ingest execution is started, and how
+//! one is looked up by name, whether the embedded engine or AWS Step
+//! Functions runs it. The webhook, the manual start (`crate::start`) and
+//! the scan for missed meetings (`crate::operations::scan`) call it.
 //!
 //! This module defines the contract only; it must not know which engine is
 //! behind it or how execution names are derived (see
@@ -52,9 +53,50 @@ pub enum StartOutcome {
     AlreadyExists,
 }
 
+/// Where an execution stands, as Step Functions names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ExecutionStatus {
+    Running,
+    Succeeded,
+    Failed,
+    TimedOut,
+    Aborted,
+}
+
+impl ExecutionStatus {
+    /// Reads Step Functions' name of a status (`RUNNING`, ...); `None` for
+    /// one this port does not know (`PENDING_REDRIVE` is running again).
+    pub fn parse(text: &str) -> Option<ExecutionStatus> {
+        Some(match text {
+            "RUNNING" | "PENDING_REDRIVE" => ExecutionStatus::Running,
+            "SUCCEEDED" => ExecutionStatus::Succeeded,
+            "FAILED" => ExecutionStatus::Failed,
+            "TIMED_OUT" => ExecutionStatus::TimedOut,
+            "ABORTED" => ExecutionStatus::Aborted,
+            _ => return None,
+        })
+    }
+}
+
+/// An existing execution, looked up by name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecutionState {
+    pub execution_arn: String,
+    pub status: ExecutionStatus,
+    /// The error and cause it failed with, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+}
+
 #[async_trait]
 pub trait WorkflowStarter: Send + Sync + fmt::Debug {
     /// Starts the execution `name` of the adapter's state machine with
     /// `input`, unless one of that name exists.
     async fn start(&self, name: &str, input: Value) -> Result<StartedExecution, Error>;
+
+    /// The execution `name` of the adapter's state machine, if one exists.
+    async fn describe(&self, name: &str) -> Result<Option<ExecutionState>, Error>;
 }

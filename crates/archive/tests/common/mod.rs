@@ -1,5 +1,6 @@
 //! Helpers shared by this crate's integration tests: a scratch directory
-//! that removes itself. Tests must not share one.
+//! that removes itself (tests must not share one), and a Zoom simulator
+//! with a client for it.
 
 #![allow(dead_code)]
 
@@ -45,4 +46,24 @@ impl Drop for TestDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// A Zoom simulator on a free loopback port, and a client for it.
+pub async fn sim_and_client() -> (zoomvault_zoom_sim::ZoomSim, zoomvault_zoom::ZoomClient) {
+    let sim = zoomvault_zoom_sim::ZoomSim::start(
+        zoomvault_zoom_sim::SimConfig::default(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let c = sim.config();
+    let mut config = zoomvault_zoom::ZoomConfig::new(
+        c.account_id.clone(),
+        c.client_id.clone(),
+        c.client_secret.clone(),
+    );
+    config.api_base = sim.api_base_url();
+    config.oauth_base = sim.base_url();
+    let client = zoomvault_zoom::ZoomClient::new(config).unwrap();
+    (sim, client)
 }

@@ -205,6 +205,13 @@ mod tests {
                 Starter::Unavailable => Err(StartError::Unavailable("the engine is down".into())),
             }
         }
+
+        async fn describe(
+            &self,
+            _name: &str,
+        ) -> Result<Option<zoomvault_archive::ports::ExecutionState>, StartError> {
+            Ok(None)
+        }
     }
 
     struct Served {

@@ -1,5 +1,6 @@
 //! Running the servers: [`run`] is `zoomvault serve` (the embedded
-//! deployment with its site builder and store sweeper, and, with no Zoom
+//! deployment with its site builder, store sweeper and scheduled scan for
+//! missed meetings, and, with no Zoom
 //! credentials, the bundled simulator and a demo ingest), [`run_engine`] is
 //! `zoomvault engine serve` (the engine alone behind the Step Functions
 //! API); both, and the tests, serve through [`serve_until_shutdown`]. It
@@ -221,8 +222,22 @@ pub async fn run(
     embedded.rebuild_site().await.context("building the site")?;
     tokio::spawn(embedded.clone().run_site_builder());
     tokio::spawn(embedded.clone().run_store_sweeper());
+    let starter = sdk_starter(&embedded, &base, settings.api_key.as_ref());
+    let schedule = crate::schedule::ScheduleState::open(&settings.data_dir)?;
+    if let Some(every) = settings.scan_every {
+        let zoom = zoomvault_zoom::ZoomClient::new(zoom.client_config())
+            .context("the Zoom client for the scan")?;
+        tokio::spawn(scheduled_scan(
+            schedule.clone(),
+            every,
+            settings.scan_days,
+            zoom,
+            embedded.index.clone(),
+            starter.clone(),
+        ));
+    }
     let state = AppState {
-        starter: sdk_starter(&embedded, &base, settings.api_key.as_ref()),
+        starter,
         embedded: embedded.clone(),
         verifier: Arc::new(WebhookVerifier::new(zoom.webhook_secret_token.clone())),
         api: settings.api_config(),
@@ -239,6 +254,36 @@ pub async fn run(
     }
     server.await.context("server task")??;
     Ok(())
+}
+
+/// The scan for missed meetings every `every`, over the last `days` days.
+async fn scheduled_scan(
+    schedule: crate::schedule::ScheduleState,
+    every: std::time::Duration,
+    days: i64,
+    zoom: zoomvault_zoom::ZoomClient,
+    index: Arc<zoomvault_archive::local::SqliteIndex>,
+    starter: Arc<dyn WorkflowStarter>,
+) {
+    use zoomvault_archive::operations::scan::{scan, ScanOptions};
+    crate::schedule::run_every(schedule, "scan", every, || async {
+        let options = ScanOptions::last_days(time::OffsetDateTime::now_utc().date(), days);
+        let report = scan(&zoom, index.as_ref(), starter.as_ref(), &options, &|_| {}).await?;
+        for failure in &report.errors {
+            tracing::warn!(what = %failure.what, error = %failure.error, "the scan could not handle");
+        }
+        for ended in &report.ended {
+            tracing::warn!(
+                recording = %ended.recording_uuid,
+                execution = %ended.execution_arn,
+                status = ?ended.status,
+                "an ingest ended without archiving its recording (redrive it, or ingest --force)"
+            );
+        }
+        anyhow::ensure!(report.ok(), "{}", report.summary());
+        Ok(report.summary())
+    })
+    .await
 }
 
 /// Delivers a signed `recording.completed` for the simulator's demo meeting

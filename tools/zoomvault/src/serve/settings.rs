@@ -38,6 +38,11 @@ pub struct ConfigFile {
     pub site_title: Option<String>,
     pub api_access_key_id: Option<String>,
     pub api_secret_access_key: Option<String>,
+    /// How often the scan for missed meetings runs (`24h`, `6h`, ...), or
+    /// `off`.
+    pub scan_every: Option<String>,
+    /// How many days back it looks.
+    pub scan_days: Option<i64>,
 }
 
 /// Zoom credentials, complete or absent.
@@ -161,6 +166,28 @@ pub struct ServeSettings {
     /// The access key Step Functions API callers must sign with; required
     /// when listening anywhere but loopback.
     pub api_key: Option<ApiKey>,
+    /// The scan for missed meetings: how often (`None`: never) and how
+    /// many days back.
+    pub scan_every: Option<std::time::Duration>,
+    pub scan_days: i64,
+}
+
+/// How often `serve` scans for missed meetings unless told otherwise.
+pub const DEFAULT_SCAN_EVERY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// An interval setting: a duration as `30s`, `15m`, `6h`, `1d`, or `off`.
+pub fn interval(name: &str, text: &str) -> anyhow::Result<Option<std::time::Duration>> {
+    if text.trim() == "off" {
+        return Ok(None);
+    }
+    let every = humantime::parse_duration(text.trim()).map_err(|e| {
+        anyhow::anyhow!("{name} must be a duration such as 24h, 30m or 1d, or off; {text:?}: {e}")
+    })?;
+    anyhow::ensure!(
+        every >= std::time::Duration::from_secs(1),
+        "{name} must be at least a second, or off, not {text:?}"
+    );
+    Ok(Some(every))
 }
 
 /// An access key for the Step Functions API (SigV4).
@@ -278,10 +305,28 @@ impl ServeSettings {
             pick("ZOOMVAULT_STORE", file.store).as_deref(),
             force_path_style,
         )?;
+        let scan_every = match pick("ZOOMVAULT_SCAN_EVERY", file.scan_every) {
+            Some(text) => interval("scan_every (ZOOMVAULT_SCAN_EVERY)", &text)?,
+            None => Some(DEFAULT_SCAN_EVERY),
+        };
+        let scan_days = match env("ZOOMVAULT_SCAN_DAYS") {
+            Some(text) => text.trim().parse::<i64>().map_err(|_| {
+                anyhow::anyhow!("ZOOMVAULT_SCAN_DAYS must be a whole number of days, not {text:?}")
+            })?,
+            None => file
+                .scan_days
+                .unwrap_or(zoomvault_archive::operations::scan::DEFAULT_LOOKBACK_DAYS),
+        };
+        anyhow::ensure!(
+            (1..=3660).contains(&scan_days),
+            "scan_days must be 1 to 3660, not {scan_days}"
+        );
         Ok(ServeSettings {
             listen,
             store,
             api_key,
+            scan_every,
+            scan_days,
             data_dir: data_dir
                 .or(file.data_dir)
                 .unwrap_or_else(|| PathBuf::from("zoomvault-data")),
