@@ -41,6 +41,12 @@ pub struct RecordingDocument {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub participants: Option<Vec<Participant>>,
     pub ingest: IngestProvenance,
+    /// Present while the recording is under a legal hold, which wins over
+    /// every retention rule: no purge deletes a held recording
+    /// (`operations::purge`). An operator places or lifts it by editing
+    /// the document (`operations::reindex`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_hold: Option<LegalHold>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -147,6 +153,26 @@ pub struct IngestProvenance {
     #[serde(with = "time::serde::rfc3339")]
     pub finished_at: OffsetDateTime,
     pub zoomvault_version: String,
+}
+
+/// A legal hold: the recording is kept, whatever the retention rules say,
+/// until the hold is lifted (the field removed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LegalHold {
+    /// Why the recording is held (a matter, a request), in the words of
+    /// whoever placed the hold; required, so a hold always says why.
+    pub reason: String,
+    /// Who placed the hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placed_by: Option<String>,
+    /// When the hold was placed.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pub since: Option<OffsetDateTime>,
 }
 
 /// What started the ingest.
@@ -431,6 +457,23 @@ mod tests {
             files: vec![full_file(), minimal_file()],
             participants: Some(vec![full_participant(), minimal_participant()]),
             ingest: ingest(),
+            legal_hold: Some(full_legal_hold()),
+        }
+    }
+
+    fn full_legal_hold() -> LegalHold {
+        LegalHold {
+            reason: "Litigation hold, matter 2024-117".to_owned(),
+            placed_by: Some("counsel@example.com".to_owned()),
+            since: Some(datetime!(2024-06-01 09:00 UTC)),
+        }
+    }
+
+    fn minimal_legal_hold() -> LegalHold {
+        LegalHold {
+            reason: "Records request".to_owned(),
+            placed_by: None,
+            since: None,
         }
     }
 
@@ -448,6 +491,7 @@ mod tests {
             },
             files: vec![minimal_file()],
             participants: None,
+            legal_hold: None,
             ..full
         }
     }
@@ -566,6 +610,11 @@ mod tests {
                 "started_at": "2024-03-05T15:10:00Z",
                 "finished_at": "2024-03-05T15:12:30.25Z",
                 "zoomvault_version": "0.1.0"
+              },
+              "legal_hold": {
+                "reason": "Litigation hold, matter 2024-117",
+                "placed_by": "counsel@example.com",
+                "since": "2024-06-01T09:00:00Z"
               }
             }"#]]
         .assert_eq(&json);
@@ -634,6 +683,11 @@ mod tests {
                 participant(minimal_participant()),
             ),
             ("ingest", full["ingest"].clone(), minimal["ingest"].clone()),
+            (
+                "legal_hold",
+                full["legal_hold"].clone(),
+                serde_json::to_value(minimal_legal_hold()).expect("serialises"),
+            ),
         ];
         check_object_agrees("the document", schema, &full, &minimal);
         for (name, full, minimal) in &pairs {
@@ -712,6 +766,26 @@ mod tests {
             expect![[r#"
                 recording document is invalid:
                   /meeting/duration_minutes: -1 is less than the minimum of 0"#]],
+        );
+    }
+
+    #[test]
+    fn a_legal_hold_must_say_why() {
+        check_invalid(
+            |doc| {
+                doc["legal_hold"] = json!({"reason": "", "since": "today", "until": "never"});
+            },
+            expect![[r#"
+                recording document is invalid:
+                  /legal_hold/reason: "" is shorter than 1 character
+                  /legal_hold/since: "today" is not a "date-time"
+                  /legal_hold: Additional properties are not allowed ('until' was unexpected)"#]],
+        );
+        check_invalid(
+            |doc| doc["legal_hold"] = json!({}),
+            expect![[r#"
+            recording document is invalid:
+              /legal_hold: "reason" is a required property"#]],
         );
     }
 

@@ -1,12 +1,15 @@
 //! Generated recording documents, for tests and benchmarks that need many
 //! valid, distinct documents (a rebuild of the index over 100,000 of them)
 //! without ingesting anything, and [`RecordingStarter`], a workflow
-//! starter that keeps what it was asked. Document `n` is always the same; documents
+//! starter that keeps what it was asked; [`store_archived`] puts one
+//! recording in a store whole (its files, metadata objects and document),
+//! for operations that delete what a recording left. Document `n` is always the same; documents
 //! spread over `days` consecutive days from 2024-01-01, several a day, and
 //! over a handful of hosts.
 
 use base64::Engine as _;
 use bytes::Bytes;
+use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
 use crate::checksum::Crc64Nvme;
@@ -80,6 +83,7 @@ pub fn document(n: u64, days: u64) -> RecordingDocument {
             finished_at: start_time + Duration::hours(1) + Duration::seconds(30),
             zoomvault_version: env!("CARGO_PKG_VERSION").to_owned(),
         },
+        legal_hold: None,
     }
 }
 
@@ -99,6 +103,115 @@ pub async fn store_document(
         .put(&key, Bytes::from(json), "application/json")
         .await?;
     Ok(IndexEntry::from_document(&document).expect("a generated document indexes"))
+}
+
+/// Document `n` as [`document`] makes it, but describing files whose bytes
+/// [`store_archived`] really stores, with their true sizes and checksums:
+/// the video (with its Zoom id and SHA-256) and a timeline without an id,
+/// as Zoom sends one. For tests that need a recording whole in the store.
+pub fn archived_document(n: u64, days: u64) -> RecordingDocument {
+    archived(n, days).0
+}
+
+/// The bytes [`store_archived`] stores for file `position` of
+/// [`archived_document`]`(n, _)`.
+pub fn archived_file_bytes(n: u64, position: usize) -> Bytes {
+    Bytes::from(format!("{{\"fixture\":{n},\"file\":{position}}}\n"))
+}
+
+/// Stores [`archived_document`]`(n, days)` whole, in Finalize's order:
+/// every file's bytes, the metadata objects an ingest writes beside them
+/// (the Zoom event, the meeting's metadata, each file's metadata), and the
+/// document last. Returns the index entry it summarises to.
+pub async fn store_archived(
+    store: &dyn ObjectStore,
+    n: u64,
+    days: u64,
+) -> Result<IndexEntry, object_store::Error> {
+    let (document, file_keys) = archived(n, days);
+    let keys = RecordingKeys::for_document(&document).expect("generated keys are valid");
+    let json = |value: serde_json::Value| Bytes::from(value.to_string());
+    for (position, (file, file_key)) in document.files.iter().zip(&file_keys).enumerate() {
+        store
+            .put(
+                &file.storage_key,
+                archived_file_bytes(n, position),
+                &file.content_type,
+            )
+            .await?;
+        store
+            .put(
+                &keys.file_metadata(file_key),
+                json(serde_json::json!({ "fixture": n, "file": position })),
+                "application/json",
+            )
+            .await?;
+    }
+    let meeting = json(serde_json::json!({ "fixture": n }));
+    store
+        .put(&keys.raw_event(), meeting.clone(), "application/json")
+        .await?;
+    store
+        .put(&keys.meeting_metadata(), meeting, "application/json")
+        .await?;
+    let body = document.to_json().expect("a generated document is valid");
+    store
+        .put(&keys.document(), Bytes::from(body), "application/json")
+        .await?;
+    Ok(IndexEntry::from_document(&document).expect("a generated document indexes"))
+}
+
+/// [`archived_document`] and its files' keys, in the document's order.
+fn archived(n: u64, days: u64) -> (RecordingDocument, Vec<FileKey>) {
+    let mut document = document(n, days);
+    let keys = RecordingKeys::for_document(&document).expect("generated keys are valid");
+    let video_id = format!("file-{n}");
+    let identities = [
+        FileIdentity {
+            recording_type: Some("shared_screen_with_speaker_view"),
+            file_type: "MP4",
+            zoom_file_id: Some(&video_id),
+            position: 0,
+        },
+        FileIdentity {
+            recording_type: None,
+            file_type: "TIMELINE",
+            zoom_file_id: None,
+            position: 1,
+        },
+    ];
+    let file_keys: Vec<FileKey> = identities
+        .iter()
+        .map(|identity| FileKey::new(identity).expect("a generated file key is valid"))
+        .collect();
+    document.files = identities
+        .iter()
+        .zip(&file_keys)
+        .enumerate()
+        .map(|(position, (identity, file_key))| {
+            let bytes = archived_file_bytes(n, position);
+            let (extension, content_type) = match position {
+                0 => ("MP4", "video/mp4"),
+                _ => ("JSON", "application/json"),
+            };
+            RecordingFile {
+                zoom_file_id: identity.zoom_file_id.map(str::to_owned),
+                recording_type: identity.recording_type.map(str::to_owned),
+                file_type: identity.file_type.to_owned(),
+                extension: extension.to_owned(),
+                size_bytes: bytes.len() as u64,
+                crc64nvme: Crc64Nvme::of(&bytes),
+                sha256: Some(hex::encode(Sha256::digest(&bytes))),
+                storage_key: keys
+                    .file(file_key, extension)
+                    .expect("a generated file key fits"),
+                content_type: content_type.to_owned(),
+                recording_start: None,
+                recording_end: None,
+            }
+        })
+        .collect();
+    (document, file_keys)
 }
 
 /// A [`WorkflowStarter`] that records every call (name, input, outcome)

@@ -15,6 +15,7 @@
 //!                                                           meta/zoom-meeting.json
 //!                                                           meta/files/<file key>.json
 //!                                                           files/<file key>.<ext>
+//! dispositions/2024/03/05/85746065432/aDYlohsHRtCd4ii1uC2-hA==/ingested-1709651550250.json  (once purged)
 //! ```
 //!
 //! The UUID segment is the UUID in the URL-safe base64 alphabet (`+` → `-`,
@@ -38,6 +39,12 @@ pub const RECORDINGS_PREFIX: &str = "recordings/";
 /// place (`operations::rebuild`); outside [`RECORDINGS_PREFIX`], so no
 /// walk of the recordings meets it.
 pub const REBUILD_CHECKPOINT_KEY: &str = "operations/rebuild-index.json";
+
+/// Every disposition record (what a purge deleted, when and under which
+/// rule; `operations::purge`) lives under this prefix, outside
+/// [`RECORDINGS_PREFIX`], so no walk of the recordings meets it and no
+/// purge of a recording's prefix can reach it: the log is never purged.
+pub const DISPOSITIONS_PREFIX: &str = "dispositions/";
 
 /// S3's limit on a key's length in bytes.
 pub const MAX_KEY_LEN: usize = 1024;
@@ -347,6 +354,26 @@ impl RecordingKeys {
     /// The per-file metadata JSON written once the file is verified.
     pub fn file_metadata(&self, file: &FileKey) -> String {
         format!("{}meta/files/{}.json", self.prefix, file.0)
+    }
+
+    /// Where the disposal of this recording, as archived by the ingest
+    /// that finished at `ingested_at`, is recorded (a purge writes it
+    /// before it deletes anything): the recording's own place in the key
+    /// tree under [`DISPOSITIONS_PREFIX`] instead of [`RECORDINGS_PREFIX`],
+    /// `dispositions/YYYY/MM/DD/<meeting id>/<uuid segment>/ingested-<ms>.json`,
+    /// `<ms>` the ingest's finish in whole milliseconds since the Unix
+    /// epoch (as the index compares it). It never depends on when the
+    /// purge ran, so a purge run again after a crash finds the record it
+    /// wrote and one archived copy never has two; a recording archived
+    /// again after its purge (recovered from Zoom's trash) is another copy,
+    /// whose purge has a record of its own.
+    pub fn disposition(&self, ingested_at: OffsetDateTime) -> String {
+        let place = self
+            .prefix
+            .strip_prefix(RECORDINGS_PREFIX)
+            .expect("a recording prefix starts with RECORDINGS_PREFIX");
+        let ms = ingested_at.unix_timestamp_nanos() / 1_000_000;
+        format!("{DISPOSITIONS_PREFIX}{place}ingested-{ms}.json")
     }
 }
 
@@ -658,6 +685,24 @@ mod tests {
     }
 
     #[test]
+    fn disposition_keys_mirror_the_recording_outside_its_prefix() {
+        let keys = keys("aDYlohsHRtCd4ii1uC2+hA==");
+        let key = keys.disposition(datetime!(2024-03-06 15:12:30.2509 UTC));
+        expect!["dispositions/2024/03/06/85746065432/aDYlohsHRtCd4ii1uC2-hA==/ingested-1709737950250.json"]
+            .assert_eq(&key);
+        assert!(!key.starts_with(RECORDINGS_PREFIX));
+        assert!(!is_document_key(&key));
+        // Before 1970, and at the earliest time there is, still one safe key.
+        for at in [
+            datetime!(1969-12-31 23:59:59.9995 UTC),
+            datetime!(-9999-01-01 0:00 UTC),
+        ] {
+            let key = keys.disposition(at);
+            assert!(validate_key(&key).is_ok(), "{key}");
+        }
+    }
+
+    #[test]
     fn document_keys_are_recognised() {
         assert!(is_document_key(&keys("x==").document()));
         assert!(!is_document_key(&keys("x==").raw_event()));
@@ -731,6 +776,9 @@ mod tests {
                 prop_assert!(is_safe(key), "{key:?}");
             }
             prop_assert!(validate_prefix(keys.recording_prefix()).is_ok());
+            let disposition = keys.disposition(start + time::Duration::hours(1));
+            prop_assert!(is_safe(&disposition), "{disposition:?}");
+            prop_assert!(!disposition.starts_with(keys.recording_prefix()));
             let segment = uuid_segment(&uuid).expect("derivable");
             match execution_name(&uuid) {
                 Ok(name) => prop_assert_eq!(name, segment),
@@ -748,6 +796,10 @@ mod tests {
             let key_a = RecordingKeys::new(start, 1, &a).expect("derivable").document();
             let key_b = RecordingKeys::new(start, 1, &b).expect("derivable").document();
             prop_assert_ne!(key_a, key_b);
+            let disposition = |uuid: &str| {
+                RecordingKeys::new(start, 1, uuid).expect("derivable").disposition(start)
+            };
+            prop_assert_ne!(disposition(&a), disposition(&b));
         }
 
         #[test]

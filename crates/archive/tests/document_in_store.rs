@@ -109,6 +109,7 @@ async fn index_rebuilds_from_documents_in_the_store() {
             finished_at: datetime!(2024-03-05 15:01 UTC),
             zoomvault_version: "0.1.0".to_owned(),
         },
+        legal_hold: None,
     };
     let json = document.to_json().expect("valid document");
     store

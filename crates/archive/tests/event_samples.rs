@@ -98,3 +98,15 @@ fn the_reindex_samples_are_valid_documents() {
     assert_eq!(forced["force"], true);
     assert_eq!(forced["document"], edited);
 }
+
+#[test]
+fn the_purge_samples_are_purge_requests() {
+    use zoomvault_archive::operations::purge::PurgeRequest;
+    let scheduled = PurgeRequest::parse(&sample("purge-recordings/scheduled.json")).unwrap();
+    assert!(!scheduled.dry_run);
+    let dry = PurgeRequest::parse(&sample("purge-recordings/dry-run.json")).unwrap();
+    assert!(dry.dry_run);
+    let e = PurgeRequest::parse(&serde_json::json!({"dryrun": true})).unwrap_err();
+    assert!(e.contains("unknown field `dryrun`"), "{e}");
+    assert!(PurgeRequest::parse(&serde_json::json!([])).is_err());
+}

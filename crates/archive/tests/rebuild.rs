@@ -281,3 +281,29 @@ async fn an_interrupted_rebuild_resumes_after_its_last_day() {
         (DOCUMENTS, DOCUMENTS, DAYS)
     );
 }
+
+#[tokio::test]
+async fn a_rebuild_that_changed_the_index_asks_for_the_site_once() {
+    use zoomvault_archive::local::LocalEventSink;
+    use zoomvault_archive::operations::rebuild::request_site_rebuild;
+    use zoomvault_archive::ports::{ArchiveEvent, RebuildReason};
+    let dir = TestDir::new("rebuild-site");
+    let store = DirObjectStore::open(dir.path().join("store")).unwrap();
+    let index = SqliteIndex::open(dir.path().join("index.db")).unwrap();
+    let events = LocalEventSink::open(dir.path().join("events.db")).unwrap();
+    store_documents(&store, 5).await;
+
+    let first = rebuild(&store, &index).await;
+    assert!(request_site_rebuild(&events, &first).await.unwrap());
+    let again = rebuild(&store, &index).await;
+    assert!(!request_site_rebuild(&events, &again).await.unwrap());
+    let queued = events.next_batch(10).await.unwrap();
+    assert_eq!(queued.len(), 1, "{queued:?}");
+    assert_eq!(
+        queued[0].event,
+        ArchiveEvent::SiteRebuildRequested {
+            reason: RebuildReason::IndexRebuilt,
+            recording_uuid: None
+        }
+    );
+}

@@ -31,6 +31,7 @@ use crate::document::RecordingDocument;
 use crate::keys;
 use crate::ports::index::{self, IndexEntry, ListQuery, RecordingIndex, Upserted};
 use crate::ports::object_store::{self, ObjectStore};
+use crate::ports::{ArchiveEvent, EventSink, RebuildReason};
 
 /// Where an unfinished rebuild keeps its place.
 pub const CHECKPOINT_KEY: &str = keys::REBUILD_CHECKPOINT_KEY;
@@ -116,6 +117,26 @@ struct Checkpoint {
     /// Every day up to and including this one is done.
     after_day: String,
     report: RebuildReport,
+}
+
+/// Asks for a site rebuild when a rebuild changed the index (entries
+/// written or removed), as the site lists what the index holds; a rebuild
+/// that changed nothing asks for nothing. Its callers call it once a run
+/// is over, whether or not the walk is complete.
+pub async fn request_site_rebuild(
+    events: &dyn EventSink,
+    report: &RebuildReport,
+) -> Result<bool, crate::ports::events::Error> {
+    if report.written == 0 && report.stale_removed == 0 {
+        return Ok(false);
+    }
+    events
+        .emit(ArchiveEvent::SiteRebuildRequested {
+            reason: RebuildReason::IndexRebuilt,
+            recording_uuid: None,
+        })
+        .await?;
+    Ok(true)
 }
 
 /// Rebuilds `index` from the documents in `store` (see the module's

@@ -55,14 +55,17 @@ pub async fn finalize(ctx: &StepContext, payload: Value) -> Result<Value, StepEr
             ),
         )
     })?;
-    let doc = document_for(ctx, &recording, &metadata, &files, &execution, started_at);
+    let document_key = keys.document();
+    let mut doc = document_for(ctx, &recording, &metadata, &files, &execution, started_at);
+    // A re-ingest replaces the document, but never lifts a legal hold
+    // placed on the one it replaces.
+    doc.legal_hold = current_legal_hold(ctx, &document_key).await?;
     let json_bytes = doc.to_json().map_err(|e| {
         StepError::new(
             "Ingest.InvalidDocument",
             format!("Finalize: the recording document does not match its schema: {e}"),
         )
     })?;
-    let document_key = keys.document();
     ctx.store
         .put(&document_key, Bytes::from(json_bytes), "application/json")
         .await?;
@@ -101,6 +104,32 @@ pub async fn finalize(ctx: &StepContext, payload: Value) -> Result<Value, StepEr
         "bytes": doc.total_bytes(),
         "trashed": trashed,
     }))
+}
+
+/// The legal hold of the document archived at `key`, if there is one. A
+/// document that cannot be read as one keeps nothing, with a warning.
+async fn current_legal_hold(
+    ctx: &StepContext,
+    key: &str,
+) -> Result<Option<document::LegalHold>, StepError> {
+    let bytes = match ctx.store.get(key).await {
+        Ok(bytes) => bytes,
+        Err(crate::ports::object_store::Error::NotFound { .. }) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let hold = serde_json::from_slice::<Value>(&bytes)
+        .ok()
+        .map(|mut document| document["legal_hold"].take())
+        .filter(|hold| !hold.is_null())
+        .map(serde_json::from_value::<document::LegalHold>);
+    match hold {
+        None => Ok(None),
+        Some(Ok(hold)) => Ok(Some(hold)),
+        Some(Err(e)) => {
+            tracing::warn!(key, error = %e, "the document being replaced has an unreadable legal_hold");
+            Ok(None)
+        }
+    }
 }
 
 fn document_for(
@@ -154,5 +183,6 @@ fn document_for(
             finished_at: OffsetDateTime::now_utc(),
             zoomvault_version: ctx.config.zoomvault_version.clone(),
         },
+        legal_hold: None,
     }
 }
