@@ -34,6 +34,13 @@
 //! AWS's eligibility rules (`redrive_status`) and journals `Fact::Redriven`;
 //! the same transaction sets the row back to RUNNING with its redrive count
 //! and time. What runs again is the core's business (see `core`).
+//!
+//! # Retention
+//!
+//! The upkeep thread (`upkeep`) chooses which closed executions have aged
+//! out; this thread deletes them and then gives their pages back
+//! (`Msg::Sweep`), a bounded batch per message, after the turn's commit, so
+//! a sweep is ordered with every redrive.
 
 use crate::arn;
 use crate::clock::Clock;
@@ -85,7 +92,30 @@ pub(crate) enum Msg {
         execution_arn: String,
         reply: oneshot::Sender<()>,
     },
+    /// Work of a retention sweep (see `Sweep`).
+    Sweep(Sweep),
     Shutdown,
+}
+
+/// Work of a retention sweep, done by this thread once its turn is
+/// committed, so the rows say what the turn did: an execution redriven in
+/// it is RUNNING and is kept. Deleting here, rather than on another
+/// connection, orders a sweep with every redrive and never leaves a commit
+/// waiting on SQLite's busy handler.
+pub(crate) enum Sweep {
+    /// Delete these executions if they are still closed and stopped before
+    /// `closed_before_ms`; answered with how many were.
+    Forget {
+        ids: Vec<i64>,
+        closed_before_ms: i64,
+        reply: oneshot::Sender<Result<u64>>,
+    },
+    /// Give up to `max_pages` free pages back to the file system; answered
+    /// with how many are left to give back.
+    ReturnFreePages {
+        max_pages: u32,
+        reply: oneshot::Sender<Result<u64>>,
+    },
 }
 
 /// What a worker sends about a callback task.
@@ -170,6 +200,8 @@ struct Turn {
     ms_replies: Vec<(oneshot::Sender<Result<i64>>, Result<i64>)>,
     unit_replies: Vec<(oneshot::Sender<Result<()>>, Result<()>)>,
     finished: Vec<String>,
+    /// Retention work, done once the turn is committed.
+    sweeps: Vec<Sweep>,
 }
 
 impl Driver {
@@ -322,6 +354,22 @@ impl Driver {
                     let _ = w.send(());
                 }
             }
+            for work in turn.sweeps {
+                match work {
+                    Sweep::Forget {
+                        ids,
+                        closed_before_ms,
+                        reply,
+                    } => {
+                        let answer = store.delete_closed_executions(&ids, closed_before_ms);
+                        let _ = reply.send(answer.map_err(Error::from));
+                    }
+                    Sweep::ReturnFreePages { max_pages, reply } => {
+                        let answer = store.return_free_pages(max_pages);
+                        let _ = reply.send(answer.map_err(Error::from));
+                    }
+                }
+            }
             if shutdown {
                 return;
             }
@@ -389,6 +437,7 @@ impl Driver {
                     let _ = reply.send(());
                 }
             }
+            Msg::Sweep(work) => turn.sweeps.push(work),
             Msg::Shutdown => {}
         }
     }

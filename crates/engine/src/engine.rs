@@ -1,20 +1,23 @@
 //! The `Engine` handle: what callers (the Step Functions API, the CLI,
 //! tests) use. State machines are read and written on an admin connection
 //! of its own; everything that changes an execution is a message to the
-//! engine thread (`driver`), answered once its facts are committed.
+//! engine thread (`driver`), answered once its facts are committed; the
+//! journal's files are kept bounded by the upkeep thread (`upkeep`), which
+//! also removes closed executions after `EngineConfig::retention`.
 
 use crate::arn;
-use crate::checkpoint::spawn_checkpointer;
 use crate::clock::Clock;
 use crate::core::{Compiled, Status};
 use crate::driver::{self, replay, Msg, Signal};
 use crate::handler::Handlers;
 use crate::rules::{merge_tags, validate_name, MachineType, RedriveStatus};
-use crate::store::{self, ExecutionRow, StateMachineRow, Store};
+use crate::store::{self, ExecutionRow, JournalStats, StateMachineRow, Store};
+use crate::upkeep::{self, Request};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::sync::oneshot;
 use zoomvault_asl::{definition, DefinitionError};
 
@@ -75,7 +78,14 @@ pub struct EngineConfig {
     /// Most facts committed in one transaction.
     pub max_batch: usize,
     pub clock: Clock,
+    /// How long a closed execution stays in the journal after it stops.
+    /// The engine removes older ones a minute after it opens and hourly
+    /// after that, both by `clock`. `None` keeps every execution.
+    pub retention: Option<Duration>,
 }
+
+/// How long AWS Step Functions keeps a closed standard execution: 90 days.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(90 * 24 * 3600);
 
 impl EngineConfig {
     pub fn new(db_path: impl Into<PathBuf>) -> EngineConfig {
@@ -84,6 +94,7 @@ impl EngineConfig {
             max_concurrent_tasks: 64,
             max_batch: 4096,
             clock: Clock::System,
+            retention: Some(DEFAULT_RETENTION),
         }
     }
 }
@@ -134,8 +145,8 @@ struct Inner {
     admin: Mutex<Store>,
     clock: Clock,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
-    /// Dropped with the engine, which ends the checkpointer.
-    _stop_checkpoints: Mutex<mpsc::Sender<()>>,
+    /// The upkeep thread's mailbox; dropped with the engine, which ends it.
+    upkeep: Mutex<mpsc::Sender<Request>>,
 }
 
 impl Drop for Inner {
@@ -156,17 +167,23 @@ impl Engine {
     pub fn open(config: EngineConfig, handlers: Handlers) -> Result<Engine> {
         let store = Store::open(&config.db_path)?;
         let admin = Store::open(&config.db_path)?;
+        let upkeep_store = Store::open(&config.db_path)?;
         store.disable_auto_checkpoint()?;
         admin.disable_auto_checkpoint()?;
-        let stop_checkpoints = spawn_checkpointer(&config.db_path)?;
         let (tx, thread) = driver::start(&config, handlers, store)?;
+        let upkeep = upkeep::spawn(
+            upkeep_store,
+            tx.clone(),
+            config.clock.clone(),
+            config.retention,
+        );
         Ok(Engine {
             inner: Arc::new(Inner {
                 tx: Mutex::new(tx),
                 admin: Mutex::new(admin),
                 clock: config.clock,
                 thread: Mutex::new(Some(thread)),
-                _stop_checkpoints: Mutex::new(stop_checkpoints),
+                upkeep: Mutex::new(upkeep),
             }),
         })
     }
@@ -459,6 +476,37 @@ impl Engine {
         let machine = definition::parse_str(&row.definition).map_err(Error::InvalidDefinition)?;
         let (_, applied) = replay(&row, Arc::new(Compiled::new(machine)), &facts);
         Ok(applied.events.iter().map(|e| e.to_json()).collect())
+    }
+
+    /// Removes from the journal every closed execution (SUCCEEDED, FAILED,
+    /// TIMED_OUT, ABORTED) that stopped more than `older_than` ago by the
+    /// engine's clock, with its facts and history, gives the space back to
+    /// the file system, and returns how many were removed. Running
+    /// executions are never touched. This is the sweep that
+    /// `EngineConfig::retention` schedules; the engine thread deletes a
+    /// hundred executions per transaction, so commits keep flowing through
+    /// a large sweep. Afterwards DescribeExecution of a removed execution
+    /// says it does not exist, as on AWS.
+    pub async fn delete_closed_executions(&self, older_than: Duration) -> Result<u64> {
+        let closed_before_ms = self.now_ms().saturating_sub(upkeep::millis(older_than));
+        let (reply, rx) = oneshot::channel();
+        self.inner
+            .upkeep
+            .lock()
+            .map_err(|_| Error::Shutdown)?
+            .send(Request::Sweep {
+                closed_before_ms,
+                reply,
+            })
+            .map_err(|_| Error::Shutdown)?;
+        rx.await.map_err(|_| Error::Shutdown)?
+    }
+
+    /// The journal's size on disk (database, write-ahead log, free pages),
+    /// how many executions it holds, running and closed, and when the
+    /// longest-closed one stopped. Reads only indexes.
+    pub fn journal_stats(&self) -> Result<JournalStats> {
+        Ok(self.admin().journal_stats()?)
     }
 
     pub fn list_executions(

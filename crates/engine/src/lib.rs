@@ -6,7 +6,6 @@
 //! for the invariants.
 
 pub mod arn;
-mod checkpoint;
 pub mod clock;
 pub mod core;
 mod driver;
@@ -14,11 +13,17 @@ mod engine;
 pub mod handler;
 pub mod history;
 pub mod rules;
+#[cfg(test)]
+mod scratch;
 pub mod store;
 pub mod task;
+mod upkeep;
 
 pub use clock::Clock;
 pub use core::{End, Status};
-pub use engine::{Engine, EngineConfig, Error, NewStateMachine, Result, Started};
+pub use engine::{
+    Engine, EngineConfig, Error, NewStateMachine, Result, Started, DEFAULT_RETENTION,
+};
 pub use handler::{BoxFuture, Handlers, LambdaFallback, TaskHandler, TaskRequest};
 pub use rules::{MachineType, RedriveStatus};
+pub use store::JournalStats;

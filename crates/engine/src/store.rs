@@ -12,6 +12,16 @@
 //! `synchronous=NORMAL` in WAL mode: a committed transaction survives a
 //! process crash (`kill -9`); only an OS crash or power loss can lose the
 //! last commits, never corrupt the database.
+//!
+//! The files stay bounded: closed executions leave the journal in batches
+//! (`closed_before`, `delete_closed_executions`, driven by the engine's
+//! retention sweep), a new journal gives the pages they free back to the
+//! file system (`auto_vacuum=INCREMENTAL`, `return_free_pages`), and a
+//! write-ahead log left larger than `WAL_SIZE_LIMIT` is truncated once the
+//! engine falls quiet (`truncate_wal`, from the upkeep thread). A journal created before retention existed keeps
+//! `auto_vacuum=NONE`: its free pages are reused by new executions, so it
+//! stops growing but does not shrink until converted offline (`PRAGMA
+//! auto_vacuum=INCREMENTAL; VACUUM;` with the engine stopped).
 
 use crate::core::{Fact, Status};
 use crate::history::HistoryEvent;
@@ -23,12 +33,29 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 use std::path::Path;
 
+/// How large the write-ahead log file may stay once everything in it is
+/// in the database. SQLite keeps the file at its high-water mark forever,
+/// since overwriting is cheaper than growing: one burst of 10,000
+/// executions left 128 MB behind. A larger file is truncated by the upkeep
+/// thread (`truncate_wal`), not by `PRAGMA journal_size_limit`, whose cut
+/// falls on the first commit after the log restarts and cost that commit
+/// 20-110 ms on the bench machine.
+pub const WAL_SIZE_LIMIT: u64 = 16 << 20;
+
+/// How long a connection waits for a lock another holds.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("journal database: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("the journal was written with schema version {found}, and this build of zoomvault reads only version {SCHEMA_VERSION}; it was left as it is (use a new data directory, or the build that wrote it)")]
     SchemaVersion { found: i64 },
+    #[error("journal file {path}: {source}")]
+    File {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("journal holds malformed JSON in {what}: {source}")]
     Corrupt {
         what: String,
@@ -225,6 +252,42 @@ pub struct Store {
     conn: Connection,
 }
 
+/// The statuses of a closed execution.
+const CLOSED: [Status; 4] = [
+    Status::Succeeded,
+    Status::Failed,
+    Status::TimedOut,
+    Status::Aborted,
+];
+
+/// When the execution of the enclosing `executions` row journaled its last
+/// fact: for a closed execution, its stop time (see `Store::closed_before`).
+const LAST_FACT_MS: &str =
+    "(SELECT at_ms FROM facts WHERE execution_id = executions.id ORDER BY seq DESC LIMIT 1)";
+
+/// The journal's size on disk and what it holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JournalStats {
+    /// The database file, in bytes.
+    pub database_bytes: u64,
+    /// The write-ahead log file, in bytes (0 when there is none).
+    pub wal_bytes: u64,
+    /// Free pages inside the database file, in bytes: room new executions
+    /// reuse before the file grows.
+    pub free_bytes: u64,
+    /// Whether deleting executions gives their pages back to the file
+    /// system (`auto_vacuum=INCREMENTAL`). False for a journal created
+    /// before retention existed: its free pages are only reused.
+    pub returns_free_pages: bool,
+    /// Executions in the journal, of any status.
+    pub executions: u64,
+    pub running: u64,
+    /// SUCCEEDED, FAILED, TIMED_OUT or ABORTED.
+    pub closed: u64,
+    /// When the longest-closed execution stopped (ms since the epoch).
+    pub oldest_closed_stop_ms: Option<i64>,
+}
+
 const EXECUTION_COLUMNS: &str = "id, arn, name, state_machine_arn, state_machine_name, definition, role_arn, input, seed, start_ms, status, stop_ms, output, error, cause, redrive_count, redrive_ms, token_secret";
 
 fn execution_row(r: &rusqlite::Row) -> rusqlite::Result<ExecutionRow> {
@@ -286,10 +349,14 @@ impl Store {
     }
 
     fn init(mut conn: Connection) -> Result<Store> {
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        // Before the journal mode, whose switch writes the database's first
+        // page: a database chooses its vacuum mode only until then. On a
+        // journal that already exists this changes nothing.
+        conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
         // Checked and created in one write transaction, so the engine's
         // connections opening a new journal at once cannot see each
         // other's half-made schema.
@@ -407,6 +474,174 @@ impl Store {
             .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
                 Ok((r.get(1)?, r.get(2)?))
             })?)
+    }
+
+    /// Copies the rest of the WAL into the database and truncates the log
+    /// file to zero bytes (`TRUNCATE`), if it can at once. It takes the lock
+    /// commits take and needs no reader on an older snapshot; waiting for
+    /// those would hold commits back (a TRUNCATE that waited stalled
+    /// StartExecution for 240 ms), so it does not wait, and returns false
+    /// when something was in the way.
+    pub fn truncate_wal(&self) -> Result<bool> {
+        self.conn.busy_timeout(std::time::Duration::ZERO)?;
+        let busy = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                r.get::<_, i64>(0)
+            });
+        self.conn.busy_timeout(BUSY_TIMEOUT)?;
+        Ok(busy? == 0)
+    }
+
+    /// Closed executions whose journal ended before `closed_before_ms`,
+    /// lowest id first: what a retention sweep removes.
+    ///
+    /// Only indexes are read. The time of an execution's last fact is its
+    /// stop time (the fact that closes an execution is its last, journaled
+    /// at the stop time), and it sits in the small `facts` rows, while
+    /// `stop_ms` lies behind the definition and input in the execution's
+    /// row: reading it would read every closed execution's overflow pages
+    /// (some 13 KB each for the ingest machine). `delete_closed_executions`
+    /// checks `status` and `stop_ms` themselves before deleting.
+    pub fn closed_before(&self, closed_before_ms: i64) -> Result<Vec<i64>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT id FROM executions
+             WHERE status IN (?2, ?3, ?4, ?5) AND {LAST_FACT_MS} < ?1
+             ORDER BY id"
+        ))?;
+        let [s, f, t, a] = CLOSED;
+        let ids = stmt
+            .query_map(params![closed_before_ms, s, f, t, a], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<i64>>>()?;
+        Ok(ids)
+    }
+
+    /// Deletes those of the executions `ids` that are closed and stopped
+    /// before `closed_before_ms`, with their facts and history, in one
+    /// transaction; one that runs again (redriven since it was chosen) is
+    /// kept. Callers keep `ids` to a hundred or so, so the write lock is held
+    /// briefly. Their pages go to the free list, where new rows reuse them
+    /// and `return_free_pages` finds them. Returns how many executions were
+    /// deleted.
+    pub fn delete_closed_executions(&mut self, ids: &[i64], closed_before_ms: i64) -> Result<u64> {
+        let tx = self.conn.transaction()?;
+        let mut deleted = 0;
+        {
+            let mut execution = tx.prepare_cached(
+                "DELETE FROM executions WHERE id = ?1 AND status != ?2 AND stop_ms < ?3",
+            )?;
+            let mut facts = tx.prepare_cached("DELETE FROM facts WHERE execution_id = ?1")?;
+            let mut history = tx.prepare_cached("DELETE FROM history WHERE execution_id = ?1")?;
+            for &id in ids {
+                if execution.execute(params![id, Status::Running, closed_before_ms])? == 0 {
+                    continue;
+                }
+                facts.execute([id])?;
+                history.execute([id])?;
+                deleted += 1;
+            }
+        }
+        tx.commit()?;
+        Ok(deleted)
+    }
+
+    /// Gives up to `max_pages` free pages back to the file system, moving
+    /// pages from the end of the file into the holes (`incremental_vacuum`),
+    /// and returns how many are left to give back. A journal created before
+    /// retention (`auto_vacuum=NONE`) gives back none and returns 0: it
+    /// keeps its free pages for new rows.
+    ///
+    /// Run once a sweep has deleted everything it will: vacuuming after
+    /// each batch moved pages of executions the next batches deleted, and
+    /// wrote the log several times over.
+    pub fn return_free_pages(&mut self, max_pages: u32) -> Result<u64> {
+        if !self.returns_free_pages()? {
+            return Ok(0);
+        }
+        // Each step of this pragma frees one page and yields a row, so it
+        // runs to its end only when every row is read.
+        let mut vacuum = self
+            .conn
+            .prepare(&format!("PRAGMA incremental_vacuum({max_pages})"))?;
+        let mut pages = vacuum.query([])?;
+        while pages.next()?.is_some() {}
+        self.free_pages()
+    }
+
+    /// Whether the journal was made with `auto_vacuum=INCREMENTAL` (see
+    /// `init`).
+    fn returns_free_pages(&self) -> Result<bool> {
+        let mode: i64 = self
+            .conn
+            .query_row("PRAGMA auto_vacuum", [], |r| r.get(0))?;
+        Ok(mode != 0)
+    }
+
+    fn free_pages(&self) -> Result<u64> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA freelist_count", [], |r| r.get(0))?)
+    }
+
+    fn page_size(&self) -> Result<u64> {
+        Ok(self.conn.query_row("PRAGMA page_size", [], |r| r.get(0))?)
+    }
+
+    /// How big the journal is on disk and what it holds (`zoomvault
+    /// status`). Reads only indexes, never an execution's row: the counts
+    /// come from the status index and the stop times from `facts` (see
+    /// `closed_before`).
+    pub fn journal_stats(&self) -> Result<JournalStats> {
+        let mut stats = JournalStats::default();
+        let mut by_status = self
+            .conn
+            .prepare_cached("SELECT status, COUNT(*) FROM executions GROUP BY status")?;
+        let counts = by_status
+            .query_map([], |r| {
+                Ok((r.get::<_, Status>(0)?, r.get::<_, i64>(1)? as u64))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        for (status, count) in counts {
+            stats.executions += count;
+            if status.is_terminal() {
+                stats.closed += count;
+            } else {
+                stats.running += count;
+            }
+        }
+        let [s, f, t, a] = CLOSED;
+        stats.oldest_closed_stop_ms = self.conn.query_row(
+            &format!("SELECT MIN({LAST_FACT_MS}) FROM executions WHERE status IN (?1, ?2, ?3, ?4)"),
+            params![s, f, t, a],
+            |r| r.get(0),
+        )?;
+        stats.free_bytes = self.page_size()? * self.free_pages()?;
+        stats.returns_free_pages = self.returns_free_pages()?;
+        stats.database_bytes = self.file_bytes("")?;
+        stats.wal_bytes = self.wal_bytes();
+        Ok(stats)
+    }
+
+    /// The size of the write-ahead log file, in bytes (0 when there is
+    /// none).
+    pub fn wal_bytes(&self) -> u64 {
+        self.file_bytes("-wal").unwrap_or(0)
+    }
+
+    /// The size of the journal's file with `suffix` after its name; 0 for
+    /// an in-memory journal or a file that does not exist.
+    fn file_bytes(&self, suffix: &str) -> Result<u64> {
+        let Some(path) = self.conn.path().filter(|p| !p.is_empty()) else {
+            return Ok(0);
+        };
+        match std::fs::metadata(format!("{path}{suffix}")) {
+            Ok(metadata) => Ok(metadata.len()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+            Err(e) => Err(Error::File {
+                path: format!("{path}{suffix}"),
+                source: e,
+            }),
+        }
     }
 
     pub fn next_execution_id(&self) -> Result<i64> {
@@ -649,18 +884,8 @@ impl Store {
 mod tests {
     use super::*;
 
-    fn temp_path(name: &str) -> std::path::PathBuf {
-        let dir = std::env::temp_dir().join(format!(
-            "zoomvault-store-{name}-{}-{:?}",
-            std::process::id(),
-            std::thread::current().id()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("journal.db");
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-        }
-        path
+    fn temp_path(name: &str) -> crate::scratch::ScratchJournal {
+        crate::scratch::ScratchJournal::new(&format!("store-{name}"))
     }
 
     #[test]
@@ -698,22 +923,20 @@ mod tests {
         assert_eq!(Store::open(&path).unwrap().next_execution_id().unwrap(), 1);
     }
 
-    #[test]
-    fn a_new_execution_keeps_its_token_secret() {
-        let mut store = Store::open_in_memory().unwrap();
-        let secret = TokenSecret::generate();
-        let row = ExecutionRow {
-            id: 1,
-            arn: "arn:e".into(),
-            name: "e".into(),
+    /// A running execution `id`, started at `start_ms`.
+    fn running_row(id: i64, start_ms: i64) -> ExecutionRow {
+        ExecutionRow {
+            id,
+            arn: format!("arn:e{id}"),
+            name: format!("e{id}"),
             state_machine_arn: "arn:m".into(),
             state_machine_name: "m".into(),
             definition: "{}".into(),
             role_arn: "arn:r".into(),
             input: "{}".into(),
             seed: 7,
-            token_secret: secret.clone(),
-            start_ms: 1000,
+            token_secret: TokenSecret::generate(),
+            start_ms,
             status: Status::Running,
             stop_ms: None,
             output: None,
@@ -721,15 +944,229 @@ mod tests {
             cause: None,
             redrive_count: 0,
             redrive_ms: None,
+        }
+    }
+
+    /// Journals execution `id` as the driver would: started at `start_ms`
+    /// with its first fact and event, and when `stop_ms` is given, stopped
+    /// then (ABORTED) by a last fact of that time.
+    fn journal_execution(store: &mut Store, id: i64, start_ms: i64, stop_ms: Option<i64>) {
+        let fact = |seq, at_ms, fact| NewFact {
+            execution_id: id,
+            entry: JournalEntry { seq, at_ms, fact },
         };
+        let event = |event_id, event_type| {
+            let event = HistoryEvent {
+                id: event_id,
+                previous_event_id: event_id - 1,
+                timestamp_ms: start_ms,
+                event_type,
+                details: None,
+            };
+            (id, event)
+        };
+        let mut batch = Batch {
+            new_executions: vec![running_row(id, start_ms)],
+            facts: vec![fact(0, start_ms, Fact::Started { input: Value::Null })],
+            history: vec![event(1, crate::history::EventType::ExecutionStarted)],
+            ..Batch::default()
+        };
+        if let Some(stop_ms) = stop_ms {
+            let stopped = Fact::Stopped {
+                error: None,
+                cause: None,
+            };
+            batch.facts.push(fact(1, stop_ms, stopped));
+            batch
+                .history
+                .push(event(2, crate::history::EventType::ExecutionAborted));
+            batch.closed.push(Closed {
+                execution_id: id,
+                status: Status::Aborted,
+                stop_ms,
+                output: None,
+                error: None,
+                cause: None,
+            });
+        }
+        store.commit(&batch).unwrap();
+    }
+
+    /// Makes execution `id`'s row several pages long, as an execution of a
+    /// real state machine is with its definition and input.
+    fn fatten(store: &Store, id: i64) {
+        store
+            .conn
+            .execute(
+                "UPDATE executions SET definition = ?2 WHERE id = ?1",
+                params![id, "x".repeat(16 << 10)],
+            )
+            .unwrap();
+    }
+
+    fn journal_execution_on_another_connection(path: &Path, id: i64) {
+        let mut other = Store::open(path).unwrap();
+        other.disable_auto_checkpoint().unwrap();
+        journal_execution(&mut other, id, 100, None);
+    }
+
+    /// Rows of `table` that belong to execution `id`.
+    fn rows_of(store: &Store, table: &str, id: i64) -> i64 {
+        let column = if table == "executions" {
+            "id"
+        } else {
+            "execution_id"
+        };
+        store
+            .conn
+            .query_row(
+                &format!("SELECT COUNT(*) FROM {table} WHERE {column} = ?1"),
+                [id],
+                |r| r.get(0),
+            )
+            .unwrap()
+    }
+
+    #[test]
+    fn a_new_execution_keeps_its_token_secret() {
+        let mut store = Store::open_in_memory().unwrap();
+        let row = running_row(1, 1000);
         store
             .commit(&Batch {
                 new_executions: vec![row.clone()],
                 ..Batch::default()
             })
             .unwrap();
-        let stored = store.execution("arn:e").unwrap().unwrap();
-        assert_eq!(stored.token_secret, secret);
+        let stored = store.execution("arn:e1").unwrap().unwrap();
+        assert_eq!(stored.token_secret, row.token_secret);
         assert_eq!(stored, row);
+    }
+
+    #[test]
+    fn only_executions_closed_before_the_cutoff_are_chosen_and_deleted_with_every_row() {
+        let scratch = temp_path("delete");
+        let mut store = Store::open(&scratch).unwrap();
+        journal_execution(&mut store, 1, 100, Some(200)); // closed long ago
+        journal_execution(&mut store, 2, 100, None); // running since long ago
+        journal_execution(&mut store, 3, 100, Some(900)); // closed recently
+        journal_execution(&mut store, 4, 150, Some(250)); // closed long ago
+        assert_eq!(store.closed_before(500).unwrap(), [1, 4]);
+
+        assert_eq!(store.delete_closed_executions(&[1, 4], 500).unwrap(), 2);
+        for id in [1, 4] {
+            for table in ["executions", "facts", "history"] {
+                assert_eq!(rows_of(&store, table, id), 0, "{table} of {id}");
+            }
+        }
+        for id in [2, 3] {
+            for table in ["executions", "facts", "history"] {
+                assert!(rows_of(&store, table, id) > 0, "{table} of {id}");
+            }
+        }
+        assert!(store.closed_before(500).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_chosen_execution_that_runs_again_or_stopped_later_is_kept() {
+        let mut store = Store::open_in_memory().unwrap();
+        journal_execution(&mut store, 1, 100, None);
+        journal_execution(&mut store, 2, 100, Some(900));
+        // As if a sweep had chosen them before a redrive reopened 1 and
+        // before 2 stopped: the delete checks the rows themselves.
+        assert_eq!(store.delete_closed_executions(&[1, 2, 3], 500).unwrap(), 0);
+        assert!(store.execution("arn:e1").unwrap().is_some());
+        assert!(store.execution("arn:e2").unwrap().is_some());
+    }
+
+    #[test]
+    fn journal_stats_count_executions_and_find_the_oldest_stop() {
+        let stats = temp_path("stats");
+        let mut store = Store::open(&stats).unwrap();
+        let empty = store.journal_stats().unwrap();
+        assert_eq!((empty.executions, empty.oldest_closed_stop_ms), (0, None));
+        assert!(
+            empty.returns_free_pages,
+            "a new journal is made with incremental vacuum"
+        );
+        journal_execution(&mut store, 1, 100, Some(300));
+        journal_execution(&mut store, 2, 100, None);
+        journal_execution(&mut store, 3, 100, Some(200));
+        let stats = store.journal_stats().unwrap();
+        assert_eq!(
+            (stats.executions, stats.running, stats.closed),
+            (3, 1, 2),
+            "{stats:?}"
+        );
+        assert_eq!(stats.oldest_closed_stop_ms, Some(200));
+        assert!(stats.database_bytes > 0 && stats.wal_bytes > 0, "{stats:?}");
+    }
+
+    #[test]
+    fn deleted_executions_give_their_pages_back_to_the_file_system() {
+        let path = temp_path("vacuum");
+        let mut store = Store::open(&path).unwrap();
+        for id in 1..=200 {
+            journal_execution(&mut store, id, 100, Some(200));
+            fatten(&store, id);
+        }
+        assert!(store.truncate_wal().unwrap());
+        let before = store.journal_stats().unwrap().database_bytes;
+        let ids = store.closed_before(500).unwrap();
+        assert_eq!(store.delete_closed_executions(&ids, 500).unwrap(), 200);
+        assert!(store.journal_stats().unwrap().free_bytes * 2 > before);
+        // A chunk at a time, as the sweep asks the engine thread.
+        let mut left = store.return_free_pages(1000).unwrap();
+        assert_eq!(left, store.free_pages().unwrap());
+        while left > 0 {
+            left = store.return_free_pages(1000).unwrap();
+        }
+        assert!(store.truncate_wal().unwrap());
+        let after = store.journal_stats().unwrap();
+        assert!(
+            after.database_bytes * 10 < before,
+            "{before} bytes before, {after:?}"
+        );
+        assert_eq!(after.wal_bytes, 0);
+    }
+
+    #[test]
+    fn truncating_the_wal_waits_for_no_reader() {
+        let path = temp_path("truncate");
+        let mut writer = Store::open(&path).unwrap();
+        writer.disable_auto_checkpoint().unwrap();
+        let upkeep = Store::open(&path).unwrap();
+        journal_execution(&mut writer, 1, 100, Some(200));
+        // A reader in the middle of a read holds its snapshot.
+        let mut read = writer.conn.prepare("SELECT id FROM executions").unwrap();
+        let mut rows = read.query([]).unwrap();
+        rows.next().unwrap();
+        journal_execution_on_another_connection(&path, 2);
+        let began = std::time::Instant::now();
+        assert!(!upkeep.truncate_wal().unwrap());
+        assert!(began.elapsed() < std::time::Duration::from_secs(1));
+        drop(rows);
+        drop(read);
+        assert!(upkeep.truncate_wal().unwrap());
+        assert_eq!(upkeep.wal_bytes(), 0);
+    }
+
+    #[test]
+    fn a_journal_made_before_retention_keeps_its_vacuum_mode_and_is_swept() {
+        let path = temp_path("no-vacuum");
+        let old = Connection::open(&path).unwrap();
+        old.pragma_update(None, "journal_mode", "WAL").unwrap();
+        old.execute_batch(SCHEMA).unwrap();
+        old.pragma_update(None, "user_version", SCHEMA_VERSION)
+            .unwrap();
+        drop(old);
+        let mut store = Store::open(&path).unwrap();
+        assert!(!store.journal_stats().unwrap().returns_free_pages);
+        journal_execution(&mut store, 1, 100, Some(200));
+        fatten(&store, 1);
+        assert_eq!(store.delete_closed_executions(&[1], 500).unwrap(), 1);
+        assert_eq!(store.return_free_pages(1000).unwrap(), 0);
+        let stats = store.journal_stats().unwrap();
+        assert_eq!(stats.executions, 0);
+        assert!(stats.free_bytes > 0, "kept for reuse: {stats:?}");
     }
 }

@@ -10,5 +10,6 @@ mod basics;
 mod callbacks;
 mod redrive;
 mod redrive_parallel_map;
+mod retention;
 mod state_machines;
 mod support;
