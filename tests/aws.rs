@@ -28,7 +28,7 @@ use zoomvault_lambda_emulator::{Config, Emulator, FunctionConfig};
 use zoomvault_zoom_sim::{FileSpec, MeetingSpec, SimConfig, ZoomSim};
 
 /// The functions the deployment defines, by the name each is deployed as.
-const FUNCTIONS: [&str; 13] = [
+const FUNCTIONS: [&str; 14] = [
     "webhook",
     "start-ingest",
     "ingest-metadata",
@@ -42,6 +42,7 @@ const FUNCTIONS: [&str; 13] = [
     "rebuild-index",
     "reindex-recording",
     "scan-missed-meetings",
+    "purge-recordings",
 ];
 
 const MIB: u64 = 1024 * 1024;
@@ -358,6 +359,8 @@ async fn a_webhook_through_the_lambdas_archives_the_recording_in_s3_dynamodb_and
         ("ZOOMVAULT_ZOOM_API_BASE", sim.api_base_url()),
         ("ZOOMVAULT_ZOOM_OAUTH_BASE", sim.base_url()),
         ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_string()),
+        // purge-recordings: a year, and the test's old recording is due.
+        ("ZOOMVAULT_RETENTION_DAYS", "365".to_string()),
         ("RUST_LOG", "info".to_string()),
     ];
     let mut config = Config::new();
@@ -597,7 +600,12 @@ async fn a_webhook_through_the_lambdas_archives_the_recording_in_s3_dynamodb_and
         );
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
     };
-    let scanned = invoke(&lambda, "scan-missed-meetings", &scan_sample("scheduled.json")).await;
+    let scanned = invoke(
+        &lambda,
+        "scan-missed-meetings",
+        &scan_sample("scheduled.json"),
+    )
+    .await;
     assert_eq!(scanned["started_count"], 1, "{scanned}");
     assert_eq!(scanned["started"][0]["recording_uuid"], json!(missed.uuid));
     let name = scanned["started"][0]["execution_name"].as_str().unwrap();
@@ -610,12 +618,86 @@ async fn a_webhook_through_the_lambdas_archives_the_recording_in_s3_dynamodb_and
         described.cause
     );
     assert!(index.get(&missed.uuid).await.unwrap().is_some());
-    let again = invoke(&lambda, "scan-missed-meetings", &scan_sample("dry-run.json")).await;
+    let again = invoke(
+        &lambda,
+        "scan-missed-meetings",
+        &scan_sample("dry-run.json"),
+    )
+    .await;
     assert_eq!(
         (&again["started_count"], &again["dry_run"]),
         (&json!(0), &json!(true)),
         "{again}"
     );
+
+    // A recording of two years ago, ingested by hand, is past the year
+    // of retention: purge-recordings names it in a dry run, then deletes
+    // its objects and its entry after writing its disposition record;
+    // the recent ones stay, and a second run purges nothing.
+    let old = sim.add_meeting(MeetingSpec {
+        start_time: Some(time::OffsetDateTime::now_utc() - time::Duration::days(730)),
+        files: vec![FileSpec::audio(2048)],
+        ..MeetingSpec::default()
+    });
+    let started = invoke(
+        &lambda,
+        "start-ingest",
+        &json!({ "recording_uuid": old.uuid }),
+    )
+    .await;
+    let arn = started["executions"][0]["execution_arn"].as_str().unwrap();
+    let described = finished(&sfn, arn).await;
+    assert_eq!(
+        described.status,
+        aws_sdk_sfn::types::ExecutionStatus::Succeeded,
+        "{:?} {:?}",
+        described.cause,
+        described.error
+    );
+    let old_entry = index.get(&old.uuid).await.unwrap().expect("archived");
+    let purge_sample = |name: &str| -> Value {
+        let path = format!(
+            "{}/../events/purge-recordings/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    let dry = invoke(&lambda, "purge-recordings", &purge_sample("dry-run.json")).await;
+    assert_eq!(dry["purged_count"], 1, "{dry}");
+    assert!(
+        index.get(&old.uuid).await.unwrap().is_some(),
+        "a dry run deletes nothing"
+    );
+    let purged = invoke(&lambda, "purge-recordings", &purge_sample("scheduled.json")).await;
+    assert_eq!(purged["purged_count"], 1, "{purged}");
+    assert_eq!(purged["purged"][0]["recording_uuid"], json!(old.uuid));
+    assert_eq!(index.get(&old.uuid).await.unwrap(), None);
+    let prefix = old_entry.document_key.trim_end_matches("recording.json");
+    let left = stack
+        .s3
+        .list_objects_v2()
+        .bucket(&stack.bucket)
+        .prefix(prefix)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        left.key_count(),
+        Some(0),
+        "every object of the recording is gone"
+    );
+    let record = stack
+        .object(purged["purged"][0]["disposition_key"].as_str().unwrap())
+        .await;
+    let record: Value = serde_json::from_slice(&record).unwrap();
+    assert_eq!(record["recording_uuid"], json!(old.uuid));
+    assert_eq!(record["rule"]["days"], 365);
+    assert!(
+        index.get(&meeting.uuid).await.unwrap().is_some(),
+        "recent ones stay"
+    );
+    let again = invoke(&lambda, "purge-recordings", &purge_sample("scheduled.json")).await;
+    assert_eq!(again["purged_count"], 0, "{again}");
 
     emulator.shutdown().await;
     let _ = stop_engine.send(());

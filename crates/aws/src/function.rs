@@ -124,6 +124,16 @@ impl FunctionEnv {
     }
 }
 
+/// A whole number of seconds from the environment variable `name`
+/// (an operation's time budget inside the function's timeout), or
+/// `default` when it is not set.
+pub fn seconds_setting(
+    name: &'static str,
+    default: std::time::Duration,
+) -> Result<std::time::Duration, Error> {
+    Ok(number(&|n| std::env::var(n).ok(), name)?.map_or(default, std::time::Duration::from_secs))
+}
+
 fn number(get: &dyn Fn(&str) -> Option<String>, name: &'static str) -> Result<Option<u64>, Error> {
     match get(name).filter(|v| !v.is_empty()) {
         None => Ok(None),

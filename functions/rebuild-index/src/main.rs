@@ -9,12 +9,12 @@
 //! the function's 900 s timeout) have passed and answers with
 //! `"complete": false`; invoking it again resumes from its checkpoint.
 //! The answer is the report: counts, and the invalid documents with their
-//! reasons.
+//! reasons. A run that wrote or removed entries asks for a site rebuild.
 
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
-use zoomvault_archive::operations::rebuild::{rebuild_index, RebuildOptions};
+use zoomvault_archive::operations::rebuild::{self, rebuild_index, RebuildOptions};
 use zoomvault_archive::steps::StepError;
 use zoomvault_aws::function::ZoomAccess;
 
@@ -27,12 +27,10 @@ struct Input {
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let budget = match std::env::var("ZOOMVAULT_REBUILD_SECONDS") {
-        Ok(text) => Duration::from_secs(text.parse().map_err(|_| {
-            format!("ZOOMVAULT_REBUILD_SECONDS must be a whole number of seconds, not {text:?}")
-        })?),
-        Err(_) => Duration::from_secs(780),
-    };
+    let budget = zoomvault_aws::function::seconds_setting(
+        "ZOOMVAULT_REBUILD_SECONDS",
+        Duration::from_secs(780),
+    )?;
     zoomvault_aws::lambda::run_step(ZoomAccess::None, |context, event| async move {
         let started = Instant::now();
         let input: Input = serde_json::from_value(event).map_err(|e| {
@@ -61,6 +59,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             };
             StepError::new(name, e.to_string())
         })?;
+        rebuild::request_site_rebuild(context.events.as_ref(), &report)
+            .await
+            .map_err(|e| StepError::new("Events.Failed", e.to_string()))?;
         Ok(serde_json::to_value(report).expect("a report serialises"))
     })
     .await

@@ -15,6 +15,8 @@
 //! Time is wall-clock for the whole rebuild; memory is the process's peak
 //! RSS (`VmHWM`) against its RSS once the archive is open (`VmRSS`).
 
+mod support;
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -25,15 +27,7 @@ use zoomvault::serve::StoreSetting;
 use zoomvault_archive::fixtures;
 use zoomvault_archive::local::DirObjectStore;
 
-fn status_kib(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|line| line.strip_prefix(field))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
-}
+use support::status_kib;
 
 /// Child mode: one rebuild of `data`, one JSON line.
 fn one(data: &Path) {

@@ -46,12 +46,13 @@ async fn main() {
     let data = tempfile::tempdir().expect("data dir");
     let port = free_port();
     // MAX_CONCURRENT_TASKS overrides serve's default, to show its effect.
-    let settings = data.path().join("settings.json");
-    let mut file_settings = serde_json::json!({});
+    let settings = data.path().join("settings.toml");
+    let mut file_settings = String::from("scan_every = \"off\"\n");
     if let Ok(n) = std::env::var("MAX_CONCURRENT_TASKS") {
-        file_settings["max_concurrent_tasks"] = n.parse::<u64>().expect("a number").into();
+        let n: u64 = n.parse().expect("a number");
+        file_settings.push_str(&format!("max_concurrent_tasks = {n}\n"));
     }
-    std::fs::write(&settings, file_settings.to_string()).expect("settings file");
+    std::fs::write(&settings, file_settings).expect("settings file");
     let mut child = Command::new(env!("CARGO_BIN_EXE_zoomvault"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .arg("--data-dir")

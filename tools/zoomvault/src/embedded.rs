@@ -35,6 +35,8 @@ pub struct EmbeddedConfig {
     pub ingest: IngestConfig,
     pub site_title: String,
     pub max_concurrent_tasks: usize,
+    /// How long closed executions stay in the journal (`None`: forever).
+    pub journal_retention: Option<std::time::Duration>,
 }
 
 /// Everything `zoomvault serve` runs, opened on one data directory:
@@ -118,6 +120,7 @@ impl Embedded {
         });
         let mut engine_config = EngineConfig::new(dir.join("engine.db"));
         engine_config.max_concurrent_tasks = config.max_concurrent_tasks;
+        engine_config.retention = config.journal_retention;
         let engine = Engine::open(engine_config, step_handlers(context))
             .context("opening the engine journal (engine.db)")?;
         let machine = engine

@@ -11,3 +11,4 @@ pub mod embedded;
 pub mod ops;
 pub mod schedule;
 pub mod serve;
+pub mod status;

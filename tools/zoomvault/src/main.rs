@@ -68,16 +68,13 @@ enum Command {
     /// the recordings site, in one process. Without Zoom credentials it
     /// runs against the bundled Zoom simulator and ingests a demo meeting.
     Serve {
-        /// Address to listen on [default: 127.0.0.1:8080]
-        #[arg(long)]
-        listen: Option<std::net::SocketAddr>,
-        /// Where recordings, the journal, the index and the site live
-        /// [default: ./zoomvault-data]
-        #[arg(long)]
-        data_dir: Option<std::path::PathBuf>,
-        /// JSON settings file (see README); environment variables win
-        #[arg(long)]
+        /// TOML settings file: any of the settings below by their long
+        /// names with underscores (zoom_account_id = "..."); flags and
+        /// environment variables win over it
+        #[arg(long, env = "ZOOMVAULT_CONFIG")]
         config: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        options: Box<zoomvault::serve::ServeOptions>,
     },
     /// Start an ingest by hand through a running `zoomvault serve`: from a
     /// saved webhook JSON file (or any request start-ingest takes), a
@@ -124,6 +121,20 @@ enum Command {
     /// on a schedule. Exit code 1 if a user or recording could not be
     /// handled.
     Scan(ScanArgs),
+    /// Where recordings stand, asked of the running `zoomvault serve`
+    /// (its GET /status): received, retrieving (bytes done of total),
+    /// archived, failed with its cause, skipped, trashed in Zoom; and the
+    /// engine journal's size. By default every recording an ingest
+    /// started for in the last day.
+    Status(StatusArgs),
+    /// Purge recordings past their retention: each recording whose rule
+    /// (a host's own, else the default) makes it due, unless its document
+    /// has a legal hold, is deleted from the store and the index after a
+    /// disposition record (what, when, which rule) is written under
+    /// dispositions/, which is never purged. The rules come from the flags,
+    /// their environment variables, or serve's --config file. Exit code 1
+    /// if a recording could not be judged or purged.
+    Purge(PurgeArgs),
     /// The workflow engine alone, behind its Step Functions API.
     Engine {
         #[command(subcommand)]
@@ -215,11 +226,7 @@ fn main() -> ExitCode {
     init_logging(cli.log_format, if serving { "info" } else { "warn" });
     let result = match cli.command {
         Command::Workflow { command } => workflow::run(command),
-        Command::Serve {
-            listen,
-            data_dir,
-            config,
-        } => serve(listen, data_dir, config),
+        Command::Serve { config, options } => serve(*options, config),
         Command::Rebuild { archive, fresh } => rebuild(archive, fresh),
         Command::Reindex {
             file,
@@ -229,6 +236,8 @@ fn main() -> ExitCode {
         } => reindex(archive, file, edit, force),
         Command::Ingest(args) => ingest(args),
         Command::Scan(args) => scan(args),
+        Command::Status(args) => status(args),
+        Command::Purge(args) => purge(args),
         Command::Engine {
             command:
                 EngineCommand::Serve {
@@ -252,23 +261,15 @@ fn main() -> ExitCode {
 }
 
 fn serve(
-    listen: Option<std::net::SocketAddr>,
-    data_dir: Option<std::path::PathBuf>,
+    options: zoomvault::serve::ServeOptions,
     config: Option<std::path::PathBuf>,
 ) -> anyhow::Result<ExitCode> {
-    use anyhow::Context;
-    use zoomvault::serve::{ConfigFile, ServeSettings};
+    use zoomvault::serve::{ServeOptions, ServeSettings};
     let file = match &config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            serde_json::from_str::<ConfigFile>(&text)
-                .with_context(|| format!("{}: not a valid settings file", path.display()))?
-        }
-        None => ConfigFile::default(),
+        Some(path) => ServeOptions::from_toml_file(path)?,
+        None => ServeOptions::default(),
     };
-    let settings =
-        ServeSettings::resolve(listen, data_dir, file, &|name| std::env::var(name).ok())?;
+    let settings = ServeSettings::resolve(options, file)?;
     let runtime = tokio::runtime::Runtime::new()?;
     let shutdown = {
         let _in_runtime = runtime.enter();
@@ -357,6 +358,138 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    })
+}
+
+#[derive(Debug, clap::Args)]
+struct PurgeArgs {
+    /// Judge and list, delete nothing
+    #[arg(long)]
+    dry_run: bool,
+    /// Purge recordings this many days after they started, or forever
+    /// [default: forever, or serve's config file]
+    #[arg(long, env = "ZOOMVAULT_RETENTION_DAYS")]
+    retention_days: Option<String>,
+    /// A host's own retention, EMAIL=DAYS or EMAIL=forever (repeat, or
+    /// comma-separated)
+    #[arg(
+        long = "retention-host",
+        env = "ZOOMVAULT_RETENTION_HOSTS",
+        value_delimiter = ','
+    )]
+    retention_hosts: Vec<String>,
+    /// serve's TOML settings file, for the retention rules it holds
+    #[arg(long, env = "ZOOMVAULT_CONFIG")]
+    config: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    archive: ArchiveArgs,
+}
+
+fn purge(args: PurgeArgs) -> anyhow::Result<ExitCode> {
+    use zoomvault_archive::operations::purge::RetentionPolicy;
+    let file = match &args.config {
+        Some(path) => zoomvault::serve::ServeOptions::from_toml_file(path)?,
+        None => zoomvault::serve::ServeOptions::default(),
+    };
+    let days = args.retention_days.or(file.retention_days);
+    let hosts = if args.retention_hosts.is_empty() {
+        file.retention_hosts
+    } else {
+        args.retention_hosts
+    };
+    let policy =
+        RetentionPolicy::from_settings(days.as_deref(), &hosts).map_err(anyhow::Error::msg)?;
+    if !policy.purges() {
+        println!("no retention rule purges anything (set --retention-days or --retention-host): nothing to do");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let runtime = tokio::runtime::Runtime::new()?;
+    let report = runtime.block_on(async {
+        let archive = args.archive.open().await?;
+        zoomvault::ops::purge(&archive, &policy, args.dry_run).await
+    })?;
+    zoomvault::ops::write_purge_report(&report, &mut std::io::stdout().lock())?;
+    Ok(if report.failed_count > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+#[derive(Debug, clap::Args)]
+struct StatusArgs {
+    /// One recording, by UUID
+    #[arg(conflicts_with_all = ["meeting", "since"])]
+    recording: Option<String>,
+    /// Every archived instance of a meeting number
+    #[arg(long, conflicts_with = "since")]
+    meeting: Option<String>,
+    /// Every recording an ingest started for in this long (24h, 7d)
+    #[arg(long)]
+    since: Option<String>,
+    /// The report as JSON, as GET /status answers it
+    #[arg(long)]
+    json: bool,
+    /// The running `zoomvault serve`
+    #[arg(
+        long,
+        env = "ZOOMVAULT_ENDPOINT",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    endpoint: String,
+}
+
+fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
+    use anyhow::Context;
+    let mut query = Vec::new();
+    if let Some(uuid) = &args.recording {
+        query.push(("recording", uuid.as_str()));
+    }
+    if let Some(id) = &args.meeting {
+        query.push(("meeting", id.as_str()));
+    }
+    if let Some(since) = &args.since {
+        query.push(("since", since.as_str()));
+    }
+    let url = format!("{}/status", args.endpoint.trim_end_matches('/'));
+    let runtime = tokio::runtime::Runtime::new()?;
+    let (code, body) = runtime.block_on(async {
+        let response = reqwest::Client::new()
+            .get(&url)
+            .query(&query)
+            .send()
+            .await
+            .with_context(|| format!("asking {url} (is zoomvault serve running there?)"))?;
+        let code = response.status();
+        anyhow::Ok((code, response.text().await?))
+    })?;
+    if !code.is_success() {
+        let why = serde_json::from_str::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v["error"].as_str().map(str::to_owned))
+            .unwrap_or(body);
+        anyhow::bail!("{url} answered {code}: {why}");
+    }
+    let report: zoomvault::status::StatusReport =
+        serde_json::from_str(&body).with_context(|| format!("{url} answered {body:?}"))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        zoomvault::status::write_report(&report, &mut std::io::stdout().lock())?;
+    }
+    let unknown = args.recording.is_some()
+        && report
+            .recordings
+            .iter()
+            .all(|r| r.state == zoomvault::status::State::Unknown);
+    Ok(if unknown {
+        eprintln!(
+            "no recording {} in the index or the engine",
+            args.recording.unwrap_or_default()
+        );
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
     })
 }
 

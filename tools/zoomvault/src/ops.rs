@@ -124,7 +124,9 @@ pub async fn rebuild(archive: &Archive, fresh: bool) -> anyhow::Result<RebuildRe
     )
     .await;
     progress.finish();
-    Ok(report?)
+    let report = report?;
+    rebuild::request_site_rebuild(archive.events.as_ref(), &report).await?;
+    Ok(report)
 }
 
 /// The summary `zoomvault rebuild` prints.
@@ -419,6 +421,102 @@ pub fn write_scan_report(
     }
     for failure in &report.errors {
         writeln!(out, "not handled: {}: {}", failure.what, failure.error)?;
+    }
+    writeln!(out, "{}", report.summary())
+}
+
+/// `zoomvault purge`: the recordings `policy` makes due, purged (in a dry
+/// run, only named), each with its disposition record.
+pub async fn purge(
+    archive: &Archive,
+    policy: &zoomvault_archive::operations::purge::RetentionPolicy,
+    dry_run: bool,
+) -> anyhow::Result<zoomvault_archive::operations::purge::PurgeReport> {
+    use zoomvault_archive::operations::purge::{self, PurgeOptions, PurgeProgress};
+    let progress = Progress::new("purge");
+    let show = |p: PurgeProgress<'_>| {
+        progress.update(
+            p.report.examined,
+            p.report.examined,
+            format!("recordings examined, {} due", p.report.purged_count),
+        )
+    };
+    let options = PurgeOptions {
+        now: time::OffsetDateTime::now_utc(),
+        dry_run,
+        purged_by: purged_by("zoomvault purge"),
+        deadline: None,
+    };
+    let report = purge::purge_recordings(
+        archive.store.as_ref(),
+        archive.index.as_ref(),
+        archive.events.as_ref(),
+        policy,
+        &options,
+        &show,
+    )
+    .await;
+    progress.finish();
+    Ok(report?)
+}
+
+/// Who a disposition record says purged: the command, on which host.
+pub fn purged_by(what: &str) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_default();
+    if host.is_empty() {
+        what.to_owned()
+    } else {
+        format!("{what} on {host}")
+    }
+}
+
+/// What `zoomvault purge` prints: each recording purged (or, in a dry
+/// run, to purge), held, or not judged, and the summary.
+pub fn write_purge_report(
+    report: &zoomvault_archive::operations::purge::PurgeReport,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let verb = if report.dry_run {
+        "would purge"
+    } else {
+        "purged"
+    };
+    let rule = |r: &zoomvault_archive::operations::purge::AppliedRule| match &r.host_email {
+        Some(host) => format!("{host}'s rule, {} days", r.days),
+        None => format!("default rule, {} days", r.days),
+    };
+    for p in &report.purged {
+        writeln!(
+            out,
+            "{verb}: {} ({} files, {:.1} MiB; {}){}",
+            p.recording_uuid,
+            p.files,
+            p.bytes as f64 / (1024.0 * 1024.0),
+            rule(&p.rule),
+            if report.dry_run {
+                String::new()
+            } else {
+                format!(" recorded at {}", p.disposition_key)
+            },
+        )?;
+    }
+    for h in &report.held {
+        writeln!(
+            out,
+            "held: {} ({}): legal hold: {}",
+            h.recording_uuid,
+            rule(&h.rule),
+            h.hold.reason
+        )?;
+    }
+    for f in &report.failed {
+        writeln!(
+            out,
+            "not purged: {} ({}): {}",
+            f.recording_uuid, f.document_key, f.reason
+        )?;
     }
     writeln!(out, "{}", report.summary())
 }

@@ -78,6 +78,7 @@ async fn harness_keyed(ingest: IngestConfig, key: Option<ApiKey>) -> Harness {
         ingest,
         site_title: "Recordings".into(),
         max_concurrent_tasks: 8,
+        journal_retention: Some(zoomvault_engine::DEFAULT_RETENTION),
     })
     .unwrap();
     let listener = Listener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))

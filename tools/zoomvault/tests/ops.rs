@@ -148,6 +148,16 @@ impl Drop for Serve {
     }
 }
 
+/// A Zoom simulator on a free loopback port, in this test's runtime.
+async fn simulator() -> zoomvault_zoom_sim::ZoomSim {
+    zoomvault_zoom_sim::ZoomSim::start(
+        zoomvault_zoom_sim::SimConfig::default(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap()
+}
+
 fn zoom_env(sim: &zoomvault_zoom_sim::ZoomSim) -> Vec<(&'static str, String)> {
     let c = sim.config();
     vec![
@@ -216,12 +226,7 @@ fn ingest(serve: &Serve, sim: &zoomvault_zoom_sim::ZoomSim, args: &[&str]) -> Ou
 // on the commands it runs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ingest_by_meeting_number_archives_once_and_force_ingests_again() {
-    let sim = zoomvault_zoom_sim::ZoomSim::start(
-        zoomvault_zoom_sim::SimConfig::default(),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap();
+    let sim = simulator().await;
     let meeting = sim.demo_meeting();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
@@ -278,8 +283,12 @@ async fn ingest_by_meeting_number_archives_once_and_force_ingests_again() {
         text(&again.stdout)
     );
 
+    // A legal hold placed on the archived copy...
+    let archived_entry = entries(&data).await.remove(0);
+    hold(&data, &archived_entry, dir.path()).await;
+
     // Forced: recovered from Zoom's trash, ingested again under a new
-    // name, still one document.
+    // name, still one document, and still held.
     let forced = ingest(&serve, &sim, &[&meeting.uuid, "--force", "--wait"]);
     let out = text(&forced.stdout);
     assert!(forced.status.success(), "{out}\n{}", text(&forced.stderr));
@@ -287,6 +296,15 @@ async fn ingest_by_meeting_number_archives_once_and_force_ingests_again() {
     assert!(out.contains("succeeded: arn:"), "{out}");
     assert_eq!(documents().await, 1);
     assert_eq!(sim.trashed(), vec![meeting.uuid.clone()]);
+    let store = DirObjectStore::open(data.join("store")).unwrap();
+    let document: serde_json::Value =
+        serde_json::from_slice(&store.get(&archived_entry.document_key).await.unwrap()).unwrap();
+    assert_eq!(document["legal_hold"]["reason"], "Records request 2026-114");
+    assert_ne!(
+        entries(&data).await[0].ingested_at,
+        archived_entry.ingested_at,
+        "the document is the new ingest's"
+    );
 
     // A meeting number Zoom does not know: the cause, and exit code 1.
     let unknown = ingest(&serve, &sim, &["999 999 9999"]);
@@ -342,12 +360,7 @@ fn missed_meetings(sim: &zoomvault_zoom_sim::ZoomSim) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scan_starts_the_missed_recordings_once_and_a_dry_run_starts_nothing() {
-    let sim = zoomvault_zoom_sim::ZoomSim::start(
-        zoomvault_zoom_sim::SimConfig::default(),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap();
+    let sim = simulator().await;
     let missed = missed_meetings(&sim);
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
@@ -410,12 +423,7 @@ async fn scan_starts_the_missed_recordings_once_and_a_dry_run_starts_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_runs_the_scan_on_its_schedule_and_remembers_the_run() {
-    let sim = zoomvault_zoom_sim::ZoomSim::start(
-        zoomvault_zoom_sim::SimConfig::default(),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap();
+    let sim = simulator().await;
     let missed = missed_meetings(&sim);
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
@@ -433,14 +441,141 @@ async fn serve_runs_the_scan_on_its_schedule_and_remembers_the_run() {
     assert!(record["scan"].as_i64().is_some(), "{record}");
 }
 
+fn status(serve: &Serve, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_zoomvault"))
+        .arg("status")
+        .args(args)
+        .args(["--endpoint", &serve.url])
+        .output()
+        .expect("running zoomvault status")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_follows_a_recording_from_retrieving_to_archived_and_names_a_failure() {
+    let sim = simulator().await;
+    let meeting = sim.demo_meeting();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let serve = start_serve(&data, &sim);
+
+    // Zoom's file server slowed down: the ingest is caught retrieving.
+    sim.set_delay("/cdn/", std::time::Duration::from_millis(1500));
+    sim.set_delay("/rec/", std::time::Duration::from_millis(1500));
+    let started = ingest(&serve, &sim, &[&meeting.uuid]);
+    assert!(started.status.success(), "{}", text(&started.stderr));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let out = text(&status(&serve, &[&meeting.uuid]).stdout);
+        if out.contains(" retrieving ") {
+            assert!(out.contains(" of ") && out.contains(" files)"), "{out}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never seen retrieving: {out}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    sim.set_delay("/cdn/", std::time::Duration::ZERO);
+    sim.set_delay("/rec/", std::time::Duration::ZERO);
+    archived(&data, std::slice::from_ref(&meeting.uuid)).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let out = loop {
+        let out = text(&status(&serve, &[&meeting.uuid]).stdout);
+        if out.contains(" archived ") {
+            break out;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never archived: {out}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert!(
+        out.contains(&format!("{} files", meeting.files.len())),
+        "{out}"
+    );
+    assert!(out.contains("Zoom's copy in the trash"), "{out}");
+    assert!(out.contains("journal: "), "{out}");
+
+    // A recording Zoom does not have: its ingest fails, with the cause.
+    let bogus = "bm90IGEgcmVjb3JkaW5n==";
+    let failed = ingest(&serve, &sim, &[bogus, "--wait"]);
+    assert_eq!(failed.status.code(), Some(1));
+    let out = text(&status(&serve, &[bogus]).stdout);
+    assert!(out.contains(" failed: Zoom.NotFound"), "{out}");
+
+    // The last day, as JSON: both.
+    let json = status(&serve, &["--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let states: Vec<(&str, &str)> = report["recordings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["recording_uuid"].as_str().unwrap(),
+                r["state"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        states.contains(&(meeting.uuid.as_str(), "archived")),
+        "{states:?}"
+    );
+    assert!(states.contains(&(bogus, "failed")), "{states:?}");
+    assert!(report["journal"]["database_bytes"].as_u64().unwrap() > 0);
+
+    // Asked about what it does not know, or asked wrongly: exit 1, why.
+    let unknown = status(&serve, &["bm8gc3VjaA=="]);
+    assert_eq!(unknown.status.code(), Some(1));
+    let bad = status(&serve, &["--since", "yesterday"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        text(&bad.stderr).contains("since must be a duration"),
+        "{}",
+        text(&bad.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_purges_on_its_schedule_when_a_rule_can_purge() {
+    let sim = simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    {
+        let store = DirObjectStore::open(data.join("store")).unwrap();
+        let index = SqliteIndex::open(data.join("index.db")).unwrap();
+        for n in 0..2 {
+            let entry = fixtures::store_archived(&store, n, 2).await.unwrap();
+            index.upsert(entry).await.unwrap();
+        }
+    }
+    let _serve = start_serve_with(
+        &data,
+        &sim,
+        &[
+            ("ZOOMVAULT_SCAN_EVERY", "off"),
+            ("ZOOMVAULT_RETENTION_DAYS", "365"),
+            ("ZOOMVAULT_PURGE_EVERY", "1s"),
+        ],
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while objects(&data, "dispositions/").await.len() < 2 {
+        assert!(std::time::Instant::now() < deadline, "not purged");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !std::fs::read_to_string(data.join("schedule.json")).is_ok_and(|t| t.contains("purge")) {
+        assert!(std::time::Instant::now() < deadline, "no schedule record");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(entries(&data).await.is_empty());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_stops_cleanly_on_sigterm() {
-    let sim = zoomvault_zoom_sim::ZoomSim::start(
-        zoomvault_zoom_sim::SimConfig::default(),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap();
+    let sim = simulator().await;
     let dir = tempfile::tempdir().unwrap();
     let mut serve = start_serve(&dir.path().join("data"), &sim);
     let killed = Command::new("kill")
@@ -460,6 +595,132 @@ async fn serve_stops_cleanly_on_sigterm() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     };
     assert!(status.success(), "a clean stop exits 0, not {status:?}");
+}
+
+/// Every object under `prefix` in the data directory's store.
+async fn objects(data: &Path, prefix: &str) -> Vec<String> {
+    let store = DirObjectStore::open(data.join("store")).unwrap();
+    let mut keys: Vec<String> = store
+        .list(prefix)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.key)
+        .collect();
+    keys.sort();
+    keys
+}
+
+/// Places a legal hold on `entry`'s recording through `zoomvault reindex`.
+async fn hold(data: &Path, entry: &IndexEntry, dir: &Path) {
+    let store = DirObjectStore::open(data.join("store")).unwrap();
+    let mut document: serde_json::Value =
+        serde_json::from_slice(&store.get(&entry.document_key).await.unwrap()).unwrap();
+    document["legal_hold"] = serde_json::json!({
+        "reason": "Records request 2026-114",
+        "placed_by": "records@example.edu"
+    });
+    let file = dir.join("held.json");
+    std::fs::write(&file, serde_json::to_vec(&document).unwrap()).unwrap();
+    let run = zoomvault(&[
+        "reindex",
+        file.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+}
+
+#[tokio::test]
+async fn purge_keeps_held_recordings_and_records_every_disposition_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    {
+        let store = DirObjectStore::open(data.join("store")).unwrap();
+        let index = SqliteIndex::open(data.join("index.db")).unwrap();
+        for n in 0..4 {
+            let entry = fixtures::store_archived(&store, n, 4).await.unwrap();
+            index.upsert(entry).await.unwrap();
+        }
+    }
+    let held = entries(&data).await.remove(0);
+    hold(&data, &held, dir.path()).await;
+    let data_arg = data.to_str().unwrap();
+    let before = objects(&data, "").await;
+
+    // No rule: nothing to do, and it says so.
+    let none = zoomvault(&["purge", "--data-dir", data_arg]);
+    assert!(none.status.success());
+    assert!(
+        text(&none.stdout).contains("nothing to do"),
+        "{}",
+        text(&none.stdout)
+    );
+
+    // The fixtures are from 2024: a year's retention makes them all due.
+    let dry = zoomvault(&[
+        "purge",
+        "--retention-days",
+        "365",
+        "--dry-run",
+        "--data-dir",
+        data_arg,
+    ]);
+    let out = text(&dry.stdout);
+    assert!(dry.status.success(), "{out}\n{}", text(&dry.stderr));
+    assert_eq!(out.matches("would purge: ").count(), 3, "{out}");
+    assert!(
+        out.contains(&format!("held: {}", held.recording_uuid)),
+        "{out}"
+    );
+    assert!(out.contains("Records request 2026-114"), "{out}");
+    assert_eq!(
+        objects(&data, "").await,
+        before,
+        "a dry run changes nothing"
+    );
+
+    let real = zoomvault(&["purge", "--retention-days", "365", "--data-dir", data_arg]);
+    let out = text(&real.stdout);
+    assert!(real.status.success(), "{out}\n{}", text(&real.stderr));
+    assert_eq!(out.matches("purged: ").count(), 3, "{out}");
+    let left = entries(&data).await;
+    assert_eq!(left.len(), 1);
+    assert_eq!(
+        left[0].recording_uuid, held.recording_uuid,
+        "the held one survives"
+    );
+    let records = objects(&data, "dispositions/").await;
+    assert_eq!(
+        records.len(),
+        3,
+        "one record for each purged recording: {records:?}"
+    );
+    let recordings = objects(&data, "recordings/").await;
+    let held_prefix = held.document_key.trim_end_matches("recording.json");
+    assert!(
+        recordings.iter().all(|k| k.starts_with(held_prefix)),
+        "only the held recording's objects are left: {recordings:?}"
+    );
+
+    // Again: nothing more to purge, nothing written.
+    let again = zoomvault(&["purge", "--retention-days", "365", "--data-dir", data_arg]);
+    assert!(again.status.success());
+    assert!(
+        text(&again.stdout).contains(" 0 purged"),
+        "{}",
+        text(&again.stdout)
+    );
+    assert_eq!(objects(&data, "dispositions/").await, records);
+
+    // A rule that is no rule: exit 1, naming it.
+    let bad = zoomvault(&["purge", "--retention-host", "dean", "--data-dir", data_arg]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        text(&bad.stderr).contains("\"dean\" is not EMAIL=DAYS"),
+        "{}",
+        text(&bad.stderr)
+    );
 }
 
 #[tokio::test]

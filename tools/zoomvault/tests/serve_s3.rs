@@ -11,7 +11,7 @@ mod moto;
 use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
-use zoomvault::serve::{ConfigFile, ServeSettings, StoreSetting};
+use zoomvault::serve::{ServeOptions, ServeSettings, StoreSetting};
 
 async fn object(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Vec<u8> {
     s3.get_object()
@@ -47,14 +47,15 @@ async fn serve_archives_into_an_s3_bucket() {
     let data = tempfile::tempdir().unwrap();
     let store = format!("s3://{bucket}/archive");
     let settings = ServeSettings::resolve(
-        Some(SocketAddr::from(([127, 0, 0, 1], 0))),
-        Some(data.path().to_path_buf()),
-        ConfigFile::default(),
-        &|name| match name {
-            "ZOOMVAULT_STORE" => Some(store.clone()),
-            "ZOOMVAULT_S3_FORCE_PATH_STYLE" => Some("true".to_string()),
-            _ => None,
+        ServeOptions {
+            listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+            data_dir: Some(data.path().to_path_buf()),
+            store: Some(store),
+            s3_force_path_style: Some(true),
+            scan_every: Some("off".into()),
+            ..ServeOptions::default()
         },
+        ServeOptions::default(),
     )
     .unwrap();
     assert!(matches!(settings.store, StoreSetting::S3 { .. }));

@@ -1,5 +1,6 @@
 //! `serve`'s HTTP interface: [`app`] builds the router (the Zoom webhook,
-//! the site under `/site/`, stored files under `/files/`, health), merged
+//! the site under `/site/`, stored files under `/files/`, `/status`,
+//! health), merged
 //! with `sfn-api`'s Step Functions API and console; and [`Error`], the one
 //! place these routes turn a refusal into a status code and body. It only
 //! answers requests: it must not bind, start background work, or know how
@@ -43,6 +44,7 @@ pub fn app(state: AppState) -> Router {
         .route("/site/", get(|| async { Redirect::to("/site/index.html") }))
         .route("/site/{*path}", get(site_file))
         .route("/files/{*key}", get(stored_file))
+        .route("/status", get(status))
         .with_state(state)
         .merge(api)
 }
@@ -67,6 +69,10 @@ enum Error {
     NotFound,
     /// The store failed to open an object that may exist.
     Store(object_store::Error),
+    /// A status query that names nothing it can answer.
+    BadQuery(String),
+    /// The index or the journal could not be read.
+    Status(anyhow::Error),
 }
 
 impl From<keys::Error> for Error {
@@ -96,6 +102,16 @@ impl IntoResponse for Error {
             Error::UnsafeKey(e) => (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
             Error::NotFound => (StatusCode::NOT_FOUND, "not found").into_response(),
             Error::Store(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+            Error::BadQuery(why) => (
+                StatusCode::BAD_REQUEST,
+                Json(serde_json::json!({ "error": why })),
+            )
+                .into_response(),
+            Error::Status(e) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Json(serde_json::json!({ "error": format!("{e:#}") })),
+            )
+                .into_response(),
         }
     }
 }
@@ -119,6 +135,25 @@ async fn webhook(
         Ok(status) if status.is_success() => Ok((status, Json(reply.body))),
         _ => Err(Error::Webhook(reply)),
     }
+}
+
+/// `GET /status?recording=UUID`, `?meeting=ID` or `?since=24h` (the
+/// default): where recordings stand, as JSON ([`crate::status`]).
+async fn status(
+    State(state): State<AppState>,
+    axum::extract::Query(params): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Result<Json<crate::status::StatusReport>, Error> {
+    let query = crate::status::StatusQuery::from_params(&params, time::OffsetDateTime::now_utc())
+        .map_err(Error::BadQuery)?;
+    let report = crate::status::status(
+        &state.embedded.engine,
+        crate::embedded::INGEST_STATE_MACHINE,
+        state.embedded.index.as_ref(),
+        &query,
+    )
+    .await
+    .map_err(Error::Status)?;
+    Ok(Json(report))
 }
 
 async fn site_file(
@@ -229,6 +264,7 @@ mod tests {
             ingest: IngestConfig::default(),
             site_title: "Recordings".into(),
             max_concurrent_tasks: 1,
+            journal_retention: Some(zoomvault_engine::DEFAULT_RETENTION),
         })
         .unwrap();
         let state = AppState {

@@ -17,6 +17,6 @@ pub use runner::{
     shutdown_signal, Listener,
 };
 pub use settings::{
-    api_key, ApiKey, ConfigFile, ServeSettings, StoreSetting, ZoomSettings,
+    api_key, interval, ApiKey, ServeOptions, ServeSettings, StoreSetting, ZoomSettings,
     DEFAULT_MAX_CONCURRENT_TASKS,
 };

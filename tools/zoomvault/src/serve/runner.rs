@@ -1,6 +1,6 @@
 //! Running the servers: [`run`] is `zoomvault serve` (the embedded
-//! deployment with its site builder, store sweeper and scheduled scan for
-//! missed meetings, and, with no Zoom
+//! deployment with its site builder, store sweeper, scheduled scan for
+//! missed meetings and scheduled purge, and, with no Zoom
 //! credentials, the bundled simulator and a demo ingest), [`run_engine`] is
 //! `zoomvault engine serve` (the engine alone behind the Step Functions
 //! API); both, and the tests, serve through [`serve_until_shutdown`]. It
@@ -218,6 +218,7 @@ pub async fn run(
         ingest: settings.ingest.clone(),
         site_title: settings.site_title.clone(),
         max_concurrent_tasks: settings.max_concurrent_tasks,
+        journal_retention: settings.journal_retention,
     })?;
     embedded.rebuild_site().await.context("building the site")?;
     tokio::spawn(embedded.clone().run_site_builder());
@@ -234,6 +235,14 @@ pub async fn run(
             zoom,
             embedded.index.clone(),
             starter.clone(),
+        ));
+    }
+    if let Some(every) = settings.purge_every {
+        tokio::spawn(scheduled_purge(
+            schedule.clone(),
+            every,
+            settings.retention.clone(),
+            embedded.clone(),
         ));
     }
     let state = AppState {
@@ -281,6 +290,39 @@ async fn scheduled_scan(
             );
         }
         anyhow::ensure!(report.ok(), "{}", report.summary());
+        Ok(report.summary())
+    })
+    .await
+}
+
+/// The purge of recordings past their retention, every `every`.
+async fn scheduled_purge(
+    schedule: crate::schedule::ScheduleState,
+    every: std::time::Duration,
+    policy: zoomvault_archive::operations::purge::RetentionPolicy,
+    embedded: Embedded,
+) {
+    use zoomvault_archive::operations::purge::{purge_recordings, PurgeOptions};
+    crate::schedule::run_every(schedule, "purge", every, || async {
+        let options = PurgeOptions {
+            now: time::OffsetDateTime::now_utc(),
+            dry_run: false,
+            purged_by: crate::ops::purged_by("zoomvault serve's scheduled purge"),
+            deadline: None,
+        };
+        let report = purge_recordings(
+            embedded.store.as_ref(),
+            embedded.index.as_ref(),
+            embedded.events.as_ref(),
+            &policy,
+            &options,
+            &|_| {},
+        )
+        .await?;
+        for failed in &report.failed {
+            tracing::warn!(recording = %failed.recording_uuid, reason = %failed.reason, "not purged");
+        }
+        anyhow::ensure!(report.failed_count == 0, "{}", report.summary());
         Ok(report.summary())
     })
     .await

@@ -1,10 +1,11 @@
-//! The settings of `zoomvault serve` and `zoomvault engine serve`: the JSON
-//! config file, the environment and the flags resolved into a validated
+//! The settings of `zoomvault serve` and `zoomvault engine serve`: every
+//! setting a flag with its environment variable, or a key in the TOML
+//! config file ([`ServeOptions`]), resolved into a validated
 //! [`ServeSettings`] (flags over environment over file over defaults), and
 //! the Step Functions API's access key ([`ApiKey`], whose `Debug` redacts
 //! the secret) with the rule that a listener beyond loopback must have one.
-//! Pure: it reads no file and no environment itself (callers pass the
-//! parsed file and a lookup), and must not bind, open or start anything.
+//! Pure but for reading the file it is pointed at (clap reads the flags
+//! and the environment); it must not bind, open or start anything.
 
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -15,34 +16,144 @@ use zoomvault_sfn_api::sigv4::{Credentials, Verifier};
 use zoomvault_sfn_api::{ApiConfig, Auth};
 use zoomvault_zoom::ZoomConfig;
 
-/// The settings file (`--config FILE`, JSON). Every field is optional.
-#[derive(Debug, Default, Deserialize)]
+/// Every setting of `serve`: a flag, its environment variable (shown in
+/// `--help`), or the key of the same name in the TOML file `--config`
+/// names. Flags and the environment win over the file, the file over the
+/// defaults. Every field is optional; [`ServeSettings::resolve`] checks
+/// them and fills in the defaults.
+#[derive(Debug, Default, Clone, clap::Args, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ConfigFile {
+pub struct ServeOptions {
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, env = "ZOOMVAULT_LISTEN")]
     pub listen: Option<SocketAddr>,
+    /// Where recordings, the journal, the index and the site live
+    /// [default: ./zoomvault-data]
+    #[arg(long, env = "ZOOMVAULT_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Where recordings are archived: `s3://bucket/prefix` (S3 or an
-    /// S3-compatible store), or absent for the data directory.
+    /// Archive into s3://bucket/prefix (S3, MinIO, Ceph, R2) instead of
+    /// the data directory; endpoint, region and credentials from the AWS
+    /// environment (AWS_ENDPOINT_URL_S3, AWS_REGION, ...)
+    #[arg(long, env = "ZOOMVAULT_STORE")]
     pub store: Option<String>,
+    /// Path-style S3 addressing (MinIO, Ceph)
+    #[arg(long, env = "ZOOMVAULT_S3_FORCE_PATH_STYLE", value_name = "BOOL", value_parser = clap::builder::BoolishValueParser::new())]
     pub s3_force_path_style: Option<bool>,
+    /// Your Zoom app's webhook secret token
+    #[arg(long, env = "ZOOM_WEBHOOK_SECRET_TOKEN", hide_env_values = true)]
     pub zoom_webhook_secret_token: Option<String>,
+    /// Server-to-Server OAuth app: account ID
+    #[arg(long, env = "ZOOM_ACCOUNT_ID")]
     pub zoom_account_id: Option<String>,
+    /// ... client ID
+    #[arg(long, env = "ZOOM_CLIENT_ID")]
     pub zoom_client_id: Option<String>,
+    /// ... client secret
+    #[arg(long, env = "ZOOM_CLIENT_SECRET", hide_env_values = true)]
     pub zoom_client_secret: Option<String>,
+    /// Zoom's API [default: https://api.zoom.us/v2]
+    #[arg(long, env = "ZOOM_API_BASE")]
     pub zoom_api_base: Option<String>,
+    /// Zoom's OAuth endpoint [default: https://zoom.us]
+    #[arg(long, env = "ZOOM_OAUTH_BASE")]
     pub zoom_oauth_base: Option<String>,
+    /// Ranged-GET part size, 5-5120 [default: 8]
+    #[arg(long, env = "ZOOMVAULT_PART_SIZE_MIB")]
     pub part_size_mib: Option<u64>,
+    /// Parts in flight per file, 1-64 [default: 2]
+    #[arg(long, env = "ZOOMVAULT_PART_CONCURRENCY")]
     pub part_concurrency: Option<usize>,
+    /// Skip meetings shorter than this [default: 0]
+    #[arg(long, env = "ZOOMVAULT_MIN_DURATION_MINUTES")]
     pub min_duration_minutes: Option<u64>,
+    /// Workflow steps running at once across all ingests, 1-1024
+    /// [default: 2]
+    #[arg(long, env = "ZOOMVAULT_MAX_CONCURRENT_TASKS")]
     pub max_concurrent_tasks: Option<usize>,
+    /// The site's title [default: Zoom recordings]
+    #[arg(long, env = "ZOOMVAULT_SITE_TITLE")]
     pub site_title: Option<String>,
+    /// The one key Step Functions API callers must sign with (required
+    /// when listening beyond loopback)
+    #[arg(long, env = "ZOOMVAULT_API_ACCESS_KEY_ID")]
     pub api_access_key_id: Option<String>,
+    /// ... its secret, at least 16 characters
+    #[arg(long, env = "ZOOMVAULT_API_SECRET_ACCESS_KEY", hide_env_values = true)]
     pub api_secret_access_key: Option<String>,
-    /// How often the scan for missed meetings runs (`24h`, `6h`, ...), or
-    /// `off`.
+    /// How often to scan Zoom for recordings the webhook missed (24h, 6h,
+    /// 30m), or off [default: 24h]
+    #[arg(long, env = "ZOOMVAULT_SCAN_EVERY")]
     pub scan_every: Option<String>,
-    /// How many days back it looks.
+    /// How many days back the scan looks [default: 30]
+    #[arg(long, env = "ZOOMVAULT_SCAN_DAYS")]
     pub scan_days: Option<i64>,
+    /// Purge recordings this many days after they started, or forever
+    /// [default: forever]
+    #[arg(long, env = "ZOOMVAULT_RETENTION_DAYS")]
+    pub retention_days: Option<String>,
+    /// A host's own retention, EMAIL=DAYS or EMAIL=forever (repeat, or
+    /// comma-separated)
+    #[arg(
+        long = "retention-host",
+        env = "ZOOMVAULT_RETENTION_HOSTS",
+        value_delimiter = ','
+    )]
+    #[serde(default)]
+    pub retention_hosts: Vec<String>,
+    /// How often to purge recordings past their retention (when a rule
+    /// can purge), or off [default: 24h]
+    #[arg(long, env = "ZOOMVAULT_PURGE_EVERY")]
+    pub purge_every: Option<String>,
+    /// How long finished executions stay in the engine's journal (90d,
+    /// 30d), or off to keep them all [default: 90d, as AWS keeps them]
+    #[arg(long, env = "ZOOMVAULT_JOURNAL_RETENTION")]
+    pub journal_retention: Option<String>,
+}
+
+impl ServeOptions {
+    /// Reads a TOML settings file, naming the file and what is wrong.
+    pub fn from_toml_file(path: &std::path::Path) -> anyhow::Result<ServeOptions> {
+        use anyhow::Context;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        toml::from_str(&text)
+            .with_context(|| format!("{}: not a valid settings file", path.display()))
+    }
+
+    /// These options where set, else `file`'s.
+    fn or(self, file: ServeOptions) -> ServeOptions {
+        ServeOptions {
+            listen: self.listen.or(file.listen),
+            data_dir: self.data_dir.or(file.data_dir),
+            store: self.store.or(file.store),
+            s3_force_path_style: self.s3_force_path_style.or(file.s3_force_path_style),
+            zoom_webhook_secret_token: self
+                .zoom_webhook_secret_token
+                .or(file.zoom_webhook_secret_token),
+            zoom_account_id: self.zoom_account_id.or(file.zoom_account_id),
+            zoom_client_id: self.zoom_client_id.or(file.zoom_client_id),
+            zoom_client_secret: self.zoom_client_secret.or(file.zoom_client_secret),
+            zoom_api_base: self.zoom_api_base.or(file.zoom_api_base),
+            zoom_oauth_base: self.zoom_oauth_base.or(file.zoom_oauth_base),
+            part_size_mib: self.part_size_mib.or(file.part_size_mib),
+            part_concurrency: self.part_concurrency.or(file.part_concurrency),
+            min_duration_minutes: self.min_duration_minutes.or(file.min_duration_minutes),
+            max_concurrent_tasks: self.max_concurrent_tasks.or(file.max_concurrent_tasks),
+            site_title: self.site_title.or(file.site_title),
+            api_access_key_id: self.api_access_key_id.or(file.api_access_key_id),
+            api_secret_access_key: self.api_secret_access_key.or(file.api_secret_access_key),
+            scan_every: self.scan_every.or(file.scan_every),
+            scan_days: self.scan_days.or(file.scan_days),
+            retention_days: self.retention_days.or(file.retention_days),
+            retention_hosts: if self.retention_hosts.is_empty() {
+                file.retention_hosts
+            } else {
+                self.retention_hosts
+            },
+            purge_every: self.purge_every.or(file.purge_every),
+            journal_retention: self.journal_retention.or(file.journal_retention),
+        }
+    }
 }
 
 /// Zoom credentials, complete or absent.
@@ -170,9 +281,16 @@ pub struct ServeSettings {
     /// many days back.
     pub scan_every: Option<std::time::Duration>,
     pub scan_days: i64,
+    /// How long recordings are kept, and how often the purge runs
+    /// (`None`: never, also when no rule can purge).
+    pub retention: zoomvault_archive::operations::purge::RetentionPolicy,
+    pub purge_every: Option<std::time::Duration>,
+    /// How long closed executions stay in the journal (`None`: forever).
+    pub journal_retention: Option<std::time::Duration>,
 }
 
-/// How often `serve` scans for missed meetings unless told otherwise.
+/// How often `serve` scans for missed meetings, and purges, unless told
+/// otherwise.
 pub const DEFAULT_SCAN_EVERY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// An interval setting: a duration as `30s`, `15m`, `6h`, `1d`, or `off`.
@@ -228,19 +346,16 @@ impl ServeSettings {
         ApiKey::api_config(self.api_key.as_ref())
     }
 
-    /// Flags over environment over file over defaults.
-    pub fn resolve(
-        listen: Option<SocketAddr>,
-        data_dir: Option<PathBuf>,
-        file: ConfigFile,
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> anyhow::Result<ServeSettings> {
-        let pick = |name: &str, from_file: Option<String>| env(name).or(from_file);
-        let secret = pick("ZOOM_WEBHOOK_SECRET_TOKEN", file.zoom_webhook_secret_token);
-        let account = pick("ZOOM_ACCOUNT_ID", file.zoom_account_id);
-        let client = pick("ZOOM_CLIENT_ID", file.zoom_client_id);
-        let client_secret = pick("ZOOM_CLIENT_SECRET", file.zoom_client_secret);
-        let zoom = match (secret, account, client, client_secret) {
+    /// `given` (flags and environment) over `file` over the defaults,
+    /// checked.
+    pub fn resolve(given: ServeOptions, file: ServeOptions) -> anyhow::Result<ServeSettings> {
+        let o = given.or(file);
+        let zoom = match (
+            o.zoom_webhook_secret_token,
+            o.zoom_account_id,
+            o.zoom_client_id,
+            o.zoom_client_secret,
+        ) {
             (None, None, None, None) => None,
             (Some(webhook_secret_token), Some(account_id), Some(client_id), Some(client_secret)) => {
                 Some(ZoomSettings {
@@ -248,8 +363,8 @@ impl ServeSettings {
                     account_id,
                     client_id,
                     client_secret,
-                    api_base: pick("ZOOM_API_BASE", file.zoom_api_base),
-                    oauth_base: pick("ZOOM_OAUTH_BASE", file.zoom_oauth_base),
+                    api_base: o.zoom_api_base,
+                    oauth_base: o.zoom_oauth_base,
                 })
             }
             _ => anyhow::bail!(
@@ -258,82 +373,77 @@ impl ServeSettings {
             ),
         };
         let mut ingest = IngestConfig::default();
-        if let Some(mib) = file.part_size_mib {
+        if let Some(mib) = o.part_size_mib {
             anyhow::ensure!(
                 (5..=5 * 1024).contains(&mib),
                 "part_size_mib must be between 5 and 5120 (S3's part limits), not {mib}"
             );
             ingest.part_size = mib * 1024 * 1024;
         }
-        if let Some(n) = file.part_concurrency {
+        if let Some(n) = o.part_concurrency {
             anyhow::ensure!(
                 (1..=64).contains(&n),
                 "part_concurrency must be 1 to 64, not {n}"
             );
             ingest.part_concurrency = n;
         }
-        if let Some(m) = file.min_duration_minutes {
+        if let Some(m) = o.min_duration_minutes {
             ingest.min_duration_minutes = m;
         }
-        let max_concurrent_tasks = file
+        let max_concurrent_tasks = o
             .max_concurrent_tasks
             .unwrap_or(DEFAULT_MAX_CONCURRENT_TASKS);
         anyhow::ensure!(
             (1..=1024).contains(&max_concurrent_tasks),
             "max_concurrent_tasks must be 1 to 1024, not {max_concurrent_tasks}"
         );
-        let listen = listen
-            .or(file.listen)
+        let listen = o
+            .listen
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
-        let api_key = api_key(
-            listen,
-            pick("ZOOMVAULT_API_ACCESS_KEY_ID", file.api_access_key_id),
-            pick(
-                "ZOOMVAULT_API_SECRET_ACCESS_KEY",
-                file.api_secret_access_key,
-            ),
-        )?;
-        let force_path_style = match env("ZOOMVAULT_S3_FORCE_PATH_STYLE").as_deref() {
-            None => file.s3_force_path_style.unwrap_or(false),
-            Some("true" | "1") => true,
-            Some("false" | "0") => false,
-            Some(other) => {
-                anyhow::bail!("ZOOMVAULT_S3_FORCE_PATH_STYLE must be true or false, not {other:?}")
-            }
-        };
-        let store = StoreSetting::parse(
-            pick("ZOOMVAULT_STORE", file.store).as_deref(),
-            force_path_style,
-        )?;
-        let scan_every = match pick("ZOOMVAULT_SCAN_EVERY", file.scan_every) {
+        let api_key = api_key(listen, o.api_access_key_id, o.api_secret_access_key)?;
+        let store =
+            StoreSetting::parse(o.store.as_deref(), o.s3_force_path_style.unwrap_or(false))?;
+        let scan_every = match o.scan_every {
             Some(text) => interval("scan_every (ZOOMVAULT_SCAN_EVERY)", &text)?,
             None => Some(DEFAULT_SCAN_EVERY),
         };
-        let scan_days = match env("ZOOMVAULT_SCAN_DAYS") {
-            Some(text) => text.trim().parse::<i64>().map_err(|_| {
-                anyhow::anyhow!("ZOOMVAULT_SCAN_DAYS must be a whole number of days, not {text:?}")
-            })?,
-            None => file
-                .scan_days
-                .unwrap_or(zoomvault_archive::operations::scan::DEFAULT_LOOKBACK_DAYS),
-        };
+        let scan_days = o
+            .scan_days
+            .unwrap_or(zoomvault_archive::operations::scan::DEFAULT_LOOKBACK_DAYS);
         anyhow::ensure!(
             (1..=3660).contains(&scan_days),
             "scan_days must be 1 to 3660, not {scan_days}"
         );
+        let retention = zoomvault_archive::operations::purge::RetentionPolicy::from_settings(
+            o.retention_days.as_deref(),
+            &o.retention_hosts,
+        )
+        .map_err(anyhow::Error::msg)?;
+        let purge_every = match o.purge_every {
+            Some(text) => interval("purge_every (ZOOMVAULT_PURGE_EVERY)", &text)?,
+            None => Some(DEFAULT_SCAN_EVERY),
+        }
+        .filter(|_| retention.purges());
+        let journal_retention = match o.journal_retention {
+            Some(text) => interval("journal_retention (ZOOMVAULT_JOURNAL_RETENTION)", &text)?,
+            None => Some(zoomvault_engine::DEFAULT_RETENTION),
+        };
         Ok(ServeSettings {
             listen,
             store,
             api_key,
+            journal_retention,
             scan_every,
             scan_days,
-            data_dir: data_dir
-                .or(file.data_dir)
+            retention,
+            purge_every,
+            data_dir: o
+                .data_dir
                 .unwrap_or_else(|| PathBuf::from("zoomvault-data")),
             zoom,
             ingest,
             max_concurrent_tasks,
-            site_title: file
+            site_title: o
                 .site_title
                 .unwrap_or_else(|| "Zoom recordings".to_string()),
         })
@@ -396,43 +506,49 @@ impl ApiKey {
 mod tests {
     use super::*;
 
-    fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |name| {
-            pairs
-                .iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.to_string())
-        }
+    fn resolve(given: ServeOptions) -> anyhow::Result<ServeSettings> {
+        ServeSettings::resolve(given, ServeOptions::default())
+    }
+
+    fn toml(text: &str) -> ServeOptions {
+        toml::from_str(text).unwrap()
     }
 
     #[test]
     fn defaults_run_against_the_simulator_on_loopback() {
-        let settings =
-            ServeSettings::resolve(None, None, ConfigFile::default(), &env_of(&[])).unwrap();
+        let settings = resolve(ServeOptions::default()).unwrap();
         assert_eq!(settings.listen, SocketAddr::from(([127, 0, 0, 1], 8080)));
         assert_eq!(settings.data_dir, PathBuf::from("zoomvault-data"));
         assert!(settings.zoom.is_none());
         assert_eq!(settings.max_concurrent_tasks, DEFAULT_MAX_CONCURRENT_TASKS);
         assert!(settings.api_key.is_none());
         assert!(matches!(settings.api_config().auth, Auth::Open));
+        assert_eq!(settings.scan_every, Some(DEFAULT_SCAN_EVERY));
+        assert_eq!(settings.scan_days, 30);
+        assert!(!settings.retention.purges());
+        assert_eq!(settings.purge_every, None, "nothing to purge, no schedule");
+        assert_eq!(
+            settings.journal_retention,
+            Some(std::time::Duration::from_secs(90 * 86_400))
+        );
     }
 
     #[test]
     fn listening_beyond_loopback_needs_an_api_key() {
-        let public = Some(SocketAddr::from(([0, 0, 0, 0], 8080)));
-        let error = ServeSettings::resolve(public, None, ConfigFile::default(), &env_of(&[]))
-            .unwrap_err()
-            .to_string();
+        let public = ServeOptions {
+            listen: Some(SocketAddr::from(([0, 0, 0, 0], 8080))),
+            ..ServeOptions::default()
+        };
+        let error = resolve(public.clone()).unwrap_err().to_string();
         assert!(error.contains("0.0.0.0:8080"), "{error}");
         assert!(error.contains("ZOOMVAULT_API_ACCESS_KEY_ID"), "{error}");
 
-        const KEY: &[(&str, &str)] = &[
-            ("ZOOMVAULT_API_ACCESS_KEY_ID", "AKIDSERVER"),
-            ("ZOOMVAULT_API_SECRET_ACCESS_KEY", "a-secret-of-some-length"),
-        ];
-        let key = KEY;
-        let settings =
-            ServeSettings::resolve(public, None, ConfigFile::default(), &env_of(key)).unwrap();
+        let keyed = ServeOptions {
+            api_access_key_id: Some("AKIDSERVER".into()),
+            api_secret_access_key: Some("a-secret-of-some-length".into()),
+            ..public
+        };
+        let settings = resolve(keyed.clone()).unwrap();
         assert_eq!(
             settings.api_key.as_ref().unwrap().access_key_id,
             "AKIDSERVER"
@@ -440,20 +556,22 @@ mod tests {
         assert!(matches!(settings.api_config().auth, Auth::Signed(_)));
         assert!(!format!("{settings:?}").contains("a-secret-of-some-length"));
 
-        let half = ServeSettings::resolve(None, None, ConfigFile::default(), &env_of(&KEY[..1]))
-            .unwrap_err()
-            .to_string();
+        let half = resolve(ServeOptions {
+            api_secret_access_key: None,
+            listen: None,
+            ..keyed
+        })
+        .unwrap_err()
+        .to_string();
         assert!(half.contains("incomplete"), "{half}");
     }
 
     #[test]
     fn incomplete_zoom_credentials_are_refused_naming_all_four() {
-        let error = ServeSettings::resolve(
-            None,
-            None,
-            ConfigFile::default(),
-            &env_of(&[("ZOOM_ACCOUNT_ID", "a")]),
-        )
+        let error = resolve(ServeOptions {
+            zoom_account_id: Some("a".into()),
+            ..ServeOptions::default()
+        })
         .unwrap_err();
         assert_eq!(
             error.to_string(),
@@ -463,57 +581,94 @@ mod tests {
     }
 
     #[test]
-    fn environment_wins_over_the_file_and_flags_win_over_both() {
-        let file: ConfigFile = serde_json::from_str(
-            r#"{"listen": "127.0.0.1:9000", "zoom_webhook_secret_token": "from-file",
-                "zoom_account_id": "acct", "zoom_client_id": "id", "zoom_client_secret": "secret",
-                "part_size_mib": 16, "max_concurrent_tasks": 4}"#,
-        )
-        .unwrap();
-        let settings = ServeSettings::resolve(
-            Some(SocketAddr::from(([127, 0, 0, 1], 7000))),
-            None,
-            file,
-            &env_of(&[("ZOOM_WEBHOOK_SECRET_TOKEN", "from-env")]),
-        )
-        .unwrap();
+    fn flags_and_environment_win_over_the_toml_file() {
+        let file = toml(
+            r#"
+            listen = "127.0.0.1:9000"
+            zoom_webhook_secret_token = "from-file"
+            zoom_account_id = "acct"
+            zoom_client_id = "id"
+            zoom_client_secret = "secret"
+            part_size_mib = 16
+            max_concurrent_tasks = 4
+            scan_every = "6h"
+            journal_retention = "30d"
+            retention_days = "2555"
+            retention_hosts = ["dean@example.edu=forever"]
+            "#,
+        );
+        let given = ServeOptions {
+            listen: Some(SocketAddr::from(([127, 0, 0, 1], 7000))),
+            zoom_webhook_secret_token: Some("from-env".into()),
+            ..ServeOptions::default()
+        };
+        let settings = ServeSettings::resolve(given, file).unwrap();
         assert_eq!(settings.listen.port(), 7000);
         let zoom = settings.zoom.unwrap();
         assert_eq!(zoom.webhook_secret_token, "from-env");
         assert_eq!(zoom.account_id, "acct");
         assert_eq!(settings.ingest.part_size, 16 * 1024 * 1024);
         assert_eq!(settings.max_concurrent_tasks, 4);
+        assert_eq!(
+            settings.scan_every,
+            Some(std::time::Duration::from_secs(6 * 3600))
+        );
+        assert!(settings.retention.purges());
+        assert_eq!(settings.retention.hosts().len(), 1);
+        assert_eq!(settings.purge_every, Some(DEFAULT_SCAN_EVERY));
     }
 
     #[test]
-    fn out_of_range_settings_are_refused_with_the_allowed_range() {
-        let file: ConfigFile = serde_json::from_str(r#"{"part_size_mib": 2}"#).unwrap();
-        let error = ServeSettings::resolve(None, None, file, &env_of(&[])).unwrap_err();
+    fn bad_settings_are_refused_naming_the_setting() {
+        let refused = |options: ServeOptions| resolve(options).unwrap_err().to_string();
         assert_eq!(
-            error.to_string(),
+            refused(ServeOptions {
+                part_size_mib: Some(2),
+                ..ServeOptions::default()
+            }),
             "part_size_mib must be between 5 and 5120 (S3's part limits), not 2"
         );
-        let unknown = serde_json::from_str::<ConfigFile>(r#"{"part_size": 8}"#).unwrap_err();
+        assert!(refused(ServeOptions {
+            scan_every: Some("daily".into()),
+            ..ServeOptions::default()
+        })
+        .starts_with("scan_every (ZOOMVAULT_SCAN_EVERY) must be a duration"));
+        assert!(refused(ServeOptions {
+            retention_hosts: vec!["dean".into()],
+            ..ServeOptions::default()
+        })
+        .contains("retention_hosts: \"dean\" is not EMAIL=DAYS"));
+        let off = resolve(ServeOptions {
+            scan_every: Some("off".into()),
+            ..ServeOptions::default()
+        })
+        .unwrap();
+        assert_eq!(off.scan_every, None);
+
+        let unknown = toml::from_str::<ServeOptions>("part_size = 8").unwrap_err();
         assert!(
-            unknown.to_string().starts_with("unknown field `part_size`"),
+            unknown.to_string().contains("unknown field `part_size`"),
             "{unknown}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("zoomvault.toml");
+        std::fs::write(&path, "listen = 8080\n").unwrap();
+        let e = format!("{:#}", ServeOptions::from_toml_file(&path).unwrap_err());
+        assert!(
+            e.contains("zoomvault.toml: not a valid settings file") && e.contains("line 1"),
+            "{e}"
         );
     }
 
     #[test]
     fn the_archive_is_the_data_directory_unless_an_s3_location_is_set() {
-        let default =
-            ServeSettings::resolve(None, None, ConfigFile::default(), &env_of(&[])).unwrap();
+        let default = resolve(ServeOptions::default()).unwrap();
         assert_eq!(default.store, StoreSetting::Directory);
-        let s3 = ServeSettings::resolve(
-            None,
-            None,
-            ConfigFile::default(),
-            &env_of(&[
-                ("ZOOMVAULT_STORE", "s3://archive-bucket/zoom"),
-                ("ZOOMVAULT_S3_FORCE_PATH_STYLE", "true"),
-            ]),
-        )
+        let s3 = resolve(ServeOptions {
+            store: Some("s3://archive-bucket/zoom".into()),
+            s3_force_path_style: Some(true),
+            ..ServeOptions::default()
+        })
         .unwrap();
         match s3.store {
             StoreSetting::S3 {
@@ -525,24 +680,53 @@ mod tests {
             }
             other => panic!("expected S3, got {other:?}"),
         }
-        for (env, expected) in [
-            (
-                &[("ZOOMVAULT_STORE", "/var/archive")][..],
-                "ZOOMVAULT_STORE (or the file's store) \"/var/archive\"",
-            ),
-            (
-                &[
-                    ("ZOOMVAULT_STORE", "s3://archive-bucket/p"),
-                    ("ZOOMVAULT_S3_FORCE_PATH_STYLE", "maybe"),
-                ][..],
-                "ZOOMVAULT_S3_FORCE_PATH_STYLE must be true or false",
-            ),
-        ] {
-            let pairs: &'static [(&'static str, &'static str)] = env;
-            let e = ServeSettings::resolve(None, None, ConfigFile::default(), &env_of(pairs))
-                .unwrap_err()
-                .to_string();
-            assert!(e.contains(expected), "{e}");
+        let e = resolve(ServeOptions {
+            store: Some("/var/archive".into()),
+            ..ServeOptions::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("ZOOMVAULT_STORE (or the file's store) \"/var/archive\""),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn every_setting_is_a_flag_with_its_environment_variable() {
+        use clap::CommandFactory;
+        #[derive(clap::Parser)]
+        struct Serve {
+            #[command(flatten)]
+            options: ServeOptions,
+        }
+        let command = Serve::command();
+        let mut missing = Vec::new();
+        for arg in command.get_arguments() {
+            if arg.get_id() == "help" {
+                continue;
+            }
+            if arg.get_env().is_none() || arg.get_long().is_none() {
+                missing.push(arg.get_id().to_string());
+            }
+        }
+        assert!(missing.is_empty(), "without a flag and env: {missing:?}");
+        // And the file takes the same names.
+        let every: Vec<String> = command
+            .get_arguments()
+            .filter(|a| a.get_id() != "help")
+            .map(|a| a.get_id().to_string())
+            .collect();
+        for id in every {
+            let value = if id == "retention_hosts" {
+                "[]"
+            } else {
+                "\"x\""
+            };
+            let parsed = toml::from_str::<ServeOptions>(&format!("{id} = {value}"));
+            if let Err(e) = parsed {
+                assert!(!e.to_string().contains("unknown field"), "{id}: {e}");
+            }
         }
     }
 }
