@@ -574,6 +574,46 @@ async fn serve_purges_on_its_schedule_when_a_rule_can_purge() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_names_a_skipped_recording_and_a_meetings_archived_instances() {
+    let sim = simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // Meetings shorter than an hour are not archived.
+    let serve = start_serve_with(
+        &data,
+        &sim,
+        &[
+            ("ZOOMVAULT_SCAN_EVERY", "off"),
+            ("ZOOMVAULT_MIN_DURATION_MINUTES", "60"),
+        ],
+    );
+    let short = sim.demo_meeting();
+    let long = sim.add_meeting(zoomvault_zoom_sim::MeetingSpec {
+        duration_minutes: 90,
+        files: vec![zoomvault_zoom_sim::FileSpec::audio(2048)],
+        ..zoomvault_zoom_sim::MeetingSpec::default()
+    });
+    for uuid in [&short.uuid, &long.uuid] {
+        let run = ingest(&serve, &sim, &[uuid, "--wait"]);
+        assert!(run.status.success(), "{}", text(&run.stderr));
+    }
+    let out = text(&status(&serve, &[&short.uuid]).stdout);
+    assert!(
+        out.contains(" skipped ") && out.contains("under the configured minimum of 60 min"),
+        "{out}"
+    );
+    let by_meeting = status(&serve, &["--meeting", &long.id.to_string()]);
+    let out = text(&by_meeting.stdout);
+    assert!(by_meeting.status.success(), "{}", text(&by_meeting.stderr));
+    assert_eq!(
+        out.lines().filter(|l| l.contains(" archived ")).count(),
+        1,
+        "{out}"
+    );
+    assert!(out.contains(&long.uuid), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_stops_cleanly_on_sigterm() {
     let sim = simulator().await;
     let dir = tempfile::tempdir().unwrap();
