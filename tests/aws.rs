@@ -258,6 +258,13 @@ fn http_api_event(body: &str, headers: &[(&str, String)]) -> Value {
     })
 }
 
+/// An input sample from `events/`, as `osls invoke --path` sends it.
+fn sample(path: &str) -> Value {
+    let path = format!("{}/../events/{path}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}")))
+        .unwrap()
+}
+
 /// The execution `arn` once it is no longer running.
 async fn finished(
     sfn: &aws_sdk_sfn::Client,
@@ -539,14 +546,12 @@ async fn a_webhook_through_the_lambdas_archives_the_recording_in_s3_dynamodb_and
     // in S3, and a second run (resuming: nothing left) writes nothing.
     let before = index.get(&meeting.uuid).await.unwrap().expect("indexed");
     assert!(index.delete(&meeting.uuid).await.unwrap());
-    let sample = |name: &str| -> Value {
-        let path = format!(
-            "{}/../events/rebuild-index/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-    };
-    let rebuilt = invoke(&lambda, "rebuild-index", &sample("fresh.json")).await;
+    let rebuilt = invoke(
+        &lambda,
+        "rebuild-index",
+        &sample("rebuild-index/fresh.json"),
+    )
+    .await;
     assert_eq!(
         (&rebuilt["found"], &rebuilt["written"], &rebuilt["complete"]),
         (&json!(1), &json!(1), &json!(true)),
@@ -556,7 +561,12 @@ async fn a_webhook_through_the_lambdas_archives_the_recording_in_s3_dynamodb_and
         index.get(&meeting.uuid).await.unwrap(),
         Some(before.clone())
     );
-    let again = invoke(&lambda, "rebuild-index", &sample("resume.json")).await;
+    let again = invoke(
+        &lambda,
+        "rebuild-index",
+        &sample("rebuild-index/resume.json"),
+    )
+    .await;
     assert_eq!(
         (&again["written"], &again["unchanged"]),
         (&json!(0), &json!(1)),
@@ -593,17 +603,10 @@ async fn a_webhook_through_the_lambdas_archives_the_recording_in_s3_dynamodb_and
         files: vec![FileSpec::audio(4096)],
         ..MeetingSpec::default()
     });
-    let scan_sample = |name: &str| -> Value {
-        let path = format!(
-            "{}/../events/scan-missed-meetings/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-    };
     let scanned = invoke(
         &lambda,
         "scan-missed-meetings",
-        &scan_sample("scheduled.json"),
+        &sample("scan-missed-meetings/scheduled.json"),
     )
     .await;
     assert_eq!(scanned["started_count"], 1, "{scanned}");
@@ -621,7 +624,7 @@ async fn a_webhook_through_the_lambdas_archives_the_recording_in_s3_dynamodb_and
     let again = invoke(
         &lambda,
         "scan-missed-meetings",
-        &scan_sample("dry-run.json"),
+        &sample("scan-missed-meetings/dry-run.json"),
     )
     .await;
     assert_eq!(
@@ -655,20 +658,23 @@ async fn a_webhook_through_the_lambdas_archives_the_recording_in_s3_dynamodb_and
         described.error
     );
     let old_entry = index.get(&old.uuid).await.unwrap().expect("archived");
-    let purge_sample = |name: &str| -> Value {
-        let path = format!(
-            "{}/../events/purge-recordings/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-    };
-    let dry = invoke(&lambda, "purge-recordings", &purge_sample("dry-run.json")).await;
+    let dry = invoke(
+        &lambda,
+        "purge-recordings",
+        &sample("purge-recordings/dry-run.json"),
+    )
+    .await;
     assert_eq!(dry["purged_count"], 1, "{dry}");
     assert!(
         index.get(&old.uuid).await.unwrap().is_some(),
         "a dry run deletes nothing"
     );
-    let purged = invoke(&lambda, "purge-recordings", &purge_sample("scheduled.json")).await;
+    let purged = invoke(
+        &lambda,
+        "purge-recordings",
+        &sample("purge-recordings/scheduled.json"),
+    )
+    .await;
     assert_eq!(purged["purged_count"], 1, "{purged}");
     assert_eq!(purged["purged"][0]["recording_uuid"], json!(old.uuid));
     assert_eq!(index.get(&old.uuid).await.unwrap(), None);
@@ -696,7 +702,12 @@ async fn a_webhook_through_the_lambdas_archives_the_recording_in_s3_dynamodb_and
         index.get(&meeting.uuid).await.unwrap().is_some(),
         "recent ones stay"
     );
-    let again = invoke(&lambda, "purge-recordings", &purge_sample("scheduled.json")).await;
+    let again = invoke(
+        &lambda,
+        "purge-recordings",
+        &sample("purge-recordings/scheduled.json"),
+    )
+    .await;
     assert_eq!(again["purged_count"], 0, "{again}");
 
     emulator.shutdown().await;

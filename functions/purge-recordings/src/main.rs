@@ -61,14 +61,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             &|_| {},
         )
         .await
-        .map_err(|e| {
-            let name = if e.is_transient() {
-                "Storage.Transient"
-            } else {
-                "Purge.Failed"
-            };
-            StepError::new(name, e.to_string())
-        })?;
+        .map_err(|e| StepError::operation("Purge.Failed", e.is_transient(), &e))?;
         if report.failed_count == 0 {
             return Ok(serde_json::to_value(&report).expect("a report serialises"));
         }

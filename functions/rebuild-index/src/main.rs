@@ -51,14 +51,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             &|_| {},
         )
         .await
-        .map_err(|e| {
-            let name = if e.is_transient() {
-                "Storage.Transient"
-            } else {
-                "Rebuild.Failed"
-            };
-            StepError::new(name, e.to_string())
-        })?;
+        .map_err(|e| StepError::operation("Rebuild.Failed", e.is_transient(), &e))?;
         rebuild::request_site_rebuild(context.events.as_ref(), &report)
             .await
             .map_err(|e| StepError::new("Events.Failed", e.to_string()))?;

@@ -109,6 +109,20 @@ impl StepError {
         }
     }
 
+    /// An operation's failure, as its Lambda reports it: `Storage.Transient`
+    /// when running it again may succeed (the store or index was busy or
+    /// unreachable), else `failed` (`Rebuild.Failed`, `Purge.Failed`).
+    pub fn operation(failed: &str, transient: bool, e: impl std::fmt::Display) -> StepError {
+        StepError::new(
+            if transient {
+                "Storage.Transient"
+            } else {
+                failed
+            },
+            e.to_string(),
+        )
+    }
+
     fn invalid_input(step: &str, e: impl std::fmt::Display) -> StepError {
         StepError::new("Ingest.InvalidInput", format!("{step}: {e}"))
     }
