@@ -17,7 +17,7 @@
 use serde_json::{json, Map, Value};
 use std::process::ExitCode;
 use std::time::Instant;
-use zoomvault_engine::{Engine, EngineConfig, Handlers, Status};
+use zoomvault_engine::{Durability, Engine, EngineConfig, Handlers, Status};
 
 // The same allocator as the `zoomvault` binary, so the bench measures what
 // users run.
@@ -176,12 +176,24 @@ fn fresh_db() -> std::io::Result<std::path::PathBuf> {
     Ok(dir.join("engine.db"))
 }
 
+/// `JOURNAL_SYNC=full` (the default, as the engine's) or `normal`.
+fn durability() -> Result<Durability, String> {
+    match std::env::var("JOURNAL_SYNC").as_deref() {
+        Err(_) | Ok("full") => Ok(Durability::Full),
+        Ok("normal") => Ok(Durability::Normal),
+        Ok(other) => Err(format!(
+            "JOURNAL_SYNC must be full or normal, not {other:?}"
+        )),
+    }
+}
+
 async fn measure(scenario: Scenario, size: usize) -> Result<Value, String> {
     let db = fresh_db().map_err(|e| format!("create a temporary directory: {e}"))?;
     let mut handlers = Handlers::new();
     handlers.register(NOOP_FUNCTION, |req| async move { Ok(req.input) });
-    let engine =
-        Engine::open(EngineConfig::new(&db), handlers).map_err(|e| format!("open engine: {e}"))?;
+    let mut config = EngineConfig::new(&db);
+    config.durability = durability()?;
+    let engine = Engine::open(config, handlers).map_err(|e| format!("open engine: {e}"))?;
     let definition = scenario.definition(size).to_string();
     let machine = engine
         .create_state_machine(scenario.name(), &definition, None)
@@ -241,6 +253,7 @@ async fn measure(scenario: Scenario, size: usize) -> Result<Value, String> {
     }
     Ok(json!({
         "scenario": scenario.name(),
+        "sync": format!("{:?}", durability()?).to_lowercase(),
         "size": size,
         "executions": finished.len(),
         "transitions": transitions,

@@ -11,7 +11,7 @@ use crate::core::{Compiled, Status};
 use crate::driver::{self, replay, Msg, Signal};
 use crate::handler::Handlers;
 use crate::rules::{merge_tags, validate_name, MachineType, RedriveStatus};
-use crate::store::{self, ExecutionRow, JournalStats, StateMachineRow, Store};
+use crate::store::{self, Durability, ExecutionRow, JournalStats, StateMachineRow, Store};
 use crate::upkeep::{self, Request};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -82,6 +82,9 @@ pub struct EngineConfig {
     /// The engine removes older ones a minute after it opens and hourly
     /// after that, both by `clock`. `None` keeps every execution.
     pub retention: Option<Duration>,
+    /// Whether a commit is on disk before it returns (the default) or only
+    /// safe from a process crash (`Durability::Normal`, an opt-in).
+    pub durability: Durability,
 }
 
 /// How long AWS Step Functions keeps a closed standard execution: 90 days.
@@ -95,6 +98,7 @@ impl EngineConfig {
             max_batch: 4096,
             clock: Clock::System,
             retention: Some(DEFAULT_RETENTION),
+            durability: Durability::Full,
         }
     }
 }
@@ -165,9 +169,9 @@ impl Engine {
     /// starts the driver. Must be called inside a tokio runtime: handlers
     /// run on it.
     pub fn open(config: EngineConfig, handlers: Handlers) -> Result<Engine> {
-        let store = Store::open(&config.db_path)?;
-        let admin = Store::open(&config.db_path)?;
-        let upkeep_store = Store::open(&config.db_path)?;
+        let store = Store::open_with(&config.db_path, config.durability)?;
+        let admin = Store::open_with(&config.db_path, config.durability)?;
+        let upkeep_store = Store::open_with(&config.db_path, config.durability)?;
         store.disable_auto_checkpoint()?;
         admin.disable_auto_checkpoint()?;
         let (tx, thread) = driver::start(&config, handlers, store)?;

@@ -26,4 +26,4 @@ pub use engine::{
 };
 pub use handler::{BoxFuture, Handlers, LambdaFallback, TaskHandler, TaskRequest};
 pub use rules::{MachineType, RedriveStatus};
-pub use store::JournalStats;
+pub use store::{Durability, JournalStats};

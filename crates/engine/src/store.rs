@@ -9,9 +9,12 @@
 //! (`Batch::reopened`) sets them back to RUNNING in the transaction that
 //! journals its `Redriven` fact.
 //!
-//! `synchronous=NORMAL` in WAL mode: a committed transaction survives a
-//! process crash (`kill -9`); only an OS crash or power loss can lose the
-//! last commits, never corrupt the database.
+//! Durable by default ([`Durability::Full`], `synchronous=FULL` in WAL
+//! mode): a commit is on disk (the log fsynced) before `commit` returns, so
+//! a StartExecution or webhook answered after it survives a power loss.
+//! [`Durability::Normal`] (`synchronous=NORMAL`) is an explicit opt-in: a
+//! commit survives a process crash (`kill -9`), but an OS crash or power
+//! loss can lose the last ones (never corrupt the database).
 //!
 //! The files stay bounded: closed executions leave the journal in batches
 //! (`closed_before`, `delete_closed_executions`, driven by the engine's
@@ -24,6 +27,27 @@
 //! auto_vacuum=INCREMENTAL; VACUUM;` with the engine stopped).
 
 use crate::core::{Fact, Status};
+
+/// How durable a commit is when it returns (see the module documentation).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// On disk before the commit returns: survives a power loss.
+    #[default]
+    Full,
+    /// Survives a process crash; an OS crash or power loss may lose the
+    /// last commits. Faster where fsync is slow; an explicit opt-in.
+    Normal,
+}
+
+impl Durability {
+    /// SQLite's `synchronous` setting for it.
+    fn synchronous(self) -> &'static str {
+        match self {
+            Durability::Full => "FULL",
+            Durability::Normal => "NORMAL",
+        }
+    }
+}
 use crate::history::HistoryEvent;
 use crate::rules::{redrive_status, MachineType, RedriveStatus};
 use crate::task::TokenSecret;
@@ -339,23 +363,30 @@ fn tags_json(tags: &[(String, String)]) -> String {
 }
 
 impl Store {
+    /// Opens (or creates) the journal at `path`, durable.
     pub fn open(path: &Path) -> Result<Store> {
+        Self::open_with(path, Durability::Full)
+    }
+
+    /// Opens (or creates) the journal at `path`, its commits as durable as
+    /// `durability` says.
+    pub fn open_with(path: &Path, durability: Durability) -> Result<Store> {
         let conn = Connection::open(path)?;
-        Self::init(conn)
+        Self::init(conn, durability)
     }
 
     pub fn open_in_memory() -> Result<Store> {
-        Self::init(Connection::open_in_memory()?)
+        Self::init(Connection::open_in_memory()?, Durability::Full)
     }
 
-    fn init(mut conn: Connection) -> Result<Store> {
+    fn init(mut conn: Connection, durability: Durability) -> Result<Store> {
         conn.busy_timeout(BUSY_TIMEOUT)?;
         // Before the journal mode, whose switch writes the database's first
         // page: a database chooses its vacuum mode only until then. On a
         // journal that already exists this changes nothing.
         conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "synchronous", durability.synchronous())?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         // Checked and created in one write transaction, so the engine's
         // connections opening a new journal at once cannot see each
@@ -886,6 +917,27 @@ mod tests {
 
     fn temp_path(name: &str) -> crate::scratch::ScratchJournal {
         crate::scratch::ScratchJournal::new(&format!("store-{name}"))
+    }
+
+    #[test]
+    fn commits_are_durable_unless_normal_is_asked_for() {
+        let path = temp_path("durability");
+        let synchronous = |store: &Store| -> i64 {
+            store
+                .conn
+                .query_row("PRAGMA synchronous", [], |r| r.get(0))
+                .unwrap()
+        };
+        // SQLite's numbers: 1 NORMAL, 2 FULL.
+        assert_eq!(synchronous(&Store::open(&path).unwrap()), 2);
+        assert_eq!(
+            synchronous(&Store::open_with(&path, Durability::Normal).unwrap()),
+            1
+        );
+        assert_eq!(
+            synchronous(&Store::open_with(&path, Durability::Full).unwrap()),
+            2
+        );
     }
 
     #[test]

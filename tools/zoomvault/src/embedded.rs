@@ -37,6 +37,8 @@ pub struct EmbeddedConfig {
     pub max_concurrent_tasks: usize,
     /// How long closed executions stay in the journal (`None`: forever).
     pub journal_retention: Option<std::time::Duration>,
+    /// Whether a commit is on disk before it returns (the default).
+    pub journal_sync: zoomvault_engine::Durability,
 }
 
 /// Everything `zoomvault serve` runs, opened on one data directory:
@@ -121,6 +123,7 @@ impl Embedded {
         let mut engine_config = EngineConfig::new(dir.join("engine.db"));
         engine_config.max_concurrent_tasks = config.max_concurrent_tasks;
         engine_config.retention = config.journal_retention;
+        engine_config.durability = config.journal_sync;
         let engine = Engine::open(engine_config, step_handlers(context))
             .context("opening the engine journal (engine.db)")?;
         let machine = engine

@@ -79,6 +79,7 @@ async fn harness_keyed(ingest: IngestConfig, key: Option<ApiKey>) -> Harness {
         site_title: "Recordings".into(),
         max_concurrent_tasks: 8,
         journal_retention: Some(zoomvault_engine::DEFAULT_RETENTION),
+        journal_sync: zoomvault_engine::Durability::Full,
     })
     .unwrap();
     let listener = Listener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))

@@ -265,6 +265,7 @@ mod tests {
             site_title: "Recordings".into(),
             max_concurrent_tasks: 1,
             journal_retention: Some(zoomvault_engine::DEFAULT_RETENTION),
+            journal_sync: zoomvault_engine::Durability::Full,
         })
         .unwrap();
         let state = AppState {

@@ -219,6 +219,7 @@ pub async fn run(
         site_title: settings.site_title.clone(),
         max_concurrent_tasks: settings.max_concurrent_tasks,
         journal_retention: settings.journal_retention,
+        journal_sync: settings.journal_sync,
     })?;
     embedded.rebuild_site().await.context("building the site")?;
     tokio::spawn(embedded.clone().run_site_builder());

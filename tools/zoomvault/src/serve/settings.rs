@@ -108,6 +108,12 @@ pub struct ServeOptions {
     /// 30d), or off to keep them all [default: 90d, as AWS keeps them]
     #[arg(long, env = "ZOOMVAULT_JOURNAL_RETENTION")]
     pub journal_retention: Option<String>,
+    /// full: every commit (a webhook's 200, a StartExecution's reply) is
+    /// on disk before the answer; normal: safe from a crash of zoomvault
+    /// but not from a power loss, for disks where fsync is slow
+    /// [default: full]
+    #[arg(long, env = "ZOOMVAULT_JOURNAL_SYNC", value_name = "full|normal")]
+    pub journal_sync: Option<String>,
 }
 
 impl ServeOptions {
@@ -152,6 +158,7 @@ impl ServeOptions {
             },
             purge_every: self.purge_every.or(file.purge_every),
             journal_retention: self.journal_retention.or(file.journal_retention),
+            journal_sync: self.journal_sync.or(file.journal_sync),
         }
     }
 }
@@ -287,6 +294,7 @@ pub struct ServeSettings {
     pub purge_every: Option<std::time::Duration>,
     /// How long closed executions stay in the journal (`None`: forever).
     pub journal_retention: Option<std::time::Duration>,
+    pub journal_sync: zoomvault_engine::Durability,
 }
 
 /// How often `serve` scans for missed meetings, and purges, unless told
@@ -428,11 +436,19 @@ impl ServeSettings {
             Some(text) => interval("journal_retention (ZOOMVAULT_JOURNAL_RETENTION)", &text)?,
             None => Some(zoomvault_engine::DEFAULT_RETENTION),
         };
+        let journal_sync = match o.journal_sync.as_deref() {
+            None | Some("full") => zoomvault_engine::Durability::Full,
+            Some("normal") => zoomvault_engine::Durability::Normal,
+            Some(other) => anyhow::bail!(
+                "journal_sync (ZOOMVAULT_JOURNAL_SYNC) must be full or normal, not {other:?}"
+            ),
+        };
         Ok(ServeSettings {
             listen,
             store,
             api_key,
             journal_retention,
+            journal_sync,
             scan_every,
             scan_days,
             retention,
@@ -527,6 +543,7 @@ mod tests {
         assert_eq!(settings.scan_days, 30);
         assert!(!settings.retention.purges());
         assert_eq!(settings.purge_every, None, "nothing to purge, no schedule");
+        assert_eq!(settings.journal_sync, zoomvault_engine::Durability::Full);
         assert_eq!(
             settings.journal_retention,
             Some(std::time::Duration::from_secs(90 * 86_400))
@@ -638,6 +655,17 @@ mod tests {
             ..ServeOptions::default()
         })
         .contains("retention_hosts: \"dean\" is not EMAIL=DAYS"));
+        assert!(refused(ServeOptions {
+            journal_sync: Some("sometimes".into()),
+            ..ServeOptions::default()
+        })
+        .contains("must be full or normal"));
+        let normal = resolve(ServeOptions {
+            journal_sync: Some("normal".into()),
+            ..ServeOptions::default()
+        })
+        .unwrap();
+        assert_eq!(normal.journal_sync, zoomvault_engine::Durability::Normal);
         let off = resolve(ServeOptions {
             scan_every: Some("off".into()),
             ..ServeOptions::default()
