@@ -16,6 +16,12 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 use zoomvault_zoom::{parse_event, WebhookVerifier, ZoomEvent};
 
+/// The largest webhook body taken. Zoom's `recording.completed` carries
+/// the recording's files but not its participants, a few KiB even for a
+/// long recording with many files; a body this large is not Zoom's, and is
+/// refused (413) before its signature is computed over it.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
 /// The HTTP answer: status and JSON body.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WebhookReply {
@@ -43,6 +49,16 @@ pub async fn handle(
     body: &[u8],
     now: OffsetDateTime,
 ) -> WebhookReply {
+    if body.len() > MAX_BODY_BYTES {
+        tracing::warn!(bytes = body.len(), "webhook body too large; refused");
+        return WebhookReply::error(
+            413,
+            format!(
+                "webhook body of {} bytes refused: Zoom's are far under {MAX_BODY_BYTES}",
+                body.len()
+            ),
+        );
+    }
     if let Err(e) = verifier.verify(timestamp, signature, body, now) {
         tracing::warn!(error = %e, "webhook refused");
         return WebhookReply::error(401, format!("webhook refused: {e}"));
@@ -86,5 +102,32 @@ pub async fn handle(
             }
         }
         ZoomEvent::Other { event, .. } => WebhookReply::new(200, json!({ "ignored": event })),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::RecordingStarter;
+
+    #[tokio::test]
+    async fn a_body_over_the_limit_is_refused_before_anything_else() {
+        let verifier = WebhookVerifier::new("fixture-secret".to_string());
+        let starter = RecordingStarter::default();
+        let body = vec![b' '; MAX_BODY_BYTES + 1];
+        let now = OffsetDateTime::now_utc();
+        let signature =
+            zoomvault_zoom::webhook::sign(verifier.secret_token(), now.unix_timestamp(), &body);
+        let reply = handle(
+            &verifier,
+            &starter,
+            Some(&now.unix_timestamp().to_string()),
+            Some(&signature),
+            &body,
+            now,
+        )
+        .await;
+        assert_eq!(reply.status, 413, "{:?}", reply.body);
+        assert!(starter.calls().is_empty());
     }
 }

@@ -40,7 +40,14 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/", get(|| async { Redirect::to("/site/index.html") }))
         .route("/health", get(|| async { "ok" }))
-        .route("/zoom/webhook", post(webhook))
+        // axum stops reading a body past the limit (its default is 2 MB);
+        // `webhook::handle` refuses the same limit for the Lambda.
+        .route(
+            "/zoom/webhook",
+            post(webhook).layer(axum::extract::DefaultBodyLimit::max(
+                zoomvault_archive::webhook::MAX_BODY_BYTES,
+            )),
+        )
         .route("/site/", get(|| async { Redirect::to("/site/index.html") }))
         .route("/site/{*path}", get(site_file))
         .route("/files/{*key}", get(stored_file))
@@ -316,6 +323,41 @@ mod tests {
             )
             .body(Body::from(body.to_string()))
             .unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_oversized_webhook_is_refused_and_an_unknown_event_acknowledged() {
+        let starts = served(Starter::Starts).await;
+        let huge = format!(
+            "{{\"event\":\"recording.completed\",\"pad\":\"{}\"}}",
+            "x".repeat(zoomvault_archive::webhook::MAX_BODY_BYTES)
+        );
+        let response = starts
+            .app
+            .clone()
+            .oneshot(signed_webhook(&huge))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+
+        let other = answer(
+            &starts.app,
+            signed_webhook(r#"{"event":"meeting.started","payload":{"object":{}}}"#),
+        )
+        .await;
+        assert!(
+            other.starts_with("200 OK") && other.ends_with(r#"{"ignored":"meeting.started"}"#),
+            "{other}"
+        );
+        assert!(
+            starts
+                .embedded
+                .engine
+                .list_executions(None, None, None, 10)
+                .unwrap()
+                .is_empty(),
+            "nothing started"
+        );
     }
 
     #[tokio::test]
