@@ -13,6 +13,7 @@
 //! | `ZOOMVAULT_PART_SIZE`, `ZOOMVAULT_INVOCATION_BYTES`, `ZOOMVAULT_PART_CONCURRENCY`, `ZOOMVAULT_MIN_DURATION_MINUTES` | steps | `IngestConfig` |
 //! | `ZOOMVAULT_S3_FORCE_PATH_STYLE` | steps | `true` for S3-compatible stores that need it |
 //! | `ZOOMVAULT_ZOOM_API_BASE`, `ZOOMVAULT_ZOOM_OAUTH_BASE` | steps | Zoom's endpoints (tests point them at the simulator) |
+//! | `ZOOM_DOWNLOAD_HOSTS` | steps | hosts recording files may be downloaded from (default Zoom's domains) |
 //!
 //! AWS's own settings (region, credentials, `AWS_ENDPOINT_URL_*`) come from
 //! the usual environment through aws-config. Zoom's credentials never come
@@ -62,6 +63,7 @@ pub struct FunctionEnv {
     pub s3_force_path_style: bool,
     pub zoom_api_base: Option<String>,
     pub zoom_oauth_base: Option<String>,
+    pub zoom_download_hosts: Option<String>,
 }
 
 impl FunctionEnv {
@@ -116,6 +118,7 @@ impl FunctionEnv {
             s3_force_path_style,
             zoom_api_base: text("ZOOMVAULT_ZOOM_API_BASE"),
             zoom_oauth_base: text("ZOOMVAULT_ZOOM_OAUTH_BASE"),
+            zoom_download_hosts: text("ZOOM_DOWNLOAD_HOSTS"),
         })
     }
 
@@ -229,7 +232,16 @@ pub async fn zoom_client(env: &FunctionEnv, sdk: &SdkConfig) -> Result<ZoomClien
 
 /// A Zoom client for `config`, at the endpoints the environment names.
 fn client_with_endpoints(config: ZoomConfig, env: &FunctionEnv) -> Result<ZoomClient, Error> {
-    ZoomClient::new(with_endpoints(config, env)).map_err(|e| Error::Zoom(e.to_string()))
+    let mut config = with_endpoints(config, env);
+    if let Some(hosts) = &env.zoom_download_hosts {
+        config.download_hosts =
+            zoomvault_zoom::DownloadHosts::parse(hosts).map_err(|reason| Error::Invalid {
+                name: "ZOOM_DOWNLOAD_HOSTS",
+                value: hosts.clone(),
+                reason,
+            })?;
+    }
+    ZoomClient::new(config).map_err(|e| Error::Zoom(e.to_string()))
 }
 
 fn with_endpoints(mut config: ZoomConfig, env: &FunctionEnv) -> ZoomConfig {

@@ -59,6 +59,9 @@ pub struct ZoomConfig {
     /// `page_size` for list endpoints; 300 is the most Zoom serves for
     /// recordings and participants.
     pub page_size: u32,
+    /// Where recording files may be downloaded from (and redirected to):
+    /// Zoom's domains over https by default. The API's own host is added.
+    pub download_hosts: crate::DownloadHosts,
 }
 
 impl ZoomConfig {
@@ -82,6 +85,7 @@ impl ZoomConfig {
             read_timeout: Duration::from_secs(60),
             token_refresh_margin: Duration::from_secs(60),
             page_size: 300,
+            download_hosts: crate::DownloadHosts::default(),
         }
     }
 }
@@ -105,6 +109,7 @@ pub(crate) struct Inner {
     request_timeout: Duration,
     token_refresh_margin: Duration,
     page_size: u32,
+    pub(crate) download_hosts: crate::DownloadHosts,
     tokens: TokenCache,
 }
 
@@ -122,7 +127,7 @@ pub(crate) enum RequestAuth<'a> {
 impl ZoomClient {
     pub fn new(config: ZoomConfig) -> Result<Self> {
         let api_base = config.api_base.trim_end_matches('/').to_owned();
-        Url::parse(&api_base)
+        let api_url = Url::parse(&api_base)
             .map_err(|e| Error::Config(format!("api_base {api_base:?} is not a URL: {e}")))?;
         let token_url = Url::parse(&format!(
             "{}/oauth/token",
@@ -177,6 +182,7 @@ impl ZoomClient {
                 request_timeout: config.request_timeout,
                 token_refresh_margin: config.token_refresh_margin,
                 page_size: config.page_size,
+                download_hosts: config.download_hosts.with_host_of(&api_url),
                 tokens: TokenCache::default(),
             }),
         })

@@ -13,6 +13,11 @@
 //! Zoom has already signed. That keeps the token off third-party hosts while
 //! still working when the CDN hop stays on Zoom's own origin (as on the
 //! simulator); the `Range` header goes to every hop.
+//!
+//! **Only allowed hosts.** The URL and every redirect are checked against
+//! the client's [`crate::DownloadHosts`] before they are requested: https to
+//! Zoom's domains by default. A URL from a forged webhook or step input is
+//! refused without a request.
 
 use std::pin::Pin;
 
@@ -153,7 +158,21 @@ impl ZoomClient {
         let mut current = Url::parse(url)
             .map_err(|e| Error::InvalidRequest(format!("download URL is not a URL: {e}")))?;
         let origin = current.origin();
-        for _hop in 0..=MAX_REDIRECTS {
+        for hop in 0..=MAX_REDIRECTS {
+            if !self.inner.download_hosts.allows(&current) {
+                return Err(Error::ForbiddenHost {
+                    url_host: format!(
+                        "{}://{}",
+                        current.scheme(),
+                        current.host_str().unwrap_or("(no host)")
+                    ),
+                    reason: if hop == 0 {
+                        "the download URL".into()
+                    } else {
+                        format!("redirect {hop}")
+                    },
+                });
+            }
             let same_origin = current.origin() == origin;
             let request_auth = match (same_origin, auth) {
                 (false, _) => RequestAuth::None,

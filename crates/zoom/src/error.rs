@@ -78,6 +78,10 @@ pub enum Error {
     /// The configuration cannot work (bad base URL, empty credentials).
     #[error("Zoom client configuration: {0}")]
     Config(String),
+    /// A download URL, or a redirect, to a host downloads may not reach
+    /// (see [`crate::DownloadHosts`]); nothing was sent to it.
+    #[error("Zoom: download refused: {url_host} is not an allowed download host ({reason})")]
+    ForbiddenHost { url_host: String, reason: String },
     /// The caller's arguments cannot make a request (a download URL that is
     /// not a URL).
     #[error("Zoom: invalid request: {0}")]
@@ -102,6 +106,7 @@ impl Error {
             Error::BadResponse { .. } => "Zoom.BadResponse",
             Error::Config(_) => "Zoom.Config",
             Error::InvalidRequest(_) => "Zoom.InvalidRequest",
+            Error::ForbiddenHost { .. } => "Zoom.ForbiddenDownloadHost",
         }
     }
 

@@ -304,3 +304,58 @@ async fn a_missing_file_is_not_found_and_a_range_past_the_end_is_refused() {
         zoomvault_zoom::Error::RangeNotSatisfiable { total_size: Some(n), .. } if n == size
     ));
 }
+
+#[tokio::test]
+async fn a_download_url_on_a_host_not_allowed_is_refused_without_a_request() {
+    let sim = start_sim(SimConfig::default()).await;
+    let meeting = sim.demo_meeting();
+    let event = completed_event(&sim, &meeting);
+    let client = client_for(&sim);
+    // The simulator's own URL, but by another name for the same machine:
+    // not the configured API's host, so not allowed.
+    let url = download_url(&event, 0).replace("127.0.0.1", "localhost");
+    sim.clear_request_log();
+    let Err(e) = client.download(&url, &token_auth(&event), None).await else {
+        panic!("a forbidden host was downloaded from");
+    };
+    assert_eq!(e.error_name(), "Zoom.ForbiddenDownloadHost");
+    assert!(
+        e.to_string()
+            .contains("http://localhost is not an allowed download host"),
+        "{e}"
+    );
+    assert!(sim.request_log().is_empty(), "nothing was requested");
+}
+
+#[tokio::test]
+async fn a_redirect_to_a_host_not_allowed_is_refused_before_it_is_followed() {
+    use axum::response::Redirect;
+    let sim = start_sim(SimConfig::default()).await;
+    let meeting = sim.demo_meeting();
+    let event = completed_event(&sim, &meeting);
+    // A server on the allowed host that redirects elsewhere (the file's own
+    // URL by another host name), as a hostile or broken hop would.
+    let elsewhere = download_url(&event, 0).replace("127.0.0.1", "localhost");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let app = axum::Router::new().route(
+        "/rec/download/{id}",
+        axum::routing::get(move || {
+            let to = elsewhere.clone();
+            async move { Redirect::temporary(&to) }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let client = client_for(&sim);
+    sim.clear_request_log();
+    let url = format!("http://127.0.0.1:{port}/rec/download/x");
+    let Err(e) = client.download(&url, &token_auth(&event), None).await else {
+        panic!("a redirect to a forbidden host was followed");
+    };
+    assert_eq!(e.error_name(), "Zoom.ForbiddenDownloadHost");
+    assert!(e.to_string().contains("(redirect 1)"), "{e}");
+    assert!(
+        sim.request_log().is_empty(),
+        "the redirect's target got no request, and so no token"
+    );
+}

@@ -206,6 +206,11 @@ pub async fn run(
                 client_secret: config.client_secret.clone(),
                 api_base: Some(sim.api_base_url()),
                 oauth_base: Some(sim.base_url()),
+                // The simulator serves its files over plain http on loopback.
+                download_hosts: Some(
+                    zoomvault_zoom::DownloadHosts::parse("http://127.0.0.1")
+                        .expect("a valid host list"),
+                ),
             };
             (settings, Some(sim))
         }

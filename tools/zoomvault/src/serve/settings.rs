@@ -57,6 +57,11 @@ pub struct ServeOptions {
     /// Zoom's OAuth endpoint [default: https://zoom.us]
     #[arg(long, env = "ZOOM_OAUTH_BASE")]
     pub zoom_oauth_base: Option<String>,
+    /// Hosts recording files may be downloaded from, comma-separated
+    /// (*.zoom.us; http://127.0.0.1 also allows plain http to a simulator)
+    /// [default: zoom.us,*.zoom.us,zoomgov.com,*.zoomgov.com]
+    #[arg(long, env = "ZOOM_DOWNLOAD_HOSTS")]
+    pub zoom_download_hosts: Option<String>,
     /// Ranged-GET part size, 5-5120 [default: 8]
     #[arg(long, env = "ZOOMVAULT_PART_SIZE_MIB")]
     pub part_size_mib: Option<u64>,
@@ -141,6 +146,7 @@ impl ServeOptions {
             zoom_client_secret: self.zoom_client_secret.or(file.zoom_client_secret),
             zoom_api_base: self.zoom_api_base.or(file.zoom_api_base),
             zoom_oauth_base: self.zoom_oauth_base.or(file.zoom_oauth_base),
+            zoom_download_hosts: self.zoom_download_hosts.or(file.zoom_download_hosts),
             part_size_mib: self.part_size_mib.or(file.part_size_mib),
             part_concurrency: self.part_concurrency.or(file.part_concurrency),
             min_duration_minutes: self.min_duration_minutes.or(file.min_duration_minutes),
@@ -172,6 +178,9 @@ pub struct ZoomSettings {
     pub client_secret: String,
     pub api_base: Option<String>,
     pub oauth_base: Option<String>,
+    /// Where recording files may be downloaded from: Zoom's domains unless
+    /// set (`ZOOM_DOWNLOAD_HOSTS`).
+    pub download_hosts: Option<zoomvault_zoom::DownloadHosts>,
 }
 
 impl ZoomSettings {
@@ -184,6 +193,7 @@ impl ZoomSettings {
             self.client_secret.clone(),
             self.api_base.clone(),
             self.oauth_base.clone(),
+            self.download_hosts.clone(),
         )
     }
 }
@@ -191,7 +201,8 @@ impl ZoomSettings {
 impl ZoomSettings {
     /// A Zoom API client from the environment's `ZOOM_ACCOUNT_ID`,
     /// `ZOOM_CLIENT_ID` and `ZOOM_CLIENT_SECRET` (and `ZOOM_API_BASE`,
-    /// `ZOOM_OAUTH_BASE`), for the commands that call Zoom themselves;
+    /// `ZOOM_OAUTH_BASE`, `ZOOM_DOWNLOAD_HOSTS`), for the commands that
+    /// call Zoom themselves;
     /// `None` when none of the three is set.
     pub fn client_from_env(
         env: &dyn Fn(&str) -> Option<String>,
@@ -214,6 +225,7 @@ impl ZoomSettings {
             secret,
             env("ZOOM_API_BASE"),
             env("ZOOM_OAUTH_BASE"),
+            download_hosts(env("ZOOM_DOWNLOAD_HOSTS"))?,
         );
         Ok(Some(zoomvault_zoom::ZoomClient::new(config)?))
     }
@@ -227,8 +239,12 @@ fn zoom_config(
     client_secret: String,
     api_base: Option<String>,
     oauth_base: Option<String>,
+    download_hosts: Option<zoomvault_zoom::DownloadHosts>,
 ) -> ZoomConfig {
     let mut config = ZoomConfig::new(account_id, client_id, client_secret);
+    if let Some(hosts) = download_hosts {
+        config.download_hosts = hosts;
+    }
     if let Some(api) = api_base {
         config.api_base = api;
     }
@@ -236,6 +252,16 @@ fn zoom_config(
         config.oauth_base = oauth;
     }
     config
+}
+
+/// The download host list `ZOOM_DOWNLOAD_HOSTS` (or the file's
+/// `zoom_download_hosts`) gives, checked.
+fn download_hosts(text: Option<String>) -> anyhow::Result<Option<zoomvault_zoom::DownloadHosts>> {
+    text.map(|text| {
+        zoomvault_zoom::DownloadHosts::parse(&text)
+            .map_err(|e| anyhow::anyhow!("zoom_download_hosts (ZOOM_DOWNLOAD_HOSTS): {e}"))
+    })
+    .transpose()
 }
 
 /// Where `serve` archives recordings.
@@ -373,6 +399,7 @@ impl ServeSettings {
                     client_secret,
                     api_base: o.zoom_api_base,
                     oauth_base: o.zoom_oauth_base,
+                    download_hosts: download_hosts(o.zoom_download_hosts)?,
                 })
             }
             _ => anyhow::bail!(
@@ -655,6 +682,15 @@ mod tests {
             ..ServeOptions::default()
         })
         .contains("retention_hosts: \"dean\" is not EMAIL=DAYS"));
+        assert!(refused(ServeOptions {
+            zoom_webhook_secret_token: Some("s".into()),
+            zoom_account_id: Some("a".into()),
+            zoom_client_id: Some("c".into()),
+            zoom_client_secret: Some("x".into()),
+            zoom_download_hosts: Some("zoom.us, a/b".into()),
+            ..ServeOptions::default()
+        })
+        .contains("zoom_download_hosts (ZOOM_DOWNLOAD_HOSTS): download host \"a/b\""));
         assert!(refused(ServeOptions {
             journal_sync: Some("sometimes".into()),
             ..ServeOptions::default()
