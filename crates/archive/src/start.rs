@@ -152,15 +152,7 @@ fn parse_target(payload: &Value, today: Date) -> Result<ManualStart, StepError> 
         let date = |field: &str, default: Date| -> Result<Date, StepError> {
             match payload.get(field) {
                 None => Ok(default),
-                Some(Value::String(text)) => Date::parse(
-                    text,
-                    time::macros::format_description!("[year]-[month]-[day]"),
-                )
-                .map_err(|_| {
-                    invalid(format!(
-                        "{field} must be a date as YYYY-MM-DD, not {text:?}"
-                    ))
-                }),
+                Some(Value::String(text)) => parse_day(field, text).map_err(invalid),
                 Some(other) => Err(invalid(format!(
                     "{field} must be a date as YYYY-MM-DD, not {other}"
                 ))),
@@ -181,6 +173,16 @@ fn parse_target(payload: &Value, today: Date) -> Result<ManualStart, StepError> 
         "expected a recording.completed webhook body (with \"event\" and \"payload\"), {\"recording_uuid\": \"...\"}, {\"meeting_id\": ...} or {\"share_url\": \"...\"}"
             .to_string(),
     ))
+}
+
+/// A day as a request gives it (`YYYY-MM-DD`), or why not, naming `field`:
+/// the one reading of the date fields of start and scan requests.
+pub(crate) fn parse_day(field: &str, text: &str) -> Result<Date, String> {
+    Date::parse(
+        text,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .map_err(|_| format!("{field} must be a date as YYYY-MM-DD, not {text:?}"))
 }
 
 /// A share link without its query (`?pwd=...`) or fragment: the part that

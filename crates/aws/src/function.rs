@@ -137,6 +137,20 @@ pub fn seconds_setting(
     Ok(number(&|n| std::env::var(n).ok(), name)?.map_or(default, std::time::Duration::from_secs))
 }
 
+/// A count of at least 1 from the environment variable `name` (days,
+/// users at once), or `default` when it is not set.
+pub fn count_setting(name: &'static str, default: u64) -> Result<u64, Error> {
+    match number(&|n| std::env::var(n).ok(), name)? {
+        None => Ok(default),
+        Some(0) => Err(Error::Invalid {
+            name,
+            value: "0".into(),
+            reason: "must be at least 1".into(),
+        }),
+        Some(n) => Ok(n),
+    }
+}
+
 fn number(get: &dyn Fn(&str) -> Option<String>, name: &'static str) -> Result<Option<u64>, Error> {
     match get(name).filter(|v| !v.is_empty()) {
         None => Ok(None),

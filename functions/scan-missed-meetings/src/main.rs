@@ -20,16 +20,15 @@ use zoomvault_archive::steps::StepError;
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     zoomvault_aws::lambda::init_logging();
-    let setting = |name: &str, default: i64| -> Result<i64, String> {
-        match std::env::var(name) {
-            Ok(text) => text.parse::<i64>().ok().filter(|n| *n >= 1).ok_or_else(|| {
-                format!("{name} must be a whole number of at least 1, not {text:?}")
-            }),
-            Err(_) => Ok(default),
-        }
-    };
-    let days = setting("ZOOMVAULT_SCAN_DAYS", scan::DEFAULT_LOOKBACK_DAYS)?;
-    let concurrency = setting("ZOOMVAULT_SCAN_CONCURRENCY", DEFAULT_CONCURRENCY as i64)? as usize;
+    let days = zoomvault_aws::function::count_setting(
+        "ZOOMVAULT_SCAN_DAYS",
+        scan::DEFAULT_LOOKBACK_DAYS as u64,
+    )?
+    .min(i64::MAX as u64) as i64;
+    let concurrency = zoomvault_aws::function::count_setting(
+        "ZOOMVAULT_SCAN_CONCURRENCY",
+        DEFAULT_CONCURRENCY as u64,
+    )? as usize;
     let env = zoomvault_aws::function::FunctionEnv::from_env()?;
     let sdk = zoomvault_aws::function::sdk_config().await;
     let starter = zoomvault_aws::function::workflow_starter(&env, &sdk)?;

@@ -18,7 +18,6 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use futures_util::StreamExt;
@@ -27,7 +26,7 @@ use zoomvault::serve::StoreSetting;
 use zoomvault_archive::fixtures;
 use zoomvault_archive::local::DirObjectStore;
 
-use support::status_kib;
+use support::{run_child, status_kib};
 
 /// Child mode: one rebuild of `data`, one JSON line.
 fn one(data: &Path) {
@@ -99,15 +98,7 @@ fn main() {
                 let _ = std::fs::remove_file(data.join(file));
             }
         }
-        let output = Command::new(std::env::current_exe().unwrap())
-            .args(["--one", data.to_str().unwrap()])
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("running one rebuild");
-        assert!(output.status.success(), "the rebuild failed");
-        let line = String::from_utf8_lossy(&output.stdout).trim().to_string();
-        eprintln!("{line}");
-        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        let v = run_child(&["--one", data.to_str().unwrap()], "one rebuild");
         rows.push((run, v));
     }
     println!("| rebuild of {documents} documents over {days} days | seconds | documents/s | written | unchanged | peak RSS | peak above open |");

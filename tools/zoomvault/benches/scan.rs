@@ -21,10 +21,9 @@ mod support;
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::status_kib;
+use support::{run_child, status_kib};
 use time::OffsetDateTime;
 use zoomvault_archive::local::SqliteIndex;
 use zoomvault_archive::operations::scan::{scan, ScanOptions};
@@ -160,20 +159,18 @@ fn main() {
     ] {
         sim.set_delay("/v2/", Duration::from_millis(delay));
         sim.clear_request_log();
-        let output = Command::new(std::env::current_exe().unwrap())
-            .arg("--one")
-            .arg(sim.base_url())
-            .arg(&engine_url)
-            .arg(&index)
-            .arg(concurrency.to_string())
-            .arg(if dry_run { "dry-run" } else { "start" })
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("running one scan");
-        assert!(output.status.success(), "the scan failed");
-        let line = String::from_utf8_lossy(&output.stdout).trim().to_string();
-        eprintln!("{line}");
-        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        let index = index.to_str().expect("a UTF-8 temporary path").to_owned();
+        let v = run_child(
+            &[
+                "--one".to_owned(),
+                sim.base_url(),
+                engine_url.clone(),
+                index,
+                concurrency.to_string(),
+                (if dry_run { "dry-run" } else { "start" }).to_owned(),
+            ],
+            "one scan",
+        );
         let requests = sim
             .request_log()
             .iter()

@@ -386,19 +386,17 @@ struct PurgeArgs {
 }
 
 fn purge(args: PurgeArgs) -> anyhow::Result<ExitCode> {
-    use zoomvault_archive::operations::purge::RetentionPolicy;
+    use zoomvault::serve::ServeOptions;
     let file = match &args.config {
-        Some(path) => zoomvault::serve::ServeOptions::from_toml_file(path)?,
-        None => zoomvault::serve::ServeOptions::default(),
+        Some(path) => ServeOptions::from_toml_file(path)?,
+        None => ServeOptions::default(),
     };
-    let days = args.retention_days.or(file.retention_days);
-    let hosts = if args.retention_hosts.is_empty() {
-        file.retention_hosts
-    } else {
-        args.retention_hosts
+    let given = ServeOptions {
+        retention_days: args.retention_days,
+        retention_hosts: args.retention_hosts,
+        ..ServeOptions::default()
     };
-    let policy =
-        RetentionPolicy::from_settings(days.as_deref(), &hosts).map_err(anyhow::Error::msg)?;
+    let policy = given.retention_policy(file)?;
     if !policy.purges() {
         println!("no retention rule purges anything (set --retention-days or --retention-host): nothing to do");
         return Ok(ExitCode::SUCCESS);

@@ -121,17 +121,7 @@ impl ScanRequest {
     pub fn options(&self, today: Date, concurrency: usize) -> Result<ScanOptions, Error> {
         let date = |field: &str, text: &Option<String>| -> Result<Option<Date>, Error> {
             text.as_deref()
-                .map(|text| {
-                    Date::parse(
-                        text,
-                        time::macros::format_description!("[year]-[month]-[day]"),
-                    )
-                    .map_err(|_| {
-                        Error::Range(format!(
-                            "{field} must be a date as YYYY-MM-DD, not {text:?}"
-                        ))
-                    })
-                })
+                .map(|text| crate::start::parse_day(field, text).map_err(Error::Range))
                 .transpose()
         };
         let to = date("to", &self.to)?;

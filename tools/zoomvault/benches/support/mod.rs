@@ -1,6 +1,7 @@
 //! What the benches (and tests) that run servers as child processes share: a child that
-//! is killed when dropped, a free loopback port to give it, and the
-//! process's memory as Linux reports it. Each bench uses some of it.
+//! is killed when dropped, a free loopback port to give it, the process's
+//! memory as Linux reports it, and a run of the bench binary itself in a
+//! child process. Each bench uses some of it.
 
 #![allow(dead_code)]
 
@@ -33,4 +34,19 @@ pub fn status_kib(field: &str) -> u64 {
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|n| n.parse().ok())
         .unwrap_or(0)
+}
+
+/// Runs this bench binary again with `args` (its child mode, so a run's
+/// peak RSS is its own) and returns the one JSON line it prints; `what`
+/// names the run if it fails.
+pub fn run_child<S: AsRef<std::ffi::OsStr>>(args: &[S], what: &str) -> serde_json::Value {
+    let output = std::process::Command::new(std::env::current_exe().expect("the bench's path"))
+        .args(args)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .unwrap_or_else(|e| panic!("running {what}: {e}"));
+    assert!(output.status.success(), "{what} failed");
+    let line = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    eprintln!("{line}");
+    serde_json::from_str(&line).unwrap_or_else(|e| panic!("{what} printed {line:?}: {e}"))
 }

@@ -131,6 +131,23 @@ impl ServeOptions {
             .with_context(|| format!("{}: not a valid settings file", path.display()))
     }
 
+    /// The retention policy these options give where set, else `file`'s
+    /// (`zoomvault purge` reads serve's config file this way).
+    pub fn retention_policy(
+        self,
+        file: ServeOptions,
+    ) -> anyhow::Result<zoomvault_archive::operations::purge::RetentionPolicy> {
+        self.or(file).retention()
+    }
+
+    fn retention(&self) -> anyhow::Result<zoomvault_archive::operations::purge::RetentionPolicy> {
+        zoomvault_archive::operations::purge::RetentionPolicy::from_settings(
+            self.retention_days.as_deref(),
+            &self.retention_hosts,
+        )
+        .map_err(anyhow::Error::msg)
+    }
+
     /// These options where set, else `file`'s.
     fn or(self, file: ServeOptions) -> ServeOptions {
         ServeOptions {
@@ -384,6 +401,7 @@ impl ServeSettings {
     /// checked.
     pub fn resolve(given: ServeOptions, file: ServeOptions) -> anyhow::Result<ServeSettings> {
         let o = given.or(file);
+        let retention = o.retention()?;
         let zoom = match (
             o.zoom_webhook_secret_token,
             o.zoom_account_id,
@@ -449,11 +467,6 @@ impl ServeSettings {
             (1..=3660).contains(&scan_days),
             "scan_days must be 1 to 3660, not {scan_days}"
         );
-        let retention = zoomvault_archive::operations::purge::RetentionPolicy::from_settings(
-            o.retention_days.as_deref(),
-            &o.retention_hosts,
-        )
-        .map_err(anyhow::Error::msg)?;
         let purge_every = match o.purge_every {
             Some(text) => interval("purge_every (ZOOMVAULT_PURGE_EVERY)", &text)?,
             None => Some(DEFAULT_SCAN_EVERY),
