@@ -8,8 +8,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use zoomvault_archive::ports::{ArchiveEvent, EventEntry, UploadId};
 use zoomvault_archive::steps::{
-    plan_batches, BatchResult, DownloadPlan, FilePlan, PartBatch, RecordingRef, RetrievedFile,
-    WorkflowInput,
+    plan_batches, BatchResult, FilePlan, PartBatch, RecordingRef, RetrievedFile, WorkflowInput,
 };
 
 fn sample(name: &str) -> Value {
@@ -31,7 +30,6 @@ fn the_in_order_steps_samples_are_their_payloads() {
 
     let s = sample("retrieve-file.json");
     let _: RecordingRef = field(&s, "retrieve-file.json", "recording");
-    let _: DownloadPlan = field(&s, "retrieve-file.json", "download");
     let file: FilePlan = field(&s, "retrieve-file.json", "file");
     assert_eq!(file.batches, None, "retrieve-file's file is read in order");
 

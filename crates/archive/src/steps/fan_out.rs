@@ -20,10 +20,8 @@
 //! is at most 256 KiB): a batch answers one line, and CompleteFile reads
 //! the parts' etags from the store (`list_parts`), not from the workflow.
 
-use super::retrieve_file::{already_retrieved, body_error, current_download_url, retrieved};
-use super::{
-    parse, put_json, to_value, DownloadPlan, FilePlan, RecordingRef, StepContext, StepError,
-};
+use super::retrieve_file::{already_retrieved, body_error, retrieved};
+use super::{parse, put_json, to_value, FilePlan, StepContext, StepError};
 use crate::checksum::{compose, Crc64Nvme, Crc64NvmeDigest};
 use crate::ports::{CompletedPart, PartBody, PartNumber, UploadId, UploadShape};
 use futures_util::{StreamExt, TryStreamExt};
@@ -79,7 +77,7 @@ struct BeginPayload {
     file: FilePlan,
 }
 
-/// BeginFile. Payload: `{"recording", "download", "file"}` (the file's
+/// BeginFile. Payload: `{"recording", "file"}` (the file's
 /// Map item). Result: `{"upload_id"}` for a new upload, or
 /// `{"retrieved": RetrievedFile}` when an earlier run finished the file.
 pub async fn begin_file(ctx: &StepContext, payload: Value) -> Result<Value, StepError> {
@@ -98,19 +96,15 @@ pub async fn begin_file(ctx: &StepContext, payload: Value) -> Result<Value, Step
 
 #[derive(Debug, Deserialize)]
 struct PartsPayload {
-    recording: RecordingRef,
-    download: DownloadPlan,
     file: FilePlan,
     upload_id: UploadId,
     batch: PartBatch,
 }
 
-/// RetrieveParts. Payload: `{"recording", "download", "file", "upload_id",
-/// "batch": PartBatch}`. Result: `BatchResult`.
+/// RetrieveParts. Payload: `{"recording", "file", "upload_id", "batch":
+/// PartBatch}`. Result: `BatchResult`. Downloads with OAuth, as RetrieveFile.
 pub async fn retrieve_parts(ctx: &StepContext, payload: Value) -> Result<Value, StepError> {
     let PartsPayload {
-        recording,
-        download,
         file,
         upload_id,
         batch,
@@ -128,42 +122,16 @@ pub async fn retrieve_parts(ctx: &StepContext, payload: Value) -> Result<Value, 
             ),
         ));
     }
-    let auth = match &download.download_token {
-        Some(token) => DownloadAuth::DownloadToken(token.clone().into()),
-        None => DownloadAuth::OAuth,
-    };
     let result = upload_batch(
         ctx,
         &file,
         &file.download_url,
-        &auth,
+        &DownloadAuth::OAuth,
         &upload_id,
         shape,
         batch,
     )
-    .await;
-    let result = match result {
-        // As in RetrieveFile: the webhook's token ran out, so read the
-        // file's current URL with OAuth and fetch the batch that way.
-        Err(e)
-            if e.name == "Zoom.DownloadTokenExpired"
-                && matches!(auth, DownloadAuth::DownloadToken(_)) =>
-        {
-            tracing::info!("download token refused; fetching the batch with OAuth");
-            let url = current_download_url(ctx, &recording, &file).await?;
-            upload_batch(
-                ctx,
-                &file,
-                &url,
-                &DownloadAuth::OAuth,
-                &upload_id,
-                shape,
-                batch,
-            )
-            .await
-        }
-        other => other,
-    }?;
+    .await?;
     Ok(to_value(&result))
 }
 

@@ -1,19 +1,18 @@
-//! IngestMetadata: the workflow's first step. Reads the recording (from the
-//! webhook event while its download token is fresh, otherwise from Zoom's
-//! API: a start by meeting UUID, or a stale token), stores the raw event
-//! and the meeting's metadata, and plans each file's retrieval: storage
-//! key, size, part size and part count. It must not move file bytes:
-//! that is RetrieveFile's job.
+//! IngestMetadata: the workflow's first step. Reads the recording from
+//! Zoom's API, for a webhook too: the event only names the meeting, so an
+//! execution input cannot choose what is downloaded, and no download
+//! token needs to travel in it. Stores the raw event and the meeting's
+//! metadata, and plans each file's retrieval: storage key, size, part size
+//! and part count. It must not move file bytes: that is RetrieveFile's job.
 
 use super::{
-    content_type_for, parse, put_json, to_value, DownloadPlan, FilePlan, MeetingMetadata,
-    RecordingRef, StepContext, StepError, WorkflowInput,
+    content_type_for, parse, put_json, to_value, FilePlan, MeetingMetadata, RecordingRef,
+    StepContext, StepError, WorkflowInput,
 };
 use crate::keys::{FileIdentity, FileKey, RecordingKeys};
 use crate::ports::object_store::MAX_PART_NUMBER;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use time::OffsetDateTime;
 use zoomvault_zoom::{Error as ZoomError, MeetingRecording};
 
 #[derive(Debug, Deserialize)]
@@ -22,23 +21,11 @@ struct Payload {
 }
 
 /// The step. Payload: `{"input": <WorkflowInput>, ...}`. Result:
-/// `{"recording": RecordingRef, "files": [FilePlan], "download": DownloadPlan,
-/// "skipped": null | "<why>"}`.
+/// `{"recording": RecordingRef, "files": [FilePlan], "skipped": null |
+/// "<why>"}`.
 pub async fn ingest_metadata(ctx: &StepContext, payload: Value) -> Result<Value, StepError> {
     let Payload { input } = parse("IngestMetadata", payload)?;
-    let now = OffsetDateTime::now_utc();
-    let token = usable_download_token(ctx, &input, now);
-
-    // The webhook's own copy of the recording is used while its token is
-    // fresh; otherwise Zoom is asked again so the download URLs match OAuth.
-    let from_event = match (&input.event, &token) {
-        (Some(event), Some(_)) => Some(recording_from_event(event)?),
-        _ => None,
-    };
-    let recording = match from_event {
-        Some(recording) => recording,
-        None => ctx.zoom.meeting_recordings(&input.meeting_uuid).await?,
-    };
+    let recording = ctx.zoom.meeting_recordings(&input.meeting_uuid).await?;
     if recording.uuid != input.meeting_uuid {
         return Err(StepError::new(
             "Ingest.InvalidInput",
@@ -65,10 +52,6 @@ pub async fn ingest_metadata(ctx: &StepContext, payload: Value) -> Result<Value,
         source: input.source,
         prefix: keys.recording_prefix().to_string(),
     };
-    let download = DownloadPlan {
-        download_token: token,
-    };
-
     let duration = recording.duration.unwrap_or(0);
     if duration < ctx.config.min_duration_minutes {
         let why = format!(
@@ -78,7 +61,6 @@ pub async fn ingest_metadata(ctx: &StepContext, payload: Value) -> Result<Value,
         return Ok(json!({
             "recording": to_value(&reference),
             "files": [],
-            "download": to_value(&download),
             "skipped": why,
         }));
     }
@@ -99,38 +81,8 @@ pub async fn ingest_metadata(ctx: &StepContext, payload: Value) -> Result<Value,
     Ok(json!({
         "recording": to_value(&reference),
         "files": to_value(&files),
-        "download": to_value(&download),
         "skipped": null,
     }))
-}
-
-/// The webhook's token, while it is younger than the configured lifetime.
-fn usable_download_token(
-    ctx: &StepContext,
-    input: &WorkflowInput,
-    now: OffsetDateTime,
-) -> Option<String> {
-    let token = input.download_token.clone()?;
-    let lifetime = ctx.config.download_token_lifetime.as_millis() as i64;
-    match input.event_ts {
-        Some(ts) if (now.unix_timestamp_nanos() / 1_000_000) as i64 - ts > lifetime => None,
-        _ => Some(token),
-    }
-}
-
-fn recording_from_event(event: &Value) -> Result<MeetingRecording, StepError> {
-    let object = event.pointer("/payload/object").ok_or_else(|| {
-        StepError::new(
-            "Ingest.InvalidInput",
-            "IngestMetadata: event has no /payload/object",
-        )
-    })?;
-    MeetingRecording::deserialize(object).map_err(|e| {
-        StepError::new(
-            "Ingest.InvalidInput",
-            format!("IngestMetadata: /payload/object is not a Zoom recording: {e}"),
-        )
-    })
 }
 
 /// Past-meeting details and participants are extras: Zoom withholds them on

@@ -32,7 +32,6 @@ use crate::ports::{events, index, object_store, EventSink, ObjectStore, Recordin
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::Arc;
-use std::time::Duration;
 use time::OffsetDateTime;
 use zoomvault_zoom::{RecordingCompleted, ZoomClient};
 
@@ -63,9 +62,6 @@ pub struct IngestConfig {
     pub invocation_bytes: u64,
     /// Meetings shorter than this are not archived (0: archive all).
     pub min_duration_minutes: u64,
-    /// How long after the event a webhook's `download_token` is trusted;
-    /// Zoom documents about 24 hours, so older events use OAuth at once.
-    pub download_token_lifetime: Duration,
     pub zoomvault_version: String,
 }
 
@@ -76,7 +72,6 @@ impl Default for IngestConfig {
             part_concurrency: 2,
             invocation_bytes: 2 * 1024 * 1024 * 1024,
             min_duration_minutes: 0,
-            download_token_lifetime: Duration::from_secs(23 * 3600),
             zoomvault_version: env!("CARGO_PKG_VERSION").to_string(),
         }
     }
@@ -175,14 +170,10 @@ pub struct WorkflowInput {
     pub source: IngestSource,
     pub meeting_uuid: String,
     /// The `recording.completed` event as received, without its
-    /// `download_token` (webhook source only).
+    /// `download_token` (webhook source only). The token is a secret and
+    /// stays out of the execution: downloads use OAuth.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event: Option<Value>,
-    /// The event's short-lived download token. It travels in the execution
-    /// input (as it would on AWS) and expires after about a day; it is never
-    /// written to the object store.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub download_token: Option<String>,
     /// When Zoom emitted the event (ms since the epoch).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_ts: Option<i64>,
@@ -205,7 +196,6 @@ impl WorkflowStart {
             source: IngestSource::Webhook,
             meeting_uuid: event.recording.uuid.clone(),
             event: Some(event.raw.clone()),
-            download_token: event.download_token.clone(),
             event_ts: event.event_ts,
         };
         Self::new(input)
@@ -222,7 +212,6 @@ impl WorkflowStart {
             source,
             meeting_uuid: meeting_uuid.to_string(),
             event: None,
-            download_token: None,
             event_ts: None,
         })
     }
@@ -255,14 +244,6 @@ impl RecordingRef {
             &self.uuid,
         )?)
     }
-}
-
-/// How the files are downloaded: with the webhook's token, or with OAuth
-/// when there is none or it is too old.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DownloadPlan {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub download_token: Option<String>,
 }
 
 /// One file's retrieval plan: the Map's item.

@@ -24,8 +24,7 @@
 //! have only the CRC, which composes from parts and SHA-256 does not.
 
 use super::{
-    parse, put_json, to_value, DownloadPlan, FilePlan, RecordingRef, RetrievedFile, StepContext,
-    StepError,
+    parse, put_json, to_value, FilePlan, RecordingRef, RetrievedFile, StepContext, StepError,
 };
 use crate::checksum::{Crc64Nvme, Crc64NvmeDigest};
 use crate::ports::{CompletedPart, PartBody, PartNumber, UploadId, UploadShape};
@@ -43,56 +42,30 @@ use zoomvault_zoom::{ByteRange, Download, DownloadAuth, DownloadStatus};
 #[derive(Debug, Deserialize)]
 struct Payload {
     recording: RecordingRef,
-    download: DownloadPlan,
     file: FilePlan,
 }
 
-/// The step. Payload: `{"recording", "download", "file": FilePlan}` (the
+/// The step. Payload: `{"recording", "file": FilePlan}` (the
 /// Map's item). Result: `RetrievedFile`, also written as the file's
 /// metadata object.
 pub async fn retrieve_file(ctx: &StepContext, payload: Value) -> Result<Value, StepError> {
-    let Payload {
-        recording,
-        download,
-        file,
-    } = parse("RetrieveFile", payload)?;
+    let Payload { recording, file } = parse("RetrieveFile", payload)?;
     let span = tracing::info_span!(
         "retrieve_file",
         recording_uuid = %recording.uuid,
         file = %file.storage_key
     );
-    retrieve(ctx, recording, download, file)
-        .instrument(span)
-        .await
+    retrieve(ctx, file).instrument(span).await
 }
 
-async fn retrieve(
-    ctx: &StepContext,
-    recording: RecordingRef,
-    download: DownloadPlan,
-    file: FilePlan,
-) -> Result<Value, StepError> {
+/// Downloads use the OAuth access token, never the webhook's
+/// `download_token`: that token would have to travel in the execution's
+/// input and history, where anyone who may read executions would see it.
+async fn retrieve(ctx: &StepContext, file: FilePlan) -> Result<Value, StepError> {
     if let Some(done) = already_retrieved(ctx, &file).await? {
         return Ok(to_value(&done));
     }
-    let auth = match &download.download_token {
-        Some(token) => DownloadAuth::DownloadToken(token.clone().into()),
-        None => DownloadAuth::OAuth,
-    };
-    let result = match fetch(ctx, &file, &file.download_url, &auth).await {
-        // The webhook's token ran out (Zoom says about a day): read the
-        // file's current URL with OAuth and fetch it that way.
-        Err(e)
-            if e.name == "Zoom.DownloadTokenExpired"
-                && matches!(auth, DownloadAuth::DownloadToken(_)) =>
-        {
-            tracing::info!("download token refused; fetching with OAuth");
-            let url = current_download_url(ctx, &recording, &file).await?;
-            fetch(ctx, &file, &url, &DownloadAuth::OAuth).await
-        }
-        other => other,
-    }?;
-
+    let result = fetch(ctx, &file, &file.download_url, &DownloadAuth::OAuth).await?;
     put_json(ctx, &file.metadata_key, &result).await?;
     Ok(to_value(&result))
 }
@@ -114,31 +87,6 @@ pub(super) async fn already_retrieved(
     Ok(match stored {
         Some(meta) if meta.size == done.file.size_bytes && done.verified => Some(done),
         _ => None,
-    })
-}
-
-pub(super) async fn current_download_url(
-    ctx: &StepContext,
-    recording: &RecordingRef,
-    file: &FilePlan,
-) -> Result<String, StepError> {
-    let fresh = ctx.zoom.meeting_recordings(&recording.uuid).await?;
-    let found = match &file.zoom_file_id {
-        Some(id) => fresh
-            .recording_files
-            .iter()
-            .find(|f| f.id.as_deref() == Some(id)),
-        None => fresh.recording_files.get(file.position),
-    };
-    found.and_then(|f| f.download_url.clone()).ok_or_else(|| {
-        StepError::new(
-            "Zoom.NotFound",
-            format!(
-                "file {} is no longer listed in recording {:?}",
-                file.file_key.as_str(),
-                recording.uuid
-            ),
-        )
     })
 }
 
