@@ -80,6 +80,8 @@ enum Error {
     BadQuery(String),
     /// The index or the journal could not be read.
     Status(anyhow::Error),
+    /// A path served only to clients on this machine, asked from another.
+    NotLocal(&'static str),
 }
 
 impl From<keys::Error> for Error {
@@ -119,8 +121,55 @@ impl IntoResponse for Error {
                 Json(serde_json::json!({ "error": format!("{e:#}") })),
             )
                 .into_response(),
+            Error::NotLocal(why) => (StatusCode::FORBIDDEN, why).into_response(),
         }
     }
+}
+
+/// Why a path is served only to clients on this machine (a loopback peer,
+/// which includes a reverse proxy on the same host), or `None` for the
+/// paths anyone may ask: the webhook (signed), the Step Functions API
+/// (signed with the API key off loopback) and `/health`.
+fn local_only(path: &str) -> Option<&'static str> {
+    if path.starts_with("/console") {
+        Some(
+            "the console is served only to clients on this machine: its key would be typed \
+             into a page that crossed plain HTTP. Reach it through an SSH tunnel or an HTTPS \
+             reverse proxy on this host.\n",
+        )
+    } else if path.starts_with("/site") || path.starts_with("/files/") || path == "/status" {
+        Some(
+            "the site, stored files and /status are served only to clients on this machine: \
+             they have no authentication of their own. Put an HTTPS reverse proxy with \
+             authentication on this host in front of them.\n",
+        )
+    } else {
+        None
+    }
+}
+
+/// Guards a router: [`local_only`] paths answer 403 to any peer that is not
+/// loopback, and to a request whose peer is unknown (served without
+/// `ConnectInfo`). `serve_until_shutdown` applies it to every app it serves.
+pub fn guard(router: Router) -> Router {
+    router.layer(axum::middleware::from_fn(
+        |request: axum::extract::Request, next: axum::middleware::Next| async move {
+            use axum::extract::{ConnectInfo, FromRequestParts};
+            let Some(why) = local_only(request.uri().path()) else {
+                return next.run(request).await;
+            };
+            let (mut parts, body) = request.into_parts();
+            let peer = ConnectInfo::<std::net::SocketAddr>::from_request_parts(&mut parts, &())
+                .await
+                .ok()
+                .map(|info| info.0.ip().to_canonical());
+            if !peer.is_some_and(|ip| ip.is_loopback()) {
+                return Error::NotLocal(why).into_response();
+            }
+            next.run(axum::extract::Request::from_parts(parts, body))
+                .await
+        },
+    ))
 }
 
 async fn webhook(
@@ -411,6 +460,54 @@ mod tests {
             }
         }
         assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
+    /// What a peer on another machine gets, and what one on this machine
+    /// gets, from the guarded app as `serve` serves it.
+    #[tokio::test]
+    async fn console_site_files_and_status_answer_only_loopback_peers() {
+        use axum::extract::connect_info::MockConnectInfo;
+        use std::net::SocketAddr;
+        let served = served(Starter::Starts).await;
+        served.embedded.rebuild_site().await.unwrap();
+        let status = |app: &Router, uri: &'static str| {
+            let app = app.clone();
+            async move { app.oneshot(get(uri)).await.unwrap().status().as_u16() }
+        };
+        let local_only = [
+            "/console",
+            "/console/js/sigv4.js",
+            "/site/index.html",
+            "/files/recordings/x.mp4",
+            "/status",
+        ];
+        let remote = guard(served.app.clone())
+            .layer(MockConnectInfo(SocketAddr::from(([203, 0, 113, 7], 40000))));
+        for uri in local_only {
+            assert_eq!(status(&remote, uri).await, 403, "{uri} from another host");
+        }
+        let body = remote.clone().oneshot(get("/console")).await.unwrap();
+        let body = axum::body::to_bytes(body.into_body(), 4096).await.unwrap();
+        assert!(String::from_utf8_lossy(&body).contains("plain HTTP"));
+        assert_eq!(status(&remote, "/health").await, 200);
+        let webhook = remote
+            .clone()
+            .oneshot(signed_webhook(RECORDING_COMPLETED))
+            .await
+            .unwrap();
+        assert_eq!(webhook.status(), 200, "Zoom reaches the webhook");
+
+        // Without ConnectInfo the peer is unknown: refused as well.
+        let unknown = guard(served.app.clone());
+        assert_eq!(status(&unknown, "/site/index.html").await, 403);
+
+        let mapped: SocketAddr = "[::ffff:127.0.0.1]:40000".parse().unwrap();
+        for peer in [SocketAddr::from(([127, 0, 0, 1], 40000)), mapped] {
+            let local = guard(served.app.clone()).layer(MockConnectInfo(peer));
+            assert_eq!(status(&local, "/console").await, 200, "{peer}");
+            assert_eq!(status(&local, "/site/index.html").await, 200, "{peer}");
+            assert_eq!(status(&local, "/status").await, 200, "{peer}");
+        }
     }
 
     #[tokio::test]

@@ -46,7 +46,8 @@ impl Listener {
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets the
-/// requests in flight finish. `serve` and `engine serve` stop on
+/// requests in flight finish. The console, site, files and `/status` are
+/// answered only to loopback peers ([`super::http::guard`]). `serve` and `engine serve` stop on
 /// [`shutdown_signal`]; tests pass a future that never completes, so the
 /// server lives as long as their runtime.
 pub async fn serve_until_shutdown(
@@ -54,6 +55,7 @@ pub async fn serve_until_shutdown(
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let app = super::http::guard(app).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener.listener, app)
         .with_graceful_shutdown(shutdown)
         .await
