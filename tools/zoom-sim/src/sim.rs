@@ -186,6 +186,12 @@ impl ZoomSim {
             .issue_download_token(meeting_uuid, self.shared.config.download_token_ttl)
     }
 
+    /// Every OAuth access token and download token issued so far: the
+    /// secrets a test looks for where they must not be.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.shared.lock().issued_tokens()
+    }
+
     /// A `recording.completed` event body for the meeting, carrying a fresh
     /// `download_token`.
     ///

@@ -571,6 +571,14 @@ impl State {
         self.check_access_token(token).is_ok()
     }
 
+    pub(crate) fn issued_tokens(&self) -> Vec<String> {
+        self.access_tokens
+            .keys()
+            .chain(self.download_tokens.keys())
+            .cloned()
+            .collect()
+    }
+
     pub(crate) fn expire_access_tokens(&mut self) {
         for expires in self.access_tokens.values_mut() {
             *expires = UNIX_EPOCH;
