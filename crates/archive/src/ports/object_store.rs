@@ -129,6 +129,19 @@ impl Error {
             _ => false,
         }
     }
+
+    /// Whether the store's device (or the user's quota on it) is full: the
+    /// call fails until space is freed, so it is named apart from other
+    /// failures.
+    pub fn is_storage_full(&self) -> bool {
+        match self {
+            Error::Io { source, .. } => matches!(
+                source.kind(),
+                io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded
+            ),
+            _ => false,
+        }
+    }
 }
 
 /// What a listing or `head` knows about a stored object.

@@ -131,6 +131,12 @@ impl From<zoomvault_zoom::Error> for StepError {
 
 impl From<object_store::Error> for StepError {
     fn from(e: object_store::Error) -> Self {
+        if e.is_storage_full() {
+            return StepError::new(
+                "Storage.Full",
+                format!("the archive's store is out of space: {e}; free space, then redrive"),
+            );
+        }
         storage_error(e.is_transient(), &e)
     }
 }

@@ -1,5 +1,7 @@
-//! RecordFailure: where every caught failure of the ingest workflow lands.
-//! It writes the error, its cause and what was known of the recording
+//! RecordFailure: where the ingest workflow's failures of the recording
+//! itself land (the workflow's catchers list them; failures a redrive can
+//! fix, such as a full store, are left uncaught so the redrive resumes at
+//! the failed step). It writes the error, its cause and what was known of the recording
 //! beside the recording's objects (or under `failures/` when the recording
 //! itself could not be read), so an operator finds why an ingest failed
 //! without the engine's history. It never trashes anything.
