@@ -6,6 +6,11 @@
 //!
 //!   cargo bench -p zoomvault --bench webhook -- [RATE_PER_S] [SECONDS]   (default: 200 15)
 //!
+//! Afterwards it waits for the ingests to finish (until none finished for
+//! a minute) and counts serve's executions by status through the Step
+//! Functions API: one SUCCEEDED execution per webhook is nothing lost and
+//! nothing doubled. Issue 14's load figure is `-- 1000 60`.
+//!
 //! The Zoom simulator runs in this process (it serves small files: one
 //! 64 KiB M4A per meeting); requests are sent open-loop, one every
 //! 1/RATE s whatever the answers do, over a keep-alive connection pool.
@@ -121,10 +126,16 @@ async fn main() {
                 .header("content-type", "application/json")
                 .body(body)
                 .send()
-                .await
-                .expect("webhook answered");
-            let status = response.status().as_u16();
-            let _ = response.bytes().await;
+                .await;
+            // A request that got no answer counts as status 0.
+            let status = match response {
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    let _ = response.bytes().await;
+                    status
+                }
+                Err(_) => 0,
+            };
             (sent.elapsed(), status)
         }));
     }
@@ -145,12 +156,19 @@ async fn main() {
     let store = data.path().join("data/store/objects");
     let done_at_end = count_documents(&store);
     let drain_started = Instant::now();
+    // Until every ingest is done, or none finished for a minute.
     let mut done = done_at_end;
-    while done < count && drain_started.elapsed() < Duration::from_secs(300) {
+    let mut progress_at = Instant::now();
+    while done < count && progress_at.elapsed() < Duration::from_secs(60) {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        done = count_documents(&store);
+        let now_done = count_documents(&store);
+        if now_done > done {
+            progress_at = Instant::now();
+        }
+        done = now_done;
     }
     let drained_after = drain_started.elapsed().as_secs_f64();
+    let executions = executions_by_status(port).await;
     drop(server);
 
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
@@ -168,13 +186,15 @@ async fn main() {
             "ingests_done_when_last_acknowledged": done_at_end,
             "ingests_done": done,
             "seconds_to_finish_the_rest": drained_after,
+            "executions": executions,
         })
     );
     println!();
-    println!("| requests | offered rate | non-200 | p50 | p90 | p99 | max | ingests done at the last ack | all done after |");
-    println!("|---|---|---|---|---|---|---|---|---|");
+    let total: u64 = executions.values().sum();
+    println!("| requests | offered rate | non-200 | p50 | p90 | p99 | max | ingests done at the last ack | all done after | executions (by status) |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     println!(
-        "| {count} | {rate}/s | {not_ok} | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms | {done_at_end} | {} |",
+        "| {count} | {rate}/s | {not_ok} | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms | {done_at_end} | {} | {total} {} |",
         ms(percentile(&latencies, 0.50)),
         ms(percentile(&latencies, 0.90)),
         ms(percentile(&latencies, 0.99)),
@@ -182,9 +202,43 @@ async fn main() {
         if done == count {
             format!("{drained_after:.1} s more")
         } else {
-            format!("not within 300 s ({done} done)")
+            format!("stalled after {drained_after:.0} s ({done} done)")
         },
+        serde_json::to_string(&executions).expect("JSON"),
     );
+}
+
+/// The executions serve's journal holds, by status, read through its Step
+/// Functions API: one per recording, each SUCCEEDED, is nothing lost and
+/// nothing doubled.
+async fn executions_by_status(port: u16) -> std::collections::BTreeMap<String, u64> {
+    let client = zoomvault_aws::step_functions::client_for_endpoint(
+        &format!("http://127.0.0.1:{port}"),
+        "AKIDBENCH",
+        "bench",
+    );
+    let machine = client
+        .list_state_machines()
+        .send()
+        .await
+        .expect("ListStateMachines");
+    let mut counts = std::collections::BTreeMap::new();
+    for machine in machine.state_machines() {
+        let mut pages = client
+            .list_executions()
+            .state_machine_arn(machine.state_machine_arn())
+            .max_results(1000)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            for execution in page.expect("ListExecutions").executions() {
+                *counts
+                    .entry(execution.status().as_str().to_string())
+                    .or_insert(0) += 1;
+            }
+        }
+    }
+    counts
 }
 
 /// Recording documents written so far (one per finished ingest).
