@@ -76,15 +76,15 @@ async fn main() {
         .expect("starting zoomvault serve");
     let stderr = child.stderr.take().expect("piped stderr");
     let server = Server(child);
-    // serve prints its routes once it listens; what it says afterwards
-    // (warnings) is passed on, and the pipe kept drained so serve never
-    // blocks on it.
+    // serve prints its routes once it listens; its warnings and errors
+    // afterwards are passed on (not its info lines, one per webhook), and
+    // the pipe kept drained so serve never blocks on it.
     let (listening, ready) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if line.contains("site:") {
                 let _ = listening.send(());
-            } else if !line.starts_with("zoomvault serving") && !line.starts_with("  ") {
+            } else if line.contains("WARN") || line.contains("ERROR") {
                 eprintln!("serve: {line}");
             }
         }
