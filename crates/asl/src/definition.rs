@@ -28,7 +28,7 @@ mod tree;
 pub use tree::{
     Choice, ChoiceBranch, ContextUse, Dynamic, Fail, MapState, Parallel, Pass, PathOrNull,
     Processing, QueryLanguage, ResultPath, State, StateKind, StateMachine, Task, TextSource,
-    Transition, Wait, MAX_STATE_NAME_LEN,
+    Transition, Wait, MAX_MACHINE_NESTING, MAX_STATE_NAME_LEN,
 };
 
 use crate::DefinitionError;
@@ -53,7 +53,7 @@ pub fn parse_str(text: &str) -> Result<StateMachine, Vec<DefinitionError>> {
 /// Parses and validates a definition. Returns every problem found.
 pub fn parse(value: &Value) -> Result<StateMachine, Vec<DefinitionError>> {
     let mut errors = Vec::new();
-    let machine = parse_machine(value, "", MachineScope::TopLevel, &mut errors);
+    let machine = parse_machine(value, "", MachineScope::TopLevel, 0, &mut errors);
     match machine {
         Some(m) if errors.is_empty() => Ok(m),
         _ => {
