@@ -269,11 +269,9 @@ pub(super) fn parse_fail(
     Fail { error, cause }
 }
 
-/// A Parallel state of a machine nested in `depth` others.
 pub(super) fn parse_parallel(
     obj: &Map<String, Value>,
     ptr: &str,
-    depth: usize,
     errors: &mut Vec<DefinitionError>,
 ) -> Option<Parallel> {
     let bptr = pointer_join(ptr, "Branches");
@@ -287,7 +285,6 @@ pub(super) fn parse_parallel(
                         b,
                         &pointer_join(&bptr, &i.to_string()),
                         MachineScope::Branch,
-                        depth + 1,
                         errors,
                     )
                 })
@@ -321,11 +318,9 @@ pub(super) fn parse_parallel(
     }
 }
 
-/// A Map state of a machine nested in `depth` others.
 pub(super) fn parse_map(
     obj: &Map<String, Value>,
     ptr: &str,
-    depth: usize,
     errors: &mut Vec<DefinitionError>,
 ) -> Option<MapState> {
     for unsupported in ["ItemReader", "ResultWriter", "ItemBatcher"] {
@@ -348,14 +343,12 @@ pub(super) fn parse_map(
             p,
             &pointer_join(ptr, "ItemProcessor"),
             MachineScope::MapProcessor,
-            depth + 1,
             errors,
         ),
         (None, Some(p)) => parse_machine(
             p,
             &pointer_join(ptr, "Iterator"),
             MachineScope::MapProcessor,
-            depth + 1,
             errors,
         ),
         (None, None) => {

@@ -9,7 +9,7 @@
 use super::fields::{opt_string, positive_integer, unknown_fields};
 use super::graph::{check_reachability, check_transitions};
 use super::state::parse_state;
-use super::tree::{QueryLanguage, StateMachine, MAX_MACHINE_NESTING};
+use super::tree::{QueryLanguage, StateMachine};
 use crate::error::pointer_join;
 use crate::{DefinitionError, JsonType};
 use indexmap::IndexMap;
@@ -26,22 +26,12 @@ pub(super) enum MachineScope {
     MapProcessor,
 }
 
-/// Reads the machine object at `ptr`; `depth` counts the machines it is
-/// nested in (0 for the top level).
 pub(super) fn parse_machine(
     value: &Value,
     ptr: &str,
     scope: MachineScope,
-    depth: usize,
     errors: &mut Vec<DefinitionError>,
 ) -> Option<StateMachine> {
-    if depth > MAX_MACHINE_NESTING {
-        errors.push(DefinitionError::new(
-            ptr,
-            format!("Parallel and Map states nest more than {MAX_MACHINE_NESTING} levels deep"),
-        ));
-        return None;
-    }
     let Some(obj) = value.as_object() else {
         errors.push(DefinitionError::new(
             ptr,
@@ -128,7 +118,7 @@ pub(super) fn parse_machine(
             }
             for (name, body) in map {
                 let state_ptr = pointer_join(&states_ptr, name);
-                if let Some(state) = parse_state(name, body, &state_ptr, depth, errors) {
+                if let Some(state) = parse_state(name, body, &state_ptr, errors) {
                     states.insert(name.clone(), state);
                 }
             }

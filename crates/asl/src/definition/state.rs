@@ -108,12 +108,10 @@ fn allowed_fields(type_name: &str) -> &'static [&'static str] {
 
 const JSONATA_ONLY: &[&str] = &["Arguments", "Output", "Items", "Condition"];
 
-/// Reads one state of a machine nested in `depth` others.
 pub(super) fn parse_state(
     name: &str,
     value: &Value,
     ptr: &str,
-    depth: usize,
     errors: &mut Vec<DefinitionError>,
 ) -> Option<State> {
     if name.is_empty() {
@@ -208,8 +206,8 @@ pub(super) fn parse_state(
         "Wait" => parse_wait(obj, ptr, errors).map(StateKind::Wait),
         "Succeed" => Some(StateKind::Succeed),
         "Fail" => Some(StateKind::Fail(parse_fail(obj, ptr, errors))),
-        "Parallel" => parse_parallel(obj, ptr, depth, errors).map(StateKind::Parallel),
-        "Map" => parse_map(obj, ptr, depth, errors).map(|m| StateKind::Map(Box::new(m))),
+        "Parallel" => parse_parallel(obj, ptr, errors).map(StateKind::Parallel),
+        "Map" => parse_map(obj, ptr, errors).map(|m| StateKind::Map(Box::new(m))),
         _ => None,
     }?;
     // Nested machines are classified state by state on their own.

@@ -17,14 +17,6 @@ use serde_json::Value;
 /// AWS's limit on a state name's length.
 pub const MAX_STATE_NAME_LEN: usize = 80;
 
-/// How deeply Parallel branches and Map processors may nest: a machine
-/// inside this many others is refused. AWS documents no limit; JSON text
-/// (whose parser stops at 128 levels) carries at most 31 levels of
-/// Parallel and 42 of Map, and validating a machine takes stack in
-/// proportion to its nesting, so a definition given as a value, without
-/// that parser's limit, must not nest without bound either.
-pub const MAX_MACHINE_NESTING: usize = 32;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QueryLanguage {
     JsonPath,

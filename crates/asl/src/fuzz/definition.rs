@@ -5,7 +5,7 @@
 //! then nesting at and past what JSON text can carry.
 
 use super::json_len;
-use crate::definition::{parse, parse_str, MAX_MACHINE_NESTING};
+use crate::definition::{parse, parse_str, MAX_DEPTH};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 use zoomvault_fuzz::{check, linear};
@@ -336,11 +336,28 @@ fn nesting_errors(definition: &Value) -> Result<usize, Vec<String>> {
         .map_err(|errors| errors.iter().map(ToString::to_string).collect())
 }
 
-/// Parallel and Map states nest at most [`MAX_MACHINE_NESTING`] levels:
-/// at the limit a definition parses (as text and as a value), one level
-/// over it is refused with a message that says so, and a value nested 5000
-/// levels (20,000 JSON levels, which no JSON text can carry) is refused
-/// the same way without validating further down, on a 2 MiB stack.
+/// How many arrays and objects `value` nests, counted without recursion.
+fn depth(value: &Value) -> usize {
+    let mut deepest = 0;
+    let mut pending = vec![(value, 1)];
+    while let Some((value, level)) = pending.pop() {
+        match value {
+            Value::Array(items) => pending.extend(items.iter().map(|v| (v, level + 1))),
+            Value::Object(fields) => pending.extend(fields.values().map(|v| (v, level + 1))),
+            _ => continue,
+        }
+        deepest = deepest.max(level);
+    }
+    deepest
+}
+
+/// A definition nests at most [`MAX_DEPTH`] arrays and objects, as JSON
+/// text does. The deepest machines that fit (41 levels of Map, 31 of
+/// Parallel) parse on a 2 MiB stack in a debug build, as text and as a
+/// value; one level deeper is refused as text by serde_json and as a value
+/// with the same limit; and values nested 5000 machines deep (20,000 JSON
+/// levels), or with a Parameters template 5000 levels deep, are refused
+/// before anything recurses into them.
 #[test]
 fn fuzz_definition_nesting_at_and_over_the_limit() {
     check(
@@ -349,39 +366,52 @@ fn fuzz_definition_nesting_at_and_over_the_limit() {
         |_| 64 * 1024 * 1024,
         |()| {
             for map in [false, true] {
-                let at_limit = nested(MAX_MACHINE_NESTING, map);
-                prop_assert_eq!(nesting_errors(&at_limit), Ok(MAX_MACHINE_NESTING + 1));
-                if map {
-                    // Three JSON levels per Map level, so the text parses too;
-                    // Parallel takes four and meets serde_json's limit first.
-                    let text = at_limit.to_string();
-                    prop_assert!(parse_str(&text).is_ok());
-                }
-                for depth in [MAX_MACHINE_NESTING + 1, 5000] {
-                    let definition = nested(depth, map);
-                    let errors = nesting_errors(&definition).expect_err("nested too deep");
-                    prop_assert!(
-                        errors.iter().any(|e| e
-                            .ends_with("Parallel and Map states nest more than 32 levels deep")),
-                        "{errors:?}"
-                    );
-                    flatten_drop(definition);
-                }
-                flatten_drop(at_limit);
+                let levels = if map { 41 } else { 31 };
+                let deepest = nested(levels, map);
+                prop_assert!(depth(&deepest) <= MAX_DEPTH);
+                prop_assert_eq!(nesting_errors(&deepest), Ok(levels + 1));
+                prop_assert!(parse_str(&deepest.to_string()).is_ok());
+                let deeper = nested(levels + 1, map);
+                prop_assert!(depth(&deeper) > MAX_DEPTH);
+                let errors = nesting_errors(&deeper).expect_err("nested too deep");
+                prop_assert!(
+                    errors[0].contains("more than 127 arrays and objects deep"),
+                    "{errors:?}"
+                );
+                let errors = parse_str(&deeper.to_string()).expect_err("too deep for JSON text");
+                prop_assert!(
+                    errors[0].message.contains("recursion limit exceeded"),
+                    "{}",
+                    errors[0]
+                );
+                let far = nested(5000, map);
+                let errors = nesting_errors(&far).expect_err("nested too deep");
+                prop_assert!(
+                    errors[0].contains("more than 127 arrays and objects deep"),
+                    "{errors:?}"
+                );
+                flatten_drop(far);
             }
-            // As text, a deeper Parallel nesting is refused by the JSON parser.
-            let text = format!(
-                "{}{}",
-                r#"{"StartAt":"A","States":{"A":{"Type":"Parallel","End":true,"Branches":["#
-                    .repeat(40),
-                "]}}}".repeat(40)
-            );
-            let errors = parse_str(&text).expect_err("too deep for JSON text");
-            prop_assert!(
-                errors[0].message.contains("recursion limit exceeded"),
-                "{}",
-                errors[0]
-            );
+            let mut template = json!(1);
+            for _ in 0..5000 {
+                template = object(vec![("a", template)]);
+            }
+            let definition = object(vec![
+                ("StartAt", json!("A")),
+                (
+                    "States",
+                    object(vec![(
+                        "A",
+                        object(vec![
+                            ("Type", json!("Pass")),
+                            ("Parameters", template),
+                            ("End", json!(true)),
+                        ]),
+                    )]),
+                ),
+            ]);
+            prop_assert!(nesting_errors(&definition).is_err());
+            flatten_drop(definition);
             Ok(())
         },
     );
