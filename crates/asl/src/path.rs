@@ -7,6 +7,9 @@
 //! and its evaluation. It does no I/O and never panics on its input: every
 //! malformed path is an `Err` naming what is wrong and at which character
 //! offset, and filter nesting is capped so parsing cannot exhaust the stack.
+//! Evaluation is iterative, and what one evaluation selects is capped
+//! ([`MAX_SELECTED_VALUES`]) so chained deep scans cannot multiply without
+//! bound.
 //! Parsing lives in the submodule `parse`; this file keeps the typed path,
 //! its evaluation and the placement of a result at a `ResultPath`.
 //!
