@@ -268,13 +268,45 @@ pub fn validate(value: &Value) -> Result<RecordingDocument, Error> {
     if !violations.is_empty() {
         return Err(Error::Invalid(violations));
     }
-    let document: RecordingDocument =
-        serde_json::from_value(value.clone()).map_err(Error::Shape)?;
+    let mut typed = value.clone();
+    integral_numbers_as_integers(&mut typed);
+    let document: RecordingDocument = serde_json::from_value(typed).map_err(Error::Shape)?;
     let violations = document.cross_field_violations();
     if violations.is_empty() {
         Ok(document)
     } else {
         Err(Error::Invalid(violations))
+    }
+}
+
+/// JSON Schema counts a number with no fraction as an integer (`50.0`,
+/// `-0.0`, `1e3`) and serde's integer types do not, so a document the
+/// schema passed could fail to read. Such numbers are read as the integers
+/// they are (when they fit 64 bits; the schema's maximums keep the rest
+/// out), so the schema and [`RecordingDocument`] agree. Iterative, as the
+/// value may come nested from anywhere.
+fn integral_numbers_as_integers(value: &mut Value) {
+    let mut pending = vec![value];
+    while let Some(value) = pending.pop() {
+        match value {
+            Value::Number(number) => {
+                let Some(float) = number.as_f64().filter(|_| number.is_f64()) else {
+                    continue;
+                };
+                if float.fract() != 0.0 {
+                    continue;
+                }
+                // The bounds are exact powers of two, so these casts are exact.
+                if (0.0..18_446_744_073_709_551_616.0).contains(&float) {
+                    *value = Value::from(float as u64);
+                } else if (-9_223_372_036_854_775_808.0..0.0).contains(&float) {
+                    *value = Value::from(float as i64);
+                }
+            }
+            Value::Array(items) => pending.extend(items.iter_mut()),
+            Value::Object(fields) => pending.extend(fields.values_mut()),
+            _ => {}
+        }
     }
 }
 
@@ -834,6 +866,22 @@ mod tests {
             let field = &schema()["$defs"]["file"]["properties"]["storage_key"];
             jsonschema::draft202012::new(field).expect("the storage_key schema compiles")
         })
+    }
+
+    /// Found by `fuzz_document_validation_of_mutated_documents`: JSON
+    /// Schema passes `-0.0` and `50.0` as integers, serde's `u32` did not,
+    /// so a hand-edited document the schema accepted failed as a defect
+    /// ("passed its schema but does not fit"). They now read as integers.
+    #[test]
+    fn integral_numbers_in_integer_fields_read_as_integers() {
+        let mut value = serde_json::to_value(crate::fixtures::document(1, 1)).expect("serialises");
+        for (written, read) in [(json!(-0.0), 0), (json!(50.0), 50), (json!(1e3), 1000)] {
+            value["meeting"]["duration_minutes"] = written.clone();
+            let document = validate(&value).unwrap_or_else(|e| panic!("{written}: {e}"));
+            assert_eq!(document.meeting.duration_minutes, read);
+        }
+        value["meeting"]["duration_minutes"] = json!(50.5);
+        assert!(matches!(validate(&value), Err(Error::Invalid(_))));
     }
 
     #[test]

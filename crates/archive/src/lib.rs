@@ -23,5 +23,13 @@ pub mod start;
 pub mod steps;
 pub mod webhook;
 
+#[cfg(test)]
+mod fuzz;
+
+/// Measures the heap each fuzzing case holds (`zoomvault_fuzz::check`).
+#[cfg(test)]
+#[global_allocator]
+static ALLOCATOR: zoomvault_fuzz::CountingAllocator = zoomvault_fuzz::CountingAllocator;
+
 pub use document::RecordingDocument;
 pub use keys::{FileIdentity, FileKey, RecordingKeys};

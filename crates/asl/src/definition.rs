@@ -50,8 +50,25 @@ pub fn parse_str(text: &str) -> Result<StateMachine, Vec<DefinitionError>> {
     parse(&value)
 }
 
+/// How many arrays and objects a definition may nest in each other: as
+/// many as JSON text can (serde_json's recursion limit), so a definition
+/// given as a value is held to what [`parse_str`] lets through. Reading a
+/// definition recurses into nested machines, templates and Choice rules,
+/// and at this depth that fits a 2 MiB stack even in a debug build; a value
+/// built in code has no limit of its own.
+pub const MAX_DEPTH: usize = 127;
+
 /// Parses and validates a definition. Returns every problem found.
 pub fn parse(value: &Value) -> Result<StateMachine, Vec<DefinitionError>> {
+    if nests_deeper_than(value, MAX_DEPTH) {
+        return Err(vec![DefinitionError::new(
+            "",
+            format!(
+                "the definition nests more than {MAX_DEPTH} arrays and objects deep, \
+                 which JSON text cannot"
+            ),
+        )]);
+    }
     let mut errors = Vec::new();
     let machine = parse_machine(value, "", MachineScope::TopLevel, &mut errors);
     match machine {
@@ -63,6 +80,24 @@ pub fn parse(value: &Value) -> Result<StateMachine, Vec<DefinitionError>> {
             Err(errors)
         }
     }
+}
+
+/// Whether `value` nests more than `limit` arrays and objects in each
+/// other. Iterative, so any depth is safe to ask about.
+fn nests_deeper_than(value: &Value, limit: usize) -> bool {
+    let mut pending = vec![(value, 1usize)];
+    while let Some((value, depth)) = pending.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match value {
+            Value::Array(items) => Box::new(items.iter()),
+            Value::Object(fields) => Box::new(fields.values()),
+            _ => continue,
+        };
+        if depth > limit {
+            return true;
+        }
+        pending.extend(children.map(|child| (child, depth + 1)));
+    }
+    false
 }
 
 #[cfg(test)]

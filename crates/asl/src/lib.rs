@@ -24,3 +24,11 @@ pub use entropy::{Entropy, SplitMix64};
 pub use error::{DefinitionError, Failure};
 pub use json_type::JsonType;
 pub use scope::Scope;
+
+#[cfg(test)]
+mod fuzz;
+
+/// Measures the heap each fuzzing case holds (`zoomvault_fuzz::check`).
+#[cfg(test)]
+#[global_allocator]
+static ALLOCATOR: zoomvault_fuzz::CountingAllocator = zoomvault_fuzz::CountingAllocator;

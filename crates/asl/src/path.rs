@@ -7,6 +7,9 @@
 //! and its evaluation. It does no I/O and never panics on its input: every
 //! malformed path is an `Err` naming what is wrong and at which character
 //! offset, and filter nesting is capped so parsing cannot exhaust the stack.
+//! Evaluation is iterative, and what one evaluation selects is capped
+//! ([`MAX_SELECTED_VALUES`]) so chained deep scans cannot multiply without
+//! bound.
 //! Parsing lives in the submodule `parse`; this file keeps the typed path,
 //! its evaluation and the placement of a result at a `ResultPath`.
 //!
@@ -59,6 +62,17 @@ use std::fmt;
 /// beyond any real definition; it only keeps the recursive-descent parser
 /// (and the evaluator that mirrors it) off the end of the stack.
 pub const MAX_NESTING: usize = 64;
+
+/// How many JSON values one evaluation may select at a step, and copy into
+/// its result (counting every value inside each one copied). Deep scans
+/// multiply: `$..*..*..*` over a document 128 levels deep (what JSON text
+/// allows) selects each node once per ancestor per scan, billions of
+/// references and copies from a few hundred bytes. Every JSON value takes
+/// at least a byte of text, so a result over the limit could never be
+/// passed on within Step Functions' 256 KiB payload limit anyway. A path
+/// over the limit fails with `States.Runtime`; inside a filter, a query
+/// over it selects nothing.
+pub const MAX_SELECTED_VALUES: usize = 262_144;
 
 /// What a path starts from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -244,8 +258,13 @@ impl Path {
                 None => return Ok(Value::Array(Vec::new())),
             },
         };
-        let found = select(&self.segments, root, root, &self.root.label(), true)
-            .map_err(|why| Failure::runtime(format!("Invalid path '{}' : {}", self.text, why)))?;
+        let invalid =
+            |why: String| Failure::runtime(format!("Invalid path '{}' : {}", self.text, why));
+        let found =
+            select(&self.segments, root, root, &self.root.label(), true).map_err(invalid)?;
+        if !self.is_definite() && copies_too_much(&found) {
+            return Err(invalid(too_many_values()));
+        }
         if self.is_definite() {
             match found.into_iter().next() {
                 Some(value) => Ok(value.into_owned()),
@@ -509,6 +528,11 @@ fn select<'a>(
                 }
                 Segment::Descendant(selector) => descendants(selector, node, document, &mut next),
             }
+            // Checked per node, so a step overshoots by at most one node's
+            // share, which the document's own size bounds.
+            if next.len() > MAX_SELECTED_VALUES {
+                return Err(too_many_values());
+            }
         }
         nodes = next;
         if upstream_definite {
@@ -520,6 +544,29 @@ fn select<'a>(
         }
     }
     Ok(nodes.into_iter().map(Cow::Borrowed).collect())
+}
+
+fn too_many_values() -> String {
+    format!("it selects more than {MAX_SELECTED_VALUES} values")
+}
+
+/// Whether copying `found` would copy more than [`MAX_SELECTED_VALUES`]
+/// JSON values, counting each one's contents; it stops counting there.
+fn copies_too_much(found: &[Cow<'_, Value>]) -> bool {
+    let mut stack: Vec<&Value> = found.iter().map(AsRef::as_ref).collect();
+    let mut counted = 0usize;
+    while let Some(value) = stack.pop() {
+        counted += 1;
+        if counted > MAX_SELECTED_VALUES {
+            return true;
+        }
+        match value {
+            Value::Array(items) => stack.extend(items),
+            Value::Object(fields) => stack.extend(fields.values()),
+            _ => {}
+        }
+    }
+    false
 }
 
 fn not_an_object(segment: &Segment, prefix: &str, found: &Value) -> String {
@@ -756,7 +803,7 @@ fn query_value<'a>(
     let found = select(&query.segments, start, document, label, false).ok()?;
     if segments_definite(&query.segments) {
         found.into_iter().next()
-    } else if found.is_empty() {
+    } else if found.is_empty() || copies_too_much(&found) {
         None
     } else {
         Some(Cow::Owned(Value::Array(

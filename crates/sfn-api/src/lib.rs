@@ -12,6 +12,11 @@ pub mod console;
 pub mod error;
 pub mod sigv4;
 
+/// Measures the heap each fuzzing case holds (`zoomvault_fuzz::check`).
+#[cfg(test)]
+#[global_allocator]
+static ALLOCATOR: zoomvault_fuzz::CountingAllocator = zoomvault_fuzz::CountingAllocator;
+
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;

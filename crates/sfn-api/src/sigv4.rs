@@ -291,6 +291,7 @@ impl Verifier {
         self.check_clock(&authorization, now)?;
         let signed_headers: Vec<&str> = authorization.signed_headers.split(';').collect();
         check_host_signed(&signed_headers)?;
+        check_signed_headers_distinct(&signed_headers)?;
         check_amz_headers_signed(headers, &signed_headers)?;
         let scope = authorization.scope()?;
         self.check_scope(&scope, authorization.amz_date)?;
@@ -635,6 +636,23 @@ fn check_host_signed(signed_headers: &[&str]) -> Result<(), Error> {
     } else {
         Err(Error::HostNotSigned)
     }
+}
+
+/// Each header may be named once. The canonical request repeats a named
+/// header's values once per naming, so without this a request could name
+/// a long `Host` thousands of times and have the server build (and send
+/// back in the mismatch message) a canonical request of gigabytes from a
+/// few hundred KiB of headers. No signer names a header twice.
+fn check_signed_headers_distinct(signed_headers: &[&str]) -> Result<(), Error> {
+    let mut seen = std::collections::HashSet::with_capacity(signed_headers.len());
+    for name in signed_headers {
+        if !seen.insert(name.to_ascii_lowercase()) {
+            return Err(Error::IncompleteSignature(format!(
+                "'SignedHeaders' names the header '{name}' more than once."
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// `X-Amz-Security-Token` may go unsigned, as some AWS services ask of their
@@ -1086,3 +1104,6 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod fuzz;

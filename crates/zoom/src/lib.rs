@@ -18,6 +18,14 @@ pub mod secret;
 pub mod types;
 pub mod webhook;
 
+#[cfg(test)]
+mod fuzz;
+
+/// Measures the heap each fuzzing case holds (`zoomvault_fuzz::check`).
+#[cfg(test)]
+#[global_allocator]
+static ALLOCATOR: zoomvault_fuzz::CountingAllocator = zoomvault_fuzz::CountingAllocator;
+
 pub use client::{ZoomClient, ZoomConfig};
 pub use download::{ByteRange, Download, DownloadAuth, DownloadStatus, RangeProbe};
 pub use error::{Error, Result};
