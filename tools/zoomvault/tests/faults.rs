@@ -597,6 +597,19 @@ async fn an_html_page_as_the_file_fails_as_not_a_file() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_html_page_as_a_fanned_out_file_fails_as_not_a_file() {
+    let page = FileFault {
+        sign_in_page: true,
+        ..FileFault::default()
+    };
+    let expected = Expected::Failed {
+        error: "Zoom.NotAFile",
+        cause: "HTML page instead of the file".into(),
+    };
+    check(Fault::File(BIG_VIDEO, page), expected).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redirect_to_a_host_that_is_not_zooms_is_refused_unrequested() {
     let expected = Expected::Failed {
         error: "Zoom.ForbiddenDownloadHost",
