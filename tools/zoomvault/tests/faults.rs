@@ -435,6 +435,17 @@ async fn api_503_is_retried() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oauth_token_endpoint_503_is_retried() {
+    let fault = Fault::Status {
+        path_prefix: "/oauth/token",
+        status: 503,
+        count: 2,
+        retry_after_secs: None,
+    };
+    check(fault, Expected::Archived).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn download_500_is_retried() {
     let fault = Fault::Status {
         path_prefix: "/cdn/",
