@@ -508,7 +508,11 @@ fn unsatisfied_total(value: &str) -> Option<u64> {
 }
 
 /// The served range must be the requested one, except that its end may be
-/// clipped to the last byte of the file.
+/// clipped to the last byte of the file; and its `Content-Length` must be
+/// that range's length. A server that serves another range will do so
+/// again (`BadResponse`); a response whose two headers contradict each
+/// other is a broken response, as a failing proxy or CDN edge sends, which
+/// asking again usually mends (`ContradictoryLength`, transient).
 fn check_served_range(
     requested: ByteRange,
     served: &ServedRange,
@@ -516,19 +520,23 @@ fn check_served_range(
 ) -> Result<()> {
     let clipped_at_end =
         served.last < requested.last && served.total.is_some_and(|total| served.last + 1 == total);
-    let matches = served.first == requested.first
-        && (served.last == requested.last || clipped_at_end)
-        && content_length.is_none_or(|n| n == served.last - served.first + 1);
-    if matches {
-        Ok(())
-    } else {
-        Err(Error::BadResponse {
+    let matches =
+        served.first == requested.first && (served.last == requested.last || clipped_at_end);
+    if !matches {
+        return Err(Error::BadResponse {
             what: "download".into(),
             message: format!(
                 "asked for bytes {requested}, got {}-{} (Content-Length {content_length:?})",
                 served.first, served.last
             ),
-        })
+        });
+    }
+    match content_length {
+        Some(n) if n != served.last - served.first + 1 => Err(Error::ContradictoryLength {
+            range: format!("{}-{}", served.first, served.last),
+            content_length: n,
+        }),
+        _ => Ok(()),
     }
 }
 
@@ -557,9 +565,22 @@ mod tests {
 
         let requested = ByteRange::new(0, 99).expect("valid");
         assert!(check_served_range(requested, &served, Some(100)).is_ok());
-        assert!(check_served_range(requested, &served, Some(99)).is_err());
+        let name = |result: Result<()>| result.map_err(|e| e.error_name());
+        // A length that contradicts the range is a broken response: retried.
+        assert_eq!(
+            name(check_served_range(requested, &served, Some(99))),
+            Err("Zoom.Transient")
+        );
+        assert_eq!(
+            name(check_served_range(requested, &served, Some(101))),
+            Err("Zoom.Transient")
+        );
+        // Another range than the one asked for is the server's way: not.
         let shifted = parse_content_range("bytes 1-100/1000").expect("parses");
-        assert!(check_served_range(requested, &shifted, None).is_err());
+        assert_eq!(
+            name(check_served_range(requested, &shifted, None)),
+            Err("Zoom.BadResponse")
+        );
         // Asking past the end gets the tail, which is still the range.
         let tail = ByteRange::new(900, 1999).expect("valid");
         let clipped = parse_content_range("bytes 900-999/1000").expect("parses");

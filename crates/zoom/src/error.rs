@@ -71,6 +71,12 @@ pub enum Error {
         requested: String,
         total_size: Option<u64>,
     },
+    /// A ranged download answer whose `Content-Length` contradicts its own
+    /// `Content-Range`, so its body cannot be the range it claims: a broken
+    /// response, as a failing proxy or CDN edge sends. None of it is handed
+    /// out; asking again usually gets a sound one, so it is transient.
+    #[error("Zoom: download response contradicts itself: Content-Range bytes {range}, Content-Length {content_length}")]
+    ContradictoryLength { range: String, content_length: u64 },
     /// A success response whose body or headers do not have the documented
     /// shape.
     #[error("Zoom: unexpected response from {what}: {message}")]
@@ -98,7 +104,9 @@ impl Error {
             Error::NotFound { .. } => "Zoom.NotFound",
             Error::Unauthorized { .. } => "Zoom.Unauthorized",
             Error::RateLimited { .. } => "Zoom.RateLimited",
-            Error::Server { .. } | Error::Transport { .. } => "Zoom.Transient",
+            Error::Server { .. } | Error::Transport { .. } | Error::ContradictoryLength { .. } => {
+                "Zoom.Transient"
+            }
             Error::Api { .. } => "Zoom.ApiError",
             Error::DownloadTokenExpired { .. } => "Zoom.DownloadTokenExpired",
             Error::NotAFile { .. } => "Zoom.NotAFile",
@@ -116,7 +124,10 @@ impl Error {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            Error::RateLimited { .. } | Error::Server { .. } | Error::Transport { .. }
+            Error::RateLimited { .. }
+                | Error::Server { .. }
+                | Error::Transport { .. }
+                | Error::ContradictoryLength { .. }
         )
     }
 

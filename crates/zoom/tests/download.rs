@@ -359,3 +359,45 @@ async fn a_redirect_to_a_host_not_allowed_is_refused_before_it_is_followed() {
         "the redirect's target got no request, and so no token"
     );
 }
+
+#[tokio::test]
+async fn a_part_whose_content_length_contradicts_its_range_is_transient_and_never_handed_out() {
+    let sim = start_sim(SimConfig::default()).await;
+    let meeting = sim.demo_meeting();
+    let event = completed_event(&sim, &meeting);
+    let client = client_for(&sim);
+    // One response announces 100 bytes more than its Content-Range covers
+    // (and than it sends), as a broken CDN edge might.
+    assert!(sim.set_file_fault(
+        &meeting.uuid,
+        0,
+        FileFault {
+            misstated_length: Some(100),
+            times: Some(1),
+            ..FileFault::default()
+        }
+    ));
+    let url = download_url(&event, 0);
+    let range = ByteRange::from_offset_len(0, 1024 * 1024).expect("range");
+    let error = client
+        .download(&url, &token_auth(&event), Some(range))
+        .await
+        .expect_err("a contradictory response is refused");
+    assert_eq!(error.error_name(), "Zoom.Transient");
+    assert!(error.is_transient());
+    assert!(
+        error
+            .to_string()
+            .contains("Content-Range bytes 0-1048575, Content-Length 1048676"),
+        "{error}"
+    );
+    // Asked again, the sound answer comes.
+    let download = client
+        .download(&url, &token_auth(&event), Some(range))
+        .await
+        .expect("a sound response");
+    assert_eq!(
+        collect(download).await,
+        sim.expected_bytes(&meeting.uuid, 0, 0..range.len())
+    );
+}

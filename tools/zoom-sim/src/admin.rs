@@ -45,6 +45,7 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/download-error-body", post(set_download_error_body))
         .route("/faults/fail-next", post(fail_next))
         .route("/faults/delay", post(set_delay))
+        .route("/faults/body-rate", post(set_body_rate))
         .route("/faults/file", post(set_file_fault))
         .route("/faults/clear", post(clear_faults))
         .route("/requests", get(requests).delete(clear_requests))
@@ -352,6 +353,23 @@ async fn set_delay(State(shared): State<Arc<Shared>>, body: Bytes) -> Result<Jso
         .lock()
         .faults
         .set_delay(&knob.path_prefix, Duration::from_millis(knob.delay_ms));
+    Ok(ok())
+}
+
+async fn set_body_rate(
+    State(shared): State<Arc<Shared>>,
+    body: Bytes,
+) -> Result<Json<Value>, Error> {
+    #[derive(Deserialize)]
+    struct BodyRate {
+        path_prefix: String,
+        bytes_per_second: u64,
+    }
+    let knob: BodyRate = parse(&body)?;
+    shared
+        .lock()
+        .faults
+        .set_body_rate(&knob.path_prefix, knob.bytes_per_second);
     Ok(ok())
 }
 

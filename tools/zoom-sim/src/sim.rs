@@ -350,6 +350,17 @@ impl ZoomSim {
         self.shared.lock().faults.set_delay(path_prefix, delay);
     }
 
+    /// Sends every response body whose path starts with `path_prefix` at
+    /// about `bytes_per_second`, after its headers (zero removes the
+    /// knob): a slow network, so a download takes seconds. The slowest
+    /// matching rate applies.
+    pub fn set_body_rate(&self, path_prefix: &str, bytes_per_second: u64) {
+        self.shared
+            .lock()
+            .faults
+            .set_body_rate(path_prefix, bytes_per_second);
+    }
+
     /// Sets (replaces) the fault on one file. Returns false if there is no
     /// such file.
     pub fn set_file_fault(

@@ -514,13 +514,49 @@ impl State {
         Some((entry, &entry.meeting.files[index]))
     }
 
-    /// What the CDN serves for a CDN handle, if its recording is still listed.
-    pub(crate) fn cdn_target(&self, cdn_handle: &str) -> Option<ServedFile> {
+    /// The fault the download URL behind `handle` applies to this response
+    /// (a sign-in page or a foreign redirect), counted against its `times`.
+    pub(crate) fn take_download_url_fault(&mut self, handle: &str) -> FileFault {
+        match self.by_handle.get(handle) {
+            Some(&(position, index)) => {
+                self.take_file_fault(position, index, FileFault::spoils_download_url)
+            }
+            None => FileFault::default(),
+        }
+    }
+
+    /// File `index` of meeting `position`'s fault, if `spoils` says it
+    /// changes this response; a fault with `times` left counts it, and one
+    /// with none left is cleared.
+    fn take_file_fault(
+        &mut self,
+        position: usize,
+        index: usize,
+        spoils: fn(&FileFault) -> bool,
+    ) -> FileFault {
+        let slot = &mut self.meetings[position].file_faults[index];
+        if !spoils(slot) || slot.times == Some(0) {
+            return FileFault::default();
+        }
+        let taken = slot.clone();
+        if let Some(left) = slot.times {
+            slot.times = Some(left - 1);
+            if left == 1 {
+                *slot = FileFault::default();
+            }
+        }
+        taken
+    }
+
+    /// What the CDN serves for a CDN handle, if its recording is still
+    /// listed; the file's byte fault is counted as applied.
+    pub(crate) fn cdn_target(&mut self, cdn_handle: &str) -> Option<ServedFile> {
         let &(position, index) = self.by_cdn_handle.get(cdn_handle)?;
-        let entry = &self.meetings[position];
-        if entry.state != RecordingState::Active {
+        if self.meetings[position].state != RecordingState::Active {
             return None;
         }
+        let fault = self.take_file_fault(position, index, FileFault::spoils_bytes);
+        let entry = &self.meetings[position];
         let file = &entry.meeting.files[index];
         let stamp = entry
             .meeting
@@ -531,7 +567,7 @@ impl State {
             .unwrap_or_default();
         Some(ServedFile {
             body: file.body.clone(),
-            fault: entry.file_faults[index].clone(),
+            fault,
             file_type: file.file_type.clone(),
             file_extension: file.file_extension.clone(),
             file_name: format!(

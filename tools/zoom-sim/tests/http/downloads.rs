@@ -438,3 +438,247 @@ async fn delay_knob_slows_matching_requests_only() {
         .expect("get");
     assert!(started.elapsed() < Duration::from_millis(300));
 }
+
+/// Reads a body to its end or its first error; returns the bytes that came
+/// and whether it ended cleanly.
+async fn read_body(mut response: reqwest::Response) -> (Vec<u8>, bool) {
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            Ok(None) => return (body, true),
+            Err(_) => return (body, false),
+        }
+    }
+}
+
+#[tokio::test]
+async fn body_rate_knob_trickles_matching_bodies_after_prompt_headers() {
+    let sim = sim().await;
+    let (meeting, token) = demo_with_token(&sim);
+    let file = &meeting.files[2];
+    assert_eq!(file.size, 65_539);
+    // Through the control API, as a script would set it.
+    let set = client()
+        .post(format!("{}/_sim/faults/body-rate", sim.base_url()))
+        .json(&serde_json::json!({"path_prefix": "/cdn/", "bytes_per_second": 100_000}))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(set.status(), 200);
+    let url = format!("{}?access_token={token}", file.download_url);
+
+    let started = Instant::now();
+    let response = following_client().get(&url).send().await.expect("get");
+    assert!(
+        started.elapsed() < Duration::from_millis(300),
+        "headers are not held back"
+    );
+    assert_eq!(
+        response.headers()[header::CONTENT_LENGTH],
+        file.size.to_string().as_str()
+    );
+    let (body, clean) = read_body(response).await;
+    let took = started.elapsed();
+    assert!(clean);
+    assert_eq!(body, sim.expected_bytes(&meeting.uuid, 2, 0..file.size));
+    // 65,539 bytes at 100,000 B/s: about 0.65 s.
+    assert!(
+        took >= Duration::from_millis(600) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+
+    // Other paths are not slowed, and zero removes the knob.
+    let started = Instant::now();
+    token_and_users(&sim).await;
+    assert!(started.elapsed() < Duration::from_millis(300));
+    sim.set_body_rate("/cdn/", 0);
+    let started = Instant::now();
+    let (body, _) = read_body(following_client().get(&url).send().await.expect("get")).await;
+    assert_eq!(body.len() as u64, file.size);
+    assert!(started.elapsed() < Duration::from_millis(300));
+}
+
+async fn token_and_users(sim: &ZoomSim) {
+    let access = token(sim).await;
+    let response = client()
+        .get(format!("{}/users", sim.api_base_url()))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn a_misstated_content_length_announces_more_or_fewer_bytes_than_are_sent() {
+    let sim = sim().await;
+    let (meeting, token) = demo_with_token(&sim);
+    let file = &meeting.files[1];
+    let truth = sim.expected_bytes(&meeting.uuid, 1, 0..file.size);
+    let url = format!("{}?access_token={token}", file.download_url);
+    let http = following_client();
+
+    // More than is sent: the whole file comes, then the connection closes
+    // short of the announced length.
+    sim.set_file_fault(
+        &meeting.uuid,
+        1,
+        FileFault {
+            misstated_length: Some(100),
+            ..FileFault::default()
+        },
+    );
+    let response = http.get(&url).send().await.expect("headers arrive");
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()[header::CONTENT_LENGTH],
+        (file.size + 100).to_string().as_str()
+    );
+    let (body, clean) = read_body(response).await;
+    assert!(!clean, "the body ends short of its Content-Length");
+    assert_eq!(body, truth);
+
+    // Fewer than the file: a complete-looking response that is short, on
+    // a connection that stays sound for the next request.
+    sim.set_file_fault(
+        &meeting.uuid,
+        1,
+        FileFault {
+            misstated_length: Some(-100),
+            ..FileFault::default()
+        },
+    );
+    let response = http
+        .get(&url)
+        .header(header::RANGE, "bytes=0-999")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(response.status(), 206);
+    assert_eq!(response.headers()[header::CONTENT_LENGTH], "900");
+    assert_eq!(
+        response.headers()[header::CONTENT_RANGE],
+        format!("bytes 0-999/{}", file.size).as_str(),
+        "Content-Range stays true"
+    );
+    let (body, clean) = read_body(response).await;
+    assert!(clean);
+    assert_eq!(body, &truth[..900]);
+    let (body, clean) = read_body(http.get(&url).send().await.expect("get")).await;
+    assert!(clean);
+    assert_eq!(body, &truth[..truth.len() - 100]);
+}
+
+#[tokio::test]
+async fn a_sign_in_page_comes_with_200_in_place_of_the_file() {
+    let sim = sim().await;
+    let (meeting, token) = demo_with_token(&sim);
+    let file = &meeting.files[5];
+    sim.set_file_fault(
+        &meeting.uuid,
+        5,
+        FileFault {
+            sign_in_page: true,
+            ..FileFault::default()
+        },
+    );
+    let response = following_client()
+        .get(format!("{}?access_token={token}", file.download_url))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()[header::CONTENT_TYPE]
+        .to_str()
+        .expect("ascii")
+        .starts_with("text/html"));
+    let page = response.text().await.expect("text");
+    assert!(page.contains("<title>Sign In - Zoom</title>"), "{page}");
+    assert!(
+        sim.request_log()
+            .iter()
+            .all(|r| !r.path.starts_with("/cdn/")),
+        "no redirect to the file"
+    );
+}
+
+#[tokio::test]
+async fn a_redirect_to_a_foreign_host_keeps_the_cdn_path_and_signature() {
+    let sim = sim().await;
+    // Another loopback address: a different host, as far as URLs go.
+    let elsewhere = ZoomSim::start(
+        crate::support::config(),
+        "127.0.0.2:0".parse().expect("address"),
+    )
+    .await
+    .expect("second simulator starts");
+    let (meeting, token) = demo_with_token(&sim);
+    let file = &meeting.files[0];
+    sim.set_file_fault(
+        &meeting.uuid,
+        0,
+        FileFault {
+            redirect_to: Some(elsewhere.base_url()),
+            ..FileFault::default()
+        },
+    );
+    let redirect = client()
+        .get(format!("{}?access_token={token}", file.download_url))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(redirect.status(), 302);
+    let location = redirect.headers()[header::LOCATION]
+        .to_str()
+        .expect("location");
+    assert!(
+        location.starts_with(&format!("{}/cdn/", elsewhere.base_url())),
+        "{location}"
+    );
+    assert!(location.contains("&sig="), "{location}");
+    assert!(elsewhere.base_url().starts_with("http://127.0.0.2:"));
+    assert!(elsewhere.request_log().is_empty());
+}
+
+#[tokio::test]
+async fn a_fault_with_times_heals_after_that_many_responses() {
+    let sim = sim().await;
+    let (meeting, token) = demo_with_token(&sim);
+    let file = &meeting.files[1];
+    let truth = sim.expected_bytes(&meeting.uuid, 1, 0..file.size);
+    let url = format!("{}?access_token={token}", file.download_url);
+    sim.set_file_fault(
+        &meeting.uuid,
+        1,
+        FileFault {
+            cut_after: Some(5000),
+            times: Some(2),
+            ..FileFault::default()
+        },
+    );
+    for expected_clean in [false, false, true, true] {
+        let (body, clean) =
+            read_body(following_client().get(&url).send().await.expect("get")).await;
+        assert_eq!(clean, expected_clean);
+        if clean {
+            assert_eq!(body, truth);
+        }
+    }
+
+    // A download URL fault counts the download URL's answers only.
+    sim.set_file_fault(
+        &meeting.uuid,
+        1,
+        FileFault {
+            sign_in_page: true,
+            times: Some(1),
+            ..FileFault::default()
+        },
+    );
+    let first = following_client().get(&url).send().await.expect("get");
+    assert!(first.text().await.expect("text").contains("Sign In"));
+    let (body, clean) = read_body(following_client().get(&url).send().await.expect("get")).await;
+    assert!(clean);
+    assert_eq!(body, truth);
+}
