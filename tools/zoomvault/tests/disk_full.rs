@@ -6,18 +6,15 @@
 //! copy untouched), and once the tmpfs is grown a redrive archives the
 //! recording byte-identical and leaves no upload or temp file behind.
 
-use sha2::{Digest, Sha256};
-use std::net::SocketAddr;
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
-use zoomvault::embedded::{Embedded, EmbeddedConfig};
-use zoomvault::serve::{app, sdk_starter, serve_until_shutdown, ApiKey, AppState, Listener};
+use support::{files_under, sha256_file, start, HarnessConfig};
 use zoomvault_archive::ports::{ListQuery, RecordingIndex};
 use zoomvault_archive::steps::IngestConfig;
 use zoomvault_engine::Status;
-use zoomvault_zoom::{WebhookVerifier, ZoomConfig};
-use zoomvault_zoom_sim::{FileSpec, MeetingSpec, SimConfig, WebhookOptions, ZoomSim};
+use zoomvault_zoom_sim::{FileSpec, MeetingSpec, WebhookOptions};
 
 const MIB: u64 = 1024 * 1024;
 
@@ -63,35 +60,27 @@ fn is_root() -> bool {
         .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
 }
 
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return found;
-    };
-    for entry in entries {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            found.extend(files_under(&path));
-        } else {
-            found.push(path);
-        }
-    }
-    found
-}
-
-fn sha256_file(path: &Path) -> String {
-    hex::encode(Sha256::digest(std::fs::read(path).unwrap()))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_store_fails_the_ingest_clearly_and_a_redrive_completes_it_once_space_is_freed() {
     if !is_root() {
         eprintln!("skipped: mounting the small filesystem needs root");
         return;
     }
-    let sim = ZoomSim::start(SimConfig::default(), SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store_dir = dir.path().join("store");
+    let tmpfs = Tmpfs::mount(&store_dir, 12);
+    // The video is fanned out: 5 parts of 5 MiB, two per invocation.
+    let h = start(HarnessConfig {
+        ingest: IngestConfig {
+            part_size: 5 * MIB,
+            invocation_bytes: 10 * MIB,
+            ..IngestConfig::default()
+        },
+        data_dir: Some(dir.path().to_path_buf()),
+        ..HarnessConfig::default()
+    })
+    .await;
+    let (sim, embedded) = (&h.sim, &h.embedded);
     let meeting = sim.add_meeting(MeetingSpec {
         topic: "Does not fit".into(),
         files: vec![
@@ -100,57 +89,10 @@ async fn a_full_store_fails_the_ingest_clearly_and_a_redrive_completes_it_once_s
         ],
         ..MeetingSpec::default()
     });
-    let dir = tempfile::tempdir().unwrap();
-    let store_dir = dir.path().join("store");
-    let tmpfs = Tmpfs::mount(&store_dir, 12);
-
-    let config = sim.config();
-    let mut zoom = ZoomConfig::new(
-        config.account_id.clone(),
-        config.client_id.clone(),
-        config.client_secret.clone(),
-    );
-    zoom.api_base = sim.api_base_url();
-    zoom.oauth_base = sim.base_url();
-    // The video is fanned out: 5 parts of 5 MiB, two per invocation.
-    let embedded = Embedded::open(EmbeddedConfig {
-        store: None,
-        data_dir: dir.path().to_path_buf(),
-        zoom,
-        ingest: IngestConfig {
-            part_size: 5 * MIB,
-            invocation_bytes: 10 * MIB,
-            ..IngestConfig::default()
-        },
-        site_title: "Recordings".into(),
-        max_concurrent_tasks: 8,
-        journal_retention: Some(zoomvault_engine::DEFAULT_RETENTION),
-        journal_sync: zoomvault_engine::Durability::Full,
-    })
-    .unwrap();
-    let listener = Listener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .unwrap();
-    let base = listener.url().to_string();
-    let state = AppState {
-        starter: sdk_starter(&embedded, &base, None),
-        embedded: embedded.clone(),
-        verifier: Arc::new(WebhookVerifier::new(config.webhook_secret_token.clone())),
-        api: ApiKey::api_config(None),
-    };
-    tokio::spawn(serve_until_shutdown(
-        listener,
-        app(state),
-        std::future::pending(),
-    ));
 
     let event = sim.recording_completed_event(&meeting.uuid);
     let (status, reply) = sim
-        .send_webhook(
-            &format!("{base}/zoom/webhook"),
-            &event,
-            WebhookOptions::default(),
-        )
+        .send_webhook(&h.webhook_url, &event, WebhookOptions::default())
         .await
         .unwrap();
     assert_eq!(status, 200, "{reply}");

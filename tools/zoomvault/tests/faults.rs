@@ -18,7 +18,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::{check_archived, failed_tasks, start, Harness, HarnessConfig};
+use support::{check_archived, failed_tasks, files_under, start, Harness, HarnessConfig};
 use zoomvault_archive::keys::RecordingKeys;
 use zoomvault_archive::ports::RecordingIndex;
 use zoomvault_archive::steps::{IngestConfig, RetrievedFile};
@@ -109,6 +109,7 @@ fn config() -> HarnessConfig {
             max_backoff: Duration::from_millis(200),
             ..RetryPolicy::default()
         },
+        data_dir: None,
     }
 }
 
@@ -362,23 +363,6 @@ fn check_store_holds_only_whole_files(h: &Harness, meeting: &SimMeeting) {
         );
         assert_eq!(record.file.size_bytes, stored.len() as u64);
     }
-}
-
-/// Every regular file below `dir` (none when it does not exist).
-fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut files = Vec::new();
-    for entry in entries {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(files_under(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
 }
 
 fn size_mismatch(announced: u64) -> Expected {

@@ -8,11 +8,14 @@
 //! metadata and the raw event; the site and index), in the log, and in the
 //! answers of `/status` and the site.
 
+mod support;
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use support::files_under;
 use zoomvault_zoom_sim::{FileFault, FileSpec, MeetingSpec, SimConfig, WebhookOptions, ZoomSim};
 
 const API_KEY_ID: &str = "AKIDSECRETSTEST";
@@ -118,19 +121,6 @@ fn leaks(secret: &str, haystack: &[u8]) -> bool {
     haystack
         .windows(secret.len())
         .any(|window| window == secret.as_bytes())
-}
-
-fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            found.extend(files_under(&path));
-        } else {
-            found.push(path);
-        }
-    }
-    found
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

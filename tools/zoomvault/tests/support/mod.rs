@@ -40,6 +40,9 @@ pub struct HarnessConfig {
     pub api_key: Option<ApiKey>,
     /// The Zoom client's own retries (429, 5xx, connection failures).
     pub zoom_retry: RetryPolicy,
+    /// The data directory, when the test prepares it (a small filesystem
+    /// mounted as its store); a temp dir of the harness's own otherwise.
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for HarnessConfig {
@@ -52,6 +55,7 @@ impl Default for HarnessConfig {
             },
             api_key: None,
             zoom_retry: RetryPolicy::default(),
+            data_dir: None,
         }
     }
 }
@@ -105,7 +109,7 @@ pub async fn start(config: HarnessConfig) -> Harness {
     let invocation_bytes = config.ingest.invocation_bytes;
     let embedded = Embedded::open(EmbeddedConfig {
         store: None,
-        data_dir: dir.path().to_path_buf(),
+        data_dir: config.data_dir.unwrap_or_else(|| dir.path().to_path_buf()),
         zoom,
         ingest: config.ingest,
         site_title: "Recordings".into(),
@@ -307,4 +311,21 @@ pub fn invocations_of(h: &Harness, execution: &str, function: &str) -> usize {
                     .is_some_and(|p| p.contains(&format!("\"FunctionName\":\"{function}\"")))
         })
         .count()
+}
+
+/// Every regular file below `dir` (none when it does not exist).
+pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files = Vec::new();
+    for entry in entries {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(files_under(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
 }
