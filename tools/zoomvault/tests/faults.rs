@@ -490,9 +490,6 @@ async fn a_truncated_body_of_a_file_in_ranged_parts_fails_as_a_size_mismatch() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug in crates/archive/src/steps/fan_out.rs (upload_part): a part whose Content-Range \
-            total differs from the announced size is Zoom.Transient, so the ASL retries it for about \
-            a minute and the ingest ends FAILED Zoom.Transient, not Ingest.SizeMismatch"]
 async fn a_truncated_body_of_a_fanned_out_file_fails_as_a_size_mismatch() {
     let short = FileFault {
         served_len: Some(BIG_VIDEO_BYTES - 100),
@@ -519,9 +516,6 @@ async fn a_cdn_that_ignores_range_archives_files_read_in_order() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug in crates/archive/src/steps/fan_out.rs (upload_part): a 200 to a part's ranged \
-            GET is Zoom.Transient, so a fanned-out file from a CDN that ignores Range is retried for \
-            about a minute and the ingest ends FAILED Zoom.Transient; it is never archived"]
 async fn a_cdn_that_ignores_range_archives_a_fanned_out_file() {
     check(Fault::RangeIgnored, Expected::Archived).await;
 }

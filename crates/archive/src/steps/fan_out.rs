@@ -20,11 +20,12 @@
 //! is at most 256 KiB): a batch answers one line, and CompleteFile reads
 //! the parts' etags from the store (`list_parts`), not from the workflow.
 
-use super::retrieve_file::{already_retrieved, body_error, retrieved};
+use super::retrieve_file::{already_retrieved, body_error, retrieved, size_mismatch};
 use super::{parse, put_json, to_value, FilePlan, StepContext, StepError};
 use crate::checksum::{compose, Crc64Nvme, Crc64NvmeDigest};
 use crate::ports::{CompletedPart, PartBody, PartNumber, UploadId, UploadShape};
-use futures_util::{StreamExt, TryStreamExt};
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
@@ -176,28 +177,33 @@ async fn upload_part(
         .expect("batches are checked against the shape");
     let range = ByteRange::from_offset_len(offset, len).expect("a part is never empty");
     let response = ctx.zoom.download(url, auth, Some(range)).await?;
-    if response.status != DownloadStatus::RangeHonoured
-        || response.content_length.is_some_and(|l| l != len)
-        || response
-            .total_size
-            .is_some_and(|t| Some(t) != file.announced_size)
-    {
-        return Err(StepError::new(
-            "Zoom.Transient",
-            format!(
-                "{}: part {number} (bytes {}-{}) came back as {:?} with {:?} of {:?} bytes",
-                file.storage_key,
-                range.first(),
-                range.last(),
-                response.status,
-                response.content_length,
-                response.total_size,
-            ),
-        ));
+    // Zoom serves another file than it lists: no retry will change that.
+    if let (Some(total), Some(announced)) = (response.total_size, file.announced_size) {
+        if total != announced {
+            return Err(size_mismatch(file, announced, total));
+        }
     }
+    let body = match response.status {
+        DownloadStatus::RangeHonoured if response.content_length.is_some_and(|l| l != len) => {
+            return Err(StepError::new(
+                "Zoom.Transient",
+                format!(
+                    "{}: part {number} (bytes {}-{}) came back with {:?} bytes",
+                    file.storage_key,
+                    range.first(),
+                    range.last(),
+                    response.content_length,
+                ),
+            ));
+        }
+        DownloadStatus::RangeHonoured => response.stream,
+        // A CDN that ignores Range sends the whole file: the part is cut
+        // out of it.
+        DownloadStatus::WholeFile => Box::pin(part_of_whole(response.stream, offset, len)),
+    };
     let digest = Arc::new(Mutex::new(Crc64NvmeDigest::new()));
     let hashing = digest.clone();
-    let stream = response.stream.map(move |chunk| match chunk {
+    let stream = body.map(move |chunk| match chunk {
         Ok(bytes) => {
             hashing.lock().expect("digest lock").update(&bytes);
             Ok(bytes)
@@ -228,6 +234,33 @@ async fn upload_part(
         ));
     }
     Ok((number, len, downloaded))
+}
+
+/// Bytes `offset..offset + len` of a stream of the whole file. The bytes
+/// before the part are read and dropped, so a part far into a big file
+/// costs the download of everything before it: the price of a CDN that
+/// ignores Range, which Zoom's does not. The stream ends once the part is
+/// complete, which closes the connection.
+fn part_of_whole(
+    whole: impl Stream<Item = zoomvault_zoom::Result<Bytes>>,
+    offset: u64,
+    len: u64,
+) -> impl Stream<Item = zoomvault_zoom::Result<Bytes>> {
+    let end = offset + len;
+    whole
+        .scan(0u64, move |position, chunk| {
+            if *position >= end {
+                return std::future::ready(None);
+            }
+            let part = chunk.map(|bytes| {
+                let start = *position;
+                *position += bytes.len() as u64;
+                let clip = |at: u64| at.saturating_sub(start).min(bytes.len() as u64) as usize;
+                bytes.slice(clip(offset)..clip(end))
+            });
+            std::future::ready(Some(part))
+        })
+        .try_filter(|bytes| std::future::ready(!bytes.is_empty()))
 }
 
 #[derive(Debug, Deserialize)]
@@ -393,6 +426,27 @@ mod tests {
                 next += u64::from(b.part_count);
             }
             assert_eq!(next - 1, parts);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_part_is_cut_out_of_the_whole_file_across_chunk_boundaries() {
+        let file: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
+        for chunk in [1, 7, 64, 1000] {
+            for (offset, len) in [(0, 10), (5, 300), (999, 1), (100, 900), (0, 1000)] {
+                let chunks: Vec<zoomvault_zoom::Result<Bytes>> = file
+                    .chunks(chunk)
+                    .map(|c| Ok(Bytes::copy_from_slice(c)))
+                    .collect();
+                let pieces: Vec<Bytes> =
+                    part_of_whole(futures_util::stream::iter(chunks), offset, len)
+                        .try_collect()
+                        .await
+                        .unwrap();
+                let part = pieces.concat();
+                let (from, to) = (offset as usize, (offset + len) as usize);
+                assert_eq!(part, file[from..to], "chunks of {chunk}, {offset}+{len}");
+            }
         }
     }
 }

@@ -267,7 +267,7 @@ async fn abort(ctx: &StepContext, file: &FilePlan, upload: &UploadId) {
     }
 }
 
-fn size_mismatch(file: &FilePlan, announced: u64, received: u64) -> StepError {
+pub(super) fn size_mismatch(file: &FilePlan, announced: u64, received: u64) -> StepError {
     StepError::new(
         "Ingest.SizeMismatch",
         format!(
