@@ -172,7 +172,7 @@ impl Engine {
         let store = Store::open_with(&config.db_path, config.durability)?;
         let admin = Store::open_with(&config.db_path, config.durability)?;
         let upkeep_store = Store::open_with(&config.db_path, config.durability)?;
-        store.disable_auto_checkpoint()?;
+        store.auto_checkpoint_after(store::WAL_RESTART_PAGES)?;
         admin.disable_auto_checkpoint()?;
         let (tx, thread) = driver::start(&config, handlers, store)?;
         let upkeep = upkeep::spawn(

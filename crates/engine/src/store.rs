@@ -21,7 +21,9 @@
 //! retention sweep), a new journal gives the pages they free back to the
 //! file system (`auto_vacuum=INCREMENTAL`, `return_free_pages`), and a
 //! write-ahead log left larger than `WAL_SIZE_LIMIT` is truncated once the
-//! engine falls quiet (`truncate_wal`, from the upkeep thread). A journal created before retention existed keeps
+//! engine falls quiet (`truncate_wal`, from the upkeep thread), and under
+//! commits that never pause the engine thread copies the log itself past
+//! `WAL_RESTART_PAGES`, so it starts over rather than grow. A journal created before retention existed keeps
 //! `auto_vacuum=NONE`: its free pages are reused by new executions, so it
 //! stops growing but does not shrink until converted offline (`PRAGMA
 //! auto_vacuum=INCREMENTAL; VACUUM;` with the engine stopped).
@@ -65,6 +67,18 @@ use std::path::Path;
 /// falls on the first commit after the log restarts and cost that commit
 /// 20-110 ms on the bench machine.
 pub const WAL_SIZE_LIMIT: u64 = 16 << 20;
+
+/// How many pages of write-ahead log the engine thread lets pile up before
+/// it copies the log into the database itself, in the commit that passes
+/// this (SQLite's automatic checkpoint, `PASSIVE`; 64 MiB of 4 KiB pages).
+/// The upkeep thread's copies every 500 ms keep the log well below this
+/// while the engine has pauses, and the log then starts over on its own;
+/// under commits that never pause, those copies never catch up (commits
+/// land while they run), and without this the log grew by 35 MB/s under
+/// 1,000 webhooks a second until the disk was full. The engine thread's
+/// own copy runs between two of its commits, so it catches up, the next
+/// commit starts the log over, and the file stays about this size.
+pub const WAL_RESTART_PAGES: u32 = 16_384;
 
 /// How long a connection waits for a lock another holds.
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -491,6 +505,14 @@ impl Store {
     /// run inline, that lands on whichever commit crosses the threshold,
     /// which is how a webhook's StartExecution once took 50 ms behind it.
     /// `checkpoint` on another connection does the work instead.
+    /// Copies the log into the database in the commit that leaves more than
+    /// `pages` pages in it since it last started over (SQLite's automatic
+    /// checkpoint, `PASSIVE`, on this connection).
+    pub fn auto_checkpoint_after(&self, pages: u32) -> Result<()> {
+        self.conn.pragma_update(None, "wal_autocheckpoint", pages)?;
+        Ok(())
+    }
+
     pub fn disable_auto_checkpoint(&self) -> Result<()> {
         self.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         Ok(())
@@ -1179,6 +1201,64 @@ mod tests {
             "{before} bytes before, {after:?}"
         );
         assert_eq!(after.wal_bytes, 0);
+    }
+
+    /// Writes `mib` MiB in 64 KiB commits that never pause, with another
+    /// connection copying the log every 10 ms as the upkeep thread does;
+    /// returns the largest the log file grew.
+    fn steady_commits(name: &str, mib: usize, auto_checkpoint_pages: Option<u32>) -> u64 {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let path = temp_path(name);
+        let mut writer = Store::open(&path).unwrap();
+        match auto_checkpoint_pages {
+            Some(pages) => writer.auto_checkpoint_after(pages).unwrap(),
+            None => writer.disable_auto_checkpoint().unwrap(),
+        }
+        let upkeep = Store::open(&path).unwrap();
+        upkeep.disable_auto_checkpoint().unwrap();
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let rounds = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    upkeep.checkpoint().unwrap();
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+            })
+        };
+        let mut largest = 0;
+        for i in 0..mib * 16 {
+            let row = StateMachineRow {
+                arn: format!("arn:m{i}"),
+                name: format!("m{i}"),
+                definition: "x".repeat(64 << 10),
+                role_arn: "arn:r".into(),
+                machine_type: crate::MachineType::Standard,
+                created_ms: 0,
+                updated_ms: 0,
+                revision: 1,
+            };
+            writer.put_state_machine(&row, &[]).unwrap();
+            largest = largest.max(writer.wal_bytes());
+        }
+        stop.store(true, Ordering::Relaxed);
+        rounds.join().unwrap();
+        largest
+    }
+
+    /// Under commits that never pause, copies made by another connection
+    /// may never catch up, and SQLite starts the log over only after one
+    /// that did; the writer's own automatic checkpoint (as the engine sets
+    /// it, `WAL_RESTART_PAGES`) runs between two commits and does.
+    #[test]
+    fn the_writers_own_checkpoint_keeps_the_log_bounded_under_steady_commits() {
+        for run in 0..2 {
+            let largest = steady_commits(&format!("steady-{run}"), 64, Some(256));
+            assert!(
+                largest < 8 << 20,
+                "the log file grew to {largest} bytes for 64 MiB written in commits"
+            );
+        }
     }
 
     #[test]

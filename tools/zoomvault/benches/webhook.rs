@@ -232,9 +232,26 @@ async fn executions_by_status(port: u16) -> std::collections::BTreeMap<String, u
             .send();
         while let Some(page) = pages.next().await {
             for execution in page.expect("ListExecutions").executions() {
-                *counts
-                    .entry(execution.status().as_str().to_string())
-                    .or_insert(0) += 1;
+                let status = execution.status().as_str().to_string();
+                // What failed, by error name (the first 50 failures).
+                let failed_seen = counts.get("FAILED").copied().unwrap_or(0);
+                if status == "FAILED" && failed_seen < 50 {
+                    let described = client
+                        .describe_execution()
+                        .execution_arn(execution.execution_arn())
+                        .send()
+                        .await
+                        .expect("DescribeExecution");
+                    let error = described.error().unwrap_or("(none)");
+                    if failed_seen < 3 {
+                        eprintln!(
+                            "failed: {error}: {}",
+                            described.cause().unwrap_or("(no cause)")
+                        );
+                    }
+                    *counts.entry(format!("FAILED {error}")).or_insert(0) += 1;
+                }
+                *counts.entry(status).or_insert(0) += 1;
             }
         }
     }
