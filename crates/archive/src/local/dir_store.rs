@@ -473,6 +473,13 @@ impl ObjectStore for DirObjectStore {
         .await
     }
 
+    async fn list_uploads(&self, key: &str) -> Result<Vec<UploadId>, Error> {
+        validate_key(key)?;
+        let layout = self.layout.clone();
+        let key = key.to_owned();
+        blocking(move || layout.uploads_to(&key)).await
+    }
+
     async fn list_parts(&self, key: &str, upload_id: &UploadId) -> Result<Vec<PartInfo>, Error> {
         validate_key(key)?;
         let layout = self.layout.clone();

@@ -288,6 +288,29 @@ impl Layout {
         }
     }
 
+    /// The ids of the uploads to `key` in `.multipart/`.
+    pub(super) fn uploads_to(&self, key: &str) -> Result<Vec<UploadId>, Error> {
+        let mut ids = Vec::new();
+        for dir in entries_of(&self.multipart)? {
+            let Some(id) = dir.file_name().and_then(|n| n.to_str()).map(str::to_owned) else {
+                continue;
+            };
+            match fs::read_to_string(dir.join(KEY_FILE)) {
+                Ok(stored) if stored == key => ids.push(UploadId::new(id)),
+                Ok(_) => {}
+                // Completed or aborted since the listing.
+                Err(error) if is_absent(&error) => {}
+                Err(error) => {
+                    return Err(Error::Io {
+                        context: format!("reading upload {id}"),
+                        source: error,
+                    })
+                }
+            }
+        }
+        Ok(ids)
+    }
+
     /// Takes an upload's staging directory out of `.multipart/` in one
     /// rename (so the upload is gone at once), then deletes it.
     pub(super) fn discard_upload(&self, dir: &Path) -> Result<(), Error> {
