@@ -20,7 +20,9 @@
 //! is at most 256 KiB): a batch answers one line, and CompleteFile reads
 //! the parts' etags from the store (`list_parts`), not from the workflow.
 
-use super::retrieve_file::{already_retrieved, body_error, current_download_url, retrieved};
+use super::retrieve_file::{
+    already_retrieved, body_error, current_download_url, discard_stale_uploads, retrieved,
+};
 use super::{
     parse, put_json, to_value, DownloadPlan, FilePlan, RecordingRef, StepContext, StepError,
 };
@@ -356,6 +358,9 @@ pub async fn complete_file(ctx: &StepContext, payload: Value) -> Result<Value, S
         .store
         .complete_multipart(&file.storage_key, &upload_id, &parts, whole)
         .await?;
+    // A BeginFile whose result was lost (its process killed) began an
+    // upload nobody will complete.
+    discard_stale_uploads(ctx, &file).await;
     if stored.size != announced {
         return Err(StepError::new(
             "Ingest.SizeMismatch",
