@@ -1038,7 +1038,12 @@ async fn sigterm_mid_download_exits_cleanly_and_the_ingest_resumes() {
     sim.set_delay("/cdn/", Duration::ZERO);
     let mut child = ws.start(2, &sim).await;
     let finished = wait_for(&ws, &mut child, 2, TARGET_PATIENCE, |v| v.succeeded(&name)).await;
-    assert!(finished, "the ingest did not resume:\n{}", ws.log_tail(2));
+    assert!(
+        finished,
+        "the ingest did not resume:\n{}\n{}",
+        ws.log_tail(1),
+        ws.log_tail(2)
+    );
     let status = terminate(&mut child, Duration::from_secs(30)).await;
     assert!(status.success());
     let compared = check_archive(&ws, &sim, std::slice::from_ref(&meeting)).await;
