@@ -26,9 +26,12 @@
 //! up to 400 ms after the journal has moved on since the restart with a
 //! retrieval task open, a Finalize kill within 150 ms of a Finalize being
 //! seen open (Zoom's meeting endpoints are slowed by 200 ms, which keeps
-//! Finalize's trash call in flight that long), a between-steps kill once
-//! every delivered recording is archived and before the next wave is sent,
-//! and some kills at a random instant after the restart (recovery).
+//! Finalize's trash call in flight that long) or, half the time, the
+//! moment a trash has gone through (before Finalize's result is
+//! journaled, so the Finalize run again meets a recording already in the
+//! trash), a between-steps kill once every delivered recording is archived
+//! and before the next wave is sent, and some kills at a random instant
+//! after the restart (recovery).
 //!
 //! Then: every execution SUCCEEDED (none stuck), one document and one index
 //! entry per recording, every file byte-identical to the simulator's
@@ -675,6 +678,16 @@ async fn sigkilled_serve_archives_every_recording_exactly_once() {
                 .await;
                 tokio::time::sleep(Duration::from_millis(rng.below(400))).await;
             }
+            Target::Finalize if rng.below(2) == 0 => {
+                // The moment after a trash went through, before Finalize's
+                // result is journaled: the Finalize run again must find
+                // the recording already in the trash, not trash it twice.
+                let trashed = sim.trashed().len();
+                let deadline = Instant::now() + FINALIZE_PATIENCE;
+                while sim.trashed().len() == trashed && Instant::now() < deadline {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+            }
             Target::Finalize => {
                 wait_for(
                     &ws,
@@ -781,7 +794,7 @@ async fn sigkilled_serve_archives_every_recording_exactly_once() {
     }
 
     let bytes_checked = check_archive(&ws, &sim, &meetings).await;
-    check_trash(&sim, &meetings);
+    let repeated_trash_calls = check_trash(&sim, &meetings);
     let problems = problems.lock().unwrap().clone();
     assert!(problems.is_empty(), "{problems:#?}");
 
@@ -797,7 +810,8 @@ async fn sigkilled_serve_archives_every_recording_exactly_once() {
          flight {retrieval}, Finalize in flight {finalize}, between steps {between}, only \
          metadata {metadata} (retrieval and Finalize overlap: {}); {RECORDINGS} recordings, \
          {} files, {:.2} GiB archived and compared byte for byte ({bytes_checked} bytes); \
-         {} webhook deliveries, {} of them failed and were redelivered; ingest {:.1?}, whole \
+         {} webhook deliveries, {} of them failed and were redelivered; \
+         {repeated_trash_calls} trash calls refused as already trashed; ingest {:.1?}, whole \
          test {:.1?}",
         kills.len(),
         count(&|k| k.retrieval && k.finalize),
@@ -815,6 +829,10 @@ async fn sigkilled_serve_archives_every_recording_exactly_once() {
     assert!(
         d.failed > 0,
         "no delivery failed, so no redelivery was tested"
+    );
+    assert!(
+        repeated_trash_calls > 0,
+        "no Finalize ran again after its trash went through"
     );
 }
 
@@ -939,9 +957,11 @@ fn compare_with_zoom(sim: &ZoomSim, meeting: &SimMeeting, index: usize, path: &P
 }
 
 /// Each recording was trashed by exactly one successful call, after the
-/// last download of any of its files.
-fn check_trash(sim: &ZoomSim, meetings: &[SimMeeting]) {
+/// last download of any of its files. Returns how many trash calls were
+/// refused (a Finalize run again after its trash had gone through).
+fn check_trash(sim: &ZoomSim, meetings: &[SimMeeting]) -> usize {
     let log = sim.request_log();
+    let mut refused = 0;
     for meeting in meetings {
         assert!(
             sim.is_trashed(&meeting.uuid),
@@ -957,6 +977,11 @@ fn check_trash(sim: &ZoomSim, meetings: &[SimMeeting]) {
             })
             .map(|(i, _)| i)
             .collect();
+        refused += log
+            .iter()
+            .filter(|r| r.method == "DELETE" && r.path == recordings)
+            .count()
+            - trashes.len();
         assert_eq!(
             trashes.len(),
             1,
@@ -982,6 +1007,7 @@ fn check_trash(sim: &ZoomSim, meetings: &[SimMeeting]) {
             trashes[0]
         );
     }
+    refused
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
