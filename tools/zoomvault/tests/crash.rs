@@ -66,6 +66,10 @@ const DEFAULT_KILLS: usize = 50;
 /// How long a condition a kill waits for may take to appear before the
 /// kill lands anyway.
 const TARGET_PATIENCE: Duration = Duration::from_secs(20);
+/// How long the simulator holds each CDN request, and how long while the
+/// current wave still has kills to take.
+const CDN_DELAY: Duration = Duration::from_millis(100);
+const CDN_DELAY_WHILE_KILLING: Duration = Duration::from_millis(400);
 /// How long a Finalize kill waits for a Finalize: not long, since while
 /// only the big file is being retrieved none comes for a while.
 const FINALIZE_PATIENCE: Duration = Duration::from_secs(3);
@@ -602,9 +606,9 @@ async fn sigkilled_serve_archives_every_recording_exactly_once() {
     // Finalize's trash call (and IngestMetadata's reads) take 200 ms, so a
     // Finalize is open long enough to be seen and killed.
     sim.set_delay("/v2/meetings/", Duration::from_millis(200));
-    // Each ranged GET waits 100 ms first, as a distant CDN would: the
-    // retrievals last long enough for the kills to land among them.
-    sim.set_delay("/cdn/", Duration::from_millis(100));
+    // Each ranged GET waits first, as a distant CDN would, so that the
+    // retrievals last long enough for the kills to land among them (set
+    // per kill below).
     let meetings = add_recordings(&sim);
     let names: Vec<String> = meetings
         .iter()
@@ -653,6 +657,16 @@ async fn sigkilled_serve_archives_every_recording_exactly_once() {
         // Kills are spread over the waves; a wave that has used its share
         // runs to its end, then one kill lands between it and the next.
         let share = kills_wanted * (wave + 1) / WAVES;
+        // The CDN is slower while the wave still has kills to take, so a
+        // wave does not finish before its share has landed however long a
+        // restart takes (a loaded machine restarts serve slowly), and
+        // quick again once it has, so the wave then runs to its end.
+        let cdn_delay = if kills.len() + 1 < share {
+            CDN_DELAY_WHILE_KILLING
+        } else {
+            CDN_DELAY
+        };
+        sim.set_delay("/cdn/", cdn_delay);
         let wave_finished = wait_for(&ws, &mut child, run, TARGET_PATIENCE, |v| {
             kills.len() < share || wave_done(v, &deliveries, &names)
         })
