@@ -25,8 +25,9 @@
 //! once). Kills are timed against observed progress: a retrieval kill lands
 //! up to 400 ms after the journal has moved on since the restart with a
 //! retrieval task open, a Finalize kill within 150 ms of a Finalize being
-//! seen open (Zoom's meeting endpoints are slowed by 200 ms, which keeps
-//! Finalize's trash call in flight that long) or, half the time, the
+//! seen open (Zoom's meeting endpoints hold each request 150 ms before
+//! and 150 ms after handling it, which keeps Finalize's trash call in
+//! flight that long) or, half the time, the
 //! moment a trash has gone through (before Finalize's result is
 //! journaled, so the Finalize run again meets a recording already in the
 //! trash), a between-steps kill once every delivered recording is archived
@@ -603,9 +604,13 @@ async fn sigkilled_serve_archives_every_recording_exactly_once() {
     let sim = ZoomSim::start(SimConfig::default(), SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .unwrap();
-    // Finalize's trash call (and IngestMetadata's reads) take 200 ms, so a
-    // Finalize is open long enough to be seen and killed.
-    sim.set_delay("/v2/meetings/", Duration::from_millis(200));
+    // Finalize's trash call (and IngestMetadata's reads) take 300 ms, so a
+    // Finalize is open long enough to be seen and killed: 150 ms before
+    // the trash takes effect, and 150 ms after it did with serve not yet
+    // answered (where a kill makes the Finalize run again meet a recording
+    // already in the trash).
+    sim.set_delay("/v2/meetings/", Duration::from_millis(150));
+    sim.set_response_delay("/v2/meetings/", Duration::from_millis(150));
     // Each ranged GET waits first, as a distant CDN would, so that the
     // retrievals last long enough for the kills to land among them (set
     // per kill below).
