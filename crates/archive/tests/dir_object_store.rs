@@ -684,8 +684,10 @@ async fn crash_leftovers_are_never_listed_and_are_swept() {
         .put("kept/object", Bytes::from_static(b"x"), "text/plain")
         .await
         .expect("put");
-    // What a crash mid-write leaves: a temp file, and an upload never finished.
-    std::fs::write(dir.path().join(".tmp/123-456-0.tmp"), b"half an object").expect("write");
+    // What a crash mid-write leaves: a temp file (of a process that still
+    // runs, so only its age can tell), and an upload never finished.
+    let temp = format!(".tmp/{}-456-0.tmp", std::process::id());
+    std::fs::write(dir.path().join(temp), b"half an object").expect("write");
     let upload = store
         .create_multipart(KEY, "audio/mp4")
         .await
@@ -727,6 +729,34 @@ async fn crash_leftovers_are_never_listed_and_are_swept() {
     assert_eq!(
         store.get("kept/object").await.expect("get"),
         Bytes::from_static(b"x")
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn temp_files_of_a_gone_process_are_swept_at_once() {
+    let dir = TestDir::new("store-gone-process");
+    let store = small_part_store(&dir);
+    // Above any pid Linux hands out (pid_max is at most 2^22).
+    let gone = ".tmp/4294967290-456-0.tmp";
+    let ours = format!(".tmp/{}-456-1.tmp", std::process::id());
+    std::fs::write(dir.path().join(gone), b"half an object").expect("write");
+    std::fs::write(dir.path().join(&ours), b"being written").expect("write");
+    std::fs::create_dir(dir.path().join(".tmp/4294967290-456-2.discarded")).expect("mkdir");
+    let report = store
+        .sweep_abandoned(std::time::Duration::from_secs(86_400))
+        .await
+        .expect("sweep");
+    assert_eq!(
+        report,
+        SweepReport {
+            temp_entries: 2,
+            uploads: 0
+        }
+    );
+    assert_eq!(
+        dir.entries(".tmp"),
+        [ours.trim_start_matches(".tmp/").to_string()]
     );
 }
 

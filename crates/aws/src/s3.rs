@@ -932,4 +932,43 @@ impl ObjectStore for S3ObjectStore {
         validate_key(key)?;
         self.all_parts(key, upload_id).await
     }
+
+    async fn list_uploads(&self, key: &str) -> Result<Vec<UploadId>, Error> {
+        validate_key(key)?;
+        let full_key = self.full_key(key);
+        let mut ids = Vec::new();
+        let mut markers: Option<(String, String)> = None;
+        loop {
+            let mut request = self
+                .client
+                .list_multipart_uploads()
+                .bucket(&self.location.bucket)
+                .prefix(&full_key);
+            if let Some((key_marker, upload_marker)) = &markers {
+                request = request
+                    .key_marker(key_marker)
+                    .upload_id_marker(upload_marker);
+            }
+            let page = request
+                .send()
+                .await
+                .map_err(|e| self.error("ListMultipartUploads", key, None, e))?;
+            // The prefix also matches longer keys; only this key's count.
+            ids.extend(
+                page.uploads()
+                    .iter()
+                    .filter(|u| u.key() == Some(full_key.as_str()))
+                    .filter_map(|u| u.upload_id())
+                    .map(|id| UploadId::new(id.to_owned())),
+            );
+            match (
+                page.is_truncated().unwrap_or(false),
+                page.next_key_marker(),
+                page.next_upload_id_marker(),
+            ) {
+                (true, Some(k), Some(u)) => markers = Some((k.to_owned(), u.to_owned())),
+                _ => return Ok(ids),
+            }
+        }
+    }
 }

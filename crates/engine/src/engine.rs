@@ -153,14 +153,21 @@ struct Inner {
     upkeep: Mutex<mpsc::Sender<Request>>,
 }
 
-impl Drop for Inner {
-    fn drop(&mut self) {
+impl Inner {
+    /// Ends the engine thread after its current turn, once.
+    fn stop_driver(&self) {
         if let Ok(tx) = self.tx.lock() {
             let _ = tx.send(Msg::Shutdown);
         }
         if let Some(t) = self.thread.lock().ok().and_then(|mut t| t.take()) {
             let _ = t.join();
         }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.stop_driver();
     }
 }
 
@@ -203,6 +210,17 @@ impl Engine {
 
     fn admin(&self) -> std::sync::MutexGuard<'_, Store> {
         self.inner.admin.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Stops the engine thread after the turn it is in, before the
+    /// process stops: nothing is journaled afterwards, so a task still
+    /// running is run again after the next open, as after a crash. Without
+    /// this, a graceful stop that tears the runtime down under running
+    /// tasks journals the errors that teardown causes them (a blocking
+    /// task refused) as their failures. Calls afterwards fail as on a
+    /// dropped engine.
+    pub fn shutdown(&self) {
+        self.inner.stop_driver();
     }
 
     pub fn now_ms(&self) -> i64 {

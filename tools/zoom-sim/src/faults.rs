@@ -103,12 +103,21 @@ struct BodyRateRule {
     bytes_per_second: u64,
 }
 
+/// Whether a delay holds a request before it is handled, or its response
+/// after (the request has taken effect; the client has no answer yet).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum DelayWhen {
+    Before,
+    After,
+}
+
 /// The armed request-level faults.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Faults {
     fail: Vec<FailRule>,
     delays: Vec<DelayRule>,
     body_rates: Vec<BodyRateRule>,
+    response_delays: Vec<DelayRule>,
 }
 
 impl Faults {
@@ -128,9 +137,21 @@ impl Faults {
     }
 
     pub(crate) fn set_delay(&mut self, path_prefix: &str, delay: Duration) {
-        self.delays.retain(|rule| rule.path_prefix != path_prefix);
+        self.set(DelayWhen::Before, path_prefix, delay);
+    }
+
+    pub(crate) fn set_response_delay(&mut self, path_prefix: &str, delay: Duration) {
+        self.set(DelayWhen::After, path_prefix, delay);
+    }
+
+    fn set(&mut self, when: DelayWhen, path_prefix: &str, delay: Duration) {
+        let rules = match when {
+            DelayWhen::Before => &mut self.delays,
+            DelayWhen::After => &mut self.response_delays,
+        };
+        rules.retain(|rule| rule.path_prefix != path_prefix);
         if !delay.is_zero() {
-            self.delays.push(DelayRule {
+            rules.push(DelayRule {
                 path_prefix: path_prefix.to_owned(),
                 delay,
             });
@@ -152,6 +173,7 @@ impl Faults {
         self.fail.clear();
         self.delays.clear();
         self.body_rates.clear();
+        self.response_delays.clear();
     }
 
     /// The injected failure for a request to `path`, consuming one count of
@@ -167,12 +189,15 @@ impl Faults {
         Some(taken)
     }
 
-    fn delay_for(&self, path: &str) -> Option<Duration> {
-        self.delays
-            .iter()
-            .filter(|rule| path.starts_with(&rule.path_prefix))
-            .map(|rule| rule.delay)
-            .max()
+    fn delay_for(&self, when: DelayWhen, path: &str) -> Option<Duration> {
+        match when {
+            DelayWhen::Before => &self.delays,
+            DelayWhen::After => &self.response_delays,
+        }
+        .iter()
+        .filter(|rule| path.starts_with(&rule.path_prefix))
+        .map(|rule| rule.delay)
+        .max()
     }
 
     /// The slowest body rate armed for `path`.
@@ -247,9 +272,9 @@ fn injected_response(status: StatusCode, retry_after: Option<Duration>) -> Respo
     response
 }
 
-/// Applies the delay, fail-next and body-rate knobs, then logs the request
-/// with the status it finally got. Requests to `/_sim` pass untouched and
-/// unlogged.
+/// Applies the delay, fail-next and body-rate knobs, logs the request with
+/// the status it finally got, then holds the response if a response delay
+/// says so. Requests to `/_sim` pass untouched and unlogged.
 pub(crate) async fn zoom_surface(
     State(shared): State<Arc<Shared>>,
     request: Request,
@@ -267,7 +292,7 @@ pub(crate) async fn zoom_surface(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
 
-    let delay = shared.lock().faults.delay_for(&path);
+    let delay = shared.lock().faults.delay_for(DelayWhen::Before, &path);
     if let Some(delay) = delay {
         tokio::time::sleep(delay).await;
     }
@@ -280,6 +305,9 @@ pub(crate) async fn zoom_surface(
     if let Some(bytes_per_second) = body_rate {
         response = trickled(response, bytes_per_second);
     }
+    // Logged as handled before a response delay: the request has taken
+    // effect even if the client gives up waiting for the answer.
+    let delay = shared.lock().faults.delay_for(DelayWhen::After, &path);
     shared.lock().log_request(LoggedRequest {
         method,
         path,
@@ -287,5 +315,8 @@ pub(crate) async fn zoom_surface(
         range,
         status: response.status().as_u16(),
     });
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
     response
 }

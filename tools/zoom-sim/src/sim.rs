@@ -361,6 +361,17 @@ impl ZoomSim {
             .set_body_rate(path_prefix, bytes_per_second);
     }
 
+    /// Holds the response to every request whose path starts with
+    /// `path_prefix` for `delay` after the request was handled (zero
+    /// removes it): the request has taken effect, the client has no answer
+    /// yet. (`set_delay` holds a request before it is handled.)
+    pub fn set_response_delay(&self, path_prefix: &str, delay: Duration) {
+        self.shared
+            .lock()
+            .faults
+            .set_response_delay(path_prefix, delay);
+    }
+
     /// Sets (replaces) the fault on one file. Returns false if there is no
     /// such file.
     pub fn set_file_fault(

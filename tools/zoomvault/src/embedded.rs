@@ -174,9 +174,11 @@ impl Embedded {
     }
 
     /// Removes what crashed writers left in the object store's staging
-    /// (temp files, uploads untouched for a day; a live ingest touches its
-    /// upload with every part), at start and then hourly, for as long as
-    /// the process runs.
+    /// (temp files of processes that are gone, so a restart after a crash
+    /// clears the crashed process's at once; other temp files and uploads
+    /// untouched for a day, where a live ingest touches its upload with
+    /// every part), at start and then hourly, for as long as the process
+    /// runs.
     pub async fn run_store_sweeper(self) {
         let Some(dir_store) = self.dir_store.clone() else {
             // Another store cleans up after itself (S3: the bucket's

@@ -322,6 +322,60 @@ async fn a_file_bigger_than_one_invocation_is_fanned_out_over_batches_and_verifi
     assert_eq!(video.sha256, None);
 }
 
+/// What a killed serve leaves: an attempt that began a file's upload and
+/// never finished (RetrieveFile cut short, or a BeginFile whose result was
+/// lost), so the attempt run again began another. Once the file's object
+/// is complete those uploads are discarded, read in order or fanned out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_left_by_interrupted_attempts_are_discarded_once_the_file_is_complete() {
+    use zoomvault_archive::keys::{FileIdentity, FileKey};
+    use zoomvault_archive::ports::UploadShape;
+    for h in [harness().await, fan_out_harness().await] {
+        let meeting = h.sim.demo_meeting();
+        let keys = RecordingKeys::new(meeting.start_time, meeting.id, &meeting.uuid).unwrap();
+        let mut videos = Vec::new();
+        // The videos bigger than a part: a file of one part is one put,
+        // never an upload.
+        let part_size = 5 * 1024 * 1024;
+        for file in meeting.files.iter().filter(|f| f.size > part_size) {
+            let key = keys
+                .file(
+                    &FileKey::new(&FileIdentity {
+                        recording_type: file.recording_type.as_deref(),
+                        file_type: &file.file_type,
+                        zoom_file_id: file.id.as_deref(),
+                        position: file.index,
+                    })
+                    .unwrap(),
+                    &file.file_extension.to_ascii_lowercase(),
+                )
+                .unwrap();
+            let shape = UploadShape {
+                total_size: file.size,
+                part_size,
+            };
+            h.embedded
+                .store
+                .create_multipart_shaped(&key, "video/mp4", shape)
+                .await
+                .unwrap();
+            videos.push(key);
+        }
+        let event = h.sim.recording_completed_event(&meeting.uuid);
+        ingest_and_check(&h, &meeting, &event).await;
+        assert!(!videos.is_empty());
+        for key in &videos {
+            assert_eq!(
+                h.embedded.store.list_uploads(key).await.unwrap(),
+                vec![],
+                "{key}"
+            );
+        }
+        let staging = h.data_dir.join("store/.multipart");
+        assert_eq!(std::fs::read_dir(staging).unwrap().count(), 0);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_whose_download_breaks_off_is_retried_alone() {
     let h = fan_out_harness().await;

@@ -122,10 +122,11 @@ impl DirObjectStore {
         self.layout.root()
     }
 
-    /// Removes what crashed or abandoned writers left behind: temp files
-    /// and multipart uploads untouched for `older_than` (S3's lifecycle
-    /// rule for incomplete uploads, done by hand). Choose an age well above
-    /// the longest upload, or a live upload is aborted.
+    /// Removes what crashed or abandoned writers left behind: temp files of
+    /// processes that no longer run (at once), and temp files and multipart
+    /// uploads untouched for `older_than` (S3's lifecycle rule for
+    /// incomplete uploads, done by hand). Choose an age well above the
+    /// longest upload, or a live upload is aborted.
     pub async fn sweep_abandoned(&self, older_than: Duration) -> Result<SweepReport, Error> {
         let layout = self.layout.clone();
         blocking(move || layout.sweep(older_than)).await
@@ -471,6 +472,13 @@ impl ObjectStore for DirObjectStore {
             layout.discard_upload(&dir)
         })
         .await
+    }
+
+    async fn list_uploads(&self, key: &str) -> Result<Vec<UploadId>, Error> {
+        validate_key(key)?;
+        let layout = self.layout.clone();
+        let key = key.to_owned();
+        blocking(move || layout.uploads_to(&key)).await
     }
 
     async fn list_parts(&self, key: &str, upload_id: &UploadId) -> Result<Vec<PartInfo>, Error> {

@@ -28,6 +28,7 @@ macro_rules! object_store_checks {
             a_too_small_middle_part_is_refused,
             a_wrong_etag_is_refused,
             abort_leaves_nothing,
+            list_uploads_names_the_open_uploads_to_one_key,
             a_part_with_a_mismatched_declared_checksum_is_refused,
             a_completion_with_a_mismatched_checksum_leaves_nothing,
             completing_twice_is_no_such_upload,

@@ -376,6 +376,47 @@ pub async fn abort_leaves_nothing(store: &dyn ObjectStore) {
     );
 }
 
+/// `list_uploads` names the uploads to exactly one key that are still
+/// open: not those to another key (even one it is a prefix of), nor a
+/// completed or aborted one.
+pub async fn list_uploads_names_the_open_uploads_to_one_key(store: &dyn ObjectStore) {
+    let longer = format!("{FILE}.part");
+    let sorted = |mut ids: Vec<UploadId>| {
+        ids.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        ids
+    };
+    assert!(store.list_uploads(FILE).await.expect("list").is_empty());
+    let first = begin(store).await;
+    let second = begin(store).await;
+    let third = begin(store).await;
+    let other = store
+        .create_multipart(&longer, "video/mp4")
+        .await
+        .expect("create");
+    assert_eq!(
+        sorted(store.list_uploads(FILE).await.expect("list")),
+        sorted(vec![first.clone(), second.clone(), third.clone()])
+    );
+    store.abort_multipart(FILE, &first).await.expect("abort");
+    let body = pattern(1000, 3);
+    let part = put_part(store, FILE, &second, 1, body.clone()).await;
+    store
+        .complete_multipart(FILE, &second, &[part], Crc64Nvme::of(&body))
+        .await
+        .expect("complete");
+    assert_eq!(
+        store.list_uploads(FILE).await.expect("list"),
+        vec![third.clone()]
+    );
+    assert_eq!(
+        store.list_uploads(&longer).await.expect("list"),
+        vec![other.clone()]
+    );
+    store.abort_multipart(FILE, &third).await.expect("abort");
+    store.abort_multipart(&longer, &other).await.expect("abort");
+    assert!(store.list_uploads(FILE).await.expect("list").is_empty());
+}
+
 /// Another handle on the same storage (`reopened`, opened after the
 /// parts were sent, as a later step or another worker would) lists the
 /// parts with their sizes, etags and CRCs, and can complete the upload.

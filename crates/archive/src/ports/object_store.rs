@@ -466,6 +466,12 @@ pub trait ObjectStore: Send + Sync + fmt::Debug {
     /// Ends an upload and discards its parts.
     async fn abort_multipart(&self, key: &str, upload_id: &UploadId) -> Result<(), Error>;
 
+    /// The uploads to exactly `key` that are neither completed nor aborted
+    /// (S3's ListMultipartUploads), in no particular order: so that a step
+    /// whose earlier attempt was cut short (a crash, a killed process) can
+    /// find and discard the upload that attempt left.
+    async fn list_uploads(&self, key: &str) -> Result<Vec<UploadId>, Error>;
+
     /// The parts uploaded so far, in part order, each with its size and
     /// CRC64NVME: to resume an upload, or to complete one whose parts were
     /// uploaded by other workers. [`Error::NoSuchUpload`] once the upload

@@ -20,7 +20,9 @@
 //! is at most 256 KiB): a batch answers one line, and CompleteFile reads
 //! the parts' etags from the store (`list_parts`), not from the workflow.
 
-use super::retrieve_file::{already_retrieved, body_error, retrieved, size_mismatch};
+use super::retrieve_file::{
+    already_retrieved, body_error, discard_stale_uploads, retrieved, size_mismatch,
+};
 use super::{parse, put_json, to_value, FilePlan, StepContext, StepError};
 use crate::checksum::{compose, Crc64Nvme, Crc64NvmeDigest};
 use crate::ports::{CompletedPart, PartBody, PartNumber, UploadId, UploadShape};
@@ -357,6 +359,9 @@ pub async fn complete_file(ctx: &StepContext, payload: Value) -> Result<Value, S
         .store
         .complete_multipart(&file.storage_key, &upload_id, &parts, whole)
         .await?;
+    // A BeginFile whose result was lost (its process killed) began an
+    // upload nobody will complete.
+    discard_stale_uploads(ctx, &file).await;
     if stored.size != announced {
         return Err(StepError::new(
             "Ingest.SizeMismatch",

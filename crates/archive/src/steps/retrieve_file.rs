@@ -85,9 +85,32 @@ pub(super) async fn already_retrieved(
     };
     let stored = ctx.store.head(&file.storage_key).await?;
     Ok(match stored {
-        Some(meta) if meta.size == done.file.size_bytes && done.verified => Some(done),
+        Some(meta) if meta.size == done.file.size_bytes && done.verified => {
+            discard_stale_uploads(ctx, file).await;
+            Some(done)
+        }
         _ => None,
     })
+}
+
+/// Aborts every upload to the file's key: once its object is complete,
+/// any upload still there was left by an attempt that was cut short (its
+/// process killed mid-transfer, or its result lost after it began an
+/// upload, so the attempt run again began another) and will never be
+/// completed. A failure here only leaves them to the store's own cleanup
+/// (the directory store's sweep, S3's lifecycle rule), so it is logged.
+pub(super) async fn discard_stale_uploads(ctx: &StepContext, file: &FilePlan) {
+    let uploads = match ctx.store.list_uploads(&file.storage_key).await {
+        Ok(uploads) => uploads,
+        Err(e) => {
+            tracing::warn!(error = %e, key = %file.storage_key, "could not list stale uploads");
+            return;
+        }
+    };
+    for upload in uploads {
+        tracing::info!(key = %file.storage_key, upload = %upload, "discarding an upload an interrupted attempt left");
+        abort(ctx, file, &upload).await;
+    }
 }
 
 /// What a transfer produced, before completion.
@@ -161,7 +184,10 @@ async fn fetch(
             )
             .await;
         match completed {
-            Ok(stored) => stored,
+            Ok(stored) => {
+                discard_stale_uploads(ctx, file).await;
+                stored
+            }
             Err(e) => {
                 // A refused completion (a checksum mismatch) leaves the
                 // upload behind on some stores; a retry starts a new one.

@@ -1,8 +1,8 @@
 //! One execution from start to close, through the public API: Pass chains,
 //! Lambda invoke payloads, Retry then Catch, Map order, Parallel failures
 //! and a Parallel caught at once, Waits and the execution timeout on virtual
-//! time, idempotent starts by name, StopExecution, and a restart that
-//! resumes a waiting execution.
+//! time, idempotent starts by name, StopExecution, a restart that resumes
+//! a waiting execution, and a shutdown that journals nothing more.
 
 use crate::support::{echo, lambda, run, temp_db};
 use serde_json::json;
@@ -283,6 +283,60 @@ async fn restart_resumes_a_waiting_execution() {
         engine.replay_history(&arn).unwrap(),
         engine.history(&arn).unwrap()
     );
+}
+
+/// A graceful stop: `shutdown` before the process tears its running tasks
+/// down, so what the teardown makes them answer (here an error) is not
+/// journaled, and the task runs again after a restart, as after a crash.
+#[tokio::test]
+async fn a_task_that_ends_after_shutdown_is_not_journaled_and_runs_again() {
+    let db = temp_db("shutdown");
+    let def = json!({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": lambda("step"), "End": true}
+    }});
+    let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
+    let (release_tx, release_rx) = tokio::sync::oneshot::channel::<()>();
+    let slots = Arc::new(std::sync::Mutex::new(Some((started_tx, release_rx))));
+    let mut handlers = Handlers::new();
+    handlers.register("step", move |_| {
+        let slot = slots.lock().unwrap().take();
+        async move {
+            let (started, release) = slot.expect("invoked once");
+            let _ = started.send(());
+            let _ = release.await;
+            Err(Failure::new(
+                "Storage.Failed",
+                "the runtime is shutting down",
+            ))
+        }
+    });
+    let engine = Engine::open(EngineConfig::new(&db), handlers).unwrap();
+    let sm = engine
+        .create_state_machine("shutdown", &def.to_string(), None)
+        .unwrap();
+    let arn = engine
+        .start_execution(&sm.arn, None, json!({"k": "v"}))
+        .await
+        .unwrap()
+        .execution_arn;
+    started_rx.await.unwrap();
+    engine.shutdown();
+    release_tx.send(()).unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    drop(engine);
+
+    let engine = Engine::open(EngineConfig::new(&db), echo_as("step")).unwrap();
+    let row = engine.wait_for(&arn).await.unwrap();
+    assert_eq!(row.status, Status::Succeeded, "{:?}", row.cause);
+    assert_eq!(row.output.as_deref(), Some(r#"{"k":"v"}"#));
+}
+
+fn echo_as(name: &str) -> Handlers {
+    let mut handlers = Handlers::new();
+    handlers.register(name, |request: zoomvault_engine::TaskRequest| async move {
+        Ok(request.input)
+    });
+    handlers
 }
 
 #[tokio::test]

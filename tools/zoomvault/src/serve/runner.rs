@@ -154,8 +154,11 @@ pub async fn run_engine(
     if let Some(endpoint) = &lambda_endpoint {
         eprintln!("  lambda:  tasks invoke functions at {endpoint}");
     }
-    let api = zoomvault_sfn_api::app(engine, ApiKey::api_config(key.as_ref()));
+    let api = zoomvault_sfn_api::app(engine.clone(), ApiKey::api_config(key.as_ref()));
     serve_until_shutdown(listener, api, shutdown).await?;
+    // As in `run`: what the runtime's teardown does to running tasks is
+    // not their result.
+    engine.shutdown();
     Ok(())
 }
 
@@ -270,6 +273,10 @@ pub async fn run(
         demo_ingest(sim, &embedded, &base, &settings).await?;
     }
     server.await.context("server task")??;
+    // Journal nothing more: the steps still running are torn down with
+    // the runtime when this returns, and must run again after a restart
+    // rather than be journaled as failed by what the teardown does to them.
+    embedded.engine.shutdown();
     Ok(())
 }
 

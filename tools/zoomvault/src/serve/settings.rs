@@ -65,6 +65,12 @@ pub struct ServeOptions {
     /// Ranged-GET part size, 5-5120 [default: 8]
     #[arg(long, env = "ZOOMVAULT_PART_SIZE_MIB")]
     pub part_size_mib: Option<u64>,
+    /// The most one step invocation downloads, in MiB: a bigger file is
+    /// fanned out over several RetrieveParts invocations, each moving whole
+    /// parts of at most this much (one part if a part is bigger)
+    /// [default: 2048]
+    #[arg(long, env = "ZOOMVAULT_INVOCATION_MIB")]
+    pub invocation_mib: Option<u64>,
     /// Parts in flight per file, 1-64 [default: 2]
     #[arg(long, env = "ZOOMVAULT_PART_CONCURRENCY")]
     pub part_concurrency: Option<usize>,
@@ -165,6 +171,7 @@ impl ServeOptions {
             zoom_oauth_base: self.zoom_oauth_base.or(file.zoom_oauth_base),
             zoom_download_hosts: self.zoom_download_hosts.or(file.zoom_download_hosts),
             part_size_mib: self.part_size_mib.or(file.part_size_mib),
+            invocation_mib: self.invocation_mib.or(file.invocation_mib),
             part_concurrency: self.part_concurrency.or(file.part_concurrency),
             min_duration_minutes: self.min_duration_minutes.or(file.min_duration_minutes),
             max_concurrent_tasks: self.max_concurrent_tasks.or(file.max_concurrent_tasks),
@@ -433,6 +440,13 @@ impl ServeSettings {
             );
             ingest.part_size = mib * 1024 * 1024;
         }
+        if let Some(mib) = o.invocation_mib {
+            anyhow::ensure!(
+                (1..=1024 * 1024).contains(&mib),
+                "invocation_mib must be between 1 and 1048576, not {mib}"
+            );
+            ingest.invocation_bytes = mib * 1024 * 1024;
+        }
         if let Some(n) = o.part_concurrency {
             anyhow::ensure!(
                 (1..=64).contains(&n),
@@ -647,6 +661,7 @@ mod tests {
             zoom_client_id = "id"
             zoom_client_secret = "secret"
             part_size_mib = 16
+            invocation_mib = 256
             max_concurrent_tasks = 4
             scan_every = "6h"
             journal_retention = "30d"
@@ -665,6 +680,7 @@ mod tests {
         assert_eq!(zoom.webhook_secret_token, "from-env");
         assert_eq!(zoom.account_id, "acct");
         assert_eq!(settings.ingest.part_size, 16 * 1024 * 1024);
+        assert_eq!(settings.ingest.invocation_bytes, 256 * 1024 * 1024);
         assert_eq!(settings.max_concurrent_tasks, 4);
         assert_eq!(
             settings.scan_every,
@@ -684,6 +700,13 @@ mod tests {
                 ..ServeOptions::default()
             }),
             "part_size_mib must be between 5 and 5120 (S3's part limits), not 2"
+        );
+        assert_eq!(
+            refused(ServeOptions {
+                invocation_mib: Some(0),
+                ..ServeOptions::default()
+            }),
+            "invocation_mib must be between 1 and 1048576, not 0"
         );
         assert!(refused(ServeOptions {
             scan_every: Some("daily".into()),

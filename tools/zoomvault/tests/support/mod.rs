@@ -28,6 +28,8 @@ pub struct Harness {
     pub webhook_url: String,
     /// Files bigger than this are fanned out (and have no SHA-256).
     pub invocation_bytes: u64,
+    /// The data directory serve's app runs on.
+    pub data_dir: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -107,9 +109,10 @@ pub async fn start(config: HarnessConfig) -> Harness {
     zoom.oauth_base = sim.base_url();
     zoom.retry = config.zoom_retry;
     let invocation_bytes = config.ingest.invocation_bytes;
+    let data_dir = config.data_dir.unwrap_or_else(|| dir.path().to_path_buf());
     let embedded = Embedded::open(EmbeddedConfig {
         store: None,
-        data_dir: config.data_dir.unwrap_or_else(|| dir.path().to_path_buf()),
+        data_dir: data_dir.clone(),
         zoom,
         ingest: config.ingest,
         site_title: "Recordings".into(),
@@ -144,6 +147,7 @@ pub async fn start(config: HarnessConfig) -> Harness {
         base,
         webhook_url: url,
         invocation_bytes,
+        data_dir,
         _dir: dir,
     }
 }

@@ -22,7 +22,9 @@
 //! listing and completing an upload read no part's bytes, in this process
 //! or after a restart. A crash leaves at most stray entries in `.tmp/` and
 //! abandoned uploads, which are never listed and which [`Layout::sweep`]
-//! removes.
+//! removes: a `.tmp/` entry's name begins with the id of the process that
+//! made it, so the first sweep after that process is gone removes it (the
+//! directory store's owner sweeps when it starts), and the rest once old.
 //!
 //! This module must only be handed keys that passed `keys::validate_key`
 //! (the store checks each first) and takes upload ids only through
@@ -122,7 +124,9 @@ impl Layout {
     }
 
     /// Removes what crashed or abandoned writers left behind: entries of
-    /// `.tmp/` and uploads untouched for `older_than`.
+    /// `.tmp/` made by a process that no longer runs, and entries and
+    /// uploads untouched for `older_than`. (An upload is not a process's:
+    /// a fanned-out file's upload outlives the step that began it.)
     pub(super) fn sweep(&self, older_than: Duration) -> Result<SweepReport, Error> {
         let now = SystemTime::now();
         let is_stale = |path: &Path| {
@@ -133,7 +137,7 @@ impl Layout {
         };
         let mut report = SweepReport::default();
         for path in entries_of(&self.tmp)? {
-            if is_stale(&path) && remove_any(&path).is_ok() {
+            if (is_stale(&path) || made_by_a_gone_process(&path)) && remove_any(&path).is_ok() {
                 report.temp_entries += 1;
             }
         }
@@ -242,7 +246,7 @@ impl Layout {
         shape: Option<UploadShape>,
     ) -> Result<UploadId, Error> {
         let id = self.new_upload_id();
-        let staging = TempPath::new(self.tmp.join(format!("{id}.upload")));
+        let staging = TempPath::new(self.tmp.join(format!("{}.upload", self.unique_suffix())));
         fs::create_dir(&staging.path)
             .map_err(io_error(format!("creating {}", staging.path.display())))?;
         write_small_file(&staging.path.join(KEY_FILE), key.as_bytes())?;
@@ -286,6 +290,29 @@ impl Layout {
                 source: error,
             }),
         }
+    }
+
+    /// The ids of the uploads to `key` in `.multipart/`.
+    pub(super) fn uploads_to(&self, key: &str) -> Result<Vec<UploadId>, Error> {
+        let mut ids = Vec::new();
+        for dir in entries_of(&self.multipart)? {
+            let Some(id) = dir.file_name().and_then(|n| n.to_str()).map(str::to_owned) else {
+                continue;
+            };
+            match fs::read_to_string(dir.join(KEY_FILE)) {
+                Ok(stored) if stored == key => ids.push(UploadId::new(id)),
+                Ok(_) => {}
+                // Completed or aborted since the listing.
+                Err(error) if is_absent(&error) => {}
+                Err(error) => {
+                    return Err(Error::Io {
+                        context: format!("reading upload {id}"),
+                        source: error,
+                    })
+                }
+            }
+        }
+        Ok(ids)
     }
 
     /// Takes an upload's staging directory out of `.multipart/` in one
@@ -481,6 +508,26 @@ pub(super) fn upload_shape(dir: &Path) -> Result<Option<UploadShape>, Error> {
             context: format!("reading {}", path.display()),
             source: io::Error::new(io::ErrorKind::InvalidData, "not \"<total> <part size>\""),
         }),
+    }
+}
+
+/// Whether the `.tmp/` entry at `path` was made by a process that no
+/// longer runs: every name there begins with its maker's process id
+/// ([`Layout::unique_suffix`]). Only where `/proc` says which processes run
+/// (Linux); elsewhere, and for a name without an id, the entry waits for
+/// the sweep by age. A reused id only delays the removal.
+fn made_by_a_gone_process(path: &Path) -> bool {
+    let proc_root = Path::new("/proc");
+    let pid = path
+        .file_name()
+        .and_then(|name| name.to_str())
+        .and_then(|name| name.split_once('-'))
+        .and_then(|(pid, _)| pid.parse::<u32>().ok());
+    match pid {
+        Some(pid) if pid != std::process::id() && proc_root.join("self").exists() => {
+            !proc_root.join(pid.to_string()).exists()
+        }
+        _ => false,
     }
 }
 
