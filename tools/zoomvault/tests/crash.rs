@@ -47,6 +47,8 @@
 //! The second test stops serve with SIGTERM in the middle of a download
 //! and checks it exits 0 promptly and the ingest completes after a restart.
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io::Read;
 use std::net::SocketAddr;
@@ -54,6 +56,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use support::zoom_env;
 use zoomvault_archive::keys::{self, RecordingKeys};
 use zoomvault_zoom_sim::{FileSpec, MeetingSpec, SimConfig, SimMeeting, WebhookOptions, ZoomSim};
 
@@ -145,7 +148,6 @@ impl Workspace {
 
     /// Starts serve run number `run` and waits until it listens.
     async fn start(&self, run: u32, sim: &ZoomSim) -> Serve {
-        let c = sim.config();
         let log = std::fs::File::create(self.log(run)).unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_zoomvault"))
             .args(["serve", "--listen", &format!("127.0.0.1:{}", self.port)])
@@ -157,13 +159,7 @@ impl Workspace {
             .env_remove("ZOOMVAULT_STORE")
             // Set, so serve does not re-execute itself to set it.
             .env("MIMALLOC_PURGE_DELAY", "10")
-            .env("ZOOM_ACCOUNT_ID", &c.account_id)
-            .env("ZOOM_CLIENT_ID", &c.client_id)
-            .env("ZOOM_CLIENT_SECRET", &c.client_secret)
-            .env("ZOOM_WEBHOOK_SECRET_TOKEN", &c.webhook_secret_token)
-            .env("ZOOM_API_BASE", sim.api_base_url())
-            .env("ZOOM_OAUTH_BASE", sim.base_url())
-            .env("ZOOM_DOWNLOAD_HOSTS", "http://127.0.0.1")
+            .envs(zoom_env(sim))
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(log)

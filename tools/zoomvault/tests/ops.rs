@@ -1,9 +1,12 @@
 //! The operators' commands as a user runs them: the `zoomvault` binary on
 //! a data directory, its exit codes, its summary on stdout and its errors.
 
+mod support;
+
 use bytes::Bytes;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
+use support::zoom_env;
 use zoomvault_archive::fixtures;
 use zoomvault_archive::local::{DirObjectStore, SqliteIndex};
 use zoomvault_archive::ports::{IndexEntry, ListQuery, ObjectStore, RecordingIndex};
@@ -156,18 +159,6 @@ async fn simulator() -> zoomvault_zoom_sim::ZoomSim {
     )
     .await
     .unwrap()
-}
-
-fn zoom_env(sim: &zoomvault_zoom_sim::ZoomSim) -> Vec<(&'static str, String)> {
-    let c = sim.config();
-    vec![
-        ("ZOOM_ACCOUNT_ID", c.account_id.clone()),
-        ("ZOOM_CLIENT_ID", c.client_id.clone()),
-        ("ZOOM_CLIENT_SECRET", c.client_secret.clone()),
-        ("ZOOM_WEBHOOK_SECRET_TOKEN", c.webhook_secret_token.clone()),
-        ("ZOOM_API_BASE", sim.api_base_url()),
-        ("ZOOM_OAUTH_BASE", sim.base_url()),
-    ]
 }
 
 fn start_serve(data: &Path, sim: &zoomvault_zoom_sim::ZoomSim) -> Serve {

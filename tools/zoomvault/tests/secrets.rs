@@ -15,7 +15,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::files_under;
+use support::{files_under, zoom_env};
 use zoomvault_zoom_sim::{FileFault, FileSpec, MeetingSpec, SimConfig, WebhookOptions, ZoomSim};
 
 const API_KEY_ID: &str = "AKIDSECRETSTEST";
@@ -40,19 +40,12 @@ fn start_serve(data: &Path, sim: &ZoomSim) -> Serve {
         .local_addr()
         .unwrap()
         .port();
-    let c = sim.config();
     let mut child = Command::new(env!("CARGO_BIN_EXE_zoomvault"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .arg("--data-dir")
         .arg(data)
         .env("RUST_LOG", "debug")
-        .env("ZOOM_ACCOUNT_ID", &c.account_id)
-        .env("ZOOM_CLIENT_ID", &c.client_id)
-        .env("ZOOM_CLIENT_SECRET", &c.client_secret)
-        .env("ZOOM_WEBHOOK_SECRET_TOKEN", &c.webhook_secret_token)
-        .env("ZOOM_API_BASE", sim.api_base_url())
-        .env("ZOOM_OAUTH_BASE", sim.base_url())
-        .env("ZOOM_DOWNLOAD_HOSTS", "http://127.0.0.1")
+        .envs(zoom_env(sim))
         .env("ZOOMVAULT_API_ACCESS_KEY_ID", API_KEY_ID)
         .env("ZOOMVAULT_API_SECRET_ACCESS_KEY", API_SECRET)
         .env("ZOOMVAULT_SCAN_EVERY", "off")

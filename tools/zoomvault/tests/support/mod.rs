@@ -333,3 +333,18 @@ pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     files
 }
+
+/// The environment that points a `zoomvault serve` process at `sim`'s
+/// account, API and downloads (plain http on loopback allowed).
+pub fn zoom_env(sim: &ZoomSim) -> Vec<(&'static str, String)> {
+    let c = sim.config();
+    vec![
+        ("ZOOM_ACCOUNT_ID", c.account_id.clone()),
+        ("ZOOM_CLIENT_ID", c.client_id.clone()),
+        ("ZOOM_CLIENT_SECRET", c.client_secret.clone()),
+        ("ZOOM_WEBHOOK_SECRET_TOKEN", c.webhook_secret_token.clone()),
+        ("ZOOM_API_BASE", sim.api_base_url()),
+        ("ZOOM_OAUTH_BASE", sim.base_url()),
+        ("ZOOM_DOWNLOAD_HOSTS", "http://127.0.0.1".to_string()),
+    ]
+}
