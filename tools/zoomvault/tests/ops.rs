@@ -5,8 +5,8 @@ mod support;
 
 use bytes::Bytes;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use support::zoom_env;
+use std::process::{Command, Output};
+use support::{serve_process, zoom_env, ServeProcess};
 use zoomvault_archive::fixtures;
 use zoomvault_archive::local::{DirObjectStore, SqliteIndex};
 use zoomvault_archive::ports::{IndexEntry, ListQuery, ObjectStore, RecordingIndex};
@@ -137,20 +137,6 @@ fn a_missing_data_directory_and_a_bad_flag_are_refused_clearly() {
     );
 }
 
-/// `zoomvault serve` as a process, against the simulator's account, on a
-/// free loopback port; killed on drop.
-struct Serve {
-    child: std::process::Child,
-    url: String,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// A Zoom simulator on a free loopback port, in this test's runtime.
 async fn simulator() -> zoomvault_zoom_sim::ZoomSim {
     zoomvault_zoom_sim::ZoomSim::start(
@@ -161,7 +147,7 @@ async fn simulator() -> zoomvault_zoom_sim::ZoomSim {
     .unwrap()
 }
 
-fn start_serve(data: &Path, sim: &zoomvault_zoom_sim::ZoomSim) -> Serve {
+fn start_serve(data: &Path, sim: &zoomvault_zoom_sim::ZoomSim) -> ServeProcess {
     start_serve_with(data, sim, &[("ZOOMVAULT_SCAN_EVERY", "off")])
 }
 
@@ -170,40 +156,14 @@ fn start_serve(data: &Path, sim: &zoomvault_zoom_sim::ZoomSim) -> Serve {
 fn start_serve_with(
     data: &Path,
     sim: &zoomvault_zoom_sim::ZoomSim,
-    settings: &[(&str, &str)],
-) -> Serve {
-    use std::io::BufRead;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_zoomvault"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .arg("--data-dir")
-        .arg(data)
-        .envs(zoom_env(sim))
-        .envs(settings.iter().copied())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("serve starts");
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = std::io::BufReader::new(stderr).lines();
-    loop {
-        let line = lines.next().expect("serve says where it listens").unwrap();
-        if line.starts_with("zoomvault serving on") {
-            break;
-        }
-    }
-    // Keep draining, so serve never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Serve {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    }
+    settings: &[(&'static str, &str)],
+) -> ServeProcess {
+    let mut env = zoom_env(sim);
+    env.extend(settings.iter().map(|&(k, v)| (k, v.to_string())));
+    serve_process(data, env)
 }
 
-fn ingest(serve: &Serve, sim: &zoomvault_zoom_sim::ZoomSim, args: &[&str]) -> Output {
+fn ingest(serve: &ServeProcess, sim: &zoomvault_zoom_sim::ZoomSim, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_zoomvault"))
         .arg("ingest")
         .args(args)
@@ -307,7 +267,12 @@ async fn ingest_by_meeting_number_archives_once_and_force_ingests_again() {
     );
 }
 
-fn scan(serve: &Serve, sim: &zoomvault_zoom_sim::ZoomSim, data: &Path, args: &[&str]) -> Output {
+fn scan(
+    serve: &ServeProcess,
+    sim: &zoomvault_zoom_sim::ZoomSim,
+    data: &Path,
+    args: &[&str],
+) -> Output {
     Command::new(env!("CARGO_BIN_EXE_zoomvault"))
         .arg("scan")
         .args(args)
@@ -432,7 +397,7 @@ async fn serve_runs_the_scan_on_its_schedule_and_remembers_the_run() {
     assert!(record["scan"].as_i64().is_some(), "{record}");
 }
 
-fn status(serve: &Serve, args: &[&str]) -> Output {
+fn status(serve: &ServeProcess, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_zoomvault"))
         .arg("status")
         .args(args)

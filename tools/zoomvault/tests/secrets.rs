@@ -10,81 +10,27 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::{files_under, zoom_env};
+use support::{files_under, serve_process, zoom_env, ServeProcess};
 use zoomvault_zoom_sim::{FileFault, FileSpec, MeetingSpec, SimConfig, WebhookOptions, ZoomSim};
 
 const API_KEY_ID: &str = "AKIDSECRETSTEST";
 const API_SECRET: &str = "zv-api-secret-0123456789abcdef";
 
-struct Serve {
-    child: std::process::Child,
-    url: String,
-    log: Arc<Mutex<Vec<String>>>,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_serve(data: &Path, sim: &ZoomSim) -> Serve {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_zoomvault"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .arg("--data-dir")
-        .arg(data)
-        .env("RUST_LOG", "debug")
-        .envs(zoom_env(sim))
-        .env("ZOOMVAULT_API_ACCESS_KEY_ID", API_KEY_ID)
-        .env("ZOOMVAULT_API_SECRET_ACCESS_KEY", API_SECRET)
-        .env("ZOOMVAULT_SCAN_EVERY", "off")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("serve starts");
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    loop {
-        let line = lines.next().expect("serve says where it listens").unwrap();
-        let up = line.starts_with("zoomvault serving on");
-        log.lock().unwrap().push(line);
-        if up {
-            break;
-        }
-    }
-    let kept = log.clone();
-    std::thread::spawn(move || {
-        for line in lines.map_while(Result::ok) {
-            kept.lock().unwrap().push(line);
-        }
-    });
-    let mut stdout = child.stdout.take().unwrap();
-    let kept = log.clone();
-    std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stdout.read_to_string(&mut text);
-        kept.lock().unwrap().push(text);
-    });
-    Serve {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-        log,
-    }
+fn start_serve(data: &Path, sim: &ZoomSim) -> ServeProcess {
+    let mut env = zoom_env(sim);
+    env.extend([
+        ("RUST_LOG", "debug".to_string()),
+        ("ZOOMVAULT_API_ACCESS_KEY_ID", API_KEY_ID.to_string()),
+        ("ZOOMVAULT_API_SECRET_ACCESS_KEY", API_SECRET.to_string()),
+        ("ZOOMVAULT_SCAN_EVERY", "off".to_string()),
+    ]);
+    serve_process(data, env)
 }
 
 /// The recording's state as `/status` reports it, once it is final.
-async fn wait_final(serve: &Serve, uuid: &str) -> serde_json::Value {
+async fn wait_final(serve: &ServeProcess, uuid: &str) -> serde_json::Value {
     let deadline = Instant::now() + Duration::from_secs(60);
     let client = reqwest::Client::new();
     loop {

@@ -348,3 +348,67 @@ pub fn zoom_env(sim: &ZoomSim) -> Vec<(&'static str, String)> {
         ("ZOOM_DOWNLOAD_HOSTS", "http://127.0.0.1".to_string()),
     ]
 }
+
+/// `zoomvault serve` as a process on a free loopback port and `data`, with
+/// `env` set; killed on drop. Everything it prints is kept in `log`, read
+/// as it comes so serve never blocks on a full pipe.
+pub struct ServeProcess {
+    pub child: std::process::Child,
+    pub url: String,
+    pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts serve and returns once it says where it listens.
+pub fn serve_process(data: &std::path::Path, env: Vec<(&'static str, String)>) -> ServeProcess {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::{Command, Stdio};
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_zoomvault"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--data-dir")
+        .arg(data)
+        .envs(env)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    loop {
+        let line = lines.next().expect("serve says where it listens").unwrap();
+        let up = line.starts_with("zoomvault serving on");
+        log.lock().unwrap().push(line);
+        if up {
+            break;
+        }
+    }
+    let kept = log.clone();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            kept.lock().unwrap().push(line);
+        }
+    });
+    let mut stdout = child.stdout.take().unwrap();
+    let kept = log.clone();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stdout.read_to_string(&mut text);
+        kept.lock().unwrap().push(text);
+    });
+    ServeProcess {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+        log,
+    }
+}
