@@ -1,0 +1,317 @@
+//! JSONata 2.x for zoomvault's ASL engine: an expression is parsed once into
+//! an [`Expression`] (thread-safe, reusable) and evaluated many times over
+//! serde_json input in an [`Environment`] that supplies everything from
+//! outside: variable bindings, the clock, randomness, host functions,
+//! hidden built-ins and limits. Semantics, error codes and messages follow
+//! the reference implementation jsonata-js 2.x.
+//!
+//! The crate does no I/O, reads no clock and draws no randomness of its
+//! own. A result that is a function converts as JSON.stringify would
+//! convert it: `Ok(None)` (undefined) at the top level, dropped from
+//! objects, `null` inside arrays.
+
+mod ast;
+mod error;
+mod eval;
+mod functions;
+mod parser;
+mod picture_glue;
+mod signature;
+mod value;
+
+use std::rc::Rc;
+
+pub use error::Error;
+
+use error::RawError;
+use eval::{Evaluator, Frame};
+use signature::Signature;
+use value::{Flags, Value};
+
+/// A parsed JSONata expression: parse once, evaluate many times.
+#[derive(Debug)]
+pub struct Expression {
+    root: ast::Node,
+}
+
+/// A function the host adds to the library (AWS's `$partition`, `$uuid`...):
+/// called with its evaluated arguments (`None` for undefined) after they
+/// passed its signature.
+pub type NativeFn<'a> =
+    dyn Fn(&[Option<serde_json::Value>]) -> Result<Option<serde_json::Value>, Error> + 'a;
+
+pub(crate) struct Native<'a> {
+    pub name: String,
+    pub signature: Option<Signature>,
+    pub function: Box<NativeFn<'a>>,
+}
+
+/// Default limit on nested evaluation (jsonata-js has none and overflows
+/// its stack; its test suite caps at a few hundred). Deep evaluation
+/// continues on heap-allocated stack segments, so the limit is about
+/// runaway recursion, not the caller's thread stack.
+pub const DEFAULT_MAX_DEPTH: usize = 1000;
+/// Default budget of evaluation steps, which stops runaway (for example
+/// infinite tail-recursive) expressions with U1001.
+pub const DEFAULT_MAX_STEPS: u64 = 20_000_000;
+
+/// Everything an evaluation needs from outside the expression.
+pub struct Environment<'a> {
+    bindings: Vec<(String, Value)>,
+    pub(crate) natives: Vec<Native<'a>>,
+    pub(crate) hidden: Vec<String>,
+    now_millis: Option<f64>,
+    random: Option<&'a mut dyn FnMut() -> f64>,
+    /// Maximum nesting of evaluation; beyond it evaluation fails with U1001.
+    pub max_depth: usize,
+    /// Maximum number of evaluation steps; beyond it evaluation fails with U1001.
+    pub max_steps: u64,
+}
+
+impl std::fmt::Debug for Environment<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Environment")
+            .field(
+                "bindings",
+                &self.bindings.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            )
+            .field(
+                "natives",
+                &self.natives.iter().map(|n| &n.name).collect::<Vec<_>>(),
+            )
+            .field("hidden", &self.hidden)
+            .field("now_millis", &self.now_millis)
+            .field("max_depth", &self.max_depth)
+            .field("max_steps", &self.max_steps)
+            .finish()
+    }
+}
+
+impl Default for Environment<'_> {
+    fn default() -> Self {
+        Environment::new()
+    }
+}
+
+impl<'a> Environment<'a> {
+    pub fn new() -> Self {
+        Environment {
+            bindings: Vec::new(),
+            natives: Vec::new(),
+            hidden: Vec::new(),
+            now_millis: None,
+            random: None,
+            max_depth: DEFAULT_MAX_DEPTH,
+            max_steps: DEFAULT_MAX_STEPS,
+        }
+    }
+
+    /// Binds `$name` to a value. The value is converted once, here; every
+    /// evaluation then shares it without copying.
+    pub fn bind(&mut self, name: &str, value: &serde_json::Value) -> &mut Self {
+        let v = Value::from_json(value);
+        self.bindings.retain(|(k, _)| k != name);
+        self.bindings.push((name.to_string(), v));
+        self
+    }
+
+    /// The evaluation's time, in milliseconds since the epoch, for `$now()`
+    /// and `$millis()` (one value for the whole evaluation).
+    pub fn set_now_millis(&mut self, millis: f64) -> &mut Self {
+        self.now_millis = Some(millis);
+        self
+    }
+
+    /// The source of numbers in [0, 1) for `$random()` and `$shuffle`.
+    pub fn set_random(&mut self, random: &'a mut dyn FnMut() -> f64) -> &mut Self {
+        self.random = Some(random);
+        self
+    }
+
+    /// Registers `$name` with a JSONata signature (for example `<s-n?:s>`).
+    pub fn register(
+        &mut self,
+        name: &str,
+        signature: &str,
+        function: impl Fn(&[Option<serde_json::Value>]) -> Result<Option<serde_json::Value>, Error> + 'a,
+    ) -> Result<&mut Self, Error> {
+        let sig = Signature::parse(signature).map_err(RawError::finish)?;
+        self.natives.retain(|n| n.name != name);
+        self.natives.push(Native {
+            name: name.to_string(),
+            signature: Some(sig),
+            function: Box::new(function),
+        });
+        Ok(self)
+    }
+
+    /// Hides a built-in (AWS disables `$eval`): `$name` is then undefined
+    /// unless bound or registered here.
+    pub fn hide(&mut self, name: &str) -> &mut Self {
+        self.hidden.push(name.to_string());
+        self
+    }
+
+    pub(crate) fn now(&self) -> Result<f64, RawError> {
+        self.now_millis.ok_or_else(|| {
+            RawError::new("D3200")
+                .message("The environment supplies no time for $now() and $millis()")
+        })
+    }
+
+    pub(crate) fn random(&mut self) -> Result<f64, RawError> {
+        match self.random.as_mut() {
+            Some(r) => Ok(r()),
+            None => Err(RawError::new("D3201")
+                .message("The environment supplies no random numbers for $random()")),
+        }
+    }
+}
+
+impl Expression {
+    /// Parses an expression (errors are jsonata-js's S0xxx).
+    pub fn parse(source: &str) -> Result<Expression, Error> {
+        let root = parser::parse(source).map_err(RawError::finish)?;
+        Ok(Expression { root })
+    }
+
+    /// Evaluates against `input` (`None` is JSONata's undefined input);
+    /// `Ok(None)` is an undefined result.
+    pub fn evaluate(
+        &self,
+        input: Option<&serde_json::Value>,
+        env: &mut Environment,
+    ) -> Result<Option<serde_json::Value>, Error> {
+        let input = match input {
+            Some(j) => Value::from_json(j),
+            None => Value::Undefined,
+        };
+        let result = evaluate_value(&self.root, input, env).map_err(RawError::finish)?;
+        if let Value::Number(n) = result {
+            if !n.is_finite() {
+                return Err(RawError::new("D1001")
+                    .value(value::error_text(&result))
+                    .finish());
+            }
+        }
+        Ok(result.to_json())
+    }
+}
+
+fn evaluate_value(
+    root: &ast::Node,
+    input: Value,
+    env: &mut Environment,
+) -> Result<Value, RawError> {
+    let frame = Frame::new(None);
+    for (k, v) in &env.bindings {
+        frame.bind(k, v.clone());
+    }
+    frame.bind("$", input.clone());
+    let input = match input {
+        Value::Array(a, f) if !f.has(Flags::SEQUENCE) => Value::Array(
+            Rc::new(vec![Value::Array(a, f)]),
+            Flags::SEQUENCE.with(Flags::OUTER_WRAPPER),
+        ),
+        v => v,
+    };
+    let mut ev = Evaluator::new(env);
+    let frame = Frame::new(Some(frame));
+    ev.eval(root, &input, &frame)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn run(expr: &str, input: serde_json::Value) -> Option<serde_json::Value> {
+        let e = Expression::parse(expr).expect("parses");
+        e.evaluate(Some(&input), &mut Environment::new())
+            .expect("evaluates")
+    }
+
+    #[test]
+    fn sequences_flatten_and_singletons_unwrap() {
+        let data = json!({"a": [{"b": 1}, {"b": [2, 3]}]});
+        assert_eq!(run("a.b", data.clone()), Some(json!([1, 2, 3])));
+        assert_eq!(run("a[0].b", data.clone()), Some(json!(1)));
+        assert_eq!(run("a[0].b[]", data.clone()), Some(json!([1])));
+        assert_eq!(run("a.c", data), None);
+    }
+
+    #[test]
+    fn deep_tail_recursion_does_not_overflow() {
+        let e = Expression::parse(
+            "($f := function($n, $acc) { $n = 0 ? $acc : $f($n - 1, $acc + 1) }; $f(100000, 0))",
+        )
+        .expect("parses");
+        let r = e
+            .evaluate(None, &mut Environment::new())
+            .expect("evaluates");
+        assert_eq!(r, Some(json!(100000)));
+    }
+
+    #[test]
+    fn non_tail_recursion_hits_the_depth_limit() {
+        let e =
+            Expression::parse("($f := function($n) { $n = 0 ? 0 : 1 + $f($n - 1) }; $f(100000))")
+                .expect("parses");
+        let err = e
+            .evaluate(None, &mut Environment::new())
+            .expect_err("too deep");
+        assert_eq!(err.code, "U1001");
+    }
+
+    #[test]
+    fn runaway_loops_exhaust_the_budget() {
+        let e = Expression::parse("($f := function($n) { $f($n + 1) }; $f(0))").expect("parses");
+        let mut env = Environment::new();
+        env.max_steps = 100_000;
+        let err = e.evaluate(None, &mut env).expect_err("stops");
+        assert_eq!(err.code, "U1001");
+    }
+
+    #[test]
+    fn hostile_nesting_is_a_syntax_error_not_a_stack_overflow() {
+        let src = "(".repeat(100_000) + &")".repeat(100_000);
+        let err = Expression::parse(&src).expect_err("too deep");
+        assert_eq!(err.code, "S0220");
+    }
+
+    #[test]
+    fn host_functions_hidden_builtins_clock_and_random() {
+        let mut draws = [0.25, 0.75].into_iter();
+        let mut random = move || draws.next().unwrap_or(0.5);
+        let mut env = Environment::new();
+        env.set_now_millis(0.0).set_random(&mut random).hide("eval");
+        env.register("twice", "<n:n>", |args| {
+            let n = args[0].as_ref().and_then(|v| v.as_f64()).unwrap_or(0.0);
+            Ok(Some(json!(n * 2.0)))
+        })
+        .expect("signature parses");
+        let eval = |src: &str, env: &mut Environment| {
+            Expression::parse(src).expect("parses").evaluate(None, env)
+        };
+        assert_eq!(eval("$twice(21)", &mut env).expect("ok"), Some(json!(42)));
+        assert_eq!(
+            eval("$twice('x')", &mut env).expect_err("bad arg").code,
+            "T0410"
+        );
+        assert_eq!(
+            eval("$now()", &mut env).expect("ok"),
+            Some(json!("1970-01-01T00:00:00.000Z"))
+        );
+        assert_eq!(eval("$random()", &mut env).expect("ok"), Some(json!(0.25)));
+        assert_eq!(
+            eval("$eval('1')", &mut env).expect_err("hidden").code,
+            "T1006"
+        );
+    }
+
+    #[test]
+    fn expressions_are_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<Expression>();
+    }
+}
