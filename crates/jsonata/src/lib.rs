@@ -16,6 +16,7 @@ mod eval;
 mod functions;
 mod parser;
 mod picture_glue;
+mod roots;
 mod signature;
 mod value;
 
