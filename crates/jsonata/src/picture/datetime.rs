@@ -354,13 +354,25 @@ fn default_presentation(component: char) -> Option<&'static str> {
     })
 }
 
+/// The widest width modifier accepted. jsonata-js pads to any width it is
+/// given (and fails with a RangeError past 2^32); a picture from outside
+/// must not make this process build a string of gigabytes, so wider
+/// widths are refused.
+const MAX_WIDTH: usize = 100_000;
+
 /// A width in a width modifier: `*` or nothing is no limit.
-fn parse_width(text: Option<&str>) -> Option<usize> {
+fn parse_width(text: Option<&str>) -> Result<Option<usize>, PictureError> {
     match text {
-        None | Some("*") => None,
+        None | Some("*") => Ok(None),
         Some(text) => {
             let value = js_parse_int(text);
-            (value.is_finite() && value >= 0.0).then_some(value as usize)
+            if value > MAX_WIDTH as f64 {
+                return Err(PictureError {
+                    code: "RangeError",
+                    message: format!("Invalid width {text} in date/time picture string"),
+                });
+            }
+            Ok((value.is_finite() && value >= 0.0).then_some(value as usize))
         }
     }
 }
@@ -427,8 +439,8 @@ fn analyse_marker(marker: &[char], parts: &mut [Part]) -> Result<Marker, Picture
                 Some((min, max)) => (Some(min), Some(max)),
             };
             width = Some(Width {
-                min: parse_width(min),
-                max: parse_width(max),
+                min: parse_width(min)?,
+                max: parse_width(max)?,
             });
             text(1, comma)
         }
