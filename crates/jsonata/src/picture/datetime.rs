@@ -669,9 +669,10 @@ fn format_timezone(
 enum Reader {
     Literal,
     Integer(IntegerFormat),
-    /// Fractional seconds: the digits are a decimal fraction of a second,
-    /// so `[f1]` reads "01987" as 19 ms (test suite
-    /// function-tomillis/parseDateTime case 46).
+    /// Fractional seconds: the digits are a decimal fraction of a second
+    /// cut to milliseconds, so `[f1]` reads "01987" as 19 ms, as jsonata-js
+    /// does since https://github.com/jsonata-js/jsonata/pull/782 (test
+    /// suite function-tomillis/parseDateTime case 46).
     Fraction,
     Timezone {
         gmt: bool,

@@ -163,8 +163,9 @@ fn split_parts(subpicture: Vec<char>, format: &DecimalFormat) -> Parts {
     let is_boundary =
         |c: char| format.is_active(c) && !DecimalFormat::is(&format.exponent_separator, c);
     // A sub-picture with no active character at all has an empty prefix
-    // and suffix, so all of it is the (invalid) active part: jsonata-js 2.x
-    // reports D3086 for `%%` and `---` (test suite issue786).
+    // and suffix, so all of it is the (invalid) active part: jsonata-js
+    // reports D3086 for `%%` and `---` since
+    // https://github.com/jsonata-js/jsonata/pull/788 (suite issue786).
     let prefix_len = subpicture.iter().position(|c| is_boundary(*c)).unwrap_or(0);
     let suffix_start = subpicture
         .iter()
@@ -435,8 +436,9 @@ pub fn format_number(
     let (mantissa, exponent) = if pic.minimum_exponent_size == 0 {
         (adjusted, None)
     } else {
-        // mantissa × 10^exponent = adjusted. jsonata-js 2.x leaves zero
-        // alone and scales negative numbers by their magnitude (issue785:
+        // mantissa × 10^exponent = adjusted. jsonata-js leaves zero alone
+        // and scales negative numbers by their magnitude since
+        // https://github.com/jsonata-js/jsonata/pull/790 (suite issue785:
         // 0 → "0e0", -42 → "-4e1").
         let max_mantissa = 10f64.powi(pic.scaling_factor as i32);
         let min_mantissa = 10f64.powi(pic.scaling_factor as i32 - 1);

@@ -493,6 +493,64 @@ const EXAMPLES: &[Case] = &[
         call: FormatNumber(-34.555, "#0.00;(#0.00)", None),
         expect: Str("(34.56)"),
     },
+    // jsonata-js's results measured by another implementation's
+    // differential tests: https://github.com/txjmb/jsonata-core/issues/135
+    // (the last rule broken is the error) and /issues/136 (values).
+    Case {
+        source: "txjmb/jsonata-core#135: 'k'",
+        call: FormatNumber(1.0, "k", None),
+        expect: Error("D3086"),
+    },
+    Case {
+        source: "txjmb/jsonata-core#135: '..'",
+        call: FormatNumber(1.0, "..", None),
+        expect: Error("D3085"),
+    },
+    Case {
+        source: "txjmb/jsonata-core#135: 'e'",
+        call: FormatNumber(1.0, "e", None),
+        expect: Error("D3093"),
+    },
+    Case {
+        source: "txjmb/jsonata-core#135: '0.a'",
+        call: FormatNumber(1.0, "0.a", None),
+        expect: Str("1a"),
+    },
+    Case {
+        source: "txjmb/jsonata-core#136: 1.5 '0.'",
+        call: FormatNumber(1.5, "0.", None),
+        expect: Str("2"),
+    },
+    Case {
+        source: "txjmb/jsonata-core#136: 1 '#.'",
+        call: FormatNumber(1.0, "#.", None),
+        expect: Str("1"),
+    },
+    Case {
+        source: "txjmb/jsonata-core#136: 1.5 '0.a'",
+        call: FormatNumber(1.5, "0.a", None),
+        expect: Str("2a"),
+    },
+    Case {
+        source: "txjmb/jsonata-core#136: 12.345 '#,##0.00' half to even",
+        call: FormatNumber(12.345, "#,##0.00", None),
+        expect: Str("12.34"),
+    },
+    Case {
+        source: "txjmb/jsonata-core#136: 0.25 '0.0'",
+        call: FormatNumber(0.25, "0.0", None),
+        expect: Str("0.2"),
+    },
+    Case {
+        source: "txjmb/jsonata-core#136: 0.25 '#.#'",
+        call: FormatNumber(0.25, "#.#", None),
+        expect: Str(".2"),
+    },
+    Case {
+        source: "txjmb/jsonata-core#136: 1 '#.e0'",
+        call: FormatNumber(1.0, "#.e0", None),
+        expect: Str("1.0e0"),
+    },
     // https://docs.jsonata.org/date-time-functions#frommillis
     Case {
         source: "docs date-time-functions: $fromMillis(1510067557121)",
