@@ -30,7 +30,9 @@ pub use number::{format_base, format_number};
 
 /// A dynamic error raised by a picture function, with jsonata-js's error
 /// code (`D3080`...`D3136`) and its message text, the `{{value}}` in it
-/// filled in.
+/// filled in. The code is `RangeError` where jsonata-js would fail with a
+/// JavaScript RangeError instead (roman numerals for huge numbers, words
+/// for a non-finite one, a width modifier too wide to pad to).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct PictureError {
