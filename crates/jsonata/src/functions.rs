@@ -2,7 +2,8 @@
 //! functions bound in `jsonata.js`), each with its jsonata-js signature.
 //! It must not parse pictures (the `picture` module owns `$formatNumber`,
 //! `$formatBase`, `$formatInteger`, `$parseInteger`, `$fromMillis`,
-//! `$toMillis`) and reads time and randomness only from the `Environment`.
+//! `$toMillis`; `picture_glue` adapts them) and reads time and randomness
+//! only from the `Environment`.
 
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -133,6 +134,28 @@ static BUILTINS: &[Builtin] = &[
     b!("eval", "<sx?:x>", f_eval),
     b!("clone", "<(oa)-:o>", f_clone),
     b!("now", "<s?s?:s>", f_now),
+    b!(
+        "formatNumber",
+        "<n-so?:s>",
+        crate::picture_glue::f_format_number
+    ),
+    b!("formatBase", "<n-n?:s>", crate::picture_glue::f_format_base),
+    b!(
+        "formatInteger",
+        "<n-s:s>",
+        crate::picture_glue::f_format_integer
+    ),
+    b!(
+        "parseInteger",
+        "<s-s:n>",
+        crate::picture_glue::f_parse_integer
+    ),
+    b!(
+        "fromMillis",
+        "<n-s?s?:s>",
+        crate::picture_glue::f_from_millis
+    ),
+    b!("toMillis", "<s-s?:n>", crate::picture_glue::f_to_millis),
     b!("millis", "<:n>", f_millis),
 ];
 
