@@ -126,7 +126,6 @@ pub(crate) fn append(a: Value, b: Value) -> Value {
     if a.is_undefined() {
         return b;
     }
-    let flags = a.flags();
     let mut items = match a {
         Value::Array(x, _) => Rc::try_unwrap(x).unwrap_or_else(|x| (*x).clone()),
         v => vec![v],
@@ -135,12 +134,8 @@ pub(crate) fn append(a: Value, b: Value) -> Value {
         Value::Array(y, _) => items.extend(y.iter().cloned()),
         v => items.push(v),
     }
-    let flags = if flags == Flags::NONE {
-        Flags::SEQUENCE
-    } else {
-        flags
-    };
-    Value::Array(Rc::new(items), flags)
+    // Array.prototype.concat: the result is a plain array.
+    Value::Array(Rc::new(items), Flags::NONE)
 }
 
 fn tuple_get(t: &Value, key: &str) -> Value {
@@ -405,13 +400,18 @@ impl<'x, 'a> Evaluator<'x, 'a> {
                 input_seq = result.clone();
             }
         }
+        let mut stream = None;
         if is_tuple {
-            let t = tuples.unwrap_or_default();
+            let t = Value::Array(
+                Rc::new(tuples.unwrap_or_default()),
+                Flags::SEQUENCE.with(Flags::TUPLE_STREAM),
+            );
             if expr.tuple {
-                result = Value::Array(Rc::new(t), Flags::SEQUENCE.with(Flags::TUPLE_STREAM));
+                result = t.clone();
             } else {
-                result = seq(t.iter().map(|x| tuple_get(x, "@")).collect());
+                result = seq(t.members().iter().map(|x| tuple_get(x, "@")).collect());
             }
+            stream = Some(t);
         }
         if expr.keep_singleton_array {
             let f = result.flags();
@@ -423,7 +423,8 @@ impl<'x, 'a> Evaluator<'x, 'a> {
         if let Some(g) = &expr.group {
             // A tuple stream reaches the grouping whole, so that keys and
             // values can see its bindings.
-            result = self.eval_group(g, result.clone(), env)?;
+            let src = stream.unwrap_or_else(|| result.clone());
+            result = self.eval_group(g, src, env)?;
         }
         Ok(result)
     }
@@ -653,19 +654,30 @@ impl<'x, 'a> Evaluator<'x, 'a> {
             Value::Array(a, f) if f.has(Flags::OUTER_WRAPPER) && !a.is_empty() => a[0].clone(),
             v => v.clone(),
         };
-        let mut out = Value::sequence(Vec::new());
-        if let Value::Object(o) = &input {
-            for (_, v) in o.iter() {
-                if let Value::Array(..) = v {
-                    let mut flat = Vec::new();
-                    flatten(v, &mut flat);
-                    out = append(out, Value::array(flat));
-                } else {
-                    out = append(out, seq(vec![v.clone()]));
-                }
+        // JavaScript's Object.keys also lists an array's indexes, so `*`
+        // over an array yields its (flattened) members.
+        let members: Vec<Value> = match &input {
+            Value::Object(o) => o.values().cloned().collect(),
+            Value::Array(a, _) => a.as_ref().clone(),
+            _ => Vec::new(),
+        };
+        let mut out = Vec::new();
+        let mut plain = false;
+        for v in members {
+            if let Value::Array(..) = v {
+                flatten(&v, &mut out);
+                plain = true;
+            } else {
+                out.push(v);
             }
         }
-        out
+        // fn.append returns a plain array (Array.prototype.concat), which
+        // evaluate() does not unwrap; a wildcard that only pushed keeps
+        // its sequence.
+        Value::Array(
+            Rc::new(out),
+            if plain { Flags::NONE } else { Flags::SEQUENCE },
+        )
     }
 
     #[inline(never)]

@@ -2,7 +2,8 @@
 //! functions bound in `jsonata.js`), each with its jsonata-js signature.
 //! It must not parse pictures (the `picture` module owns `$formatNumber`,
 //! `$formatBase`, `$formatInteger`, `$parseInteger`, `$fromMillis`,
-//! `$toMillis`) and reads time and randomness only from the `Environment`.
+//! `$toMillis`; `picture_glue` adapts them) and reads time and randomness
+//! only from the `Environment`.
 
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -133,6 +134,28 @@ static BUILTINS: &[Builtin] = &[
     b!("eval", "<sx?:x>", f_eval),
     b!("clone", "<(oa)-:o>", f_clone),
     b!("now", "<s?s?:s>", f_now),
+    b!(
+        "formatNumber",
+        "<n-so?:s>",
+        crate::picture_glue::f_format_number
+    ),
+    b!("formatBase", "<n-n?:s>", crate::picture_glue::f_format_base),
+    b!(
+        "formatInteger",
+        "<n-s:s>",
+        crate::picture_glue::f_format_integer
+    ),
+    b!(
+        "parseInteger",
+        "<s-s:n>",
+        crate::picture_glue::f_parse_integer
+    ),
+    b!(
+        "fromMillis",
+        "<n-s?s?:s>",
+        crate::picture_glue::f_from_millis
+    ),
+    b!("toMillis", "<s-s?:n>", crate::picture_glue::f_to_millis),
     b!("millis", "<:n>", f_millis),
 ];
 
@@ -160,9 +183,35 @@ fn to_string_pretty(v: &Value, pretty: bool) -> R<String> {
         Value::Number(n) if !n.is_finite() => {
             return Err(RawError::new("D3001").value(error_text(v)));
         }
-        Value::Number(n) => js_number_string(to_precision_15(*n)),
-        _ => stringify(v, pretty),
+        Value::Number(n) => js_number_string(round_noise(*n)),
+        _ => {
+            if let Some(bad) = non_finite(v) {
+                return Err(RawError::new("D1001").value(error_text(&bad)));
+            }
+            stringify(v, pretty)
+        }
     })
+}
+
+/// jsonata-js rounds non-integers to 15 significant digits (hiding binary
+/// noise such as 0.1 + 0.2) and leaves integers as they are.
+fn round_noise(n: f64) -> f64 {
+    if n.fract() == 0.0 {
+        n
+    } else {
+        to_precision_15(n)
+    }
+}
+
+/// The first infinite or NaN number inside a value: JSON.stringify's
+/// replacer meets it through `isNumeric`, which raises D1001.
+fn non_finite(v: &Value) -> Option<Value> {
+    match v {
+        Value::Number(n) if !n.is_finite() => Some(v.clone()),
+        Value::Array(a, _) => a.iter().find_map(non_finite),
+        Value::Object(o) => o.values().find_map(non_finite),
+        _ => None,
+    }
 }
 
 fn f_sum(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
@@ -335,7 +384,7 @@ fn f_pad(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
     };
     let width = num(&arg(a, 1)).trunc();
     let ch = match arg(a, 2) {
-        Value::String(c) => c.to_string(),
+        Value::String(c) if !c.is_empty() => c.to_string(),
         _ => " ".to_string(),
     };
     let pad_len = width.abs() - s.chars().count() as f64;
@@ -453,6 +502,7 @@ fn f_contains(ev: &mut Evaluator, a: &[Value], _: &Value, env: &Rc<Frame>) -> R<
         return Ok(Value::Undefined);
     };
     Ok(Value::Bool(match arg(a, 1) {
+        Value::Undefined => return Ok(Value::Undefined),
         Value::String(t) => s.contains(&*t),
         f => first_match(ev, &f, &s, env)?.is_some(),
     }))

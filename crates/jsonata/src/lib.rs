@@ -15,6 +15,7 @@ mod error;
 mod eval;
 mod functions;
 mod parser;
+pub mod picture;
 mod picture_glue;
 mod roots;
 mod signature;

@@ -1,19 +1,104 @@
 //! Where the picture-string functions (`$formatNumber`, `$formatBase`,
 //! `$formatInteger`, `$parseInteger`, `$fromMillis`, `$toMillis`, and
-//! `$now(picture, timezone)`) meet the evaluator. Their implementation is
-//! the `picture` module, written on the `jsonata-picture` branch; until it
-//! is merged they are absent from the library (calling one is T1006, as
-//! calling any undefined function is), and `$now` with a picture raises
-//! the same error. It must not implement picture parsing itself.
+//! `$now(picture, timezone)`) meet the evaluator: undefined arguments,
+//! option objects and error conversion. The pictures themselves are the
+//! `picture` module's; this file must not parse them.
+
+use std::rc::Rc;
 
 use crate::error::RawError;
-use crate::eval::R;
+use crate::eval::{Evaluator, Frame, R};
+use crate::picture::{self, PictureError};
 use crate::value::Value;
 
-pub(crate) fn from_millis(
-    _millis: f64,
-    _picture: Option<&str>,
-    _timezone: Option<&str>,
+fn err(e: PictureError) -> RawError {
+    RawError::new(e.code).message(e.message)
+}
+
+fn arg(args: &[Value], i: usize) -> Value {
+    args.get(i).cloned().unwrap_or(Value::Undefined)
+}
+
+pub(crate) fn from_millis(millis: f64, picture: Option<&str>, timezone: Option<&str>) -> R<Value> {
+    picture::from_millis(millis, picture, timezone)
+        .map(Value::string)
+        .map_err(err)
+}
+
+pub(crate) fn f_format_number(
+    _: &mut Evaluator,
+    a: &[Value],
+    _: &Value,
+    _: &Rc<Frame>,
 ) -> R<Value> {
-    Err(RawError::new("T1006"))
+    let Value::Number(n) = arg(a, 0) else {
+        return Ok(Value::Undefined);
+    };
+    let picture = arg(a, 1);
+    let options = match arg(a, 2).to_json() {
+        Some(serde_json::Value::Object(m)) => Some(m),
+        _ => None,
+    };
+    picture::format_number(n, picture.as_str().unwrap_or(""), options.as_ref())
+        .map(Value::string)
+        .map_err(err)
+}
+
+pub(crate) fn f_format_base(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+    let Value::Number(n) = arg(a, 0) else {
+        return Ok(Value::Undefined);
+    };
+    picture::format_base(n, arg(a, 1).as_f64())
+        .map(Value::string)
+        .map_err(err)
+}
+
+pub(crate) fn f_format_integer(
+    _: &mut Evaluator,
+    a: &[Value],
+    _: &Value,
+    _: &Rc<Frame>,
+) -> R<Value> {
+    let Value::Number(n) = arg(a, 0) else {
+        return Ok(Value::Undefined);
+    };
+    picture::format_integer(n, arg(a, 1).as_str().unwrap_or(""))
+        .map(Value::string)
+        .map_err(err)
+}
+
+pub(crate) fn f_parse_integer(
+    _: &mut Evaluator,
+    a: &[Value],
+    _: &Value,
+    _: &Rc<Frame>,
+) -> R<Value> {
+    let Value::String(s) = arg(a, 0) else {
+        return Ok(Value::Undefined);
+    };
+    match picture::parse_integer(&s, arg(a, 1).as_str().unwrap_or("")).map_err(err)? {
+        Some(n) => Ok(Value::Number(n)),
+        None => Ok(Value::Undefined),
+    }
+}
+
+pub(crate) fn f_from_millis(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+    let Value::Number(n) = arg(a, 0) else {
+        return Ok(Value::Undefined);
+    };
+    from_millis(n, arg(a, 1).as_str(), arg(a, 2).as_str())
+}
+
+pub(crate) fn f_to_millis(ev: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+    let Value::String(s) = arg(a, 0) else {
+        return Ok(Value::Undefined);
+    };
+    let picture = arg(a, 1);
+    // A picture without a date takes the date from the evaluation's time,
+    // as jsonata-js fills it from `$now()`; without a clock, 0.
+    let now = ev.env.now().unwrap_or(0.0);
+    match picture::to_millis_at(&s, picture.as_str(), now).map_err(err)? {
+        Some(n) => Ok(Value::Number(n)),
+        None => Ok(Value::Undefined),
+    }
 }

@@ -174,6 +174,16 @@ impl Signature {
     /// Checks and coerces arguments; `context` is the input of the call,
     /// substituted where a `-` parameter is missing.
     pub fn validate(&self, args: &[Value], context: &Value) -> Result<Vec<Value>, RawError> {
+        // The input of a whole evaluation that is an array travels wrapped
+        // (see `evaluate_value`); as a context argument it is the array.
+        let unwrapped;
+        let context = match context {
+            Value::Array(a, f) if f.has(crate::value::Flags::OUTER_WRAPPER) && a.len() == 1 => {
+                unwrapped = a[0].clone();
+                &unwrapped
+            }
+            c => c,
+        };
         let supplied: String = args.iter().map(symbol).collect();
         let Some(m) = self.regex.find(&supplied) else {
             return Err(self.validation_error(args, &supplied));

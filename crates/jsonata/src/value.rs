@@ -268,7 +268,12 @@ fn write_json(v: &Value, pretty: bool, indent: usize, out: &mut String, top: boo
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Number(n) => {
             if n.is_finite() {
-                out.push_str(&js_number_string(to_precision_15(*n)));
+                let n = if n.fract() == 0.0 {
+                    *n
+                } else {
+                    to_precision_15(*n)
+                };
+                out.push_str(&js_number_string(n));
             } else {
                 out.push_str("null");
             }
