@@ -144,12 +144,13 @@ impl Query {
         field: &str,
         entropy: &mut dyn Entropy,
     ) -> Result<Option<Value>, Failure> {
+        // AWS's words, with the language's code and message after them.
         let failed = |e: zoomvault_jsonata::Error| {
             Failure::new(
                 names::QUERY_EVALUATION_ERROR,
                 format!(
-                    "An error occurred while evaluating the JSONata expression '{}' specified for the field '{field}': {}",
-                    self.text, e.message
+                    "The JSONata expression '{}' specified for the field '{field}' threw an error during evaluation. {}: {}",
+                    self.text, e.code, e.message
                 ),
             )
         };
