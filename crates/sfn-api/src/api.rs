@@ -17,6 +17,8 @@ use zoomvault_engine::{
     Engine, Error as EngineError, MachineType, NewStateMachine, RedriveStatus, Status,
 };
 
+mod map_runs;
+
 /// Largest execution input AWS accepts, in characters.
 const MAX_INPUT: usize = 262_144;
 /// `maxResults` when the request gives none (or 0).
@@ -75,6 +77,9 @@ pub async fn dispatch(cx: &Context, action: &str, body: &[u8]) -> ApiResult<Valu
         "SendTaskSuccess" => send_task_success(engine, parse(body)?).await,
         "SendTaskFailure" => send_task_failure(engine, parse(body)?).await,
         "SendTaskHeartbeat" => send_task_heartbeat(engine, parse(body)?).await,
+        "DescribeMapRun" => map_runs::describe_map_run(engine, parse(body)?),
+        "ListMapRuns" => map_runs::list_map_runs(engine, parse(body)?),
+        "UpdateMapRun" => map_runs::update_map_run(engine, parse(body)?).await,
         other => Err(ApiError::unknown_operation(other)),
     }
 }
@@ -606,11 +611,25 @@ fn status_filter(value: Option<&str>) -> ApiResult<Option<StatusFilter>> {
 }
 
 fn list_executions(engine: &Engine, r: ListExecutionsRequest) -> ApiResult<Value> {
-    if r.map_run_arn.is_some() {
-        return Err(ApiError::new(
-            "ResourceNotFound",
-            "Resource not found: this endpoint runs Map states inline and has no Map Runs",
-        ));
+    if let Some(map_run) = &r.map_run_arn {
+        if r.state_machine_arn.is_some() {
+            return Err(ApiError::new(
+                "ValidationException",
+                "stateMachineArn and mapRunArn are mutually exclusive",
+            ));
+        }
+        let status = match status_filter(r.status_filter.as_deref())? {
+            None => None,
+            Some(StatusFilter::Status(status)) => Some(status),
+            Some(StatusFilter::PendingRedrive) => return Ok(json!({ "executions": [] })),
+        };
+        return map_runs::list_children(
+            engine,
+            map_run,
+            status,
+            r.max_results,
+            r.next_token.as_deref(),
+        );
     }
     let machine = state_machine_arn(r.state_machine_arn.as_ref(), "stateMachineArn")?;
     // As on AWS, Express executions are not listed (AWS keeps them only in
