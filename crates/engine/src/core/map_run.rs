@@ -79,6 +79,8 @@ pub enum MapRunChange {
         tolerated_failure_count: u64,
         tolerated_failure_percentage: f64,
     },
+    /// The ItemReader read this many items.
+    ItemsRead { map_run_arn: String, items: u64 },
     Ended {
         map_run_arn: String,
         status: &'static str,
@@ -328,6 +330,30 @@ impl Execution {
             zoomvault_arn::map_run_state_machine(&self.info.state_machine_arn, &label);
         let read = start.read.clone();
         let items = start.items.clone();
+        // As AWS records it: MapStateStarted (with no length yet when an
+        // ItemReader has still to read the items), then MapRunStarted; the
+        // reader reads within the run, so its failure fails the run.
+        let length = items.as_ref().map_or(0, Vec::len) as u64;
+        let change = MapRunChange::Started {
+            map_run_arn: arn.clone(),
+            max_concurrency: start.max_concurrency,
+            tolerated_failure_count: start.tolerated_count.unwrap_or(0),
+            tolerated_failure_percentage: start.tolerated_percentage.unwrap_or(0.0),
+            items: length,
+        };
+        self.event(
+            run,
+            EventType::MapStateStarted,
+            Some(json!({ "length": length })),
+            cx,
+        );
+        self.event(
+            run,
+            EventType::MapRunStarted,
+            Some(json!({ "mapRunArn": arn })),
+            cx,
+        );
+        cx.out.map_runs.push(change);
         let progress = MapRunProgress {
             arn,
             child_machine_arn,
@@ -418,8 +444,10 @@ impl Execution {
                     Some(Waiting::MapRun(p)) => p.start.effective.clone(),
                     _ => Value::Null,
                 };
+                // Built once: copying the execution's input into every
+                // item's context would make a large Map quadratic.
+                let mut context = self.context(run, None, ContextUse::Full);
                 for (index, item) in items.into_iter().enumerate() {
-                    let mut context = self.context(run, None, ContextUse::Full);
                     context["Map"] = json!({ "Item": { "Index": index, "Value": item } });
                     let mut env = Env {
                         context: &context,
@@ -429,9 +457,7 @@ impl Execution {
                     match lifecycle::eval_template(selector, &effective, &mut env) {
                         Ok(v) => selected.push(v),
                         Err(failure) => {
-                            self.event(run, EventType::MapStateFailed, None, cx);
-                            self.set_waiting(run, Waiting::Nothing);
-                            work.push(Work::Fail { run, failure });
+                            self.end_map_run(run, Err(failure), cx, work);
                             return;
                         }
                     }
@@ -450,28 +476,14 @@ impl Execution {
         p.outcomes = vec![Outcome::Pending; n];
         p.results = vec![Value::Null; n];
         p.total_items = total_items;
+        let read = matches!(p.phase, Phase::Reading(_));
         p.phase = Phase::Running;
-        let change = MapRunChange::Started {
-            map_run_arn: p.arn.clone(),
-            max_concurrency: p.start.max_concurrency,
-            tolerated_failure_count: p.start.tolerated_count.unwrap_or(0),
-            tolerated_failure_percentage: p.start.tolerated_percentage.unwrap_or(0.0),
-            items: total_items,
-        };
-        let arn = p.arn.clone();
-        self.event(
-            run,
-            EventType::MapStateStarted,
-            Some(json!({ "length": total_items })),
-            cx,
-        );
-        self.event(
-            run,
-            EventType::MapRunStarted,
-            Some(json!({ "mapRunArn": arn })),
-            cx,
-        );
-        cx.out.map_runs.push(change);
+        if read {
+            cx.out.map_runs.push(MapRunChange::ItemsRead {
+                map_run_arn: p.arn.clone(),
+                items: total_items,
+            });
+        }
         if n == 0 {
             self.run_over(run, Ok(()), cx, work);
         } else {
@@ -611,9 +623,7 @@ impl Execution {
     }
 
     fn reader_failed(&mut self, run: RunId, failure: Failure, cx: &mut Ctx, work: &mut Vec<Work>) {
-        self.set_waiting(run, Waiting::Nothing);
-        self.event(run, EventType::MapStateFailed, None, cx);
-        work.push(Work::Fail { run, failure });
+        self.end_map_run(run, Err(failure), cx, work);
     }
 
     /// No more children will run: on success or past the tolerance. The
@@ -731,12 +741,10 @@ impl Execution {
         let stops = self.stop_children_of(run);
         self.deferred.actions.extend(stops);
         if let Some(Waiting::MapRun(p)) = self.take_waiting(run) {
-            if !matches!(p.phase, Phase::Reading(_)) {
-                self.deferred.map_runs.push(MapRunChange::Ended {
-                    map_run_arn: p.arn,
-                    status: "ABORTED",
-                });
-            }
+            self.deferred.map_runs.push(MapRunChange::Ended {
+                map_run_arn: p.arn,
+                status: "ABORTED",
+            });
         }
     }
 

@@ -137,6 +137,10 @@ pub(super) fn commit(
                     tolerated_failure_percentage
                 ])?;
             }
+            MapRunChange::ItemsRead { map_run_arn, items } => {
+                tx.prepare_cached("UPDATE map_runs SET items = ?2 WHERE arn = ?1")?
+                    .execute(params![map_run_arn, *items as i64])?;
+            }
             MapRunChange::Ended {
                 map_run_arn,
                 status,
