@@ -601,6 +601,7 @@ impl Store {
                 }
                 facts.execute([id])?;
                 history.execute([id])?;
+                map_runs::forget(&tx, id)?;
                 deleted += 1;
             }
         }

@@ -363,7 +363,7 @@ fn describe_state_machine_for_execution(
     // machine may have changed or gone since.
     let machine = engine.state_machine(&row.state_machine_arn).ok();
     let (logging, tracing) = observability();
-    let d = json!({
+    let mut d = json!({
         "stateMachineArn": row.state_machine_arn,
         "name": row.state_machine_name,
         "definition": row.definition,
@@ -372,6 +372,14 @@ fn describe_state_machine_for_execution(
         "loggingConfiguration": logging,
         "tracingConfiguration": tracing,
     });
+    // A Map Run's child runs the Map's item processor: its machine is
+    // `<machine>/<label>`.
+    if let Some(map_run) = engine.map_run_of(&row)? {
+        d["mapRunArn"] = json!(map_run);
+        if let Some((_, label)) = row.state_machine_name.split_once('/') {
+            d["label"] = json!(label);
+        }
+    }
     Ok(d)
 }
 
@@ -562,6 +570,9 @@ fn describe_execution(engine: &Engine, r: ExecutionArnRequest) -> ApiResult<Valu
     d.insert("redriveCount".into(), json!(row.redrive_count));
     if let Some(ms) = row.redrive_ms {
         d.insert("redriveDate".into(), date(ms));
+    }
+    if let Some(map_run) = engine.map_run_of(&row)? {
+        d.insert("mapRunArn".into(), json!(map_run));
     }
     let redrive = engine.redrive_status_of(&row)?;
     d.insert("redriveStatus".into(), json!(redrive.api_name()));

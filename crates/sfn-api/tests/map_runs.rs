@@ -134,6 +134,24 @@ async fn a_running_map_run_is_described_updated_and_aborted() {
         .execution_arn()
         .starts_with("arn:aws:states:us-east-1:123456789012:execution:fan/Slow:"));
 
+    let described = e
+        .client
+        .describe_execution()
+        .execution_arn(child.execution_arn())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(described.map_run_arn(), Some(map_run_arn.as_str()));
+    let machine_of_child = e
+        .client
+        .describe_state_machine_for_execution()
+        .execution_arn(child.execution_arn())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(machine_of_child.map_run_arn(), Some(map_run_arn.as_str()));
+    assert_eq!(machine_of_child.label(), Some("Slow"));
+
     // More concurrency: the two pending items start at once.
     e.client
         .update_map_run()
@@ -168,7 +186,8 @@ async fn a_running_map_run_is_described_updated_and_aborted() {
         .unwrap();
     assert_eq!(d.status(), &MapRunStatus::Aborted);
     assert!(d.stop_date().is_some());
-    assert_eq!(d.execution_counts().unwrap().aborted(), 3);
+    let executions = d.execution_counts().unwrap();
+    assert_eq!((executions.aborted(), executions.results_written()), (3, 3));
     for child in e
         .engine
         .list_map_run_executions(&map_run_arn, None, None, 10)

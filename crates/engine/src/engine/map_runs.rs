@@ -58,6 +58,15 @@ impl Engine {
         Ok(store.list_map_run_children(map_run_arn, status, before_id, limit)?)
     }
 
+    /// The Map Run an execution is a child of (DescribeExecution's
+    /// `mapRunArn`); `None` for an execution started any other way.
+    pub fn map_run_of(&self, execution: &ExecutionRow) -> Result<Option<String>> {
+        Ok(self
+            .admin()
+            .parent_of(execution.id)?
+            .map(|(_, _, map_run)| map_run))
+    }
+
     /// UpdateMapRun: journaled in the parent while the run is running; a
     /// run that has ended keeps its settings.
     pub async fn update_map_run(&self, update: MapRunUpdate) -> Result<()> {

@@ -155,6 +155,16 @@ pub(super) fn commit(
     Ok(())
 }
 
+/// A deleted execution's Map Runs, and its own link to a run if it was a
+/// child (its retention sweep, in the sweep's transaction).
+pub(super) fn forget(tx: &Transaction, execution_id: i64) -> rusqlite::Result<()> {
+    tx.prepare_cached("DELETE FROM map_runs WHERE execution_id = ?1")?
+        .execute([execution_id])?;
+    tx.prepare_cached("DELETE FROM map_run_children WHERE execution_id = ?1")?
+        .execute([execution_id])?;
+    Ok(())
+}
+
 fn map_run_row(r: &rusqlite::Row) -> rusqlite::Result<MapRunRow> {
     Ok(MapRunRow {
         arn: r.get(0)?,
@@ -280,5 +290,81 @@ impl Store {
                 Ok((r.get(0)?, r.get::<_, i64>(1)? as u64, r.get(2)?))
             })
             .optional()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The Map Run tables kept in step with their executions' rows.
+    use super::*;
+    use crate::store::{Batch, TokenSecret};
+    use crate::Status;
+
+    #[test]
+    fn deleting_a_closed_parent_and_child_forgets_their_map_run_rows() {
+        let mut store = Store::open_in_memory().unwrap();
+        let mut parent = tests_support::closed_row(1);
+        parent.arn = "arn:parent".into();
+        let child = tests_support::closed_row(2);
+        let batch = Batch {
+            new_executions: vec![parent, child],
+            children: vec![ChildLink {
+                execution_id: 2,
+                map_run_arn: "arn:run".into(),
+                parent_id: 1,
+                parent_key: 5,
+                items: 1,
+            }],
+            map_runs: vec![MapRunWrite {
+                execution_id: 1,
+                at_ms: 10,
+                change: MapRunChange::Started {
+                    map_run_arn: "arn:run".into(),
+                    max_concurrency: 0,
+                    tolerated_failure_count: 0,
+                    tolerated_failure_percentage: 0.0,
+                    items: 1,
+                },
+            }],
+            ..Batch::default()
+        };
+        store.commit(&batch).unwrap();
+        assert!(store.map_run("arn:run").unwrap().is_some());
+        assert_eq!(store.parent_of(2).unwrap().map(|p| p.1), Some(5));
+        assert_eq!(store.delete_closed_executions(&[1, 2], 1_000).unwrap(), 2);
+        let rows = |table: &str| -> i64 {
+            store
+                .conn
+                .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!((rows("map_runs"), rows("map_run_children")), (0, 0));
+    }
+
+    mod tests_support {
+        use super::*;
+
+        pub fn closed_row(id: i64) -> ExecutionRow {
+            ExecutionRow {
+                id,
+                arn: format!("arn:e{id}"),
+                name: format!("e{id}"),
+                state_machine_arn: "arn:m".into(),
+                state_machine_name: "m".into(),
+                definition: "{}".into(),
+                role_arn: "arn:r".into(),
+                input: "{}".into(),
+                seed: 7,
+                token_secret: TokenSecret::generate(),
+                start_ms: 1,
+                status: Status::Succeeded,
+                stop_ms: Some(2),
+                output: Some("null".into()),
+                error: None,
+                cause: None,
+                redrive_count: 0,
+                redrive_ms: None,
+            }
+        }
     }
 }

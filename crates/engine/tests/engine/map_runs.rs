@@ -134,3 +134,40 @@ async fn stopping_the_parent_aborts_the_run_and_its_children() {
         "ABORTED"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_retention_sweep_forgets_a_closed_run_with_its_executions() {
+    let db = temp_db("map-run-retention");
+    let clock = Clock::virtual_at(T0);
+    let mut config = EngineConfig::new(&db);
+    config.clock = clock.clone();
+    let engine = Engine::open(config, Handlers::new()).unwrap();
+    let definition = json!({
+        "StartAt": "Fan",
+        "States": { "Fan": {
+            "Type": "Map",
+            "ItemProcessor": {
+                "ProcessorConfig": { "Mode": "DISTRIBUTED", "ExecutionType": "STANDARD" },
+                "StartAt": "P", "States": { "P": { "Type": "Pass", "End": true } }
+            },
+            "End": true
+        } }
+    });
+    let sm = engine
+        .create_state_machine("fan", &definition.to_string(), None)
+        .unwrap();
+    let arn = engine
+        .start_execution(&sm.arn, Some("e1"), json!([1, 2]))
+        .await
+        .unwrap()
+        .execution_arn;
+    assert_eq!(closed(&engine, &arn).await.status, Status::Succeeded);
+    let map_run = engine.list_map_runs(&arn).unwrap()[0].arn.clone();
+    clock.advance_to(T0 + 1_000);
+    let deleted = engine
+        .delete_closed_executions(std::time::Duration::from_millis(500))
+        .await
+        .unwrap();
+    assert_eq!(deleted, 3, "the parent and its two children");
+    assert!(engine.describe_map_run(&map_run).is_err());
+}
