@@ -42,6 +42,21 @@ pub fn execution(state_machine_arn: &str, name: &str) -> String {
     format!("{machine}:{name}")
 }
 
+/// The state machine a distributed Map's child executions belong to: the
+/// parent machine's ARN with `/<label>` appended, as AWS names it
+/// (<https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html>),
+/// so a child execution's ARN follows [`execution`]'s one rule:
+/// `...:execution:<machine>/<label>:<name>`.
+pub fn map_run_state_machine(state_machine_arn: &str, label: &str) -> String {
+    format!("{state_machine_arn}/{label}")
+}
+
+/// A Map Run's ARN: `...:mapRun:<machine>/<label>:<id>`.
+pub fn map_run(state_machine_arn: &str, label: &str, id: &str) -> String {
+    let machine = state_machine_arn.replacen(":stateMachine:", ":mapRun:", 1);
+    format!("{machine}/{label}:{id}")
+}
+
 /// A Step Functions ARN, read into its parts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StatesArn<'a> {

@@ -18,6 +18,7 @@
 //! `recovery` reads `Retry` and `Catch`; `fields` holds the readers of field
 //! shapes they all use. Nothing in them evaluates a path or a template.
 
+mod distributed;
 mod fields;
 mod graph;
 mod kinds;
@@ -26,6 +27,10 @@ mod recovery;
 mod state;
 mod tree;
 
+pub use distributed::{MAX_LABEL_LEN, S3_GET_OBJECT, S3_LIST_OBJECTS_V2, S3_PUT_OBJECT};
+pub use tree::{
+    ChildExecutionType, CsvHeaders, Distributed, ItemBatcher, ItemReader, ItemSource, ResultWriter,
+};
 pub use tree::{
     Assign, Choice, ChoiceBranch, ContextUse, Dynamic, Fail, ItemSelector, Items, MapState,
     Parallel, Pass, PathOrNull, Processing, QueryLanguage, ResultPath, RuleTest, State, StateKind,

@@ -45,14 +45,18 @@
 use crate::arn;
 use crate::clock::Clock;
 use crate::core::{
-    Action, Applied, CallbackTask, Compiled, End, Execution, ExecutionInfo, Fact, Status,
+    Action, Applied, CallbackTask, ChildStart, Compiled, End, Execution, ExecutionInfo, Fact,
+    MapRunUpdate, Status, WriteResults,
 };
 use crate::engine::{EngineConfig, Error, Result, Started};
 use crate::handler::{Handlers, TaskRequest};
+use crate::objects::ObjectStore;
 use crate::rules::RedriveStatus;
 use crate::store::{Batch, Closed, ExecutionRow, JournalEntry, NewFact, Reopened, Store};
+use crate::store::{ChildLink, MapRunWrite};
 use crate::task::{TaskInvocation, TaskToken, TokenSecret};
 use serde_json::Value;
+use std::collections::VecDeque;
 use std::collections::{BinaryHeap, HashMap};
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -91,6 +95,12 @@ pub(crate) enum Msg {
     Watch {
         execution_arn: String,
         reply: oneshot::Sender<()>,
+    },
+    /// UpdateMapRun, for the execution running the Map Run.
+    UpdateMapRun {
+        execution_arn: String,
+        update: MapRunUpdate,
+        reply: oneshot::Sender<Result<()>>,
     },
     /// Work of a retention sweep (see `Sweep`).
     Sweep(Sweep),
@@ -150,6 +160,9 @@ pub(crate) fn start(
         in_flight: 0,
         max_batch: config.max_batch.max(1),
         compiled: HashMap::new(),
+        objects: Arc::clone(&config.objects),
+        queue: VecDeque::new(),
+        draining: false,
     };
     let recovered = driver.recover(&mut store)?;
     if recovered > 0 {
@@ -173,6 +186,17 @@ struct Live {
     id: i64,
     exec: Execution,
     next_seq: u64,
+    /// A Map Run's child: its parent's ARN and the key the parent awaits
+    /// its end under.
+    parent: Option<(String, u64)>,
+}
+
+/// Work one turn does on its own executions, queued so a Map Run whose
+/// children end at once does not recurse once per child.
+enum Internal {
+    Apply(String, Fact),
+    StartChild(String, ChildStart),
+    StopChild(String),
 }
 
 struct Driver {
@@ -188,6 +212,9 @@ struct Driver {
     in_flight: usize,
     max_batch: usize,
     compiled: HashMap<String, Arc<Compiled>>,
+    objects: Arc<dyn ObjectStore>,
+    queue: VecDeque<Internal>,
+    draining: bool,
 }
 
 /// What one turn of the driver collects before committing.
@@ -239,23 +266,36 @@ impl Driver {
             let pending_timers: std::collections::HashSet<u64> =
                 exec.pending_timer_keys().copied().collect();
             let arn = row.arn.clone();
+            // A child was started, and a stopped one stopped, in the
+            // transaction of the fact that asked for it: never again.
+            let mut writes = Vec::new();
             for action in actions {
                 let keep = match &action {
                     Action::RunTask(t) => pending_tasks.contains(&t.key),
                     Action::StartTimer { key, .. } => pending_timers.contains(key),
+                    Action::ReadItems(r) => pending_tasks.contains(&r.key),
+                    Action::WriteResults(w) => pending_tasks.contains(&w.key),
+                    Action::StartChild(_) | Action::StopChild { .. } => false,
                 };
-                if keep {
-                    self.perform(&arn, action);
+                match action {
+                    Action::WriteResults(w) if keep => writes.push(w),
+                    other if keep => self.perform(&arn, other),
+                    _ => {}
                 }
             }
+            let parent = store.parent_of(row.id)?.map(|(p, key, _)| (p, key));
             self.executions.insert(
                 arn,
                 Live {
                     id: row.id,
                     exec,
                     next_seq,
+                    parent,
                 },
             );
+            for w in writes {
+                self.write_results(w, store);
+            }
         }
         Ok(n)
     }
@@ -345,7 +385,10 @@ impl Driver {
             }
             for (arn, action) in turn.actions {
                 if self.executions.contains_key(&arn) {
-                    self.perform(&arn, action);
+                    match action {
+                        Action::WriteResults(w) => self.write_results(w, &store),
+                        other => self.perform(&arn, other),
+                    }
                 }
             }
             for arn in turn.finished {
@@ -437,6 +480,20 @@ impl Driver {
                     let _ = reply.send(());
                 }
             }
+            Msg::UpdateMapRun {
+                execution_arn,
+                update,
+                reply,
+            } => {
+                let running = self
+                    .executions
+                    .get(&execution_arn)
+                    .is_some_and(|l| l.exec.running_map_runs().contains(&update.map_run_arn));
+                if running {
+                    self.apply(&execution_arn, Fact::MapRunUpdated(update), now, turn);
+                }
+                turn.unit_replies.push((reply, Ok(())));
+            }
             Msg::Sweep(work) => turn.sweeps.push(work),
             Msg::Shutdown => {}
         }
@@ -515,6 +572,7 @@ impl Driver {
                 id,
                 exec,
                 next_seq: 0,
+                parent: None,
             },
         );
         self.apply(&execution_arn, Fact::Started { input }, now, turn);
@@ -600,6 +658,7 @@ impl Driver {
         let facts = store.facts(row.id)?;
         let next_seq = facts.last().map_or(0, |entry| entry.seq + 1);
         let (exec, _) = replay(&row, compiled, &facts);
+        let parent = store.parent_of(row.id)?.map(|(p, key, _)| (p, key));
         if !exec.status().is_terminal() {
             tracing::error!(execution = %arn, "the journal of a closed execution replays to a running one");
             return Err(not_redrivable(
@@ -612,13 +671,41 @@ impl Driver {
                 id: row.id,
                 exec,
                 next_seq,
+                parent,
             },
         );
         self.apply(arn, Fact::Redriven, now, turn);
         Ok(now)
     }
 
+    /// Applies a fact, and whatever it causes among this engine's own
+    /// executions (children started or stopped, a child's end in its
+    /// parent), in this turn, iteratively.
     fn apply(&mut self, arn: &str, fact: Fact, now: i64, turn: &mut Turn) {
+        self.queue.push_back(Internal::Apply(arn.to_string(), fact));
+        if self.draining {
+            return;
+        }
+        self.draining = true;
+        while let Some(work) = self.queue.pop_front() {
+            match work {
+                Internal::Apply(arn, fact) => self.apply_one(&arn, fact, now, turn),
+                Internal::StartChild(parent, child) => self.start_child(&parent, child, now, turn),
+                Internal::StopChild(arn) => {
+                    if self.executions.contains_key(&arn) {
+                        let fact = Fact::Stopped {
+                            error: Some("States.Aborted".into()),
+                            cause: Some("The Map Run was stopped".into()),
+                        };
+                        self.apply_one(&arn, fact, now, turn);
+                    }
+                }
+            }
+        }
+        self.draining = false;
+    }
+
+    fn apply_one(&mut self, arn: &str, fact: Fact, now: i64, turn: &mut Turn) {
         let Some(live) = self.executions.get_mut(arn) else {
             return; // a late message for an execution that has ended
         };
@@ -650,10 +737,23 @@ impl Driver {
         // the outside in the same transaction that schedules it (its token
         // is in the TaskScheduled parameters), so a worker that reads the
         // history can never answer before the submission is journaled.
+        turn.batch
+            .map_runs
+            .extend(applied.map_runs.into_iter().map(|change| MapRunWrite {
+                execution_id: live.id,
+                at_ms: now,
+                change,
+            }));
         let mut unhandled = Vec::new();
         for action in applied.actions {
             match action {
                 Action::RunTask(t) if self.unhandled_callback(&t) => unhandled.push(t.key),
+                Action::StartChild(child) => self
+                    .queue
+                    .push_back(Internal::StartChild(arn.to_string(), child)),
+                Action::StopChild { execution_arn } => {
+                    self.queue.push_back(Internal::StopChild(execution_arn))
+                }
                 other => turn.actions.push((arn.to_string(), other)),
             }
         }
@@ -685,6 +785,30 @@ impl Driver {
                 cause,
             });
             turn.finished.push(arn.to_string());
+            // A Map Run's child: its end is its parent's fact, journaled in
+            // this same transaction, if the parent still waits for it.
+            if let Some((parent, key)) = live.parent.clone() {
+                let fact = match end {
+                    End::Succeeded { output } => Fact::TaskSucceeded {
+                        key,
+                        output: output.clone(),
+                    },
+                    End::Failed { failure }
+                    | End::TimedOut { failure }
+                    | End::Aborted { failure } => Fact::TaskFailed {
+                        key,
+                        error: failure.error.clone(),
+                        cause: failure.cause.clone(),
+                    },
+                };
+                let awaited = self
+                    .executions
+                    .get(&parent)
+                    .is_some_and(|p| p.exec.awaits_task(key));
+                if awaited {
+                    self.queue.push_back(Internal::Apply(parent, fact));
+                }
+            }
         }
         for key in unhandled {
             self.apply(arn, Fact::TaskSubmitted { key, output: None }, now, turn);
@@ -704,7 +828,118 @@ impl Driver {
                 key,
             }),
             Action::RunTask(invocation) => self.dispatch(invocation),
+            Action::ReadItems(read) => {
+                self.in_flight += 1;
+                let objects = Arc::clone(&self.objects);
+                let tx = self.tx.clone();
+                self.runtime.spawn(async move {
+                    let outcome = crate::map_run_io::read_items(objects.as_ref(), &read).await;
+                    let _ = tx.send(Msg::TaskDone {
+                        execution_arn: read.execution_arn,
+                        fact: outcome_fact(read.key, outcome),
+                    });
+                });
+            }
+            // Done within the turn (`apply`), or with the journal at hand
+            // (`write_results`).
+            Action::StartChild(_) | Action::StopChild { .. } | Action::WriteResults(_) => {}
         }
+    }
+
+    /// A Map Run's ResultWriter: the children's rows are read here, where
+    /// the journal is, and written to the object store off this thread.
+    fn write_results(&mut self, write: WriteResults, store: &Store) {
+        let rows = match store.map_run_children(&write.map_run_arn) {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::error!(error = %e, map_run = %write.map_run_arn, "reading a Map Run's children failed");
+                return;
+            }
+        };
+        self.in_flight += 1;
+        let objects = Arc::clone(&self.objects);
+        let tx = self.tx.clone();
+        self.runtime.spawn(async move {
+            let outcome = crate::map_run_io::write_results(objects.as_ref(), &write, &rows).await;
+            let _ = tx.send(Msg::TaskDone {
+                execution_arn: write.execution_arn,
+                fact: outcome_fact(write.key, outcome),
+            });
+        });
+    }
+
+    /// Starts a Map Run's child execution in the turn of the fact that
+    /// asked for it, so a child exists exactly when that fact is journaled.
+    fn start_child(&mut self, parent_arn: &str, child: ChildStart, now: i64, turn: &mut Turn) {
+        let Some(parent) = self.executions.get(parent_arn) else {
+            return;
+        };
+        let parent_id = parent.id;
+        let role_arn = parent.exec.info.role_arn.clone();
+        let compiled = match self.compile(&child.definition) {
+            Ok(c) => c,
+            Err(e) => {
+                // Validated with its parent; a child definition that does
+                // not compile fails the child as a task.
+                let fact = Fact::TaskFailed {
+                    key: child.key,
+                    error: "States.Runtime".into(),
+                    cause: e.to_string(),
+                };
+                self.queue
+                    .push_back(Internal::Apply(parent_arn.to_string(), fact));
+                return;
+            }
+        };
+        let id = self.store_next_id;
+        self.store_next_id += 1;
+        let row = ExecutionRow {
+            id,
+            arn: child.execution_arn.clone(),
+            name: child.name.clone(),
+            state_machine_arn: child.state_machine_arn.clone(),
+            state_machine_name: child
+                .state_machine_arn
+                .rsplit(':')
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+            definition: child.definition.clone(),
+            role_arn,
+            input: child.input.to_string(),
+            seed: uuid::Uuid::new_v4().as_u64_pair().0,
+            token_secret: TokenSecret::generate(),
+            start_ms: now,
+            status: Status::Running,
+            stop_ms: None,
+            output: None,
+            error: None,
+            cause: None,
+            redrive_count: 0,
+            redrive_ms: None,
+        };
+        let exec = Execution::new(info_of(&row), compiled);
+        turn.batch.new_executions.push(row);
+        turn.batch.children.push(ChildLink {
+            execution_id: id,
+            map_run_arn: child.map_run_arn.clone(),
+            parent_id,
+            parent_key: child.key,
+            items: child.items,
+        });
+        self.executions.insert(
+            child.execution_arn.clone(),
+            Live {
+                id,
+                exec,
+                next_seq: 0,
+                parent: Some((parent_arn.to_string(), child.key)),
+            },
+        );
+        self.queue.push_back(Internal::Apply(
+            child.execution_arn,
+            Fact::Started { input: child.input },
+        ));
     }
 
     fn dispatch(&mut self, invocation: TaskInvocation) {
@@ -752,6 +987,18 @@ impl Driver {
                 fact,
             });
         });
+    }
+}
+
+/// The fact that journals a reader's or writer's outcome under its key.
+fn outcome_fact(key: u64, outcome: std::result::Result<Value, Failure>) -> Fact {
+    match outcome {
+        Ok(output) => Fact::TaskSucceeded { key, output },
+        Err(f) => Fact::TaskFailed {
+            key,
+            error: f.error,
+            cause: f.cause,
+        },
     }
 }
 

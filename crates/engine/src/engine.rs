@@ -21,6 +21,9 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use zoomvault_asl::{definition, DefinitionError};
 
+mod map_runs;
+pub use map_runs::MapRunDescription;
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("state machine does not exist: {0}")]
@@ -85,6 +88,9 @@ pub struct EngineConfig {
     /// Whether a commit is on disk before it returns (the default) or only
     /// safe from a process crash (`Durability::Normal`, an opt-in).
     pub durability: Durability,
+    /// Where a distributed Map's ItemReader reads and its ResultWriter
+    /// writes; by default no bucket exists.
+    pub objects: std::sync::Arc<dyn crate::objects::ObjectStore>,
 }
 
 /// How long AWS Step Functions keeps a closed standard execution: 90 days.
@@ -99,6 +105,7 @@ impl EngineConfig {
             clock: Clock::System,
             retention: Some(DEFAULT_RETENTION),
             durability: Durability::Full,
+            objects: std::sync::Arc::new(crate::objects::NoObjects),
         }
     }
 }

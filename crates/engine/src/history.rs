@@ -134,6 +134,10 @@ event_types! {
     MapIterationSucceeded,
     MapIterationFailed,
     MapIterationAborted,
+    MapRunStarted,
+    MapRunSucceeded,
+    MapRunFailed,
+    MapRunAborted,
     TaskScheduled,
     TaskStarted,
     TaskSubmitted,
@@ -198,6 +202,8 @@ impl EventType {
             MapIterationSucceeded => "mapIterationSucceededEventDetails",
             MapIterationFailed => "mapIterationFailedEventDetails",
             MapIterationAborted => "mapIterationAbortedEventDetails",
+            MapRunStarted => "mapRunStartedEventDetails",
+            MapRunFailed => "mapRunFailedEventDetails",
             TaskScheduled => "taskScheduledEventDetails",
             TaskStarted => "taskStartedEventDetails",
             TaskSubmitted => "taskSubmittedEventDetails",
@@ -225,6 +231,8 @@ impl EventType {
             | MapStateSucceeded
             | MapStateFailed
             | MapStateAborted
+            | MapRunSucceeded
+            | MapRunAborted
             | LambdaFunctionStarted => return None,
         })
     }

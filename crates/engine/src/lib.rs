@@ -12,6 +12,8 @@ mod driver;
 mod engine;
 pub mod handler;
 pub mod history;
+mod map_run_io;
+pub mod objects;
 pub mod rules;
 #[cfg(test)]
 mod scratch;
@@ -20,10 +22,12 @@ pub mod task;
 mod upkeep;
 
 pub use clock::Clock;
-pub use core::{End, Status};
+pub use core::{End, MapRunUpdate, Status};
 pub use engine::{
-    Engine, EngineConfig, Error, NewStateMachine, Result, Started, DEFAULT_RETENTION,
+    Engine, EngineConfig, Error, MapRunDescription, NewStateMachine, Result, Started,
+    DEFAULT_RETENTION,
 };
 pub use handler::{BoxFuture, Handlers, LambdaFallback, TaskHandler, TaskRequest};
+pub use objects::{DirectoryObjects, ObjectStore};
 pub use rules::{MachineType, RedriveStatus};
-pub use store::{Durability, JournalStats};
+pub use store::{Durability, JournalStats, MapRunCounts, MapRunRow};

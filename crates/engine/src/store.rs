@@ -59,6 +59,9 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 use std::path::Path;
 
+mod map_runs;
+pub use map_runs::{ChildLink, MapRunCounts, MapRunRow, MapRunWrite};
+
 /// How large the write-ahead log file may stay once everything in it is
 /// in the database. SQLite keeps the file at its high-water mark forever,
 /// since overwriting is cheaper than growing: one burst of 10,000
@@ -106,7 +109,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// The schema this build reads and writes (`PRAGMA user_version`). Nothing
 /// has been released, so there are no migrations: a journal of another
 /// version is refused, never changed.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS state_machines (
@@ -204,6 +207,9 @@ pub struct Batch {
     /// Applied before `closed`: a redriven state may fail again at once.
     pub reopened: Vec<Reopened>,
     pub closed: Vec<Closed>,
+    /// Child executions of Map Runs started in this batch.
+    pub children: Vec<ChildLink>,
+    pub map_runs: Vec<MapRunWrite>,
 }
 
 /// One fact of an execution's journal: its place in the journal, when it
@@ -249,6 +255,8 @@ impl Batch {
             && self.history.is_empty()
             && self.reopened.is_empty()
             && self.closed.is_empty()
+            && self.children.is_empty()
+            && self.map_runs.is_empty()
     }
 }
 
@@ -416,6 +424,7 @@ impl Store {
             (SCHEMA_VERSION, _) => {}
             (0, false) => {
                 tx.execute_batch(SCHEMA)?;
+                tx.execute_batch(map_runs::SCHEMA)?;
                 tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
             }
             (found, _) => return Err(Error::SchemaVersion { found }),
@@ -495,6 +504,7 @@ impl Store {
                     c.cause
                 ])?;
             }
+            map_runs::commit(&tx, &batch.children, &batch.map_runs)?;
         }
         tx.commit()?;
         Ok(())
@@ -591,6 +601,7 @@ impl Store {
                 }
                 facts.execute([id])?;
                 history.execute([id])?;
+                map_runs::forget(&tx, id)?;
                 deleted += 1;
             }
         }
@@ -975,16 +986,16 @@ mod tests {
             .unwrap();
         let err = Store::open(&path).unwrap_err();
         assert!(matches!(err, Error::SchemaVersion { found: 0 }), "{err}");
-        assert!(err.to_string().contains("reads only version 1"), "{err}");
+        assert!(err.to_string().contains("reads only version 2"), "{err}");
         let conn = Connection::open(&path).unwrap();
         let rows: i64 = conn
             .query_row("SELECT COUNT(*) FROM executions", [], |r| r.get(0))
             .unwrap();
         assert_eq!(rows, 1, "the old journal keeps its rows");
-        conn.pragma_update(None, "user_version", 2).unwrap();
+        conn.pragma_update(None, "user_version", 3).unwrap();
         drop(conn);
         let err = Store::open(&path).unwrap_err();
-        assert!(matches!(err, Error::SchemaVersion { found: 2 }), "{err}");
+        assert!(matches!(err, Error::SchemaVersion { found: 3 }), "{err}");
     }
 
     #[test]

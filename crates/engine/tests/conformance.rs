@@ -22,6 +22,25 @@
 //!   "history_types": ["ExecutionStarted", "PassStateEntered", ...] }
 //! ```
 //!
+//! A distributed Map case (under `distributed_map/`) also names the AWS
+//! page it follows in `"source"` (a URL), and may give its object store's
+//! contents before the run and check them after (a directory per bucket;
+//! a JSON value is stored as its JSON text, a string as itself):
+//!
+//! ```json
+//!   "objects": { "bucket": { "key.json": [1, 2], "rows.csv": "a,b\n1,2\n" } },
+//!   "expect_objects": { "bucket": { "out/<uuid>/manifest.json": { ... } } },
+//!   "map_runs": [ { "status": "SUCCEEDED", "executions": { "succeeded": 2 },
+//!                   "items": { "succeeded": 2 } } ],
+//!   "child_history_types": ["ExecutionStarted", ...]
+//! ```
+//!
+//! Map Run and child execution ids are random, so every UUID in the
+//! output, in object keys and contents is compared as `<uuid>`.
+//! `map_runs` lists the execution's Map Runs (oldest first) with the
+//! counts DescribeMapRun shows (a count not named must be 0);
+//! `child_history_types` is the history of its first child execution.
+//!
 //! Every key of `expect` but `status` is optional; `history_types`, when
 //! present, is the exact sequence of history event types. Whatever else a
 //! case says, the runner always checks that replaying the execution's
@@ -201,8 +220,14 @@ async fn check_execution(index: usize, case: &Value) -> Vec<String> {
         Some("system") => Clock::System,
         _ => Clock::virtual_at(VIRTUAL_START_MS),
     };
-    let mut config = EngineConfig::new(temp_db(index));
+    let db = temp_db(index);
+    let buckets = db.with_file_name("buckets");
+    if let Err(e) = put_objects(&buckets, case.get("objects")) {
+        return vec![format!("objects could not be stored: {e}")];
+    }
+    let mut config = EngineConfig::new(db);
     config.clock = clock.clone();
+    config.objects = Arc::new(zoomvault_engine::DirectoryObjects::new(&buckets));
     let engine = match Engine::open(config, handlers(&clock)) {
         Ok(e) => e,
         Err(e) => return vec![format!("engine did not open: {e}")],
@@ -268,6 +293,7 @@ async fn check_execution(index: usize, case: &Value) -> Vec<String> {
             .output
             .as_deref()
             .map(|o| serde_json::from_str::<Value>(o).unwrap_or(Value::String(o.into())));
+        let got = got.map(redact_uuids);
         if got.as_ref() != Some(want) {
             diff.push(format!(
                 "output differs:\n  expected: {}\n  got:      {}",
@@ -286,6 +312,15 @@ async fn check_execution(index: usize, case: &Value) -> Vec<String> {
             row.status, row.error, row.cause
         ));
     }
+    if let Some(want) = case.get("expect_objects") {
+        diff.extend(check_objects(&buckets, want));
+    }
+    if let Some(want) = case.get("map_runs") {
+        diff.extend(check_map_runs(&engine, &arn, want));
+    }
+    if let Some(want) = case.get("child_history_types") {
+        diff.extend(check_child_history(&engine, &arn, want));
+    }
     if let Some(want) = case.get("history_types").and_then(Value::as_array) {
         let got: Vec<Value> = history.iter().map(|e| e["type"].clone()).collect();
         if &got != want {
@@ -295,6 +330,183 @@ async fn check_execution(index: usize, case: &Value) -> Vec<String> {
                 Value::Array(got)
             ));
         }
+    }
+    diff
+}
+
+/// Every UUID in `v`'s strings (and object keys) as `<uuid>`.
+fn redact_uuids(v: Value) -> Value {
+    fn text(s: &str) -> String {
+        let mut out = String::with_capacity(s.len());
+        let b = s.as_bytes();
+        let mut i = 0;
+        while i < s.len() {
+            if i + 36 <= s.len() && s.is_char_boundary(i) && s.is_char_boundary(i + 36) {
+                let cand = &b[i..i + 36];
+                let shape = cand.iter().enumerate().all(|(j, c)| {
+                    if [8, 13, 18, 23].contains(&j) {
+                        *c == b'-'
+                    } else {
+                        c.is_ascii_hexdigit()
+                    }
+                });
+                if shape {
+                    out.push_str("<uuid>");
+                    i += 36;
+                    continue;
+                }
+            }
+            let c = s[i..].chars().next().unwrap_or(' ');
+            out.push(c);
+            i += c.len_utf8();
+        }
+        out
+    }
+    match v {
+        Value::String(s) => Value::String(text(&s)),
+        Value::Array(a) => Value::Array(a.into_iter().map(redact_uuids).collect()),
+        Value::Object(o) => Value::Object(
+            o.into_iter()
+                .map(|(k, v)| (text(&k), redact_uuids(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+fn put_objects(root: &Path, objects: Option<&Value>) -> std::io::Result<()> {
+    std::fs::create_dir_all(root)?;
+    let Some(Value::Object(buckets)) = objects else {
+        return Ok(());
+    };
+    for (bucket, keys) in buckets {
+        let dir = root.join(bucket);
+        std::fs::create_dir_all(&dir)?;
+        for (key, content) in keys.as_object().into_iter().flatten() {
+            let path = dir.join(key);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            let bytes = match content {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            std::fs::write(path, bytes)?;
+        }
+    }
+    Ok(())
+}
+
+/// Compares the buckets' objects (every one, UUIDs redacted) with `want`.
+fn check_objects(root: &Path, want: &Value) -> Vec<String> {
+    fn walk(dir: &Path, base: &Path, out: &mut Vec<(String, PathBuf)>) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, base, out);
+            } else if let Ok(rel) = p.strip_prefix(base) {
+                out.push((rel.to_string_lossy().replace('\\', "/"), p.clone()));
+            }
+        }
+    }
+    let mut got = serde_json::Map::new();
+    for (bucket, _) in want.as_object().into_iter().flatten() {
+        let dir = root.join(bucket);
+        let mut files = Vec::new();
+        walk(&dir, &dir, &mut files);
+        let mut objects = serde_json::Map::new();
+        for (key, path) in files {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+            objects.insert(key, value);
+        }
+        got.insert(bucket.clone(), Value::Object(objects));
+    }
+    let got = redact_uuids(Value::Object(got));
+    if &got == want {
+        Vec::new()
+    } else {
+        vec![format!(
+            "objects differ:\n  expected: {}\n  got:      {}",
+            pretty(want).replace('\n', "\n            "),
+            pretty(&got).replace('\n', "\n            ")
+        )]
+    }
+}
+
+fn check_map_runs(engine: &Engine, arn: &str, want: &Value) -> Vec<String> {
+    let runs = match engine.list_map_runs(arn) {
+        Ok(r) => r,
+        Err(e) => return vec![format!("list_map_runs failed: {e}")],
+    };
+    let mut got = Vec::new();
+    for run in runs.iter().rev() {
+        let d = match engine.describe_map_run(&run.arn) {
+            Ok(d) => d,
+            Err(e) => return vec![format!("describe_map_run failed: {e}")],
+        };
+        let counts = |c: &zoomvault_engine::MapRunCounts| {
+            let mut m = serde_json::Map::new();
+            for (name, n) in [
+                ("running", c.running),
+                ("succeeded", c.succeeded),
+                ("failed", c.failed),
+                ("timed_out", c.timed_out),
+                ("aborted", c.aborted),
+            ] {
+                if n > 0 {
+                    m.insert(name.into(), json!(n));
+                }
+            }
+            Value::Object(m)
+        };
+        got.push(json!({
+            "status": d.row.status,
+            "executions": counts(&d.executions),
+            "items": counts(&d.items),
+        }));
+    }
+    let got = Value::Array(got);
+    if &got == want {
+        Vec::new()
+    } else {
+        vec![format!(
+            "map runs differ:\n  expected: {want}\n  got:      {got}"
+        )]
+    }
+}
+
+fn check_child_history(engine: &Engine, arn: &str, want: &Value) -> Vec<String> {
+    let first_child = engine
+        .list_map_runs(arn)
+        .ok()
+        .and_then(|runs| runs.last().cloned())
+        .and_then(|run| {
+            engine
+                .list_map_run_executions(&run.arn, None, None, 10_000)
+                .ok()
+        })
+        .and_then(|children| children.last().cloned());
+    let Some(child) = first_child else {
+        return vec!["no child execution".into()];
+    };
+    let mut diff = Vec::new();
+    match (
+        engine.history(&child.arn),
+        engine.replay_history(&child.arn),
+    ) {
+        (Ok(h), Ok(replayed)) => {
+            if h != replayed {
+                diff.push("the child's journal replays to a different history".into());
+            }
+            let got = Value::Array(h.iter().map(|e| e["type"].clone()).collect());
+            if &got != want {
+                diff.push(format!(
+                    "child history types differ:\n  expected: {want}\n  got:      {got}"
+                ));
+            }
+        }
+        (Err(e), _) | (_, Err(e)) => diff.push(format!("child history failed: {e}")),
     }
     diff
 }
@@ -321,7 +533,15 @@ async fn conformance() {
                 continue;
             }
         };
-        let diff = if case.get("errors").is_some() {
+        let needs_source = name.starts_with("distributed_map");
+        let diff = if needs_source
+            && !case
+                .get("source")
+                .and_then(Value::as_str)
+                .is_some_and(|s| s.starts_with("https://docs.aws.amazon.com/"))
+        {
+            vec!["a distributed Map case names the AWS page it follows in \"source\"".into()]
+        } else if case.get("errors").is_some() {
             check_validation(&case)
         } else if case.get("expect").is_some() {
             check_execution(index, &case).await

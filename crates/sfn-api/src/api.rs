@@ -17,6 +17,8 @@ use zoomvault_engine::{
     Engine, Error as EngineError, MachineType, NewStateMachine, RedriveStatus, Status,
 };
 
+mod map_runs;
+
 /// Largest execution input AWS accepts, in characters.
 const MAX_INPUT: usize = 262_144;
 /// `maxResults` when the request gives none (or 0).
@@ -75,6 +77,9 @@ pub async fn dispatch(cx: &Context, action: &str, body: &[u8]) -> ApiResult<Valu
         "SendTaskSuccess" => send_task_success(engine, parse(body)?).await,
         "SendTaskFailure" => send_task_failure(engine, parse(body)?).await,
         "SendTaskHeartbeat" => send_task_heartbeat(engine, parse(body)?).await,
+        "DescribeMapRun" => map_runs::describe_map_run(engine, parse(body)?),
+        "ListMapRuns" => map_runs::list_map_runs(engine, parse(body)?),
+        "UpdateMapRun" => map_runs::update_map_run(engine, parse(body)?).await,
         other => Err(ApiError::unknown_operation(other)),
     }
 }
@@ -358,7 +363,7 @@ fn describe_state_machine_for_execution(
     // machine may have changed or gone since.
     let machine = engine.state_machine(&row.state_machine_arn).ok();
     let (logging, tracing) = observability();
-    let d = json!({
+    let mut d = json!({
         "stateMachineArn": row.state_machine_arn,
         "name": row.state_machine_name,
         "definition": row.definition,
@@ -367,6 +372,14 @@ fn describe_state_machine_for_execution(
         "loggingConfiguration": logging,
         "tracingConfiguration": tracing,
     });
+    // A Map Run's child runs the Map's item processor: its machine is
+    // `<machine>/<label>`.
+    if let Some(map_run) = engine.map_run_of(&row)? {
+        d["mapRunArn"] = json!(map_run);
+        if let Some((_, label)) = row.state_machine_name.split_once('/') {
+            d["label"] = json!(label);
+        }
+    }
     Ok(d)
 }
 
@@ -558,6 +571,9 @@ fn describe_execution(engine: &Engine, r: ExecutionArnRequest) -> ApiResult<Valu
     if let Some(ms) = row.redrive_ms {
         d.insert("redriveDate".into(), date(ms));
     }
+    if let Some(map_run) = engine.map_run_of(&row)? {
+        d.insert("mapRunArn".into(), json!(map_run));
+    }
     let redrive = engine.redrive_status_of(&row)?;
     d.insert("redriveStatus".into(), json!(redrive.api_name()));
     if let RedriveStatus::NotRedrivable { reason } = redrive {
@@ -606,11 +622,25 @@ fn status_filter(value: Option<&str>) -> ApiResult<Option<StatusFilter>> {
 }
 
 fn list_executions(engine: &Engine, r: ListExecutionsRequest) -> ApiResult<Value> {
-    if r.map_run_arn.is_some() {
-        return Err(ApiError::new(
-            "ResourceNotFound",
-            "Resource not found: this endpoint runs Map states inline and has no Map Runs",
-        ));
+    if let Some(map_run) = &r.map_run_arn {
+        if r.state_machine_arn.is_some() {
+            return Err(ApiError::new(
+                "ValidationException",
+                "stateMachineArn and mapRunArn are mutually exclusive",
+            ));
+        }
+        let status = match status_filter(r.status_filter.as_deref())? {
+            None => None,
+            Some(StatusFilter::Status(status)) => Some(status),
+            Some(StatusFilter::PendingRedrive) => return Ok(json!({ "executions": [] })),
+        };
+        return map_runs::list_children(
+            engine,
+            map_run,
+            status,
+            r.max_results,
+            r.next_token.as_deref(),
+        );
     }
     let machine = state_machine_arn(r.state_machine_arn.as_ref(), "stateMachineArn")?;
     // As on AWS, Express executions are not listed (AWS keeps them only in

@@ -426,12 +426,16 @@ pub(super) fn parse_map(
     machine_language: QueryLanguage,
     errors: &mut Vec<DefinitionError>,
 ) -> Option<MapState> {
-    for unsupported in ["ItemReader", "ResultWriter", "ItemBatcher"] {
-        if obj.contains_key(unsupported) {
-            errors.push(DefinitionError::new(
-                pointer_join(ptr, unsupported),
-                format!("\"{unsupported}\" belongs to the distributed Map, which the embedded engine does not support yet"),
-            ));
+    let processor_value = obj.get("ItemProcessor").or_else(|| obj.get("Iterator"));
+    let distributed = super::distributed::is_distributed(processor_value);
+    if !distributed {
+        for field in ["ItemReader", "ResultWriter", "ItemBatcher"] {
+            if obj.contains_key(field) {
+                errors.push(DefinitionError::new(
+                    pointer_join(ptr, field),
+                    format!("\"{field}\" belongs to the distributed Map: it needs \"ItemProcessor\" with \"ProcessorConfig\": {{\"Mode\": \"DISTRIBUTED\"}}"),
+                ));
+            }
         }
     }
     let processor = match (obj.get("ItemProcessor"), obj.get("Iterator")) {
@@ -545,6 +549,22 @@ pub(super) fn parse_map(
         non_negative_literal,
     );
     let label = opt_string(obj, "Label", ptr, errors);
+    let pkey = if obj.contains_key("ItemProcessor") {
+        "ItemProcessor"
+    } else {
+        "Iterator"
+    };
+    let distributed = match processor_value {
+        Some(p) if distributed => {
+            super::distributed::parse_distributed(obj, p, &pointer_join(ptr, pkey), ptr, errors)
+                .map(Box::new)
+        }
+        _ => None,
+    };
+    if distributed.is_none() && super::distributed::is_distributed(processor_value) {
+        // Its errors are reported; the state is not usable.
+        return None;
+    }
     Some(MapState {
         items,
         processor: processor?,
@@ -553,5 +573,6 @@ pub(super) fn parse_map(
         tolerated_failure_percentage,
         tolerated_failure_count,
         label,
+        distributed,
     })
 }

@@ -175,10 +175,9 @@ fn check_processor_config(obj: &Map<String, Value>, ptr: &str, errors: &mut Vec<
     match config.get("Mode") {
         None => {}
         Some(Value::String(m)) if m == "INLINE" => {}
-        Some(Value::String(m)) if m == "DISTRIBUTED" => errors.push(DefinitionError::new(
-            pointer_join(&cptr, "Mode"),
-            "the DISTRIBUTED Map mode is not supported by the embedded engine; use INLINE",
-        )),
+        // The distributed mode's own fields are the Map state's, read by
+        // `distributed`.
+        Some(Value::String(m)) if m == "DISTRIBUTED" => {}
         Some(other) => errors.push(DefinitionError::new(
             pointer_join(&cptr, "Mode"),
             format!("expected \"INLINE\" or \"DISTRIBUTED\", found {other}"),

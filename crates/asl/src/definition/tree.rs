@@ -341,6 +341,81 @@ pub struct MapState {
     pub tolerated_failure_percentage: Option<Dynamic<f64>>,
     pub tolerated_failure_count: Option<Dynamic<u64>>,
     pub label: Option<String>,
+    /// `Some` for a Map whose processor's mode is DISTRIBUTED: each item
+    /// (or batch) runs as a child execution of a Map Run.
+    pub distributed: Option<Box<Distributed>>,
+}
+
+/// The distributed Map's own fields (see `definition::distributed`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Distributed {
+    pub execution_type: ChildExecutionType,
+    /// Where the items come from; `None` means ItemsPath over the effective
+    /// input, as for an inline Map.
+    pub item_reader: Option<ItemReader>,
+    pub item_batcher: Option<ItemBatcher>,
+    pub result_writer: Option<ResultWriter>,
+    /// The processor as a state machine definition of its own (without
+    /// `ProcessorConfig`): what each child execution runs.
+    pub child_definition: String,
+}
+
+/// `ProcessorConfig.ExecutionType`: the kind of the child executions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChildExecutionType {
+    Standard,
+    Express,
+}
+
+impl ChildExecutionType {
+    pub fn api_name(self) -> &'static str {
+        match self {
+            ChildExecutionType::Standard => "STANDARD",
+            ChildExecutionType::Express => "EXPRESS",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemReader {
+    pub source: ItemSource,
+    /// `Bucket` and `Key` (getObject) or `Bucket` and `Prefix`
+    /// (listObjectsV2), evaluated over the Map's effective input.
+    pub parameters: PayloadTemplate,
+    /// `ReaderConfig.MaxItems[Path]`: read at most this many items; `0` or
+    /// absent means all.
+    pub max_items: Option<Dynamic<u64>>,
+}
+
+/// What an ItemReader reads: an object's contents in one of three formats,
+/// or (`s3:listObjectsV2`) the listing of a bucket.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ItemSource {
+    Json,
+    JsonLines,
+    Csv(CsvHeaders),
+    Listing,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CsvHeaders {
+    FirstRow,
+    Given(Vec<String>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemBatcher {
+    pub max_items_per_batch: Option<Dynamic<u64>>,
+    pub max_input_bytes_per_batch: Option<Dynamic<u64>>,
+    /// Added to each batch as `BatchInput`, evaluated over the Map's
+    /// effective input.
+    pub batch_input: Option<PayloadTemplate>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResultWriter {
+    /// `Bucket` and `Prefix`, evaluated over the Map's effective input.
+    pub parameters: PayloadTemplate,
 }
 
 /// Where a Map's items come from: `ItemsPath` (JSONPath) or `Items`

@@ -286,6 +286,7 @@ impl Execution {
     /// Aborts a run and all its descendants (a sibling branch failed, or
     /// the execution ended).
     pub(super) fn abort_run(&mut self, run: RunId) {
+        self.abort_map_run(run);
         let Some(r) = self.runs.remove(&run) else {
             return;
         };

@@ -46,6 +46,7 @@ use zoomvault_asl::{Failure, SplitMix64};
 
 mod failure;
 mod fanout;
+mod map_run;
 mod redrive;
 mod run;
 mod states;
@@ -54,6 +55,8 @@ mod task_state;
 use task_state::TaskFailure;
 
 use fanout::MapProgress;
+pub use map_run::{result_key, ChildStart, MapRunChange, MapRunUpdate, ReadItems, WriteResults};
+use map_run::{MapRunProgress, MapRunStart};
 use redrive::{StoppedRun, Unfinished};
 use run::{AwaitedTask, Current, Frame, Run, RunId, TimerPurpose, Waiting, Work};
 
@@ -95,13 +98,31 @@ pub enum Fact {
     /// RedriveExecution: a FAILED, TIMED_OUT or ABORTED execution runs
     /// again from the state that did not succeed.
     Redriven,
+    /// UpdateMapRun on one of the execution's running Map Runs.
+    MapRunUpdated(MapRunUpdate),
 }
 
 /// What the driver must do after the facts that produced it are committed.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     RunTask(TaskInvocation),
-    StartTimer { key: u64, due_ms: i64 },
+    StartTimer {
+        key: u64,
+        due_ms: i64,
+    },
+    /// A distributed Map's ItemReader: read, then journal the items (or
+    /// the failure) under its key.
+    ReadItems(ReadItems),
+    /// A distributed Map's child execution: started by the driver in the
+    /// same transaction as the fact that caused it; its end is journaled
+    /// in the parent under its key.
+    StartChild(ChildStart),
+    /// A child execution whose Map Run no longer waits for it: stopped.
+    StopChild {
+        execution_arn: String,
+    },
+    /// A distributed Map's ResultWriter: write, then journal under its key.
+    WriteResults(WriteResults),
 }
 
 /// The state of a callback task, as SendTaskSuccess and kin see it.
@@ -282,6 +303,9 @@ pub struct Execution {
     redrive_ms: Option<i64>,
     /// States entered so far (a retry is not a new transition).
     pub transitions: u64,
+    /// What aborting a Map Run produced where no `Ctx` is at hand; added
+    /// to the fact's output when its apply is over.
+    deferred: Applied,
 }
 
 /// What applying one fact produced.
@@ -289,6 +313,8 @@ pub struct Execution {
 pub struct Applied {
     pub events: Vec<HistoryEvent>,
     pub actions: Vec<Action>,
+    /// Map Runs started, updated or ended (their rows in the journal).
+    pub map_runs: Vec<MapRunChange>,
 }
 
 struct Ctx<'a> {
@@ -328,6 +354,7 @@ impl Execution {
             redrive_count: 0,
             redrive_ms: None,
             transitions: 0,
+            deferred: Applied::default(),
         }
     }
 
@@ -364,15 +391,24 @@ impl Execution {
             Fact::Started { input } => self.start(input, &mut cx, &mut work),
             Fact::TaskSucceeded { key, output } => {
                 if let Some(run) = self.tasks.remove(key) {
-                    self.task_succeeded(run, output.clone(), &mut cx, &mut work);
+                    if self.in_map_run(run) {
+                        self.map_run_task_ended(run, *key, Ok(output.clone()), &mut cx, &mut work);
+                    } else {
+                        self.task_succeeded(run, output.clone(), &mut cx, &mut work);
+                    }
                 }
             }
             Fact::TaskFailed { key, error, cause } => {
                 if let Some(run) = self.tasks.remove(key) {
                     let failure = Failure::new(error.clone(), cause.clone());
-                    self.task_failed(run, failure, TaskFailure::Failed, &mut cx, &mut work);
+                    if self.in_map_run(run) {
+                        self.map_run_task_ended(run, *key, Err(failure), &mut cx, &mut work);
+                    } else {
+                        self.task_failed(run, failure, TaskFailure::Failed, &mut cx, &mut work);
+                    }
                 }
             }
+            Fact::MapRunUpdated(update) => self.update_map_run(update, &mut cx),
             Fact::TimerFired { key } => {
                 if let Some(purpose) = self.timers.remove(key) {
                     self.timer_fired(purpose, &mut cx, &mut work);
@@ -398,6 +434,9 @@ impl Execution {
             Fact::Redriven => self.redrive(&mut cx, &mut work),
         }
         self.drain(&mut work, &mut cx);
+        let deferred = std::mem::take(&mut self.deferred);
+        out.actions.extend(deferred.actions);
+        out.map_runs.extend(deferred.map_runs);
         out
     }
 
@@ -440,6 +479,17 @@ impl Execution {
         // A Parallel or Map state the root run is in (it failed, or the
         // execution stops in it) keeps what its children did, for a
         // redrive. Every other run is aborted; every wait forgotten.
+        // A Map Run anywhere in the execution is aborted, its children
+        // stopped.
+        let in_map_runs: Vec<RunId> = self
+            .runs
+            .keys()
+            .copied()
+            .filter(|r| self.in_map_run(*r))
+            .collect();
+        for run in in_map_runs {
+            self.abort_map_run(run);
+        }
         let waiting = self.take_waiting(0);
         if let Some(unfinished) = waiting.and_then(|w| self.unfinished_of(w)) {
             self.set_waiting(0, Waiting::Unfinished(unfinished));
@@ -453,6 +503,12 @@ impl Execution {
         let (event_type, details) = end.event();
         self.event(0, event_type, Some(details), cx);
         self.end = Some(end);
+    }
+
+    /// Whether the task (or Map Run reader, child or writer) with this key
+    /// is still awaited: a fact about one that is not would change nothing.
+    pub fn awaits_task(&self, key: u64) -> bool {
+        self.end.is_none() && self.tasks.contains_key(&key)
     }
 
     pub fn pending_task_keys(&self) -> impl Iterator<Item = &u64> {

@@ -280,7 +280,7 @@ mod tests {
             .iter()
             .filter_map(|a| match a {
                 Action::RunTask(t) => Some(t.input.clone()),
-                Action::StartTimer { .. } => None,
+                _ => None,
             })
             .collect()
     }

@@ -66,6 +66,8 @@ pub(super) enum Waiting {
         remaining: usize,
     },
     Map(Box<MapProgress>),
+    /// A distributed Map's Map Run.
+    MapRun(Box<MapRunProgress>),
     /// The Parallel or Map state did not succeed: what its children left
     /// for a redrive.
     Unfinished(Box<Unfinished>),

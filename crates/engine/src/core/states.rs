@@ -26,6 +26,7 @@ pub(super) enum Body {
         effective: Value,
     },
     Map(Box<MapProgress>),
+    MapRun(Box<MapRunStart>),
 }
 
 /// What a state's body produced, and for a Choice where it goes next and
@@ -105,6 +106,12 @@ pub(super) fn evaluate_body(
             }
         }
         StateKind::Parallel(_) => Body::Parallel { effective },
+        StateKind::Map(map) if map.distributed.is_some() => {
+            let dist = map.distributed.as_deref().expect("checked above");
+            Body::MapRun(Box::new(map_run::evaluate(
+                state, map, dist, effective, env,
+            )?))
+        }
         StateKind::Map(map) => {
             let items = body::map_items(state, map, data, env)?;
             let max = body::dynamic_u64(&map.max_concurrency, data, env, "MaxConcurrencyPath")?;
@@ -235,6 +242,7 @@ impl Execution {
             Ok(Body::Map(progress)) => {
                 self.start_map(run, machine_id, &state.name, *progress, cx, work)
             }
+            Ok(Body::MapRun(start)) => self.start_map_run(run, &state.name, *start, cx, work),
         }
     }
 

@@ -8,6 +8,7 @@
 
 mod basics;
 mod callbacks;
+mod map_runs;
 mod redrive;
 mod redrive_parallel_map;
 mod retention;
