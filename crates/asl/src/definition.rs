@@ -29,12 +29,12 @@ mod tree;
 
 pub use distributed::{MAX_LABEL_LEN, S3_GET_OBJECT, S3_LIST_OBJECTS_V2, S3_PUT_OBJECT};
 pub use tree::{
-    ChildExecutionType, CsvHeaders, Distributed, ItemBatcher, ItemReader, ItemSource, ResultWriter,
-};
-pub use tree::{
     Assign, Choice, ChoiceBranch, ContextUse, Dynamic, Fail, ItemSelector, Items, MapState,
     Parallel, Pass, PathOrNull, Processing, QueryLanguage, ResultPath, RuleTest, State, StateKind,
     StateMachine, Task, TextSource, Transition, Wait, MAX_STATE_NAME_LEN,
+};
+pub use tree::{
+    ChildExecutionType, CsvHeaders, Distributed, ItemBatcher, ItemReader, ItemSource, ResultWriter,
 };
 
 use crate::DefinitionError;
