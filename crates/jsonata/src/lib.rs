@@ -58,7 +58,7 @@ pub const DEFAULT_MAX_STEPS: u64 = 20_000_000;
 
 /// Everything an evaluation needs from outside the expression.
 pub struct Environment<'a> {
-    bindings: Vec<(String, Value)>,
+    bindings: Vec<(String, &'a serde_json::Value)>,
     pub(crate) natives: Vec<Native<'a>>,
     pub(crate) hidden: Vec<String>,
     now_millis: Option<f64>,
@@ -107,12 +107,11 @@ impl<'a> Environment<'a> {
         }
     }
 
-    /// Binds `$name` to a value. The value is converted once, here; every
-    /// evaluation then shares it without copying.
-    pub fn bind(&mut self, name: &str, value: &serde_json::Value) -> &mut Self {
-        let v = Value::from_json(value);
+    /// Binds `$name` to a value, borrowed: evaluation reads it in place,
+    /// so binding and navigating a large `$states` copies nothing.
+    pub fn bind(&mut self, name: &str, value: &'a serde_json::Value) -> &mut Self {
         self.bindings.retain(|(k, _)| k != name);
-        self.bindings.push((name.to_string(), v));
+        self.bindings.push((name.to_string(), value));
         self
     }
 
@@ -184,7 +183,7 @@ impl Expression {
         env: &mut Environment,
     ) -> Result<Option<serde_json::Value>, Error> {
         let input = match input {
-            Some(j) => Value::from_json(j),
+            Some(j) => Value::from_ref(j),
             None => Value::Undefined,
         };
         let result = evaluate_value(&self.root, input, env).map_err(RawError::finish)?;
@@ -199,17 +198,19 @@ impl Expression {
     }
 }
 
-fn evaluate_value(
+fn evaluate_value<'a: 'j, 'j>(
     root: &ast::Node,
-    input: Value,
-    env: &mut Environment,
-) -> Result<Value, RawError> {
+    input: Value<'j>,
+    env: &mut Environment<'a>,
+) -> Result<Value<'j>, RawError> {
     let frame = Frame::new(None);
     for (k, v) in &env.bindings {
-        frame.bind(k, v.clone());
+        frame.bind(k, Value::from_ref(v));
     }
     frame.bind("$", input.clone());
-    let input = match input {
+    // An array input is wrapped so that paths treat it as one value, as
+    // jsonata-js does (`outerWrapper`).
+    let input = match input.expand_array() {
         Value::Array(a, f) if !f.has(Flags::SEQUENCE) => Value::Array(
             Rc::new(vec![Value::Array(a, f)]),
             Flags::SEQUENCE.with(Flags::OUTER_WRAPPER),
