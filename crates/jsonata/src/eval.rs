@@ -12,7 +12,7 @@ use std::sync::Arc;
 use crate::ast::{BinOp, Group, Kind, LambdaDef, Node, RegexLit, Stage, TransformDef};
 use crate::error::RawError;
 use crate::functions;
-use crate::value::{deep_equal, error_text, Flags, Object, Value};
+use crate::value::{deep_equal, error_text, Flags, Items, Object, Value};
 use crate::Environment;
 
 pub(crate) type R<T> = Result<T, RawError>;
@@ -129,7 +129,9 @@ pub(crate) fn append<'j>(a: Value<'j>, b: Value<'j>) -> Value<'j> {
     }
     let (a, b) = (a.expand_array(), b.expand_array());
     let mut items = match a {
-        Value::Array(x, _) => Rc::try_unwrap(x).unwrap_or_else(|x| (*x).clone()),
+        Value::Array(x, _) => Rc::try_unwrap(x)
+            .map(Items::into_vec)
+            .unwrap_or_else(|x| x.to_vec()),
         v => vec![v],
     };
     match b {
@@ -137,14 +139,14 @@ pub(crate) fn append<'j>(a: Value<'j>, b: Value<'j>) -> Value<'j> {
         v => items.push(v),
     }
     // Array.prototype.concat: the result is a plain array.
-    Value::Array(Rc::new(items), Flags::NONE)
+    Value::Array(Rc::new(Items(items)), Flags::NONE)
 }
 
 /// Adds a step's result to the step's output sequence, flattening arrays
 /// that were not built by a constructor.
 fn push_flat<'j>(out: &mut Vec<Value<'j>>, res: Value<'j>) {
     match res {
-        Value::Array(a, f) if !f.has(Flags::CONS) => match Rc::try_unwrap(a) {
+        Value::Array(a, f) if !f.has(Flags::CONS) => match Rc::try_unwrap(a).map(Items::into_vec) {
             Ok(items) if out.is_empty() => *out = items,
             Ok(items) => out.extend(items),
             Err(a) => out.extend(a.iter().cloned()),
@@ -253,7 +255,7 @@ impl<'x, 'a> Evaluator<'x, 'a> {
                 } else {
                     Flags::NONE
                 };
-                Value::Array(Rc::new(out), flags)
+                Value::Array(Rc::new(Items(out)), flags)
             }
             Kind::ObjectCons(pairs) => {
                 let g = Group {
@@ -434,7 +436,7 @@ impl<'x, 'a> Evaluator<'x, 'a> {
         let mut stream = None;
         if is_tuple {
             let t = Value::Array(
-                Rc::new(tuples.unwrap_or_default()),
+                Rc::new(Items(tuples.unwrap_or_default())),
                 Flags::SEQUENCE.with(Flags::TUPLE_STREAM),
             );
             if expr.tuple {
@@ -544,7 +546,7 @@ impl<'x, 'a> Evaluator<'x, 'a> {
                             v => v,
                         })
                         .collect();
-                    result = Value::Array(Rc::new(items), f);
+                    result = Value::Array(Rc::new(Items(items)), f);
                 }
             }
         }
@@ -562,7 +564,8 @@ impl<'x, 'a> Evaluator<'x, 'a> {
         if let Kind::Sort(_) = &step.kind {
             let result = match tuples {
                 Some(t) => {
-                    let v = Value::Array(Rc::new(t), Flags::SEQUENCE.with(Flags::TUPLE_STREAM));
+                    let v =
+                        Value::Array(Rc::new(Items(t)), Flags::SEQUENCE.with(Flags::TUPLE_STREAM));
                     self.eval_sort(step, &v, env)?
                 }
                 None => {
@@ -580,7 +583,10 @@ impl<'x, 'a> Evaluator<'x, 'a> {
                             Value::object(o)
                         })
                         .collect();
-                    Value::Array(Rc::new(items), Flags::SEQUENCE.with(Flags::TUPLE_STREAM))
+                    Value::Array(
+                        Rc::new(Items(items)),
+                        Flags::SEQUENCE.with(Flags::TUPLE_STREAM),
+                    )
                 }
             };
             let r = self.eval_stages(&step.stages, result, env)?;
@@ -607,7 +613,7 @@ impl<'x, 'a> Evaluator<'x, 'a> {
             }
             let is_stream = res.flags().has(Flags::TUPLE_STREAM);
             let res_items = match &res.expand_array() {
-                Value::Array(a, _) => a.as_ref().clone(),
+                Value::Array(a, _) => a.to_vec(),
                 v => vec![v.clone()],
             };
             let Value::Object(base) = tuple else { continue };
@@ -638,7 +644,10 @@ impl<'x, 'a> Evaluator<'x, 'a> {
                 result.push(Value::object(t));
             }
         }
-        let v = Value::Array(Rc::new(result), Flags::SEQUENCE.with(Flags::TUPLE_STREAM));
+        let v = Value::Array(
+            Rc::new(Items(result)),
+            Flags::SEQUENCE.with(Flags::TUPLE_STREAM),
+        );
         let r = self.eval_stages(&step.stages, v, env)?;
         Ok(r.members())
     }
@@ -658,7 +667,7 @@ impl<'x, 'a> Evaluator<'x, 'a> {
         };
         let items = match &input {
             Value::Array(a, _) => a.clone(),
-            v => Rc::new(v.members()),
+            v => Rc::new(Items(v.members())),
         };
         let mut results = Vec::new();
         if let Kind::Num(n) = predicate.kind {
@@ -674,7 +683,7 @@ impl<'x, 'a> Evaluator<'x, 'a> {
                     results.push(item.clone());
                 }
             }
-            return Ok(Value::Array(Rc::new(results), out_flags));
+            return Ok(Value::Array(Rc::new(Items(results)), out_flags));
         }
         let len = items.len() as f64;
         for (index, item) in items.iter().enumerate() {
@@ -707,7 +716,7 @@ impl<'x, 'a> Evaluator<'x, 'a> {
                 results.push(item.clone());
             }
         }
-        Ok(Value::Array(Rc::new(results), out_flags))
+        Ok(Value::Array(Rc::new(Items(results)), out_flags))
     }
 
     #[inline(never)]
@@ -720,7 +729,7 @@ impl<'x, 'a> Evaluator<'x, 'a> {
         // over an array yields its (flattened) members.
         let members: Vec<Value<'j>> = match &input {
             Value::Object(o) => o.values().cloned().collect(),
-            Value::Array(a, _) => a.as_ref().clone(),
+            Value::Array(a, _) => a.to_vec(),
             _ => Vec::new(),
         };
         let mut out = Vec::new();
@@ -737,7 +746,7 @@ impl<'x, 'a> Evaluator<'x, 'a> {
         // evaluate() does not unwrap; a wildcard that only pushed keeps
         // its sequence.
         Value::Array(
-            Rc::new(out),
+            Rc::new(Items(out)),
             if plain { Flags::NONE } else { Flags::SEQUENCE },
         )
     }
@@ -1030,7 +1039,7 @@ impl<'x, 'a> Evaluator<'x, 'a> {
         } else {
             Flags::SEQUENCE
         };
-        Ok(Value::Array(Rc::new(out), flags))
+        Ok(Value::Array(Rc::new(Items(out)), flags))
     }
 
     #[inline(never)]
@@ -1431,7 +1440,7 @@ fn replace_object<'j>(
                 })
                 .collect();
             if changed {
-                Value::Array(Rc::new(items), *f)
+                Value::Array(Rc::new(Items(items)), *f)
             } else {
                 v.clone()
             }
@@ -1520,7 +1529,13 @@ pub(crate) fn lookup<'j>(input: &Value<'j>, key: &str) -> Value<'j> {
     }
 }
 
+/// Recursion over data depth continues on heap stack segments when the
+/// thread's stack runs low (values can nest arbitrarily deep).
 fn flatten<'j>(v: &Value<'j>, out: &mut Vec<Value<'j>>) {
+    stacker::maybe_grow(64 * 1024, 1024 * 1024, || flatten_inner(v, out))
+}
+
+fn flatten_inner<'j>(v: &Value<'j>, out: &mut Vec<Value<'j>>) {
     match v {
         Value::Json(_) if v.is_array_like() => v.members().iter().for_each(|x| flatten(x, out)),
         Value::Array(a, _) => a.iter().for_each(|x| flatten(x, out)),
@@ -1528,7 +1543,13 @@ fn flatten<'j>(v: &Value<'j>, out: &mut Vec<Value<'j>>) {
     }
 }
 
+/// Recursion over data depth continues on heap stack segments when the
+/// thread's stack runs low (values can nest arbitrarily deep).
 fn descendants<'j>(v: &Value<'j>, out: &mut Vec<Value<'j>>) {
+    stacker::maybe_grow(64 * 1024, 1024 * 1024, || descendants_inner(v, out))
+}
+
+fn descendants_inner<'j>(v: &Value<'j>, out: &mut Vec<Value<'j>>) {
     match v {
         Value::Json(_) => descendants(&v.expand(), out),
         Value::Array(a, _) => a.iter().for_each(|x| descendants(x, out)),

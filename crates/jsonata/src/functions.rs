@@ -15,7 +15,7 @@ use crate::error::RawError;
 use crate::eval::{append, boolean, lookup, utf16_cmp, CallSite, Evaluator, Frame, R};
 use crate::signature::Signature;
 use crate::value::{
-    deep_clone, deep_equal, error_text, js_number_string, stringify, to_precision_15, Flags,
+    deep_clone, deep_equal, error_text, js_number_string, stringify, to_precision_15, Flags, Items,
     Object, Value,
 };
 
@@ -206,7 +206,13 @@ fn round_noise(n: f64) -> f64 {
 
 /// The first infinite or NaN number inside a value: JSON.stringify's
 /// replacer meets it through `isNumeric`, which raises D1001.
+/// Recursion over data depth continues on heap stack segments when the
+/// thread's stack runs low (values can nest arbitrarily deep).
 fn non_finite<'j>(v: &Value<'j>) -> Option<Value<'j>> {
+    stacker::maybe_grow(64 * 1024, 1024 * 1024, || non_finite_inner(v))
+}
+
+fn non_finite_inner<'j>(v: &Value<'j>) -> Option<Value<'j>> {
     match v {
         Value::Number(n) if !n.is_finite() => Some(v.clone()),
         Value::Array(a, _) => a.iter().find_map(non_finite),
@@ -479,7 +485,7 @@ fn read_match<'j>(v: &Value<'j>) -> R<Option<MatchObj<'j>>> {
         matched,
         start: start as usize,
         end: end as usize,
-        groups,
+        groups: groups.to_vec(),
         next: o.get("next").cloned().unwrap_or(Value::Undefined),
     }))
 }
@@ -1506,7 +1512,7 @@ fn f_distinct<'j>(
     } else {
         Flags::NONE
     };
-    Ok(Value::Array(Rc::new(out), flags))
+    Ok(Value::Array(Rc::new(Items(out)), flags))
 }
 
 fn f_base64encode<'j>(

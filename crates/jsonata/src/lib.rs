@@ -52,6 +52,9 @@ pub(crate) struct Native<'a> {
 /// continues on heap-allocated stack segments, so the limit is about
 /// runaway recursion, not the caller's thread stack.
 pub const DEFAULT_MAX_DEPTH: usize = 1000;
+/// How deeply a result may nest arrays and objects (U1003 beyond).
+pub const MAX_RESULT_DEPTH: usize = 1000;
+
 /// Default budget of evaluation steps, which stops runaway (for example
 /// infinite tail-recursive) expressions with U1001.
 pub const DEFAULT_MAX_STEPS: u64 = 20_000_000;
@@ -187,6 +190,16 @@ impl Expression {
             None => Value::Undefined,
         };
         let result = evaluate_value(&self.root, input, env).map_err(RawError::finish)?;
+        // serde_json's values drop (and print) recursively, so a result
+        // built deeper than any real document is refused rather than
+        // handed to the caller to overflow its stack.
+        if value::nested_deeper_than(&result, MAX_RESULT_DEPTH) {
+            return Err(RawError::new("U1003")
+                .message(format!(
+                    "The result is nested more than {MAX_RESULT_DEPTH} levels deep"
+                ))
+                .finish());
+        }
         if let Value::Number(n) = result {
             if !n.is_finite() {
                 return Err(RawError::new("D1001")
@@ -212,7 +225,7 @@ fn evaluate_value<'a: 'j, 'j>(
     // jsonata-js does (`outerWrapper`).
     let input = match input.expand_array() {
         Value::Array(a, f) if !f.has(Flags::SEQUENCE) => Value::Array(
-            Rc::new(vec![Value::Array(a, f)]),
+            Rc::new(value::Items(vec![Value::Array(a, f)])),
             Flags::SEQUENCE.with(Flags::OUTER_WRAPPER),
         ),
         v => v,
@@ -309,6 +322,37 @@ mod tests {
             eval("$eval('1')", &mut env).expect_err("hidden").code,
             "T1006"
         );
+    }
+
+    #[test]
+    fn deeply_built_data_neither_overflows_nor_escapes() {
+        // 200,000 (and below 100,000) nested objects: dropped without recursion inside, and
+        // refused as a result (serde_json would drop it recursively).
+        let src = "($f := function($n, $a){ $n = 0 ? $a : $f($n - 1, {'x': $a}) }; $f(200000, 1))";
+        let e = Expression::parse(src).expect("parses");
+        let err = e
+            .evaluate(None, &mut Environment::new())
+            .expect_err("too deep for JSON");
+        assert_eq!(err.code, "U1003");
+        let deep = "$f(100000, 1)";
+        let build = "$f := function($n, $a){ $n = 0 ? $a : $f($n - 1, {'x': $a}) }";
+        let cases = [
+            (format!("({build}; $count([{deep}]))"), json!(1)),
+            (
+                format!("({build}; $length($string({deep})))"),
+                json!(600_001),
+            ),
+            (format!("({build}; $d := {deep}; $d = $d)"), json!(true)),
+            (format!("({build}; $count({deep}.**))"), json!(100_001)),
+        ];
+        for (src, want) in cases {
+            let e = Expression::parse(&src).expect("parses");
+            assert_eq!(
+                e.evaluate(None, &mut Environment::new()).expect(&src),
+                Some(want),
+                "{src}"
+            );
+        }
     }
 
     #[test]

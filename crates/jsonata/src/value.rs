@@ -11,7 +11,102 @@ use indexmap::IndexMap;
 use crate::eval::Function;
 
 /// An object: insertion-ordered, as JavaScript objects keep string keys.
-pub(crate) type Object<'j> = IndexMap<String, Value<'j>>;
+/// Dropping one tears nested containers down iteratively (see `teardown`).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Object<'j>(pub IndexMap<String, Value<'j>>);
+
+/// An array's items; dropped iteratively like `Object`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Items<'j>(pub Vec<Value<'j>>);
+
+impl<'j> Object<'j> {
+    pub fn new() -> Self {
+        Object(IndexMap::new())
+    }
+    pub fn with_capacity(n: usize) -> Self {
+        Object(IndexMap::with_capacity(n))
+    }
+}
+
+impl<'j> Items<'j> {
+    pub fn into_vec(mut self) -> Vec<Value<'j>> {
+        std::mem::take(&mut self.0)
+    }
+}
+
+impl<'j> std::ops::Deref for Object<'j> {
+    type Target = IndexMap<String, Value<'j>>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+impl std::ops::DerefMut for Object<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+impl<'j> std::ops::Deref for Items<'j> {
+    type Target = Vec<Value<'j>>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+impl std::ops::DerefMut for Items<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+impl<'j> From<Vec<Value<'j>>> for Items<'j> {
+    fn from(v: Vec<Value<'j>>) -> Self {
+        Items(v)
+    }
+}
+
+/// Drops values without recursion: an expression can build data nested
+/// far deeper than any thread stack (a recursive function wrapping its
+/// accumulator in `{'x': ...}` 100,000 times), and the compiler's drop
+/// glue would recurse once per level.
+fn teardown(mut stack: Vec<Value<'_>>) {
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Array(rc, _) => {
+                if let Ok(mut items) = Rc::try_unwrap(rc) {
+                    stack.append(&mut items.0);
+                }
+            }
+            Value::Object(rc) => {
+                if let Ok(mut o) = Rc::try_unwrap(rc) {
+                    stack.extend(o.0.drain(..).map(|(_, v)| v));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Drop for Object<'_> {
+    fn drop(&mut self) {
+        if self
+            .0
+            .values()
+            .any(|v| matches!(v, Value::Array(..) | Value::Object(_)))
+        {
+            teardown(self.0.drain(..).map(|(_, v)| v).collect());
+        }
+    }
+}
+
+impl Drop for Items<'_> {
+    fn drop(&mut self) {
+        if self
+            .0
+            .iter()
+            .any(|v| matches!(v, Value::Array(..) | Value::Object(_)))
+        {
+            teardown(std::mem::take(&mut self.0));
+        }
+    }
+}
 
 /// Flags jsonata-js hangs on arrays: a sequence (result of navigation, to be
 /// flattened and unwrapped), one that keeps a singleton (`[]`), an array
@@ -43,7 +138,7 @@ pub(crate) enum Value<'j> {
     Bool(bool),
     Number(f64),
     String(Rc<str>),
-    Array(Rc<Vec<Value<'j>>>, Flags),
+    Array(Rc<Items<'j>>, Flags),
     Object(Rc<Object<'j>>),
     Function(Rc<Function<'j>>),
     /// An array or object of the caller's serde_json data, borrowed: paths
@@ -60,10 +155,10 @@ impl<'j> Value<'j> {
         Value::String(Rc::from(s))
     }
     pub fn array(items: Vec<Value<'j>>) -> Value<'j> {
-        Value::Array(Rc::new(items), Flags::NONE)
+        Value::Array(Rc::new(Items(items)), Flags::NONE)
     }
     pub fn sequence(items: Vec<Value<'j>>) -> Value<'j> {
-        Value::Array(Rc::new(items), Flags::SEQUENCE)
+        Value::Array(Rc::new(Items(items)), Flags::SEQUENCE)
     }
     pub fn object(o: Object<'j>) -> Value<'j> {
         Value::Object(Rc::new(o))
@@ -174,7 +269,7 @@ impl<'j> Value<'j> {
     pub fn members(&self) -> Vec<Value<'j>> {
         match self {
             Value::Undefined => Vec::new(),
-            Value::Array(a, _) => a.as_ref().clone(),
+            Value::Array(a, _) => a.to_vec(),
             Value::Json(serde_json::Value::Array(a)) => a.iter().map(Value::from_ref).collect(),
             v => vec![v.clone()],
         }
@@ -225,6 +320,30 @@ impl<'j> Value<'j> {
             }
         }
     }
+}
+
+/// Whether a value nests arrays and objects more than `limit` levels deep,
+/// found without recursion.
+pub(crate) fn nested_deeper_than(v: &Value<'_>, limit: usize) -> bool {
+    let mut stack: Vec<(&Value<'_>, usize)> = vec![(v, 0)];
+    while let Some((v, d)) = stack.pop() {
+        match v {
+            Value::Array(a, _) => {
+                if d >= limit {
+                    return true;
+                }
+                stack.extend(a.iter().map(|x| (x, d + 1)));
+            }
+            Value::Object(o) => {
+                if d >= limit {
+                    return true;
+                }
+                stack.extend(o.values().map(|x| (x, d + 1)));
+            }
+            _ => {}
+        }
+    }
+    false
 }
 
 pub(crate) fn number_to_json(n: f64) -> serde_json::Value {
@@ -311,7 +430,15 @@ pub(crate) fn stringify<'j>(v: &Value<'j>, pretty: bool) -> String {
     out
 }
 
+/// Recursion over data depth continues on heap stack segments when the
+/// thread's stack runs low (values can nest arbitrarily deep).
 fn write_json<'j>(v: &Value<'j>, pretty: bool, indent: usize, out: &mut String, top: bool) {
+    stacker::maybe_grow(64 * 1024, 1024 * 1024, || {
+        write_json_inner(v, pretty, indent, out, top)
+    })
+}
+
+fn write_json_inner<'j>(v: &Value<'j>, pretty: bool, indent: usize, out: &mut String, top: bool) {
     match v {
         Value::Json(_) => write_json(&v.expand(), pretty, indent, out, top),
         Value::Undefined => {
@@ -423,7 +550,13 @@ pub(crate) fn error_text<'j>(v: &Value<'j>) -> String {
 }
 
 /// Deep equality as jsonata-js's `isDeepEqual` (used by `=`, `!=` and `in`).
+/// Recursion over data depth continues on heap stack segments when the
+/// thread's stack runs low (values can nest arbitrarily deep).
 pub(crate) fn deep_equal<'j>(a: &Value<'j>, b: &Value<'j>) -> bool {
+    stacker::maybe_grow(64 * 1024, 1024 * 1024, || deep_equal_inner(a, b))
+}
+
+fn deep_equal_inner<'j>(a: &Value<'j>, b: &Value<'j>) -> bool {
     match (a, b) {
         (Value::Json(x), Value::Json(y)) => x == y,
         (Value::Json(_), _) => deep_equal(&a.expand(), b),
@@ -448,7 +581,13 @@ pub(crate) fn deep_equal<'j>(a: &Value<'j>, b: &Value<'j>) -> bool {
 
 /// A deep copy with fresh `Rc`s everywhere, as `$clone`'s JSON round trip
 /// makes (the transform operator relies on object identity in the copy).
+/// Recursion over data depth continues on heap stack segments when the
+/// thread's stack runs low (values can nest arbitrarily deep).
 pub(crate) fn deep_clone<'j>(v: &Value<'j>) -> Value<'j> {
+    stacker::maybe_grow(64 * 1024, 1024 * 1024, || deep_clone_inner(v))
+}
+
+fn deep_clone_inner<'j>(v: &Value<'j>) -> Value<'j> {
     match v {
         Value::Json(_) => deep_clone(&v.expand()),
         Value::Array(a, _) => Value::array(
