@@ -407,12 +407,20 @@ impl<'x, 'a> Evaluator<'x, 'a> {
         input: &Value<'j>,
         env: &Rc<Frame<'j>>,
     ) -> R<Value<'j>> {
+        // A step's input is a sequence; a single non-array value stands for
+        // the singleton sequence holding it (saving two allocations per
+        // step on the common path), except where jsonata-js hands the
+        // sequence itself on: to a leading array constructor and to tuple
+        // streams.
+        let bare_ok = !steps.iter().any(|s| s.tuple) && !steps.first().is_some_and(|s| s.consarray);
         let mut input_seq: Value<'j> = match (steps.first().map(|s| &s.kind), input) {
+            (Some(Kind::Variable(_)), v) if bare_ok && !v.is_array_like() => input.clone(),
             (Some(Kind::Variable(_)), _) => seq(vec![input.clone()]),
             (_, v) if v.is_array_like() => input.expand_array(),
+            _ if bare_ok => input.clone(),
             _ => seq(vec![input.clone()]),
         };
-        let mut result = seq(Vec::new());
+        let mut result = Value::Undefined;
         let mut is_tuple = false;
         let mut tuples: Option<Vec<Value<'j>>> = None;
         for (i, step) in steps.iter().enumerate() {
@@ -426,7 +434,9 @@ impl<'x, 'a> Evaluator<'x, 'a> {
             } else {
                 result = self.eval_step(step, &input_seq, env, i == steps.len() - 1)?;
             }
-            if !is_tuple && result.as_array().is_none_or(|a| a.is_empty()) {
+            if !is_tuple
+                && (result.is_undefined() || result.as_array().is_some_and(|a| a.is_empty()))
+            {
                 break;
             }
             if step.focus.is_none() {
@@ -448,7 +458,8 @@ impl<'x, 'a> Evaluator<'x, 'a> {
         }
         if expr.keep_singleton_array {
             let f = result.flags();
-            if f.has(Flags::CONS) && !f.has(Flags::SEQUENCE) {
+            let bare = !result.is_undefined() && !result.is_array_like();
+            if bare || (f.has(Flags::CONS) && !f.has(Flags::SEQUENCE)) {
                 result = seq(vec![result]);
             }
             result = result.with_flags(Flags::KEEP_SINGLETON.with(Flags::SEQUENCE));
@@ -516,6 +527,11 @@ impl<'x, 'a> Evaluator<'x, 'a> {
                 return Ok(f);
             }
             push_flat(&mut out, f);
+        }
+        // A single plain value is its own singleton sequence (see
+        // `eval_path`).
+        if out.len() == 1 && !out[0].is_array_like() {
+            return Ok(out.pop().unwrap_or(Value::Undefined));
         }
         Ok(seq(out))
     }
