@@ -383,6 +383,16 @@ impl<'x, 'a> Evaluator<'x, 'a> {
         Ok(result)
     }
 
+    /// Charges bulk work (items allocated, bytes built) to the step budget.
+    pub fn charge(&mut self, units: u64) -> R<()> {
+        self.steps = self.steps.saturating_add(units);
+        if self.steps > self.env.max_steps {
+            return Err(RawError::new("U1001")
+                .message("Expression evaluation timeout: Check for infinite loop"));
+        }
+        Ok(())
+    }
+
     pub fn lookup_var<'j>(&self, name: &str, env: &Rc<Frame<'j>>) -> Value<'j> {
         if let Some(v) = env.lookup(name) {
             return v;
@@ -865,6 +875,9 @@ impl<'x, 'a> Evaluator<'x, 'a> {
                 } else {
                     functions::to_string(&rhs).map_err(wrap)?
                 };
+                // Doubling a string is one step; its length is charged so
+                // that repeated doubling runs out of budget, not memory.
+                self.charge(((a.len() + b.len()) / 16) as u64)?;
                 Ok(Value::string(a + &b))
             }
             BinOp::In => {
@@ -897,6 +910,9 @@ impl<'x, 'a> Evaluator<'x, 'a> {
                         RawError::new("D2014").value(error_text(&Value::Number(size))),
                     ));
                 }
+                // Building a large sequence is work the step count alone
+                // would not see (one step can allocate ten million items).
+                self.charge(size as u64)?;
                 let items: Vec<Value<'j>> = (0..size as i64)
                     .map(|i| Value::Number(a + i as f64))
                     .collect();

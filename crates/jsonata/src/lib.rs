@@ -288,6 +288,21 @@ mod tests {
     }
 
     #[test]
+    fn bulk_work_counts_against_the_budget() {
+        // Each of these is a handful of steps that would allocate without
+        // bound: ranges inside a loop, and a string doubled in a loop.
+        let cases = [
+            "[1..10000000].([1..10000000] ~> $count())",
+            "($f := function($s, $n){ $n = 0 ? $s : $f($s & $s, $n - 1) }; $length($f('ab', 40)))",
+        ];
+        for src in cases {
+            let e = Expression::parse(src).expect("parses");
+            let err = e.evaluate(None, &mut Environment::new()).expect_err(src);
+            assert_eq!(err.code, "U1001", "{src}");
+        }
+    }
+
+    #[test]
     fn hostile_nesting_is_a_syntax_error_not_a_stack_overflow() {
         let src = "(".repeat(100_000) + &")".repeat(100_000);
         let err = Expression::parse(&src).expect_err("too deep");
