@@ -9,6 +9,34 @@
 //! own. A result that is a function converts as JSON.stringify would
 //! convert it: `Ok(None)` (undefined) at the top level, dropped from
 //! objects, `null` inside arrays.
+//!
+//! ```
+//! use serde_json::json;
+//! use zoomvault_jsonata::{Environment, Expression};
+//!
+//! let expr = Expression::parse("$states.input.items[price > 10].name ~> $join(', ')")?;
+//! let states = json!({"input": {"items": [
+//!     {"name": "a", "price": 5}, {"name": "b", "price": 20}, {"name": "c", "price": 30}
+//! ]}});
+//! let mut draws = || 0.5;
+//! let mut env = Environment::new();
+//! env.bind("states", &states) // borrowed: nothing is copied
+//!     .set_now_millis(1_700_000_000_000.0)
+//!     .set_random(&mut draws)
+//!     .hide("eval");
+//! env.register("double", "<n:n>", |args| {
+//!     Ok(args[0].as_ref().and_then(|v| v.as_f64()).map(|n| json!(n * 2.0)))
+//! })?;
+//! assert_eq!(expr.evaluate(None, &mut env)?, Some(json!("b, c")));
+//! # Ok::<(), zoomvault_jsonata::Error>(())
+//! ```
+//!
+//! Codes this crate adds to jsonata-js's: S0220 (expression nested more than
+//! 1000 levels), U1001 for the depth limit and the step budget (as the
+//! jsonata-js test harness raises), U1003 (a result nested more than
+//! [`MAX_RESULT_DEPTH`] levels), D3200 and D3201 (`$now()`/`$millis()` or
+//! `$random()`/`$shuffle` without a clock or random source in the
+//! environment).
 
 mod ast;
 mod error;
