@@ -42,6 +42,8 @@ mod ast;
 mod error;
 mod eval;
 mod functions;
+#[cfg(test)]
+mod fuzz;
 mod parser;
 pub mod picture;
 mod picture_glue;
@@ -51,6 +53,11 @@ mod value;
 use std::rc::Rc;
 
 pub use error::Error;
+
+/// Measures the heap each fuzzing case holds (`zoomvault_fuzz::check`).
+#[cfg(test)]
+#[global_allocator]
+static ALLOCATOR: zoomvault_fuzz::CountingAllocator = zoomvault_fuzz::CountingAllocator;
 
 use error::RawError;
 use eval::{Evaluator, Frame};
