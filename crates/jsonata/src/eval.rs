@@ -12,26 +12,26 @@ use std::sync::Arc;
 use crate::ast::{BinOp, Group, Kind, LambdaDef, Node, RegexLit, Stage, TransformDef};
 use crate::error::RawError;
 use crate::functions;
-use crate::value::{deep_equal, error_text, Flags, Object, Value};
+use crate::value::{deep_equal, error_text, Flags, Items, Object, Value};
 use crate::Environment;
 
 pub(crate) type R<T> = Result<T, RawError>;
 
 /// A scope of variable bindings; frames chain to their enclosing scope.
 #[derive(Debug, Default)]
-pub(crate) struct Frame {
-    vars: RefCell<Vec<(Rc<str>, Value)>>,
-    parent: Option<Rc<Frame>>,
+pub(crate) struct Frame<'j> {
+    vars: RefCell<Vec<(Rc<str>, Value<'j>)>>,
+    parent: Option<Rc<Frame<'j>>>,
 }
 
-impl Frame {
-    pub fn new(parent: Option<Rc<Frame>>) -> Rc<Frame> {
+impl<'j> Frame<'j> {
+    pub fn new(parent: Option<Rc<Frame<'j>>>) -> Rc<Frame<'j>> {
         Rc::new(Frame {
             vars: RefCell::new(Vec::new()),
             parent,
         })
     }
-    pub fn bind(&self, name: &str, value: Value) {
+    pub fn bind(&self, name: &str, value: Value<'j>) {
         let mut vars = self.vars.borrow_mut();
         if let Some(slot) = vars.iter_mut().find(|(k, _)| &**k == name) {
             slot.1 = value;
@@ -39,7 +39,7 @@ impl Frame {
             vars.push((Rc::from(name), value));
         }
     }
-    pub fn lookup(&self, name: &str) -> Option<Value> {
+    pub fn lookup(&self, name: &str) -> Option<Value<'j>> {
         let mut frame = self;
         loop {
             if let Some((_, v)) = frame.vars.borrow().iter().find(|(k, _)| &**k == name) {
@@ -54,22 +54,22 @@ impl Frame {
 }
 
 #[derive(Debug)]
-pub(crate) struct Lambda {
+pub(crate) struct Lambda<'j> {
     pub def: Arc<LambdaDef>,
-    pub env: Rc<Frame>,
-    pub input: Value,
+    pub env: Rc<Frame<'j>>,
+    pub input: Value<'j>,
 }
 
 #[derive(Debug)]
-pub(crate) enum Function {
-    Lambda(Lambda),
+pub(crate) enum Function<'j> {
+    Lambda(Lambda<'j>),
     Builtin(&'static functions::Builtin),
     Host(usize),
-    Partial(Value, Vec<Option<Value>>),
-    Chain(Value, Value),
+    Partial(Value<'j>, Vec<Option<Value<'j>>>),
+    Chain(Value<'j>, Value<'j>),
     Regex(Arc<RegexLit>),
     RegexNext(Arc<RegexLit>, Rc<str>, usize, usize),
-    Transform(Arc<TransformDef>, Rc<Frame>, usize),
+    Transform(Arc<TransformDef>, Rc<Frame<'j>>, usize),
 }
 
 /// Where a function was called from, for errors raised inside it.
@@ -85,11 +85,11 @@ pub(crate) struct Evaluator<'x, 'a> {
     steps: u64,
 }
 
-fn seq(items: Vec<Value>) -> Value {
+fn seq<'j>(items: Vec<Value<'j>>) -> Value<'j> {
     Value::sequence(items)
 }
 
-pub(crate) fn boolean(v: &Value) -> Option<bool> {
+pub(crate) fn boolean<'j>(v: &Value<'j>) -> Option<bool> {
     Some(match v {
         Value::Undefined => return None,
         Value::Null => false,
@@ -103,12 +103,13 @@ pub(crate) fn boolean(v: &Value) -> Option<bool> {
         },
         Value::Object(o) => !o.is_empty(),
         Value::Function(_) => false,
+        Value::Json(_) => return boolean(&v.expand()),
     })
 }
 
 /// jsonata-js's `isNumeric`: a number that is not NaN; an infinite one is
 /// the D1001 error.
-pub(crate) fn is_numeric(v: &Value) -> R<bool> {
+pub(crate) fn is_numeric<'j>(v: &Value<'j>) -> R<bool> {
     match v {
         Value::Number(n) if n.is_nan() => Ok(false),
         Value::Number(n) if n.is_infinite() => Err(RawError::new("D1001").value(error_text(v))),
@@ -119,15 +120,18 @@ pub(crate) fn is_numeric(v: &Value) -> R<bool> {
 
 /// `fn.append`: concatenation where undefined is the identity and a
 /// non-array is a singleton.
-pub(crate) fn append(a: Value, b: Value) -> Value {
+pub(crate) fn append<'j>(a: Value<'j>, b: Value<'j>) -> Value<'j> {
     if b.is_undefined() {
         return a;
     }
     if a.is_undefined() {
         return b;
     }
+    let (a, b) = (a.expand_array(), b.expand_array());
     let mut items = match a {
-        Value::Array(x, _) => Rc::try_unwrap(x).unwrap_or_else(|x| (*x).clone()),
+        Value::Array(x, _) => Rc::try_unwrap(x)
+            .map(Items::into_vec)
+            .unwrap_or_else(|x| x.to_vec()),
         v => vec![v],
     };
     match b {
@@ -135,17 +139,31 @@ pub(crate) fn append(a: Value, b: Value) -> Value {
         v => items.push(v),
     }
     // Array.prototype.concat: the result is a plain array.
-    Value::Array(Rc::new(items), Flags::NONE)
+    Value::Array(Rc::new(Items(items)), Flags::NONE)
 }
 
-fn tuple_get(t: &Value, key: &str) -> Value {
+/// Adds a step's result to the step's output sequence, flattening arrays
+/// that were not built by a constructor.
+fn push_flat<'j>(out: &mut Vec<Value<'j>>, res: Value<'j>) {
+    match res {
+        Value::Array(a, f) if !f.has(Flags::CONS) => match Rc::try_unwrap(a).map(Items::into_vec) {
+            Ok(items) if out.is_empty() => *out = items,
+            Ok(items) => out.extend(items),
+            Err(a) => out.extend(a.iter().cloned()),
+        },
+        Value::Json(serde_json::Value::Array(a)) => out.extend(a.iter().map(Value::from_ref)),
+        v => out.push(v),
+    }
+}
+
+fn tuple_get<'j>(t: &Value<'j>, key: &str) -> Value<'j> {
     match t {
         Value::Object(o) => o.get(key).cloned().unwrap_or(Value::Undefined),
         _ => Value::Undefined,
     }
 }
 
-fn frame_from_tuple(env: &Rc<Frame>, tuple: &Value) -> Rc<Frame> {
+fn frame_from_tuple<'j>(env: &Rc<Frame<'j>>, tuple: &Value<'j>) -> Rc<Frame<'j>> {
     let frame = Frame::new(Some(env.clone()));
     if let Value::Object(o) = tuple {
         for (k, v) in o.iter() {
@@ -164,7 +182,12 @@ impl<'x, 'a> Evaluator<'x, 'a> {
         }
     }
 
-    pub fn eval(&mut self, expr: &Node, input: &Value, env: &Rc<Frame>) -> R<Value> {
+    pub fn eval<'j>(
+        &mut self,
+        expr: &Node,
+        input: &Value<'j>,
+        env: &Rc<Frame<'j>>,
+    ) -> R<Value<'j>> {
         self.depth += 1;
         self.steps += 1;
         if self.depth > self.env.max_depth {
@@ -189,7 +212,12 @@ impl<'x, 'a> Evaluator<'x, 'a> {
     /// unwrapping; kept out of `eval_inner` so each recursion level's
     /// stack frame stays small.
     #[inline(never)]
-    fn eval_kind(&mut self, expr: &Node, input: &Value, env: &Rc<Frame>) -> R<Value> {
+    fn eval_kind<'j>(
+        &mut self,
+        expr: &Node,
+        input: &Value<'j>,
+        env: &Rc<Frame<'j>>,
+    ) -> R<Value<'j>> {
         Ok(match &expr.kind {
             Kind::Path(steps) => self.eval_path(expr, steps, input, env)?,
             Kind::Binary(op, l, r) => self.eval_binary(expr, *op, l, r, input, env)?,
@@ -207,7 +235,7 @@ impl<'x, 'a> Evaluator<'x, 'a> {
                 }
             }
             Kind::ArrayCons(items) => {
-                let mut out: Vec<Value> = Vec::new();
+                let mut out: Vec<Value<'j>> = Vec::new();
                 for item in items {
                     let v = self.eval(item, input, env)?;
                     if v.is_undefined() {
@@ -216,7 +244,7 @@ impl<'x, 'a> Evaluator<'x, 'a> {
                     if matches!(item.kind, Kind::ArrayCons(_)) {
                         out.push(v);
                     } else {
-                        match v {
+                        match v.expand_array() {
                             Value::Array(a, _) => out.extend(a.iter().cloned()),
                             v => out.push(v),
                         }
@@ -227,7 +255,7 @@ impl<'x, 'a> Evaluator<'x, 'a> {
                 } else {
                     Flags::NONE
                 };
-                Value::Array(Rc::new(out), flags)
+                Value::Array(Rc::new(Items(out)), flags)
             }
             Kind::ObjectCons(pairs) => {
                 let g = Group {
@@ -319,7 +347,12 @@ impl<'x, 'a> Evaluator<'x, 'a> {
         })
     }
 
-    fn eval_inner(&mut self, expr: &Node, input: &Value, env: &Rc<Frame>) -> R<Value> {
+    fn eval_inner<'j>(
+        &mut self,
+        expr: &Node,
+        input: &Value<'j>,
+        env: &Rc<Frame<'j>>,
+    ) -> R<Value<'j>> {
         let mut result = self.eval_kind(expr, input, env)?;
         for stage in &expr.predicate {
             if let Stage::Filter(p) = stage {
@@ -350,7 +383,17 @@ impl<'x, 'a> Evaluator<'x, 'a> {
         Ok(result)
     }
 
-    pub fn lookup_var(&self, name: &str, env: &Rc<Frame>) -> Value {
+    /// Charges bulk work (items allocated, bytes built) to the step budget.
+    pub fn charge(&mut self, units: u64) -> R<()> {
+        self.steps = self.steps.saturating_add(units);
+        if self.steps > self.env.max_steps {
+            return Err(RawError::new("U1001")
+                .message("Expression evaluation timeout: Check for infinite loop"));
+        }
+        Ok(())
+    }
+
+    pub fn lookup_var<'j>(&self, name: &str, env: &Rc<Frame<'j>>) -> Value<'j> {
         if let Some(v) = env.lookup(name) {
             return v;
         }
@@ -367,21 +410,29 @@ impl<'x, 'a> Evaluator<'x, 'a> {
     }
 
     #[inline(never)]
-    fn eval_path(
+    fn eval_path<'j>(
         &mut self,
         expr: &Node,
         steps: &[Node],
-        input: &Value,
-        env: &Rc<Frame>,
-    ) -> R<Value> {
-        let mut input_seq: Value = match (steps.first().map(|s| &s.kind), input) {
+        input: &Value<'j>,
+        env: &Rc<Frame<'j>>,
+    ) -> R<Value<'j>> {
+        // A step's input is a sequence; a single non-array value stands for
+        // the singleton sequence holding it (saving two allocations per
+        // step on the common path), except where jsonata-js hands the
+        // sequence itself on: to a leading array constructor and to tuple
+        // streams.
+        let bare_ok = !steps.iter().any(|s| s.tuple) && !steps.first().is_some_and(|s| s.consarray);
+        let mut input_seq: Value<'j> = match (steps.first().map(|s| &s.kind), input) {
+            (Some(Kind::Variable(_)), v) if bare_ok && !v.is_array_like() => input.clone(),
             (Some(Kind::Variable(_)), _) => seq(vec![input.clone()]),
-            (_, Value::Array(..)) => input.clone(),
+            (_, v) if v.is_array_like() => input.expand_array(),
+            _ if bare_ok => input.clone(),
             _ => seq(vec![input.clone()]),
         };
-        let mut result = seq(Vec::new());
+        let mut result = Value::Undefined;
         let mut is_tuple = false;
-        let mut tuples: Option<Vec<Value>> = None;
+        let mut tuples: Option<Vec<Value<'j>>> = None;
         for (i, step) in steps.iter().enumerate() {
             if step.tuple {
                 is_tuple = true;
@@ -393,7 +444,9 @@ impl<'x, 'a> Evaluator<'x, 'a> {
             } else {
                 result = self.eval_step(step, &input_seq, env, i == steps.len() - 1)?;
             }
-            if !is_tuple && result.as_array().is_none_or(|a| a.is_empty()) {
+            if !is_tuple
+                && (result.is_undefined() || result.as_array().is_some_and(|a| a.is_empty()))
+            {
                 break;
             }
             if step.focus.is_none() {
@@ -403,7 +456,7 @@ impl<'x, 'a> Evaluator<'x, 'a> {
         let mut stream = None;
         if is_tuple {
             let t = Value::Array(
-                Rc::new(tuples.unwrap_or_default()),
+                Rc::new(Items(tuples.unwrap_or_default())),
                 Flags::SEQUENCE.with(Flags::TUPLE_STREAM),
             );
             if expr.tuple {
@@ -415,7 +468,8 @@ impl<'x, 'a> Evaluator<'x, 'a> {
         }
         if expr.keep_singleton_array {
             let f = result.flags();
-            if f.has(Flags::CONS) && !f.has(Flags::SEQUENCE) {
+            let bare = !result.is_undefined() && !result.is_array_like();
+            if bare || (f.has(Flags::CONS) && !f.has(Flags::SEQUENCE)) {
                 result = seq(vec![result]);
             }
             result = result.with_flags(Flags::KEEP_SINGLETON.with(Flags::SEQUENCE));
@@ -430,51 +484,82 @@ impl<'x, 'a> Evaluator<'x, 'a> {
     }
 
     #[inline(never)]
-    fn eval_step(&mut self, step: &Node, input: &Value, env: &Rc<Frame>, last: bool) -> R<Value> {
+    fn eval_step<'j>(
+        &mut self,
+        step: &Node,
+        input: &Value<'j>,
+        env: &Rc<Frame<'j>>,
+        last: bool,
+    ) -> R<Value<'j>> {
         if let Kind::Sort(_) = &step.kind {
             let mut r = self.eval_sort(step, input, env)?;
             r = self.eval_stages(&step.stages, r, env)?;
             return Ok(r);
         }
-        let items = input.members();
-        let mut results = Vec::with_capacity(items.len());
-        for item in &items {
+        // Iterate without copying the input sequence (the common case is a
+        // single item: one object navigated by name).
+        let owned;
+        let items: &[Value<'j>] = match input {
+            Value::Array(a, _) => a,
+            Value::Json(serde_json::Value::Array(_)) => {
+                owned = input.members();
+                &owned
+            }
+            v => std::slice::from_ref(v),
+        };
+        let mut out = Vec::new();
+        let mut count = 0;
+        let mut first: Option<Value<'j>> = None;
+        for item in items {
             let mut res = self.eval(step, item, env)?;
             for stage in &step.stages {
                 if let Stage::Filter(p) = stage {
                     res = self.eval_filter(p, res, env)?;
                 }
             }
-            if !res.is_undefined() {
-                results.push(res);
+            if res.is_undefined() {
+                continue;
             }
+            count += 1;
+            if count == 1 && last {
+                // Held back: a lone non-sequence array on the last step is
+                // the result as it is (not flattened).
+                first = Some(res);
+                continue;
+            }
+            if let Some(f) = first.take() {
+                push_flat(&mut out, f);
+            }
+            push_flat(&mut out, res);
         }
-        if last && results.len() == 1 {
-            if let Value::Array(_, f) = &results[0] {
-                if !f.has(Flags::SEQUENCE) {
-                    return Ok(results.pop().unwrap_or(Value::Undefined));
-                }
+        if let Some(f) = first {
+            if f.is_array_like() && !f.flags().has(Flags::SEQUENCE) {
+                return Ok(f);
             }
+            push_flat(&mut out, f);
         }
-        let mut out = Vec::with_capacity(results.len());
-        for res in results {
-            match res {
-                Value::Array(a, f) if !f.has(Flags::CONS) => out.extend(a.iter().cloned()),
-                v => out.push(v),
-            }
+        // A single plain value is its own singleton sequence (see
+        // `eval_path`).
+        if out.len() == 1 && !out[0].is_array_like() {
+            return Ok(out.pop().unwrap_or(Value::Undefined));
         }
         Ok(seq(out))
     }
 
     #[inline(never)]
-    fn eval_stages(&mut self, stages: &[Stage], input: Value, env: &Rc<Frame>) -> R<Value> {
+    fn eval_stages<'j>(
+        &mut self,
+        stages: &[Stage],
+        input: Value<'j>,
+        env: &Rc<Frame<'j>>,
+    ) -> R<Value<'j>> {
         let mut result = input;
         for stage in stages {
             match stage {
                 Stage::Filter(p) => result = self.eval_filter(p, result, env)?,
                 Stage::Index(name) => {
                     let f = result.flags();
-                    let items: Vec<Value> = result
+                    let items: Vec<Value<'j>> = result
                         .members()
                         .into_iter()
                         .enumerate()
@@ -487,7 +572,7 @@ impl<'x, 'a> Evaluator<'x, 'a> {
                             v => v,
                         })
                         .collect();
-                    result = Value::Array(Rc::new(items), f);
+                    result = Value::Array(Rc::new(Items(items)), f);
                 }
             }
         }
@@ -495,22 +580,23 @@ impl<'x, 'a> Evaluator<'x, 'a> {
     }
 
     #[inline(never)]
-    fn eval_tuple_step(
+    fn eval_tuple_step<'j>(
         &mut self,
         step: &Node,
-        input: &Value,
-        tuples: Option<Vec<Value>>,
-        env: &Rc<Frame>,
-    ) -> R<Vec<Value>> {
+        input: &Value<'j>,
+        tuples: Option<Vec<Value<'j>>>,
+        env: &Rc<Frame<'j>>,
+    ) -> R<Vec<Value<'j>>> {
         if let Kind::Sort(_) = &step.kind {
             let result = match tuples {
                 Some(t) => {
-                    let v = Value::Array(Rc::new(t), Flags::SEQUENCE.with(Flags::TUPLE_STREAM));
+                    let v =
+                        Value::Array(Rc::new(Items(t)), Flags::SEQUENCE.with(Flags::TUPLE_STREAM));
                     self.eval_sort(step, &v, env)?
                 }
                 None => {
                     let sorted = self.eval_sort(step, input, env)?;
-                    let items: Vec<Value> = sorted
+                    let items: Vec<Value<'j>> = sorted
                         .members()
                         .into_iter()
                         .enumerate()
@@ -523,7 +609,10 @@ impl<'x, 'a> Evaluator<'x, 'a> {
                             Value::object(o)
                         })
                         .collect();
-                    Value::Array(Rc::new(items), Flags::SEQUENCE.with(Flags::TUPLE_STREAM))
+                    Value::Array(
+                        Rc::new(Items(items)),
+                        Flags::SEQUENCE.with(Flags::TUPLE_STREAM),
+                    )
                 }
             };
             let r = self.eval_stages(&step.stages, result, env)?;
@@ -549,8 +638,8 @@ impl<'x, 'a> Evaluator<'x, 'a> {
                 continue;
             }
             let is_stream = res.flags().has(Flags::TUPLE_STREAM);
-            let res_items = match &res {
-                Value::Array(a, _) => a.as_ref().clone(),
+            let res_items = match &res.expand_array() {
+                Value::Array(a, _) => a.to_vec(),
                 v => vec![v.clone()],
             };
             let Value::Object(base) = tuple else { continue };
@@ -581,13 +670,21 @@ impl<'x, 'a> Evaluator<'x, 'a> {
                 result.push(Value::object(t));
             }
         }
-        let v = Value::Array(Rc::new(result), Flags::SEQUENCE.with(Flags::TUPLE_STREAM));
+        let v = Value::Array(
+            Rc::new(Items(result)),
+            Flags::SEQUENCE.with(Flags::TUPLE_STREAM),
+        );
         let r = self.eval_stages(&step.stages, v, env)?;
         Ok(r.members())
     }
 
     #[inline(never)]
-    fn eval_filter(&mut self, predicate: &Node, input: Value, env: &Rc<Frame>) -> R<Value> {
+    fn eval_filter<'j>(
+        &mut self,
+        predicate: &Node,
+        input: Value<'j>,
+        env: &Rc<Frame<'j>>,
+    ) -> R<Value<'j>> {
         let is_tuple = input.flags().has(Flags::TUPLE_STREAM);
         let out_flags = if is_tuple {
             Flags::SEQUENCE.with(Flags::TUPLE_STREAM)
@@ -596,7 +693,7 @@ impl<'x, 'a> Evaluator<'x, 'a> {
         };
         let items = match &input {
             Value::Array(a, _) => a.clone(),
-            v => Rc::new(v.members()),
+            v => Rc::new(Items(v.members())),
         };
         let mut results = Vec::new();
         if let Kind::Num(n) = predicate.kind {
@@ -606,13 +703,13 @@ impl<'x, 'a> Evaluator<'x, 'a> {
             }
             if index >= 0.0 {
                 if let Some(item) = items.get(index as usize) {
-                    if let Value::Array(..) = item {
+                    if item.is_array_like() {
                         return Ok(item.clone());
                     }
                     results.push(item.clone());
                 }
             }
-            return Ok(Value::Array(Rc::new(results), out_flags));
+            return Ok(Value::Array(Rc::new(Items(results)), out_flags));
         }
         let len = items.len() as f64;
         for (index, item) in items.iter().enumerate() {
@@ -621,7 +718,7 @@ impl<'x, 'a> Evaluator<'x, 'a> {
             } else {
                 (item.clone(), env.clone())
             };
-            let res = self.eval(predicate, &context, &frame)?;
+            let res = self.eval(predicate, &context, &frame)?.expand_array();
             let nums: Option<Vec<f64>> = match &res {
                 Value::Number(_) if is_numeric(&res)? => Some(vec![res.as_f64().unwrap_or(0.0)]),
                 Value::Array(a, _)
@@ -645,26 +742,26 @@ impl<'x, 'a> Evaluator<'x, 'a> {
                 results.push(item.clone());
             }
         }
-        Ok(Value::Array(Rc::new(results), out_flags))
+        Ok(Value::Array(Rc::new(Items(results)), out_flags))
     }
 
     #[inline(never)]
-    fn eval_wildcard(&mut self, input: &Value) -> Value {
+    fn eval_wildcard<'j>(&mut self, input: &Value<'j>) -> Value<'j> {
         let input = match input {
-            Value::Array(a, f) if f.has(Flags::OUTER_WRAPPER) && !a.is_empty() => a[0].clone(),
-            v => v.clone(),
+            Value::Array(a, f) if f.has(Flags::OUTER_WRAPPER) && !a.is_empty() => a[0].expand(),
+            v => v.expand(),
         };
         // JavaScript's Object.keys also lists an array's indexes, so `*`
         // over an array yields its (flattened) members.
-        let members: Vec<Value> = match &input {
+        let members: Vec<Value<'j>> = match &input {
             Value::Object(o) => o.values().cloned().collect(),
-            Value::Array(a, _) => a.as_ref().clone(),
+            Value::Array(a, _) => a.to_vec(),
             _ => Vec::new(),
         };
         let mut out = Vec::new();
         let mut plain = false;
         for v in members {
-            if let Value::Array(..) = v {
+            if v.is_array_like() {
                 flatten(&v, &mut out);
                 plain = true;
             } else {
@@ -675,21 +772,21 @@ impl<'x, 'a> Evaluator<'x, 'a> {
         // evaluate() does not unwrap; a wildcard that only pushed keeps
         // its sequence.
         Value::Array(
-            Rc::new(out),
+            Rc::new(Items(out)),
             if plain { Flags::NONE } else { Flags::SEQUENCE },
         )
     }
 
     #[inline(never)]
-    fn eval_binary(
+    fn eval_binary<'j>(
         &mut self,
         expr: &Node,
         op: BinOp,
         l: &Node,
         r: &Node,
-        input: &Value,
-        env: &Rc<Frame>,
-    ) -> R<Value> {
+        input: &Value<'j>,
+        env: &Rc<Frame<'j>>,
+    ) -> R<Value<'j>> {
         let lhs = self.eval(l, input, env)?;
         let wrap = |e: RawError| e.pos(expr.position).token(op.symbol());
         if matches!(op, BinOp::And | BinOp::Or) {
@@ -731,8 +828,9 @@ impl<'x, 'a> Evaluator<'x, 'a> {
                 Ok(Value::Bool(if op == BinOp::Eq { eq } else { !eq }))
             }
             BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
-                let comparable =
-                    |v: &Value| matches!(v, Value::Undefined | Value::String(_) | Value::Number(_));
+                let comparable = |v: &Value<'j>| {
+                    matches!(v, Value::Undefined | Value::String(_) | Value::Number(_))
+                };
                 if !comparable(&lhs) || !comparable(&rhs) {
                     let bad = if matches!(lhs, Value::String(_) | Value::Number(_)) {
                         &rhs
@@ -777,21 +875,23 @@ impl<'x, 'a> Evaluator<'x, 'a> {
                 } else {
                     functions::to_string(&rhs).map_err(wrap)?
                 };
+                // Doubling a string is one step; its length is charged so
+                // that repeated doubling runs out of budget, not memory.
+                self.charge(((a.len() + b.len()) / 16) as u64)?;
                 Ok(Value::string(a + &b))
             }
             BinOp::In => {
                 if lhs.is_undefined() || rhs.is_undefined() {
                     return Ok(Value::Bool(false));
                 }
-                let found = match &rhs {
+                let found = match &rhs.expand_array() {
                     Value::Array(a, _) => a.iter().any(|x| deep_equal(x, &lhs)),
                     v => deep_equal(v, &lhs),
                 };
                 Ok(Value::Bool(found))
             }
             BinOp::Range => {
-                let int =
-                    |v: &Value| matches!(v, Value::Number(n) if n.fract() == 0.0 && n.is_finite());
+                let int = |v: &Value<'j>| matches!(v, Value::Number(n) if n.fract() == 0.0 && n.is_finite());
                 if !lhs.is_undefined() && !int(&lhs) {
                     return Err(wrap(RawError::new("T2003").value(error_text(&lhs))));
                 }
@@ -810,7 +910,10 @@ impl<'x, 'a> Evaluator<'x, 'a> {
                         RawError::new("D2014").value(error_text(&Value::Number(size))),
                     ));
                 }
-                let items: Vec<Value> = (0..size as i64)
+                // Building a large sequence is work the step count alone
+                // would not see (one step can allocate ten million items).
+                self.charge(size as u64)?;
+                let items: Vec<Value<'j>> = (0..size as i64)
                     .map(|i| Value::Number(a + i as f64))
                     .collect();
                 Ok(seq(items))
@@ -820,7 +923,12 @@ impl<'x, 'a> Evaluator<'x, 'a> {
     }
 
     #[inline(never)]
-    pub fn eval_group(&mut self, g: &Group, input: Value, env: &Rc<Frame>) -> R<Value> {
+    pub fn eval_group<'j>(
+        &mut self,
+        g: &Group,
+        input: Value<'j>,
+        env: &Rc<Frame<'j>>,
+    ) -> R<Value<'j>> {
         let reduce = input.flags().has(Flags::TUPLE_STREAM);
         let mut items = input.members();
         if !matches!(input, Value::Array(..)) && input.is_undefined() {
@@ -830,7 +938,7 @@ impl<'x, 'a> Evaluator<'x, 'a> {
             items.push(Value::Undefined);
         }
         // key -> (data, pair index), in first-seen order
-        let mut groups: indexmap::IndexMap<String, (Value, usize)> = indexmap::IndexMap::new();
+        let mut groups: indexmap::IndexMap<String, (Value<'j>, usize)> = indexmap::IndexMap::new();
         for item in &items {
             let frame = if reduce {
                 frame_from_tuple(env, item)
@@ -890,7 +998,12 @@ impl<'x, 'a> Evaluator<'x, 'a> {
     }
 
     #[inline(never)]
-    fn eval_sort(&mut self, step: &Node, input: &Value, env: &Rc<Frame>) -> R<Value> {
+    fn eval_sort<'j>(
+        &mut self,
+        step: &Node,
+        input: &Value<'j>,
+        env: &Rc<Frame<'j>>,
+    ) -> R<Value<'j>> {
         let Kind::Sort(terms) = &step.kind else {
             return Ok(input.clone());
         };
@@ -899,7 +1012,7 @@ impl<'x, 'a> Evaluator<'x, 'a> {
         if items.len() <= 1 {
             return Ok(input.clone());
         }
-        let mut keys: Vec<Vec<Value>> = Vec::with_capacity(items.len());
+        let mut keys: Vec<Vec<Value<'j>>> = Vec::with_capacity(items.len());
         for item in &items {
             let (ctx, frame) = if is_tuple {
                 (tuple_get(item, "@"), frame_from_tuple(env, item))
@@ -926,7 +1039,7 @@ impl<'x, 'a> Evaluator<'x, 'a> {
                     (Value::Number(x), Value::Number(y)) => x.partial_cmp(y).unwrap_or(Equal),
                     (Value::String(x), Value::String(y)) => utf16_cmp(x, y),
                     (x, y) => {
-                        let ok = |v: &Value| matches!(v, Value::String(_) | Value::Number(_));
+                        let ok = |v: &Value<'j>| matches!(v, Value::String(_) | Value::Number(_));
                         if err.is_none() {
                             err = Some(if !ok(x) || !ok(y) {
                                 let bad = if ok(x) { y } else { x };
@@ -952,24 +1065,24 @@ impl<'x, 'a> Evaluator<'x, 'a> {
         if let Some(e) = err {
             return Err(e);
         }
-        let out: Vec<Value> = idx.into_iter().map(|i| items[i].clone()).collect();
+        let out: Vec<Value<'j>> = idx.into_iter().map(|i| items[i].clone()).collect();
         let flags = if is_tuple {
             Flags::SEQUENCE.with(Flags::TUPLE_STREAM)
         } else {
             Flags::SEQUENCE
         };
-        Ok(Value::Array(Rc::new(out), flags))
+        Ok(Value::Array(Rc::new(Items(out)), flags))
     }
 
     #[inline(never)]
-    fn eval_apply(
+    fn eval_apply<'j>(
         &mut self,
         expr: &Node,
         l: &Node,
         r: &Node,
-        input: &Value,
-        env: &Rc<Frame>,
-    ) -> R<Value> {
+        input: &Value<'j>,
+        env: &Rc<Frame<'j>>,
+    ) -> R<Value<'j>> {
         let lhs = self.eval(l, input, env)?;
         if let Kind::Function(procedure, args) = &r.kind {
             return self.eval_function(r, procedure, args, input, env, Some(lhs));
@@ -987,15 +1100,15 @@ impl<'x, 'a> Evaluator<'x, 'a> {
     }
 
     #[inline(never)]
-    fn eval_function(
+    fn eval_function<'j>(
         &mut self,
         expr: &Node,
         procedure: &Node,
         args: &[Node],
-        input: &Value,
-        env: &Rc<Frame>,
-        context: Option<Value>,
-    ) -> R<Value> {
+        input: &Value<'j>,
+        env: &Rc<Frame<'j>>,
+        context: Option<Value<'j>>,
+    ) -> R<Value<'j>> {
         let proc_ = self.eval(procedure, input, env)?;
         let proc_name = proc_name(procedure);
         if proc_.is_undefined() {
@@ -1031,14 +1144,14 @@ impl<'x, 'a> Evaluator<'x, 'a> {
     }
 
     #[inline(never)]
-    fn eval_partial(
+    fn eval_partial<'j>(
         &mut self,
         expr: &Node,
         procedure: &Node,
         args: &[Option<Node>],
-        input: &Value,
-        env: &Rc<Frame>,
-    ) -> R<Value> {
+        input: &Value<'j>,
+        env: &Rc<Frame<'j>>,
+    ) -> R<Value<'j>> {
         let mut evaluated = Vec::with_capacity(args.len());
         for a in args {
             evaluated.push(match a {
@@ -1069,14 +1182,14 @@ impl<'x, 'a> Evaluator<'x, 'a> {
     }
 
     /// Applies a function and runs the tail-call trampoline.
-    pub fn apply(
+    pub fn apply<'j>(
         &mut self,
-        proc_: &Value,
-        args: Vec<Value>,
-        input: &Value,
-        env: &Rc<Frame>,
+        proc_: &Value<'j>,
+        args: Vec<Value<'j>>,
+        input: &Value<'j>,
+        env: &Rc<Frame<'j>>,
         site: &CallSite,
-    ) -> R<Value> {
+    ) -> R<Value<'j>> {
         let mut result = self.apply_inner(proc_, args, input, env, site)?;
         while let Value::Function(f) = &result {
             let Function::Lambda(lam) = &**f else { break };
@@ -1102,14 +1215,14 @@ impl<'x, 'a> Evaluator<'x, 'a> {
         Ok(result)
     }
 
-    fn apply_inner(
+    fn apply_inner<'j>(
         &mut self,
-        proc_: &Value,
-        args: Vec<Value>,
-        input: &Value,
-        env: &Rc<Frame>,
+        proc_: &Value<'j>,
+        args: Vec<Value<'j>>,
+        input: &Value<'j>,
+        env: &Rc<Frame<'j>>,
         site: &CallSite,
-    ) -> R<Value> {
+    ) -> R<Value<'j>> {
         let r = self.apply_unchecked(proc_, args, input, env);
         r.map_err(|mut e| {
             if e.token.is_none() {
@@ -1123,13 +1236,13 @@ impl<'x, 'a> Evaluator<'x, 'a> {
     }
 
     #[inline(never)]
-    fn apply_unchecked(
+    fn apply_unchecked<'j>(
         &mut self,
-        proc_: &Value,
-        args: Vec<Value>,
-        input: &Value,
-        env: &Rc<Frame>,
-    ) -> R<Value> {
+        proc_: &Value<'j>,
+        args: Vec<Value<'j>>,
+        input: &Value<'j>,
+        env: &Rc<Frame<'j>>,
+    ) -> R<Value<'j>> {
         let Value::Function(f) = proc_ else {
             return Err(RawError::new("T1006"));
         };
@@ -1146,13 +1259,23 @@ impl<'x, 'a> Evaluator<'x, 'a> {
                 self.eval(&lam.def.body, &lam.input, &frame)
             }
             Function::Builtin(b) => {
+                // Functions see borrowed containers as their own arrays and
+                // objects (one level); these few need no expansion.
                 let args = b.signature().validate(&args, input)?;
+                let args = if matches!(
+                    b.name,
+                    "exists" | "type" | "string" | "lookup" | "boolean" | "not" | "clone"
+                ) {
+                    args
+                } else {
+                    args.iter().map(Value::expand).collect()
+                };
                 (b.imp)(self, &args, input, env)
             }
             Function::Host(i) => self.call_host(*i, args, input),
             Function::Partial(func, bound) => {
                 let mut supplied = args.into_iter();
-                let full: Vec<Value> = bound
+                let full: Vec<Value<'j>> = bound
                     .iter()
                     .map(|b| match b {
                         Some(v) => v.clone(),
@@ -1184,7 +1307,7 @@ impl<'x, 'a> Evaluator<'x, 'a> {
     }
 
     #[inline(never)]
-    fn call_host(&mut self, i: usize, args: Vec<Value>, input: &Value) -> R<Value> {
+    fn call_host<'j>(&mut self, i: usize, args: Vec<Value<'j>>, input: &Value<'j>) -> R<Value<'j>> {
         let args = match &self.env.natives[i].signature {
             Some(sig) => sig.validate(&args, input)?,
             None => args,
@@ -1202,7 +1325,7 @@ impl<'x, 'a> Evaluator<'x, 'a> {
 
     /// How many arguments a function takes, for passing `(value, index,
     /// array)` to higher-order callbacks.
-    pub fn arity(&self, f: &Value) -> usize {
+    pub fn arity<'j>(&self, f: &Value<'j>) -> usize {
         let Value::Function(f) = f else { return 0 };
         match &**f {
             Function::Lambda(l) => l.def.params.len(),
@@ -1222,13 +1345,13 @@ impl<'x, 'a> Evaluator<'x, 'a> {
     }
 
     #[inline(never)]
-    fn transform(
+    fn transform<'j>(
         &mut self,
         def: &TransformDef,
-        env: &Rc<Frame>,
+        env: &Rc<Frame<'j>>,
         pos: usize,
-        obj: Value,
-    ) -> R<Value> {
+        obj: Value<'j>,
+    ) -> R<Value<'j>> {
         if obj.is_undefined() {
             return Ok(Value::Undefined);
         }
@@ -1252,7 +1375,7 @@ impl<'x, 'a> Evaluator<'x, 'a> {
         // rebuilds the path to the matched object, and `renamed` maps a
         // rebuilt object's old identity to its new value so that later
         // matches (ancestors of earlier ones) see earlier updates.
-        let mut renamed: Vec<(*const Object, Value)> = Vec::new();
+        let mut renamed: Vec<(*const Object<'j>, Value<'j>)> = Vec::new();
         for m in matches {
             let Value::Object(orig) = &m else { continue };
             let mut current = Value::Object(orig.clone());
@@ -1269,6 +1392,7 @@ impl<'x, 'a> Evaluator<'x, 'a> {
                 Value::Object(o) => (**o).clone(),
                 _ => continue,
             };
+            let update = update.expand();
             if !update.is_undefined() {
                 let Value::Object(u) = &update else {
                     return Err(RawError::new("T2011")
@@ -1306,12 +1430,12 @@ impl<'x, 'a> Evaluator<'x, 'a> {
     }
 }
 
-fn replace_object(
-    v: &Value,
-    target: *const Object,
-    new_val: &Value,
-    renamed: &mut Vec<(*const Object, Value)>,
-) -> Value {
+fn replace_object<'j>(
+    v: &Value<'j>,
+    target: *const Object<'j>,
+    new_val: &Value<'j>,
+    renamed: &mut Vec<(*const Object<'j>, Value<'j>)>,
+) -> Value<'j> {
     match v {
         Value::Object(o) => {
             if Rc::as_ptr(o) == target {
@@ -1337,7 +1461,7 @@ fn replace_object(
         }
         Value::Array(a, f) => {
             let mut changed = false;
-            let items: Vec<Value> = a
+            let items: Vec<Value<'j>> = a
                 .iter()
                 .map(|x| {
                     let y = replace_object(x, target, new_val, renamed);
@@ -1348,7 +1472,7 @@ fn replace_object(
                 })
                 .collect();
             if changed {
-                Value::Array(Rc::new(items), *f)
+                Value::Array(Rc::new(Items(items)), *f)
             } else {
                 v.clone()
             }
@@ -1357,7 +1481,7 @@ fn replace_object(
     }
 }
 
-fn ptr_same(a: &Value, b: &Value) -> bool {
+fn ptr_same<'j>(a: &Value<'j>, b: &Value<'j>) -> bool {
     match (a, b) {
         (Value::Object(x), Value::Object(y)) => Rc::ptr_eq(x, y),
         (Value::Array(x, _), Value::Array(y, _)) => Rc::ptr_eq(x, y),
@@ -1376,7 +1500,7 @@ fn proc_name(procedure: &Node) -> Option<String> {
     }
 }
 
-fn reduce_tuple_stream(v: &Value) -> Value {
+fn reduce_tuple_stream<'j>(v: &Value<'j>) -> Value<'j> {
     let Value::Array(items, _) = v else {
         return v.clone();
     };
@@ -1397,14 +1521,36 @@ fn reduce_tuple_stream(v: &Value) -> Value {
 
 /// `fn.lookup`: a field of an object, or of every object in an array
 /// (flattening one level).
-pub(crate) fn lookup(input: &Value, key: &str) -> Value {
+pub(crate) fn lookup<'j>(input: &Value<'j>, key: &str) -> Value<'j> {
     match input {
+        // Borrowed data is read in place: a field of a large object is
+        // reached without copying its siblings.
+        Value::Json(serde_json::Value::Object(o)) => {
+            o.get(key).map(Value::from_ref).unwrap_or(Value::Undefined)
+        }
+        Value::Json(serde_json::Value::Array(a)) => {
+            let mut out = Vec::new();
+            for item in a {
+                match lookup(&Value::from_ref(item), key) {
+                    Value::Undefined => {}
+                    Value::Array(x, _) => out.extend(x.iter().cloned()),
+                    Value::Json(serde_json::Value::Array(x)) => {
+                        out.extend(x.iter().map(Value::from_ref))
+                    }
+                    v => out.push(v),
+                }
+            }
+            seq(out)
+        }
         Value::Array(a, _) => {
             let mut out = Vec::new();
             for item in a.iter() {
                 match lookup(item, key) {
                     Value::Undefined => {}
                     Value::Array(x, _) => out.extend(x.iter().cloned()),
+                    Value::Json(serde_json::Value::Array(x)) => {
+                        out.extend(x.iter().map(Value::from_ref))
+                    }
                     v => out.push(v),
                 }
             }
@@ -1415,15 +1561,29 @@ pub(crate) fn lookup(input: &Value, key: &str) -> Value {
     }
 }
 
-fn flatten(v: &Value, out: &mut Vec<Value>) {
+/// Recursion over data depth continues on heap stack segments when the
+/// thread's stack runs low (values can nest arbitrarily deep).
+fn flatten<'j>(v: &Value<'j>, out: &mut Vec<Value<'j>>) {
+    stacker::maybe_grow(64 * 1024, 1024 * 1024, || flatten_inner(v, out))
+}
+
+fn flatten_inner<'j>(v: &Value<'j>, out: &mut Vec<Value<'j>>) {
     match v {
+        Value::Json(_) if v.is_array_like() => v.members().iter().for_each(|x| flatten(x, out)),
         Value::Array(a, _) => a.iter().for_each(|x| flatten(x, out)),
         v => out.push(v.clone()),
     }
 }
 
-fn descendants(v: &Value, out: &mut Vec<Value>) {
+/// Recursion over data depth continues on heap stack segments when the
+/// thread's stack runs low (values can nest arbitrarily deep).
+fn descendants<'j>(v: &Value<'j>, out: &mut Vec<Value<'j>>) {
+    stacker::maybe_grow(64 * 1024, 1024 * 1024, || descendants_inner(v, out))
+}
+
+fn descendants_inner<'j>(v: &Value<'j>, out: &mut Vec<Value<'j>>) {
     match v {
+        Value::Json(_) => descendants(&v.expand(), out),
         Value::Array(a, _) => a.iter().for_each(|x| descendants(x, out)),
         Value::Object(o) => {
             out.push(v.clone());
@@ -1456,13 +1616,13 @@ pub(crate) fn utf16_of_byte(s: &str, b: usize) -> usize {
 
 /// One regex match object `{match, start, end, groups, next}` from UTF-16
 /// offset `from`, as jsonata-js's regex closure returns.
-pub(crate) fn regex_match(
+pub(crate) fn regex_match<'j>(
     re: &Arc<RegexLit>,
     s: &Rc<str>,
     from: usize,
     pos: usize,
     check_empty: bool,
-) -> R<Value> {
+) -> R<Value<'j>> {
     let start_byte = byte_of_utf16(s, from);
     let Some(m) = re.regex.find_from(s, start_byte).next() else {
         return Ok(Value::Undefined);
@@ -1479,7 +1639,7 @@ pub(crate) fn regex_match(
     let end = utf16_of_byte(s, r.end);
     o.insert("start".into(), Value::Number(start as f64));
     o.insert("end".into(), Value::Number(end as f64));
-    let groups: Vec<Value> = (1..m.captures.len() + 1)
+    let groups: Vec<Value<'j>> = (1..m.captures.len() + 1)
         .map(|i| match m.group(i) {
             Some(g) => Value::str(&s[g]),
             None => Value::str(""),
@@ -1499,7 +1659,7 @@ pub(crate) fn regex_match(
     Ok(Value::object(o))
 }
 
-fn regex_next(re: &Arc<RegexLit>, s: &Rc<str>, from: usize, pos: usize) -> R<Value> {
+fn regex_next<'j>(re: &Arc<RegexLit>, s: &Rc<str>, from: usize, pos: usize) -> R<Value<'j>> {
     if from >= s.encode_utf16().count() {
         return Ok(Value::Undefined);
     }

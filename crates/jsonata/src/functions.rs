@@ -15,11 +15,12 @@ use crate::error::RawError;
 use crate::eval::{append, boolean, lookup, utf16_cmp, CallSite, Evaluator, Frame, R};
 use crate::signature::Signature;
 use crate::value::{
-    deep_clone, deep_equal, error_text, js_number_string, stringify, to_precision_15, Flags,
+    deep_clone, deep_equal, error_text, js_number_string, stringify, to_precision_15, Flags, Items,
     Object, Value,
 };
 
-type Imp = fn(&mut Evaluator<'_, '_>, &[Value], &Value, &Rc<Frame>) -> R<Value>;
+type Imp =
+    for<'j> fn(&mut Evaluator<'_, '_>, &[Value<'j>], &Value<'j>, &Rc<Frame<'j>>) -> R<Value<'j>>;
 
 pub(crate) struct Builtin {
     pub name: &'static str,
@@ -159,24 +160,24 @@ static BUILTINS: &[Builtin] = &[
     b!("millis", "<:n>", f_millis),
 ];
 
-fn arg(args: &[Value], i: usize) -> Value {
+fn arg<'j>(args: &[Value<'j>], i: usize) -> Value<'j> {
     args.get(i).cloned().unwrap_or(Value::Undefined)
 }
 
-fn num(v: &Value) -> f64 {
+fn num<'j>(v: &Value<'j>) -> f64 {
     v.as_f64().unwrap_or(f64::NAN)
 }
 
-fn numbers(v: &Value) -> Vec<f64> {
+fn numbers<'j>(v: &Value<'j>) -> Vec<f64> {
     v.members().iter().map(num).collect()
 }
 
 /// `$string`'s conversion (also used by `&`).
-pub(crate) fn to_string(v: &Value) -> R<String> {
+pub(crate) fn to_string<'j>(v: &Value<'j>) -> R<String> {
     to_string_pretty(v, false)
 }
 
-fn to_string_pretty(v: &Value, pretty: bool) -> R<String> {
+fn to_string_pretty<'j>(v: &Value<'j>, pretty: bool) -> R<String> {
     Ok(match v {
         Value::String(s) => s.to_string(),
         Value::Function(_) => String::new(),
@@ -205,7 +206,13 @@ fn round_noise(n: f64) -> f64 {
 
 /// The first infinite or NaN number inside a value: JSON.stringify's
 /// replacer meets it through `isNumeric`, which raises D1001.
-fn non_finite(v: &Value) -> Option<Value> {
+/// Recursion over data depth continues on heap stack segments when the
+/// thread's stack runs low (values can nest arbitrarily deep).
+fn non_finite<'j>(v: &Value<'j>) -> Option<Value<'j>> {
+    stacker::maybe_grow(64 * 1024, 1024 * 1024, || non_finite_inner(v))
+}
+
+fn non_finite_inner<'j>(v: &Value<'j>) -> Option<Value<'j>> {
     match v {
         Value::Number(n) if !n.is_finite() => Some(v.clone()),
         Value::Array(a, _) => a.iter().find_map(non_finite),
@@ -214,7 +221,7 @@ fn non_finite(v: &Value) -> Option<Value> {
     }
 }
 
-fn f_sum(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+fn f_sum<'j>(_: &mut Evaluator, a: &[Value<'j>], _: &Value<'j>, _: &Rc<Frame<'j>>) -> R<Value<'j>> {
     let v = arg(a, 0);
     if v.is_undefined() {
         return Ok(Value::Undefined);
@@ -222,7 +229,12 @@ fn f_sum(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
     Ok(Value::Number(numbers(&v).iter().sum()))
 }
 
-fn f_count(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+fn f_count<'j>(
+    _: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    _: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     let v = arg(a, 0);
     Ok(Value::Number(if v.is_undefined() {
         0.0
@@ -231,7 +243,7 @@ fn f_count(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value>
     }))
 }
 
-fn f_max(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+fn f_max<'j>(_: &mut Evaluator, a: &[Value<'j>], _: &Value<'j>, _: &Rc<Frame<'j>>) -> R<Value<'j>> {
     let n = numbers(&arg(a, 0));
     if n.is_empty() {
         return Ok(Value::Undefined);
@@ -241,7 +253,7 @@ fn f_max(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
     ))
 }
 
-fn f_min(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+fn f_min<'j>(_: &mut Evaluator, a: &[Value<'j>], _: &Value<'j>, _: &Rc<Frame<'j>>) -> R<Value<'j>> {
     let n = numbers(&arg(a, 0));
     if n.is_empty() {
         return Ok(Value::Undefined);
@@ -249,7 +261,12 @@ fn f_min(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
     Ok(Value::Number(n.into_iter().fold(f64::INFINITY, f64::min)))
 }
 
-fn f_average(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+fn f_average<'j>(
+    _: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    _: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     let n = numbers(&arg(a, 0));
     if n.is_empty() {
         return Ok(Value::Undefined);
@@ -257,7 +274,12 @@ fn f_average(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Valu
     Ok(Value::Number(n.iter().sum::<f64>() / n.len() as f64))
 }
 
-fn f_string(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+fn f_string<'j>(
+    _: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    _: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     let v = arg(a, 0);
     if v.is_undefined() {
         return Ok(Value::Undefined);
@@ -270,7 +292,12 @@ fn chars_of(s: &str) -> Vec<char> {
     s.chars().collect()
 }
 
-fn f_substring(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+fn f_substring<'j>(
+    _: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    _: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     let Value::String(s) = arg(a, 0) else {
         return Ok(Value::Undefined);
     };
@@ -309,7 +336,12 @@ fn f_substring(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Va
     Ok(Value::string(slice(start, len)))
 }
 
-fn f_substring_before(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+fn f_substring_before<'j>(
+    _: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    _: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     let Value::String(s) = arg(a, 0) else {
         return Ok(Value::Undefined);
     };
@@ -322,7 +354,12 @@ fn f_substring_before(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) 
     })
 }
 
-fn f_substring_after(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+fn f_substring_after<'j>(
+    _: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    _: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     let Value::String(s) = arg(a, 0) else {
         return Ok(Value::Undefined);
     };
@@ -335,28 +372,48 @@ fn f_substring_after(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -
     })
 }
 
-fn f_lowercase(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+fn f_lowercase<'j>(
+    _: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    _: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     Ok(match arg(a, 0) {
         Value::String(s) => Value::string(s.to_lowercase()),
         _ => Value::Undefined,
     })
 }
 
-fn f_uppercase(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+fn f_uppercase<'j>(
+    _: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    _: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     Ok(match arg(a, 0) {
         Value::String(s) => Value::string(s.to_uppercase()),
         _ => Value::Undefined,
     })
 }
 
-fn f_length(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+fn f_length<'j>(
+    _: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    _: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     Ok(match arg(a, 0) {
         Value::String(s) => Value::Number(s.chars().count() as f64),
         _ => Value::Undefined,
     })
 }
 
-fn f_trim(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+fn f_trim<'j>(
+    _: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    _: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     let Value::String(s) = arg(a, 0) else {
         return Ok(Value::Undefined);
     };
@@ -378,7 +435,7 @@ fn f_trim(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> 
     Ok(Value::str(out))
 }
 
-fn f_pad(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+fn f_pad<'j>(_: &mut Evaluator, a: &[Value<'j>], _: &Value<'j>, _: &Rc<Frame<'j>>) -> R<Value<'j>> {
     let Value::String(s) = arg(a, 0) else {
         return Ok(Value::Undefined);
     };
@@ -400,15 +457,15 @@ fn f_pad(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
 }
 
 /// One match as the evaluator's regex closures and custom matchers return.
-struct MatchObj {
+struct MatchObj<'j> {
     matched: String,
     start: usize,
     end: usize,
-    groups: Vec<Value>,
-    next: Value,
+    groups: Vec<Value<'j>>,
+    next: Value<'j>,
 }
 
-fn read_match(v: &Value) -> R<Option<MatchObj>> {
+fn read_match<'j>(v: &Value<'j>) -> R<Option<MatchObj<'j>>> {
     let o = match v {
         Value::Undefined => return Ok(None),
         Value::Object(o) => o,
@@ -428,17 +485,17 @@ fn read_match(v: &Value) -> R<Option<MatchObj>> {
         matched,
         start: start as usize,
         end: end as usize,
-        groups,
+        groups: groups.to_vec(),
         next: o.get("next").cloned().unwrap_or(Value::Undefined),
     }))
 }
 
-fn first_match(
+fn first_match<'j>(
     ev: &mut Evaluator,
-    matcher: &Value,
+    matcher: &Value<'j>,
     s: &Rc<str>,
-    env: &Rc<Frame>,
-) -> R<Option<MatchObj>> {
+    env: &Rc<Frame<'j>>,
+) -> R<Option<MatchObj<'j>>> {
     let r = ev.apply(
         matcher,
         vec![Value::String(s.clone())],
@@ -449,7 +506,11 @@ fn first_match(
     read_match(&r)
 }
 
-fn next_match(ev: &mut Evaluator, m: &MatchObj, env: &Rc<Frame>) -> R<Option<MatchObj>> {
+fn next_match<'j>(
+    ev: &mut Evaluator,
+    m: &MatchObj<'j>,
+    env: &Rc<Frame<'j>>,
+) -> R<Option<MatchObj<'j>>> {
     if !m.next.is_function() {
         return Ok(None);
     }
@@ -471,7 +532,12 @@ fn u16_slice(s: &str, from: usize, to: usize) -> String {
     String::from_utf16_lossy(&units[from..to])
 }
 
-fn f_match(ev: &mut Evaluator, a: &[Value], _: &Value, env: &Rc<Frame>) -> R<Value> {
+fn f_match<'j>(
+    ev: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    env: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     let Value::String(s) = arg(a, 0) else {
         return Ok(Value::Undefined);
     };
@@ -497,7 +563,12 @@ fn f_match(ev: &mut Evaluator, a: &[Value], _: &Value, env: &Rc<Frame>) -> R<Val
     Ok(Value::sequence(out))
 }
 
-fn f_contains(ev: &mut Evaluator, a: &[Value], _: &Value, env: &Rc<Frame>) -> R<Value> {
+fn f_contains<'j>(
+    ev: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    env: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     let Value::String(s) = arg(a, 0) else {
         return Ok(Value::Undefined);
     };
@@ -508,7 +579,7 @@ fn f_contains(ev: &mut Evaluator, a: &[Value], _: &Value, env: &Rc<Frame>) -> R<
     }))
 }
 
-fn substitute(replacement: &str, m: &MatchObj) -> String {
+fn substitute(replacement: &str, m: &MatchObj<'_>) -> String {
     let mut out = String::new();
     let chars: Vec<char> = replacement.chars().collect();
     let mut position = 0;
@@ -572,7 +643,12 @@ fn substitute(replacement: &str, m: &MatchObj) -> String {
     out
 }
 
-fn f_replace(ev: &mut Evaluator, a: &[Value], _: &Value, env: &Rc<Frame>) -> R<Value> {
+fn f_replace<'j>(
+    ev: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    env: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     let Value::String(s) = arg(a, 0) else {
         return Ok(Value::Undefined);
     };
@@ -652,7 +728,12 @@ fn f_replace(ev: &mut Evaluator, a: &[Value], _: &Value, env: &Rc<Frame>) -> R<V
     Ok(Value::string(out))
 }
 
-fn f_split(ev: &mut Evaluator, a: &[Value], _: &Value, env: &Rc<Frame>) -> R<Value> {
+fn f_split<'j>(
+    ev: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    env: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     let Value::String(s) = arg(a, 0) else {
         return Ok(Value::Undefined);
     };
@@ -660,7 +741,7 @@ fn f_split(ev: &mut Evaluator, a: &[Value], _: &Value, env: &Rc<Frame>) -> R<Val
     if limit.is_some_and(|l| l < 0.0) {
         return Err(RawError::new("D3020").value(error_text(&arg(a, 2))));
     }
-    let mut out: Vec<Value> = Vec::new();
+    let mut out: Vec<Value<'j>> = Vec::new();
     match arg(a, 1) {
         Value::String(sep) => {
             if sep.is_empty() {
@@ -705,7 +786,12 @@ fn f_split(ev: &mut Evaluator, a: &[Value], _: &Value, env: &Rc<Frame>) -> R<Val
     Ok(Value::array(out))
 }
 
-fn f_join(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+fn f_join<'j>(
+    _: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    _: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     let v = arg(a, 0);
     if v.is_undefined() {
         return Ok(Value::Undefined);
@@ -765,7 +851,12 @@ fn parse_js_number(s: &str) -> Option<f64> {
     t.parse::<f64>().ok().filter(|n| n.is_finite())
 }
 
-fn f_number(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+fn f_number<'j>(
+    _: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    _: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     let v = arg(a, 0);
     Ok(match &v {
         Value::Undefined => Value::Undefined,
@@ -797,20 +888,30 @@ fn f_number(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value
     })
 }
 
-fn math(a: &[Value], f: fn(f64) -> f64) -> R<Value> {
+fn math<'j>(a: &[Value<'j>], f: fn(f64) -> f64) -> R<Value<'j>> {
     Ok(match arg(a, 0) {
         Value::Number(n) => Value::Number(f(n)),
         _ => Value::Undefined,
     })
 }
 
-fn f_floor(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+fn f_floor<'j>(
+    _: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    _: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     math(a, f64::floor)
 }
-fn f_ceil(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+fn f_ceil<'j>(
+    _: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    _: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     math(a, f64::ceil)
 }
-fn f_abs(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+fn f_abs<'j>(_: &mut Evaluator, a: &[Value<'j>], _: &Value<'j>, _: &Rc<Frame<'j>>) -> R<Value<'j>> {
     math(a, f64::abs)
 }
 
@@ -825,7 +926,12 @@ fn shift_decimal(n: f64, places: i32) -> f64 {
     format!("{m}e{}", e + places).parse().unwrap_or(f64::NAN)
 }
 
-fn f_round(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+fn f_round<'j>(
+    _: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    _: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     let Value::Number(mut n) = arg(a, 0) else {
         return Ok(Value::Undefined);
     };
@@ -847,7 +953,12 @@ fn f_round(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value>
     Ok(Value::Number(result))
 }
 
-fn f_sqrt(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+fn f_sqrt<'j>(
+    _: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    _: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     let v = arg(a, 0);
     let Value::Number(n) = v else {
         return Ok(Value::Undefined);
@@ -858,7 +969,12 @@ fn f_sqrt(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> 
     Ok(Value::Number(n.sqrt()))
 }
 
-fn f_power(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+fn f_power<'j>(
+    _: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    _: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     let Value::Number(b) = arg(a, 0) else {
         return Ok(Value::Undefined);
     };
@@ -872,25 +988,41 @@ fn f_power(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value>
     Ok(Value::Number(r))
 }
 
-fn f_random(ev: &mut Evaluator, _: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+fn f_random<'j>(
+    ev: &mut Evaluator,
+    _: &[Value<'j>],
+    _: &Value<'j>,
+    _: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     Ok(Value::Number(ev.env.random()?))
 }
 
-fn f_boolean(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+fn f_boolean<'j>(
+    _: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    _: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     Ok(match boolean(&arg(a, 0)) {
         Some(b) => Value::Bool(b),
         None => Value::Undefined,
     })
 }
 
-fn f_not(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+fn f_not<'j>(_: &mut Evaluator, a: &[Value<'j>], _: &Value<'j>, _: &Rc<Frame<'j>>) -> R<Value<'j>> {
     Ok(match boolean(&arg(a, 0)) {
         Some(b) => Value::Bool(!b),
         None => Value::Undefined,
     })
 }
 
-fn hof_args(ev: &Evaluator, f: &Value, v: Value, i: usize, all: &Value) -> Vec<Value> {
+fn hof_args<'j>(
+    ev: &Evaluator,
+    f: &Value<'j>,
+    v: Value<'j>,
+    i: usize,
+    all: &Value<'j>,
+) -> Vec<Value<'j>> {
     let n = ev.arity(f);
     let mut args = vec![v];
     if n >= 2 {
@@ -902,11 +1034,21 @@ fn hof_args(ev: &Evaluator, f: &Value, v: Value, i: usize, all: &Value) -> Vec<V
     args
 }
 
-fn call(ev: &mut Evaluator, f: &Value, args: Vec<Value>, env: &Rc<Frame>) -> R<Value> {
+fn call<'j>(
+    ev: &mut Evaluator,
+    f: &Value<'j>,
+    args: Vec<Value<'j>>,
+    env: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     ev.apply(f, args, &Value::Null, env, &CallSite::default())
 }
 
-fn f_map(ev: &mut Evaluator, a: &[Value], _: &Value, env: &Rc<Frame>) -> R<Value> {
+fn f_map<'j>(
+    ev: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    env: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     let arr = arg(a, 0);
     if arr.is_undefined() {
         return Ok(Value::Undefined);
@@ -923,7 +1065,12 @@ fn f_map(ev: &mut Evaluator, a: &[Value], _: &Value, env: &Rc<Frame>) -> R<Value
     Ok(Value::sequence(out))
 }
 
-fn f_filter(ev: &mut Evaluator, a: &[Value], _: &Value, env: &Rc<Frame>) -> R<Value> {
+fn f_filter<'j>(
+    ev: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    env: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     let arr = arg(a, 0);
     if arr.is_undefined() {
         return Ok(Value::Undefined);
@@ -940,13 +1087,18 @@ fn f_filter(ev: &mut Evaluator, a: &[Value], _: &Value, env: &Rc<Frame>) -> R<Va
     Ok(Value::sequence(out))
 }
 
-fn f_single(ev: &mut Evaluator, a: &[Value], _: &Value, env: &Rc<Frame>) -> R<Value> {
+fn f_single<'j>(
+    ev: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    env: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     let arr = arg(a, 0);
     if arr.is_undefined() {
         return Ok(Value::Undefined);
     }
     let f = arg(a, 1);
-    let mut found: Option<Value> = None;
+    let mut found: Option<Value<'j>> = None;
     for (i, v) in arr.members().into_iter().enumerate() {
         let ok = if f.is_undefined() {
             true
@@ -964,7 +1116,12 @@ fn f_single(ev: &mut Evaluator, a: &[Value], _: &Value, env: &Rc<Frame>) -> R<Va
     found.ok_or_else(|| RawError::new("D3139"))
 }
 
-fn f_reduce(ev: &mut Evaluator, a: &[Value], _: &Value, env: &Rc<Frame>) -> R<Value> {
+fn f_reduce<'j>(
+    ev: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    env: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     let seqv = arg(a, 0);
     if seqv.is_undefined() {
         return Ok(Value::Undefined);
@@ -994,8 +1151,8 @@ fn f_reduce(ev: &mut Evaluator, a: &[Value], _: &Value, env: &Rc<Frame>) -> R<Va
     Ok(result)
 }
 
-fn f_zip(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
-    let lists: Vec<Vec<Value>> = a.iter().map(|v| v.members()).collect();
+fn f_zip<'j>(_: &mut Evaluator, a: &[Value<'j>], _: &Value<'j>, _: &Rc<Frame<'j>>) -> R<Value<'j>> {
+    let lists: Vec<Vec<Value<'j>>> = a.iter().map(|v| v.members()).collect();
     let len = lists.iter().map(|l| l.len()).min().unwrap_or(0);
     let out = (0..len)
         .map(|i| Value::array(lists.iter().map(|l| l[i].clone()).collect()))
@@ -1003,7 +1160,12 @@ fn f_zip(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
     Ok(Value::array(out))
 }
 
-fn f_sift(ev: &mut Evaluator, a: &[Value], _: &Value, env: &Rc<Frame>) -> R<Value> {
+fn f_sift<'j>(
+    ev: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    env: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     let obj = arg(a, 0);
     let Value::Object(o) = &obj else {
         return Ok(Value::Undefined);
@@ -1030,13 +1192,18 @@ fn f_sift(ev: &mut Evaluator, a: &[Value], _: &Value, env: &Rc<Frame>) -> R<Valu
     })
 }
 
-fn f_keys(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+fn f_keys<'j>(
+    _: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    _: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     let v = arg(a, 0);
     let mut keys: Vec<String> = Vec::new();
     match &v {
         Value::Array(items, _) => {
             for item in items.iter() {
-                if let Value::Object(o) = item {
+                if let Value::Object(o) = item.expand() {
                     for k in o.keys() {
                         if !keys.contains(k) {
                             keys.push(k.clone());
@@ -1056,22 +1223,43 @@ fn f_keys(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> 
     ))
 }
 
-fn f_lookup(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+fn f_lookup<'j>(
+    _: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    _: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     let key = arg(a, 1);
     Ok(lookup(&arg(a, 0), key.as_str().unwrap_or("")))
 }
 
-fn f_append(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+fn f_append<'j>(
+    _: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    _: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     Ok(append(arg(a, 0), arg(a, 1)))
 }
 
-fn f_exists(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+fn f_exists<'j>(
+    _: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    _: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     Ok(Value::Bool(!arg(a, 0).is_undefined()))
 }
 
-fn f_spread(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
-    fn spread(v: &Value, out: &mut Vec<Value>) -> bool {
+fn f_spread<'j>(
+    _: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    _: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
+    fn spread<'j>(v: &Value<'j>, out: &mut Vec<Value<'j>>) -> bool {
         match v {
+            Value::Json(_) => spread(&v.expand(), out),
             Value::Array(items, _) => {
                 for i in items.iter() {
                     spread(i, out);
@@ -1100,14 +1288,19 @@ fn f_spread(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value
     }
 }
 
-fn f_merge(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+fn f_merge<'j>(
+    _: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    _: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     let v = arg(a, 0);
     if v.is_undefined() {
         return Ok(Value::Undefined);
     }
     let mut out = Object::new();
     for item in v.members() {
-        if let Value::Object(o) = item {
+        if let Value::Object(o) = item.expand() {
             for (k, x) in o.iter() {
                 out.insert(k.clone(), x.clone());
             }
@@ -1116,7 +1309,12 @@ fn f_merge(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value>
     Ok(Value::object(out))
 }
 
-fn f_reverse(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+fn f_reverse<'j>(
+    _: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    _: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     let v = arg(a, 0);
     match &v {
         Value::Undefined => Ok(Value::Undefined),
@@ -1129,7 +1327,12 @@ fn f_reverse(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Valu
     }
 }
 
-fn f_each(ev: &mut Evaluator, a: &[Value], _: &Value, env: &Rc<Frame>) -> R<Value> {
+fn f_each<'j>(
+    ev: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    env: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     let obj = arg(a, 0);
     let Value::Object(o) = &obj else {
         return Ok(Value::Undefined);
@@ -1153,7 +1356,12 @@ fn f_each(ev: &mut Evaluator, a: &[Value], _: &Value, env: &Rc<Frame>) -> R<Valu
     Ok(Value::sequence(out))
 }
 
-fn f_error(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+fn f_error<'j>(
+    _: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    _: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     let m = match arg(a, 0) {
         Value::String(s) => s.to_string(),
         _ => "$error() function evaluated".to_string(),
@@ -1161,7 +1369,12 @@ fn f_error(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value>
     Err(RawError::new("D3137").message(m))
 }
 
-fn f_assert(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+fn f_assert<'j>(
+    _: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    _: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     if matches!(arg(a, 0), Value::Bool(true)) {
         return Ok(Value::Undefined);
     }
@@ -1172,7 +1385,12 @@ fn f_assert(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value
     Err(RawError::new("D3141").message(m))
 }
 
-fn f_type(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+fn f_type<'j>(
+    _: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    _: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     Ok(match arg(a, 0).type_name() {
         Some(t) => Value::str(t),
         None => Value::Undefined,
@@ -1180,11 +1398,11 @@ fn f_type(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> 
 }
 
 /// jsonata-js's merge sort: stable; `swap(a, b)` true puts `b` first.
-fn merge_sort(
+fn merge_sort<'j>(
     ev: &mut Evaluator,
-    items: Vec<Value>,
-    swap: &mut dyn FnMut(&mut Evaluator, &Value, &Value) -> R<bool>,
-) -> R<Vec<Value>> {
+    items: Vec<Value<'j>>,
+    swap: &mut dyn FnMut(&mut Evaluator, &Value<'j>, &Value<'j>) -> R<bool>,
+) -> R<Vec<Value<'j>>> {
     if items.len() <= 1 {
         return Ok(items);
     }
@@ -1209,7 +1427,12 @@ fn merge_sort(
     Ok(out)
 }
 
-fn f_sort(ev: &mut Evaluator, a: &[Value], _: &Value, env: &Rc<Frame>) -> R<Value> {
+fn f_sort<'j>(
+    ev: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    env: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     let v = arg(a, 0);
     if v.is_undefined() {
         return Ok(Value::Undefined);
@@ -1244,7 +1467,12 @@ fn f_sort(ev: &mut Evaluator, a: &[Value], _: &Value, env: &Rc<Frame>) -> R<Valu
     Ok(Value::array(sorted))
 }
 
-fn f_shuffle(ev: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+fn f_shuffle<'j>(
+    ev: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    _: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     let v = arg(a, 0);
     if v.is_undefined() {
         return Ok(Value::Undefined);
@@ -1260,7 +1488,12 @@ fn f_shuffle(ev: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Val
     Ok(Value::array(items))
 }
 
-fn f_distinct(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+fn f_distinct<'j>(
+    _: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    _: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     let v = arg(a, 0);
     let Value::Array(items, f) = &v else {
         return Ok(v);
@@ -1268,7 +1501,7 @@ fn f_distinct(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Val
     if items.len() <= 1 {
         return Ok(v);
     }
-    let mut out: Vec<Value> = Vec::new();
+    let mut out: Vec<Value<'j>> = Vec::new();
     for x in items.iter() {
         if !out.iter().any(|y| deep_equal(x, y)) {
             out.push(x.clone());
@@ -1279,10 +1512,15 @@ fn f_distinct(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Val
     } else {
         Flags::NONE
     };
-    Ok(Value::Array(Rc::new(out), flags))
+    Ok(Value::Array(Rc::new(Items(out)), flags))
 }
 
-fn f_base64encode(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+fn f_base64encode<'j>(
+    _: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    _: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     Ok(match arg(a, 0) {
         Value::String(s) => {
             Value::string(base64::engine::general_purpose::STANDARD.encode(s.as_bytes()))
@@ -1291,7 +1529,12 @@ fn f_base64encode(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R
     })
 }
 
-fn f_base64decode(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+fn f_base64decode<'j>(
+    _: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    _: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     Ok(match arg(a, 0) {
         Value::String(s) => {
             let bytes = base64::engine::general_purpose::STANDARD
@@ -1343,7 +1586,7 @@ fn decode(s: &str, reserved: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-fn url_fn(a: &[Value], name: &str, f: impl Fn(&str) -> Option<String>) -> R<Value> {
+fn url_fn<'j>(a: &[Value<'j>], name: &str, f: impl Fn(&str) -> Option<String>) -> R<Value<'j>> {
     let v = arg(a, 0);
     let Value::String(s) = &v else {
         return Ok(Value::Undefined);
@@ -1354,20 +1597,45 @@ fn url_fn(a: &[Value], name: &str, f: impl Fn(&str) -> Option<String>) -> R<Valu
     }
 }
 
-fn f_encode_url_component(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+fn f_encode_url_component<'j>(
+    _: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    _: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     url_fn(a, "encodeUrlComponent", |s| Some(encode(s, "-_.!~*'()")))
 }
-fn f_encode_url(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+fn f_encode_url<'j>(
+    _: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    _: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     url_fn(a, "encodeUrl", |s| Some(encode(s, "-_.!~*'();/?:@&=+$,#")))
 }
-fn f_decode_url_component(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+fn f_decode_url_component<'j>(
+    _: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    _: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     url_fn(a, "decodeUrlComponent", |s| decode(s, ""))
 }
-fn f_decode_url(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+fn f_decode_url<'j>(
+    _: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    _: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     url_fn(a, "decodeUrl", |s| decode(s, ";/?:@&=+$,#"))
 }
 
-fn f_eval(ev: &mut Evaluator, a: &[Value], input: &Value, env: &Rc<Frame>) -> R<Value> {
+fn f_eval<'j>(
+    ev: &mut Evaluator,
+    a: &[Value<'j>],
+    input: &Value<'j>,
+    env: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     let Value::String(src) = arg(a, 0) else {
         return Ok(Value::Undefined);
     };
@@ -1393,7 +1661,12 @@ fn f_eval(ev: &mut Evaluator, a: &[Value], input: &Value, env: &Rc<Frame>) -> R<
     })
 }
 
-fn f_clone(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+fn f_clone<'j>(
+    _: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    _: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     let v = arg(a, 0);
     if v.is_undefined() {
         return Ok(Value::Undefined);
@@ -1401,7 +1674,12 @@ fn f_clone(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value>
     Ok(deep_clone(&v))
 }
 
-fn f_now(ev: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+fn f_now<'j>(
+    ev: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    _: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     let now = ev.env.now()?;
     let picture = arg(a, 0);
     let tz = arg(a, 1);
@@ -1411,7 +1689,12 @@ fn f_now(ev: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> 
     crate::picture_glue::from_millis(now, picture.as_str(), tz.as_str())
 }
 
-fn f_millis(ev: &mut Evaluator, _: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+fn f_millis<'j>(
+    ev: &mut Evaluator,
+    _: &[Value<'j>],
+    _: &Value<'j>,
+    _: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     Ok(Value::Number(ev.env.now()?))
 }
 

@@ -9,11 +9,41 @@
 //! own. A result that is a function converts as JSON.stringify would
 //! convert it: `Ok(None)` (undefined) at the top level, dropped from
 //! objects, `null` inside arrays.
+//!
+//! ```
+//! use serde_json::json;
+//! use zoomvault_jsonata::{Environment, Expression};
+//!
+//! let expr = Expression::parse("$states.input.items[price > 10].name ~> $join(', ')")?;
+//! let states = json!({"input": {"items": [
+//!     {"name": "a", "price": 5}, {"name": "b", "price": 20}, {"name": "c", "price": 30}
+//! ]}});
+//! let mut draws = || 0.5;
+//! let mut env = Environment::new();
+//! env.bind("states", &states) // borrowed: nothing is copied
+//!     .set_now_millis(1_700_000_000_000.0)
+//!     .set_random(&mut draws)
+//!     .hide("eval");
+//! env.register("double", "<n:n>", |args| {
+//!     Ok(args[0].as_ref().and_then(|v| v.as_f64()).map(|n| json!(n * 2.0)))
+//! })?;
+//! assert_eq!(expr.evaluate(None, &mut env)?, Some(json!("b, c")));
+//! # Ok::<(), zoomvault_jsonata::Error>(())
+//! ```
+//!
+//! Codes this crate adds to jsonata-js's: S0220 (expression nested more than
+//! 1000 levels), U1001 for the depth limit and the step budget (as the
+//! jsonata-js test harness raises), U1003 (a result nested more than
+//! [`MAX_RESULT_DEPTH`] levels), D3200 and D3201 (`$now()`/`$millis()` or
+//! `$random()`/`$shuffle` without a clock or random source in the
+//! environment).
 
 mod ast;
 mod error;
 mod eval;
 mod functions;
+#[cfg(test)]
+mod fuzz;
 mod parser;
 pub mod picture;
 mod picture_glue;
@@ -24,6 +54,11 @@ mod value;
 use std::rc::Rc;
 
 pub use error::Error;
+
+/// Measures the heap each fuzzing case holds (`zoomvault_fuzz::check`).
+#[cfg(test)]
+#[global_allocator]
+static ALLOCATOR: zoomvault_fuzz::CountingAllocator = zoomvault_fuzz::CountingAllocator;
 
 use error::RawError;
 use eval::{Evaluator, Frame};
@@ -53,13 +88,16 @@ pub(crate) struct Native<'a> {
 /// continues on heap-allocated stack segments, so the limit is about
 /// runaway recursion, not the caller's thread stack.
 pub const DEFAULT_MAX_DEPTH: usize = 1000;
+/// How deeply a result may nest arrays and objects (U1003 beyond).
+pub const MAX_RESULT_DEPTH: usize = 1000;
+
 /// Default budget of evaluation steps, which stops runaway (for example
 /// infinite tail-recursive) expressions with U1001.
 pub const DEFAULT_MAX_STEPS: u64 = 20_000_000;
 
 /// Everything an evaluation needs from outside the expression.
 pub struct Environment<'a> {
-    bindings: Vec<(String, Value)>,
+    bindings: Vec<(String, &'a serde_json::Value)>,
     pub(crate) natives: Vec<Native<'a>>,
     pub(crate) hidden: Vec<String>,
     now_millis: Option<f64>,
@@ -108,12 +146,11 @@ impl<'a> Environment<'a> {
         }
     }
 
-    /// Binds `$name` to a value. The value is converted once, here; every
-    /// evaluation then shares it without copying.
-    pub fn bind(&mut self, name: &str, value: &serde_json::Value) -> &mut Self {
-        let v = Value::from_json(value);
+    /// Binds `$name` to a value, borrowed: evaluation reads it in place,
+    /// so binding and navigating a large `$states` copies nothing.
+    pub fn bind(&mut self, name: &str, value: &'a serde_json::Value) -> &mut Self {
         self.bindings.retain(|(k, _)| k != name);
-        self.bindings.push((name.to_string(), v));
+        self.bindings.push((name.to_string(), value));
         self
     }
 
@@ -185,10 +222,20 @@ impl Expression {
         env: &mut Environment,
     ) -> Result<Option<serde_json::Value>, Error> {
         let input = match input {
-            Some(j) => Value::from_json(j),
+            Some(j) => Value::from_ref(j),
             None => Value::Undefined,
         };
         let result = evaluate_value(&self.root, input, env).map_err(RawError::finish)?;
+        // serde_json's values drop (and print) recursively, so a result
+        // built deeper than any real document is refused rather than
+        // handed to the caller to overflow its stack.
+        if value::nested_deeper_than(&result, MAX_RESULT_DEPTH) {
+            return Err(RawError::new("U1003")
+                .message(format!(
+                    "The result is nested more than {MAX_RESULT_DEPTH} levels deep"
+                ))
+                .finish());
+        }
         if let Value::Number(n) = result {
             if !n.is_finite() {
                 return Err(RawError::new("D1001")
@@ -200,19 +247,21 @@ impl Expression {
     }
 }
 
-fn evaluate_value(
+fn evaluate_value<'a: 'j, 'j>(
     root: &ast::Node,
-    input: Value,
-    env: &mut Environment,
-) -> Result<Value, RawError> {
+    input: Value<'j>,
+    env: &mut Environment<'a>,
+) -> Result<Value<'j>, RawError> {
     let frame = Frame::new(None);
     for (k, v) in &env.bindings {
-        frame.bind(k, v.clone());
+        frame.bind(k, Value::from_ref(v));
     }
     frame.bind("$", input.clone());
-    let input = match input {
+    // An array input is wrapped so that paths treat it as one value, as
+    // jsonata-js does (`outerWrapper`).
+    let input = match input.expand_array() {
         Value::Array(a, f) if !f.has(Flags::SEQUENCE) => Value::Array(
-            Rc::new(vec![Value::Array(a, f)]),
+            Rc::new(value::Items(vec![Value::Array(a, f)])),
             Flags::SEQUENCE.with(Flags::OUTER_WRAPPER),
         ),
         v => v,
@@ -275,6 +324,21 @@ mod tests {
     }
 
     #[test]
+    fn bulk_work_counts_against_the_budget() {
+        // Each of these is a handful of steps that would allocate without
+        // bound: ranges inside a loop, and a string doubled in a loop.
+        let cases = [
+            "[1..10000000].([1..10000000] ~> $count())",
+            "($f := function($s, $n){ $n = 0 ? $s : $f($s & $s, $n - 1) }; $length($f('ab', 40)))",
+        ];
+        for src in cases {
+            let e = Expression::parse(src).expect("parses");
+            let err = e.evaluate(None, &mut Environment::new()).expect_err(src);
+            assert_eq!(err.code, "U1001", "{src}");
+        }
+    }
+
+    #[test]
     fn hostile_nesting_is_a_syntax_error_not_a_stack_overflow() {
         let src = "(".repeat(100_000) + &")".repeat(100_000);
         let err = Expression::parse(&src).expect_err("too deep");
@@ -309,6 +373,37 @@ mod tests {
             eval("$eval('1')", &mut env).expect_err("hidden").code,
             "T1006"
         );
+    }
+
+    #[test]
+    fn deeply_built_data_neither_overflows_nor_escapes() {
+        // 200,000 (and below 100,000) nested objects: dropped without recursion inside, and
+        // refused as a result (serde_json would drop it recursively).
+        let src = "($f := function($n, $a){ $n = 0 ? $a : $f($n - 1, {'x': $a}) }; $f(200000, 1))";
+        let e = Expression::parse(src).expect("parses");
+        let err = e
+            .evaluate(None, &mut Environment::new())
+            .expect_err("too deep for JSON");
+        assert_eq!(err.code, "U1003");
+        let deep = "$f(100000, 1)";
+        let build = "$f := function($n, $a){ $n = 0 ? $a : $f($n - 1, {'x': $a}) }";
+        let cases = [
+            (format!("({build}; $count([{deep}]))"), json!(1)),
+            (
+                format!("({build}; $length($string({deep})))"),
+                json!(600_001),
+            ),
+            (format!("({build}; $d := {deep}; $d = $d)"), json!(true)),
+            (format!("({build}; $count({deep}.**))"), json!(100_001)),
+        ];
+        for (src, want) in cases {
+            let e = Expression::parse(&src).expect("parses");
+            assert_eq!(
+                e.evaluate(None, &mut Environment::new()).expect(&src),
+                Some(want),
+                "{src}"
+            );
+        }
     }
 
     #[test]

@@ -15,22 +15,26 @@ fn err(e: PictureError) -> RawError {
     RawError::new(e.code).message(e.message)
 }
 
-fn arg(args: &[Value], i: usize) -> Value {
+fn arg<'j>(args: &[Value<'j>], i: usize) -> Value<'j> {
     args.get(i).cloned().unwrap_or(Value::Undefined)
 }
 
-pub(crate) fn from_millis(millis: f64, picture: Option<&str>, timezone: Option<&str>) -> R<Value> {
+pub(crate) fn from_millis<'j>(
+    millis: f64,
+    picture: Option<&str>,
+    timezone: Option<&str>,
+) -> R<Value<'j>> {
     picture::from_millis(millis, picture, timezone)
         .map(Value::string)
         .map_err(err)
 }
 
-pub(crate) fn f_format_number(
+pub(crate) fn f_format_number<'j>(
     _: &mut Evaluator,
-    a: &[Value],
-    _: &Value,
-    _: &Rc<Frame>,
-) -> R<Value> {
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    _: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     let Value::Number(n) = arg(a, 0) else {
         return Ok(Value::Undefined);
     };
@@ -44,7 +48,12 @@ pub(crate) fn f_format_number(
         .map_err(err)
 }
 
-pub(crate) fn f_format_base(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+pub(crate) fn f_format_base<'j>(
+    _: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    _: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     let Value::Number(n) = arg(a, 0) else {
         return Ok(Value::Undefined);
     };
@@ -53,12 +62,12 @@ pub(crate) fn f_format_base(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Fr
         .map_err(err)
 }
 
-pub(crate) fn f_format_integer(
+pub(crate) fn f_format_integer<'j>(
     _: &mut Evaluator,
-    a: &[Value],
-    _: &Value,
-    _: &Rc<Frame>,
-) -> R<Value> {
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    _: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     let Value::Number(n) = arg(a, 0) else {
         return Ok(Value::Undefined);
     };
@@ -67,12 +76,12 @@ pub(crate) fn f_format_integer(
         .map_err(err)
 }
 
-pub(crate) fn f_parse_integer(
+pub(crate) fn f_parse_integer<'j>(
     _: &mut Evaluator,
-    a: &[Value],
-    _: &Value,
-    _: &Rc<Frame>,
-) -> R<Value> {
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    _: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     let Value::String(s) = arg(a, 0) else {
         return Ok(Value::Undefined);
     };
@@ -82,14 +91,24 @@ pub(crate) fn f_parse_integer(
     }
 }
 
-pub(crate) fn f_from_millis(_: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+pub(crate) fn f_from_millis<'j>(
+    _: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    _: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     let Value::Number(n) = arg(a, 0) else {
         return Ok(Value::Undefined);
     };
     from_millis(n, arg(a, 1).as_str(), arg(a, 2).as_str())
 }
 
-pub(crate) fn f_to_millis(ev: &mut Evaluator, a: &[Value], _: &Value, _: &Rc<Frame>) -> R<Value> {
+pub(crate) fn f_to_millis<'j>(
+    ev: &mut Evaluator,
+    a: &[Value<'j>],
+    _: &Value<'j>,
+    _: &Rc<Frame<'j>>,
+) -> R<Value<'j>> {
     let Value::String(s) = arg(a, 0) else {
         return Ok(Value::Undefined);
     };

@@ -22,7 +22,7 @@ pub(crate) struct Signature {
     regex: regress::Regex,
 }
 
-fn symbol(v: &Value) -> char {
+fn symbol<'j>(v: &Value<'j>) -> char {
     match v {
         Value::Function(_) => 'f',
         Value::String(_) => 's',
@@ -32,6 +32,9 @@ fn symbol(v: &Value) -> char {
         Value::Array(..) => 'a',
         Value::Object(_) => 'o',
         Value::Undefined => 'm',
+        Value::Json(serde_json::Value::Array(_)) => 'a',
+        Value::Json(serde_json::Value::Object(_)) => 'o',
+        Value::Json(j) => symbol(&Value::from_ref(j)),
     }
 }
 
@@ -173,7 +176,11 @@ impl Signature {
 
     /// Checks and coerces arguments; `context` is the input of the call,
     /// substituted where a `-` parameter is missing.
-    pub fn validate(&self, args: &[Value], context: &Value) -> Result<Vec<Value>, RawError> {
+    pub fn validate<'j>(
+        &self,
+        args: &[Value<'j>],
+        context: &Value<'j>,
+    ) -> Result<Vec<Value<'j>>, RawError> {
         // The input of a whole evaluation that is an array travels wrapped
         // (see `evaluate_value`); as a context argument it is the array.
         let unwrapped;
@@ -224,7 +231,9 @@ impl Signature {
                             if single != 'a' && matched != sub {
                                 ok = false;
                             } else if single == 'a' {
-                                if let Some(items) = arg.as_array() {
+                                if let Some(items) =
+                                    Some(arg.members()).filter(|_| arg.is_array_like())
+                                {
                                     if let Some(first) = items.first() {
                                         let t = symbol(first);
                                         if !sub.starts_with(t) {
@@ -257,7 +266,7 @@ impl Signature {
         Ok(out)
     }
 
-    fn validation_error(&self, args: &[Value], supplied: &str) -> RawError {
+    fn validation_error<'j>(&self, args: &[Value<'j>], supplied: &str) -> RawError {
         let mut partial = String::from("^");
         let mut good_to = 0;
         for p in &self.params {
@@ -286,7 +295,7 @@ impl Signature {
 mod tests {
     use super::*;
 
-    fn n(x: f64) -> Value {
+    fn n<'j>(x: f64) -> Value<'j> {
         Value::Number(x)
     }
 

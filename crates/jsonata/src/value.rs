@@ -11,7 +11,102 @@ use indexmap::IndexMap;
 use crate::eval::Function;
 
 /// An object: insertion-ordered, as JavaScript objects keep string keys.
-pub(crate) type Object = IndexMap<String, Value>;
+/// Dropping one tears nested containers down iteratively (see `teardown`).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Object<'j>(pub IndexMap<String, Value<'j>>);
+
+/// An array's items; dropped iteratively like `Object`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Items<'j>(pub Vec<Value<'j>>);
+
+impl<'j> Object<'j> {
+    pub fn new() -> Self {
+        Object(IndexMap::new())
+    }
+    pub fn with_capacity(n: usize) -> Self {
+        Object(IndexMap::with_capacity(n))
+    }
+}
+
+impl<'j> Items<'j> {
+    pub fn into_vec(mut self) -> Vec<Value<'j>> {
+        std::mem::take(&mut self.0)
+    }
+}
+
+impl<'j> std::ops::Deref for Object<'j> {
+    type Target = IndexMap<String, Value<'j>>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+impl std::ops::DerefMut for Object<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+impl<'j> std::ops::Deref for Items<'j> {
+    type Target = Vec<Value<'j>>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+impl std::ops::DerefMut for Items<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+impl<'j> From<Vec<Value<'j>>> for Items<'j> {
+    fn from(v: Vec<Value<'j>>) -> Self {
+        Items(v)
+    }
+}
+
+/// Drops values without recursion: an expression can build data nested
+/// far deeper than any thread stack (a recursive function wrapping its
+/// accumulator in `{'x': ...}` 100,000 times), and the compiler's drop
+/// glue would recurse once per level.
+fn teardown(mut stack: Vec<Value<'_>>) {
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Array(rc, _) => {
+                if let Ok(mut items) = Rc::try_unwrap(rc) {
+                    stack.append(&mut items.0);
+                }
+            }
+            Value::Object(rc) => {
+                if let Ok(mut o) = Rc::try_unwrap(rc) {
+                    stack.extend(o.0.drain(..).map(|(_, v)| v));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Drop for Object<'_> {
+    fn drop(&mut self) {
+        if self
+            .0
+            .values()
+            .any(|v| matches!(v, Value::Array(..) | Value::Object(_)))
+        {
+            teardown(self.0.drain(..).map(|(_, v)| v).collect());
+        }
+    }
+}
+
+impl Drop for Items<'_> {
+    fn drop(&mut self) {
+        if self
+            .0
+            .iter()
+            .any(|v| matches!(v, Value::Array(..) | Value::Object(_)))
+        {
+            teardown(std::mem::take(&mut self.0));
+        }
+    }
+}
 
 /// Flags jsonata-js hangs on arrays: a sequence (result of navigation, to be
 /// flattened and unwrapped), one that keeps a singleton (`[]`), an array
@@ -37,31 +132,35 @@ impl Flags {
 }
 
 #[derive(Debug, Clone)]
-pub(crate) enum Value {
+pub(crate) enum Value<'j> {
     Undefined,
     Null,
     Bool(bool),
     Number(f64),
     String(Rc<str>),
-    Array(Rc<Vec<Value>>, Flags),
-    Object(Rc<Object>),
-    Function(Rc<Function>),
+    Array(Rc<Items<'j>>, Flags),
+    Object(Rc<Object<'j>>),
+    Function(Rc<Function<'j>>),
+    /// An array or object of the caller's serde_json data, borrowed: paths
+    /// navigate it without copying (scalars are read into the variants
+    /// above).
+    Json(&'j serde_json::Value),
 }
 
-impl Value {
-    pub fn str(s: &str) -> Value {
+impl<'j> Value<'j> {
+    pub fn str(s: &str) -> Value<'j> {
         Value::String(Rc::from(s))
     }
-    pub fn string(s: String) -> Value {
+    pub fn string(s: String) -> Value<'j> {
         Value::String(Rc::from(s))
     }
-    pub fn array(items: Vec<Value>) -> Value {
-        Value::Array(Rc::new(items), Flags::NONE)
+    pub fn array(items: Vec<Value<'j>>) -> Value<'j> {
+        Value::Array(Rc::new(Items(items)), Flags::NONE)
     }
-    pub fn sequence(items: Vec<Value>) -> Value {
-        Value::Array(Rc::new(items), Flags::SEQUENCE)
+    pub fn sequence(items: Vec<Value<'j>>) -> Value<'j> {
+        Value::Array(Rc::new(Items(items)), Flags::SEQUENCE)
     }
-    pub fn object(o: Object) -> Value {
+    pub fn object(o: Object<'j>) -> Value<'j> {
         Value::Object(Rc::new(o))
     }
     pub fn is_undefined(&self) -> bool {
@@ -70,19 +169,66 @@ impl Value {
     pub fn is_function(&self) -> bool {
         matches!(self, Value::Function(..))
     }
+    /// Borrows caller data: containers stay borrowed, scalars are read.
+    pub fn from_ref(j: &'j serde_json::Value) -> Value<'j> {
+        match j {
+            serde_json::Value::Null => Value::Null,
+            serde_json::Value::Bool(b) => Value::Bool(*b),
+            serde_json::Value::Number(n) => Value::Number(n.as_f64().unwrap_or(f64::NAN)),
+            serde_json::Value::String(s) => Value::str(s),
+            _ => Value::Json(j),
+        }
+    }
+
+    /// One level of borrowed data as the evaluator's own array or object
+    /// (members stay borrowed); any other value as it is.
+    pub fn expand(&self) -> Value<'j> {
+        match self {
+            Value::Json(serde_json::Value::Array(a)) => {
+                Value::array(a.iter().map(Value::from_ref).collect())
+            }
+            Value::Json(serde_json::Value::Object(o)) => {
+                let mut m = Object::with_capacity(o.len());
+                for (k, v) in o {
+                    m.insert(k.clone(), Value::from_ref(v));
+                }
+                Value::object(m)
+            }
+            Value::Json(j) => Value::from_ref(j),
+            v => v.clone(),
+        }
+    }
+
+    /// Like `expand`, but only for borrowed arrays (objects stay borrowed,
+    /// so a large object is not copied just to be passed along).
+    pub fn expand_array(&self) -> Value<'j> {
+        match self {
+            Value::Json(serde_json::Value::Array(_)) => self.expand(),
+            v => v.clone(),
+        }
+    }
+
+    /// An array of either kind.
+    pub fn is_array_like(&self) -> bool {
+        matches!(
+            self,
+            Value::Array(..) | Value::Json(serde_json::Value::Array(_))
+        )
+    }
+
     pub fn flags(&self) -> Flags {
         match self {
             Value::Array(_, f) => *f,
             _ => Flags::NONE,
         }
     }
-    pub fn with_flags(self, f: Flags) -> Value {
+    pub fn with_flags(self, f: Flags) -> Value<'j> {
         match self {
             Value::Array(a, old) => Value::Array(a, old.with(f)),
             v => v,
         }
     }
-    pub fn as_array(&self) -> Option<&[Value]> {
+    pub fn as_array(&self) -> Option<&[Value<'j>]> {
         match self {
             Value::Array(a, _) => Some(a),
             _ => None,
@@ -112,20 +258,24 @@ impl Value {
             Value::Array(..) => "array",
             Value::Object(_) => "object",
             Value::Function(_) => "function",
+            Value::Json(serde_json::Value::Array(_)) => "array",
+            Value::Json(serde_json::Value::Object(_)) => "object",
+            Value::Json(j) => return Value::from_ref(j).type_name(),
         })
     }
 
     /// The items of an array, or the value as a one-item list (undefined as
     /// none), as jsonata-js iterates "a value or a sequence".
-    pub fn members(&self) -> Vec<Value> {
+    pub fn members(&self) -> Vec<Value<'j>> {
         match self {
             Value::Undefined => Vec::new(),
-            Value::Array(a, _) => a.as_ref().clone(),
+            Value::Array(a, _) => a.to_vec(),
+            Value::Json(serde_json::Value::Array(a)) => a.iter().map(Value::from_ref).collect(),
             v => vec![v.clone()],
         }
     }
 
-    pub fn from_json(j: &serde_json::Value) -> Value {
+    pub fn from_json(j: &serde_json::Value) -> Value<'j> {
         match j {
             serde_json::Value::Null => Value::Null,
             serde_json::Value::Bool(b) => Value::Bool(*b),
@@ -149,6 +299,7 @@ impl Value {
     pub fn to_json(&self) -> Option<serde_json::Value> {
         match self {
             Value::Undefined | Value::Function(_) => None,
+            Value::Json(j) => Some((*j).clone()),
             Value::Null => Some(serde_json::Value::Null),
             Value::Bool(b) => Some(serde_json::Value::Bool(*b)),
             Value::Number(n) => Some(number_to_json(*n)),
@@ -169,6 +320,30 @@ impl Value {
             }
         }
     }
+}
+
+/// Whether a value nests arrays and objects more than `limit` levels deep,
+/// found without recursion.
+pub(crate) fn nested_deeper_than(v: &Value<'_>, limit: usize) -> bool {
+    let mut stack: Vec<(&Value<'_>, usize)> = vec![(v, 0)];
+    while let Some((v, d)) = stack.pop() {
+        match v {
+            Value::Array(a, _) => {
+                if d >= limit {
+                    return true;
+                }
+                stack.extend(a.iter().map(|x| (x, d + 1)));
+            }
+            Value::Object(o) => {
+                if d >= limit {
+                    return true;
+                }
+                stack.extend(o.values().map(|x| (x, d + 1)));
+            }
+            _ => {}
+        }
+    }
+    false
 }
 
 pub(crate) fn number_to_json(n: f64) -> serde_json::Value {
@@ -249,14 +424,23 @@ pub(crate) fn to_precision_15(n: f64) -> f64 {
 
 /// JSON.stringify with jsonata-js's replacer (numbers to 15 significant
 /// digits, functions as ""), compact or indented by two spaces.
-pub(crate) fn stringify(v: &Value, pretty: bool) -> String {
+pub(crate) fn stringify<'j>(v: &Value<'j>, pretty: bool) -> String {
     let mut out = String::new();
     write_json(v, pretty, 0, &mut out, true);
     out
 }
 
-fn write_json(v: &Value, pretty: bool, indent: usize, out: &mut String, top: bool) {
+/// Recursion over data depth continues on heap stack segments when the
+/// thread's stack runs low (values can nest arbitrarily deep).
+fn write_json<'j>(v: &Value<'j>, pretty: bool, indent: usize, out: &mut String, top: bool) {
+    stacker::maybe_grow(64 * 1024, 1024 * 1024, || {
+        write_json_inner(v, pretty, indent, out, top)
+    })
+}
+
+fn write_json_inner<'j>(v: &Value<'j>, pretty: bool, indent: usize, out: &mut String, top: bool) {
     match v {
+        Value::Json(_) => write_json(&v.expand(), pretty, indent, out, top),
         Value::Undefined => {
             if top {
                 out.push_str("");
@@ -356,7 +540,7 @@ pub(crate) fn write_json_string(s: &str, out: &mut String) {
 
 /// The JSON text of a value for error messages (JSON.stringify without the
 /// replacer; undefined as `undefined`).
-pub(crate) fn error_text(v: &Value) -> String {
+pub(crate) fn error_text<'j>(v: &Value<'j>) -> String {
     match v {
         Value::Undefined => "undefined".to_string(),
         Value::Number(n) if !n.is_finite() => "null".to_string(),
@@ -366,8 +550,17 @@ pub(crate) fn error_text(v: &Value) -> String {
 }
 
 /// Deep equality as jsonata-js's `isDeepEqual` (used by `=`, `!=` and `in`).
-pub(crate) fn deep_equal(a: &Value, b: &Value) -> bool {
+/// Recursion over data depth continues on heap stack segments when the
+/// thread's stack runs low (values can nest arbitrarily deep).
+pub(crate) fn deep_equal<'j>(a: &Value<'j>, b: &Value<'j>) -> bool {
+    stacker::maybe_grow(64 * 1024, 1024 * 1024, || deep_equal_inner(a, b))
+}
+
+fn deep_equal_inner<'j>(a: &Value<'j>, b: &Value<'j>) -> bool {
     match (a, b) {
+        (Value::Json(x), Value::Json(y)) => x == y,
+        (Value::Json(_), _) => deep_equal(&a.expand(), b),
+        (_, Value::Json(_)) => deep_equal(a, &b.expand()),
         (Value::Undefined, Value::Undefined) => true,
         (Value::Null, Value::Null) => true,
         (Value::Bool(x), Value::Bool(y)) => x == y,
@@ -388,8 +581,15 @@ pub(crate) fn deep_equal(a: &Value, b: &Value) -> bool {
 
 /// A deep copy with fresh `Rc`s everywhere, as `$clone`'s JSON round trip
 /// makes (the transform operator relies on object identity in the copy).
-pub(crate) fn deep_clone(v: &Value) -> Value {
+/// Recursion over data depth continues on heap stack segments when the
+/// thread's stack runs low (values can nest arbitrarily deep).
+pub(crate) fn deep_clone<'j>(v: &Value<'j>) -> Value<'j> {
+    stacker::maybe_grow(64 * 1024, 1024 * 1024, || deep_clone_inner(v))
+}
+
+fn deep_clone_inner<'j>(v: &Value<'j>) -> Value<'j> {
     match v {
+        Value::Json(_) => deep_clone(&v.expand()),
         Value::Array(a, _) => Value::array(
             a.iter()
                 .filter(|x| !x.is_undefined())
