@@ -158,6 +158,7 @@ impl Query {
         // the caller's entropy, each taking what it needs in call order.
         let entropy = RefCell::new(entropy);
         let mut draw = || unit_interval(entropy.borrow_mut().next_u64());
+        let binding = states.binding(self.reads_context);
         let mut env = Environment::new();
         env.set_now_millis(if self.reads_clock {
             states.entered_ms()
@@ -167,7 +168,7 @@ impl Query {
         env.set_random(&mut draw);
         env.hide("eval");
         functions::register(&mut env, &entropy).map_err(failed)?;
-        env.bind("states", &states.binding(self.reads_context));
+        env.bind("states", &binding);
         for name in &self.variables {
             if let Some(value) = states.variables.get(name) {
                 env.bind(name, value);

@@ -5,6 +5,7 @@
 //! and the depth and step limits. It must do no I/O; time, randomness and
 //! host functions come from the `Environment`.
 
+use crate::{NEW_SEGMENT, RED_ZONE};
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -203,7 +204,7 @@ impl<'x, 'a> Evaluator<'x, 'a> {
         }
         // Past 64 KiB from the end of the stack, continue on a fresh 1 MiB
         // segment: the depth limit, not the thread's stack, bounds recursion.
-        let r = stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.eval_inner(expr, input, env));
+        let r = stacker::maybe_grow(RED_ZONE, NEW_SEGMENT, || self.eval_inner(expr, input, env));
         self.depth -= 1;
         r
     }
@@ -1564,7 +1565,7 @@ pub(crate) fn lookup<'j>(input: &Value<'j>, key: &str) -> Value<'j> {
 /// Recursion over data depth continues on heap stack segments when the
 /// thread's stack runs low (values can nest arbitrarily deep).
 fn flatten<'j>(v: &Value<'j>, out: &mut Vec<Value<'j>>) {
-    stacker::maybe_grow(64 * 1024, 1024 * 1024, || flatten_inner(v, out))
+    stacker::maybe_grow(RED_ZONE, NEW_SEGMENT, || flatten_inner(v, out))
 }
 
 fn flatten_inner<'j>(v: &Value<'j>, out: &mut Vec<Value<'j>>) {
@@ -1578,7 +1579,7 @@ fn flatten_inner<'j>(v: &Value<'j>, out: &mut Vec<Value<'j>>) {
 /// Recursion over data depth continues on heap stack segments when the
 /// thread's stack runs low (values can nest arbitrarily deep).
 fn descendants<'j>(v: &Value<'j>, out: &mut Vec<Value<'j>>) {
-    stacker::maybe_grow(64 * 1024, 1024 * 1024, || descendants_inner(v, out))
+    stacker::maybe_grow(RED_ZONE, NEW_SEGMENT, || descendants_inner(v, out))
 }
 
 fn descendants_inner<'j>(v: &Value<'j>, out: &mut Vec<Value<'j>>) {

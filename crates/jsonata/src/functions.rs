@@ -5,6 +5,7 @@
 //! `$toMillis`; `picture_glue` adapts them) and reads time and randomness
 //! only from the `Environment`.
 
+use crate::{NEW_SEGMENT, RED_ZONE};
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::OnceLock;
@@ -209,7 +210,7 @@ fn round_noise(n: f64) -> f64 {
 /// Recursion over data depth continues on heap stack segments when the
 /// thread's stack runs low (values can nest arbitrarily deep).
 fn non_finite<'j>(v: &Value<'j>) -> Option<Value<'j>> {
-    stacker::maybe_grow(64 * 1024, 1024 * 1024, || non_finite_inner(v))
+    stacker::maybe_grow(RED_ZONE, NEW_SEGMENT, || non_finite_inner(v))
 }
 
 fn non_finite_inner<'j>(v: &Value<'j>) -> Option<Value<'j>> {

@@ -83,6 +83,15 @@ pub(crate) struct Native<'a> {
     pub function: Box<NativeFn<'a>>,
 }
 
+/// How much stack must be left before a recursive step of the parser or
+/// evaluator runs on a new segment. A debug build's frames for the
+/// evaluator's big matches are tens of KiB each, so 64 KiB was too little:
+/// a case under the fuzzing harness overflowed a 2 MiB stack at 40 nested
+/// parentheses, inside stacker's own growing.
+pub(crate) const RED_ZONE: usize = 256 * 1024;
+/// The size of each stack segment stacker adds on the heap.
+pub(crate) const NEW_SEGMENT: usize = 2 * 1024 * 1024;
+
 /// Default limit on nested evaluation (jsonata-js has none and overflows
 /// its stack; its test suite caps at a few hundred). Deep evaluation
 /// continues on heap-allocated stack segments, so the limit is about

@@ -4,6 +4,7 @@
 //! thunks). It must not evaluate anything. Nesting is bounded (S0220) so a
 //! hostile expression cannot overflow the stack.
 
+use crate::{NEW_SEGMENT, RED_ZONE};
 use std::sync::Arc;
 
 use crate::ast::{BinOp, Group, Kind, LambdaDef, Node, RegexLit, SortTerm, Stage, TransformDef};
@@ -494,7 +495,7 @@ impl Parser {
         if self.depth > MAX_NESTING {
             return Err(RawError::new("S0220").pos(self.node.position));
         }
-        let left = stacker::maybe_grow(64 * 1024, 1024 * 1024, || -> PResult<Raw> {
+        let left = stacker::maybe_grow(RED_ZONE, NEW_SEGMENT, || -> PResult<Raw> {
             let t = self.advance(None, true)?;
             let mut left = self.nud(t)?;
             while rbp < lbp(&self.node.tok) {
@@ -849,7 +850,7 @@ impl Processor {
         if self.depth > MAX_NESTING * 4 {
             return Err(RawError::new("S0220").pos(raw.position));
         }
-        let r = stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.process_inner(raw));
+        let r = stacker::maybe_grow(RED_ZONE, NEW_SEGMENT, || self.process_inner(raw));
         self.depth -= 1;
         r
     }

@@ -4,6 +4,7 @@
 //! serde_json and JavaScript's number-to-string. It must not evaluate
 //! expressions.
 
+use crate::{NEW_SEGMENT, RED_ZONE};
 use std::rc::Rc;
 
 use indexmap::IndexMap;
@@ -433,7 +434,7 @@ pub(crate) fn stringify<'j>(v: &Value<'j>, pretty: bool) -> String {
 /// Recursion over data depth continues on heap stack segments when the
 /// thread's stack runs low (values can nest arbitrarily deep).
 fn write_json<'j>(v: &Value<'j>, pretty: bool, indent: usize, out: &mut String, top: bool) {
-    stacker::maybe_grow(64 * 1024, 1024 * 1024, || {
+    stacker::maybe_grow(RED_ZONE, NEW_SEGMENT, || {
         write_json_inner(v, pretty, indent, out, top)
     })
 }
@@ -553,7 +554,7 @@ pub(crate) fn error_text<'j>(v: &Value<'j>) -> String {
 /// Recursion over data depth continues on heap stack segments when the
 /// thread's stack runs low (values can nest arbitrarily deep).
 pub(crate) fn deep_equal<'j>(a: &Value<'j>, b: &Value<'j>) -> bool {
-    stacker::maybe_grow(64 * 1024, 1024 * 1024, || deep_equal_inner(a, b))
+    stacker::maybe_grow(RED_ZONE, NEW_SEGMENT, || deep_equal_inner(a, b))
 }
 
 fn deep_equal_inner<'j>(a: &Value<'j>, b: &Value<'j>) -> bool {
@@ -584,7 +585,7 @@ fn deep_equal_inner<'j>(a: &Value<'j>, b: &Value<'j>) -> bool {
 /// Recursion over data depth continues on heap stack segments when the
 /// thread's stack runs low (values can nest arbitrarily deep).
 pub(crate) fn deep_clone<'j>(v: &Value<'j>) -> Value<'j> {
-    stacker::maybe_grow(64 * 1024, 1024 * 1024, || deep_clone_inner(v))
+    stacker::maybe_grow(RED_ZONE, NEW_SEGMENT, || deep_clone_inner(v))
 }
 
 fn deep_clone_inner<'j>(v: &Value<'j>) -> Value<'j> {
