@@ -57,6 +57,7 @@ pub mod names {
     pub const ITEM_READER_FAILED: &str = "States.ItemReaderFailed";
     pub const RESULT_WRITER_FAILED: &str = "States.ResultWriterFailed";
     pub const RUNTIME: &str = "States.Runtime";
+    pub const DATA_LIMIT_EXCEEDED: &str = "States.DataLimitExceeded";
 }
 
 /// A runtime failure: an error name and a human-readable cause, exactly what
@@ -82,6 +83,54 @@ impl Failure {
 
     pub fn intrinsic(cause: impl Into<String>) -> Self {
         Failure::new(names::INTRINSIC_FAILURE, cause)
+    }
+
+    /// The failure as AWS reports it when the states runtime raised it
+    /// while evaluating a state (a path, a payload template, an intrinsic
+    /// function, a `...Path` field), rather than a task or a Fail state
+    /// raising it: its cause starts with the state's name and the id of
+    /// the event that entered it, e.g. `An error occurred while executing
+    /// the state 'Pick' (entered at the event id #2). The JSONPath '$.nope'
+    /// specified for the field 'v.$' could not be found in the input
+    /// '{"other":1}'`. Only the names the runtime raises this way get the
+    /// prefix (`States.Runtime`, `States.IntrinsicFailure`,
+    /// `States.QueryEvaluationError`); `States.NoChoiceMatched` and
+    /// `States.ResultPathMatchFailure` keep their cause as it is. This crate
+    /// knows neither the event id nor when a failure reaches the execution,
+    /// so the engine calls this with both, once, where it evaluates the
+    /// state. Source: causes read off real Step Functions in
+    /// <https://github.com/floci-io/floci/blob/main/src/test/java/io/github/hectorvent/floci/services/stepfunctions/AslExecutorBranchHistoryEventsTest.java>.
+    pub fn in_state(self, state: &str, entered_event_id: u64) -> Failure {
+        let located = [
+            names::RUNTIME,
+            names::INTRINSIC_FAILURE,
+            names::QUERY_EVALUATION_ERROR,
+        ];
+        if !located.contains(&self.error.as_str()) {
+            return self;
+        }
+        Failure {
+            cause: format!(
+                "An error occurred while executing the state '{state}' (entered at the event id #{entered_event_id}). {}",
+                self.cause
+            ),
+            error: self.error,
+        }
+    }
+
+    /// The error output a catcher places at its ResultPath (and what
+    /// `$` is in its Assign): `{"Error": ..., "Cause": ...}`, each key
+    /// only when the failure has it, as AWS omits an absent cause rather
+    /// than sending an empty one. An empty string stands for absent.
+    pub fn error_output(&self) -> serde_json::Value {
+        let mut out = serde_json::Map::new();
+        if !self.error.is_empty() {
+            out.insert("Error".into(), self.error.clone().into());
+        }
+        if !self.cause.is_empty() {
+            out.insert("Cause".into(), self.cause.clone().into());
+        }
+        serde_json::Value::Object(out)
     }
 
     /// `States.Runtime`, `States.ResultPathMatchFailure` and friends are

@@ -12,6 +12,7 @@
 //!
 //! ```json
 //! { "comment": "what this pins",
+//!   "source": "optional: the URL of the AWS page or recorded output it follows",
 //!   "assumption": "optional: where AWS docs are silent, what we assumed",
 //!   "clock": "system",                       // optional; default is virtual
 //!   "definition": { ...ASL... },
@@ -22,7 +23,9 @@
 //!   "history_types": ["ExecutionStarted", "PassStateEntered", ...] }
 //! ```
 //!
-//! Every key of `expect` but `status` is optional; `history_types`, when
+//! Every key of `expect` but `status` is optional; `"error": null` or
+//! `"cause": null` says the execution must have none (AWS omits an absent
+//! error or cause rather than sending an empty string); `history_types`, when
 //! present, is the exact sequence of history event types. Whatever else a
 //! case says, the runner always checks that replaying the execution's
 //! journal rebuilds exactly the stored history.
@@ -246,10 +249,13 @@ async fn check_execution(index: usize, case: &Value) -> Vec<String> {
 
     let expect = &case["expect"];
     let field = |name: &str, actual: Option<&str>, diff: &mut Vec<String>| {
-        if let Some(want) = expect.get(name).and_then(Value::as_str) {
-            if actual != Some(want) {
-                diff.push(format!("{name}: expected {want:?}, got {actual:?}"));
-            }
+        let want = match expect.get(name) {
+            None => return,
+            Some(Value::Null) => None,
+            Some(v) => v.as_str(),
+        };
+        if actual != want {
+            diff.push(format!("{name}: expected {want:?}, got {actual:?}"));
         }
     };
     field("status", Some(row.status.api_name()), &mut diff);

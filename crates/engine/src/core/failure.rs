@@ -75,7 +75,7 @@ impl Execution {
                     }
                     Err(f) => work.push(Work::RunEnded {
                         run,
-                        outcome: Err(f),
+                        outcome: Err(f.in_state(&state.name, cur.entered_event)),
                     }),
                 }
             }

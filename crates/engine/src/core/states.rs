@@ -183,6 +183,8 @@ impl Execution {
                 state: state_name.clone(),
                 raw_input: raw.clone(),
                 entered_ms: cx.now,
+                // Set below, once the entered event has its id.
+                entered_event: 0,
                 retries,
                 retry_count: 0,
                 // Taken by the state's body (see `execute`).
@@ -194,7 +196,10 @@ impl Execution {
             DataField::Input,
             &raw,
         );
-        self.event(run, entered_type, Some(Value::Object(entered)), cx);
+        let entered_event = self.event(run, entered_type, Some(Value::Object(entered)), cx);
+        if let Some(frame) = self.runs.get_mut(&run).and_then(|r| r.frame.as_mut()) {
+            frame.entered_event = entered_event;
+        }
         self.execute(run, cx, work);
     }
 
@@ -209,7 +214,10 @@ impl Execution {
         let variables = &cur.variables;
         let body = evaluate_body(state, &cur.raw, &mut cur.env(&mut cx.entropy), cx.now);
         match body {
-            Err(failure) => work.push(Work::Fail { run, failure }),
+            Err(failure) => work.push(Work::Fail {
+                run,
+                failure: failure.in_state(&state.name, cur.entered_event),
+            }),
             Ok(Body::Result(produced)) => self.finish_with(&cur, run, produced, cx, work),
             Ok(Body::Wait { due_ms, effective }) => {
                 let timer = self.key();
@@ -288,7 +296,10 @@ impl Execution {
             Ok(Finished { output, assigned }) => {
                 self.complete(run, output, assigned, next, cx, work)
             }
-            Err(failure) => work.push(Work::Fail { run, failure }),
+            Err(failure) => work.push(Work::Fail {
+                run,
+                failure: failure.in_state(&state.name, cur.entered_event),
+            }),
         }
     }
 

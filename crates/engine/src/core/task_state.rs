@@ -259,8 +259,7 @@ impl Execution {
             d.insert("resourceType".into(), json!(task.resource_type));
             d.insert("resource".into(), json!(task.resource));
         }
-        d.insert("error".into(), json!(failure.error));
-        d.insert("cause".into(), json!(failure.cause));
+        let d = with_failure(d, &failure);
         self.event(run, event_type, Some(Value::Object(d)), cx);
         work.push(Work::Fail { run, failure });
     }
