@@ -60,6 +60,41 @@ pub mod names {
     pub const DATA_LIMIT_EXCEEDED: &str = "States.DataLimitExceeded";
 }
 
+/// The largest input or output a state, task or execution may have: 256
+/// KiB of UTF-8 JSON text
+/// (<https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html>,
+/// "Maximum input or output size for a task, state, or execution").
+pub const MAX_PAYLOAD_BYTES: usize = 262_144;
+
+/// The size of `value` as compact JSON text, in bytes, counted without
+/// building the text; it stops counting once past [`MAX_PAYLOAD_BYTES`].
+pub fn payload_size(value: &serde_json::Value) -> usize {
+    /// Counts bytes and refuses more once past the limit, so a huge value
+    /// is not walked to its end only to be refused.
+    struct Counter(usize);
+    impl std::io::Write for Counter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            if self.0 > MAX_PAYLOAD_BYTES {
+                return Err(std::io::Error::other("over the payload limit"));
+            }
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    // The only error is the counter's own refusal; the count says so.
+    let _ = serde_json::to_writer(&mut counter, value);
+    counter.0
+}
+
+/// Whether `value` fits Step Functions' payload limit.
+pub fn fits_payload_limit(value: &serde_json::Value) -> bool {
+    payload_size(value) <= MAX_PAYLOAD_BYTES
+}
+
 /// A runtime failure: an error name and a human-readable cause, exactly what
 /// `Retry`/`Catch` match on and what a `Fail` state or `ExecutionFailed`
 /// event reports.
@@ -116,6 +151,23 @@ impl Failure {
             ),
             error: self.error,
         }
+    }
+
+    /// `States.DataLimitExceeded` for a payload over [`MAX_PAYLOAD_BYTES`],
+    /// with AWS's cause naming `who`: the task's resource for a task result
+    /// (the function ARN of a Lambda function, the service, e.g. `lambda`,
+    /// of an integration), the state's name for a state's input or output.
+    /// The text is AWS's for a task result (recorded on AWS in
+    /// <https://github.com/localstack/localstack/blob/main/tests/aws/services/stepfunctions/v2/error_handling/test_states_errors.snapshot.json>);
+    /// for a state's own input or output AWS's text is not published, and
+    /// the same words name the state.
+    pub fn data_limit_exceeded(who: &str) -> Failure {
+        Failure::new(
+            names::DATA_LIMIT_EXCEEDED,
+            format!(
+                "The state/task '{who}' returned a result with a size exceeding the maximum number of bytes service limit."
+            ),
+        )
     }
 
     /// The error output a catcher places at its ResultPath (and what

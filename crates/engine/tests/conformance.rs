@@ -55,6 +55,8 @@
 //!   driver (which looks at its timers every 50 ms of real time while tasks
 //!   run) to notice.
 //! - `add` returns `input.a + input.b`.
+//! - `big` returns a string of `input.bytes` (default 0) `x` characters, to
+//!   reach Step Functions' payload limit without a case file that size.
 //!
 //! Every case here passes: a behaviour where the engine still differs from
 //! AWS has no case until it is fixed, and is listed as a known difference
@@ -134,6 +136,10 @@ fn handlers(clock: &Clock) -> Handlers {
             tokio::time::sleep(Duration::from_millis(ms)).await;
             Ok(req.input)
         }
+    });
+    h.register("big", |req| async move {
+        let bytes = req.input["bytes"].as_u64().unwrap_or(0);
+        Ok(Value::String("x".repeat(bytes as usize)))
     });
     h.register("add", |req| async move {
         match (req.input["a"].as_f64(), req.input["b"].as_f64()) {

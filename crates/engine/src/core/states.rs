@@ -57,6 +57,11 @@ pub(super) fn evaluate_body(
     now: i64,
 ) -> Result<Body, Failure> {
     let effective = lifecycle::enter(state, raw, env)?;
+    // A state's input after Parameters must fit the payload limit; without
+    // Parameters it is the previous state's output, already checked.
+    if state.processing.parameters.is_some() && !error::fits_payload_limit(&effective) {
+        return Err(Failure::data_limit_exceeded(&state.name));
+    }
     Ok(match &state.kind {
         StateKind::Pass(pass) => {
             Body::Result(BodyResult::of(pass.result.clone().unwrap_or(effective)))
@@ -315,6 +320,15 @@ impl Execution {
         work: &mut Vec<Work>,
     ) {
         let compiled = Arc::clone(&self.compiled);
+        if !error::fits_payload_limit(&output) {
+            // A state's output (an execution's, for the last) must fit the
+            // payload limit.
+            if let Some(name) = self.runs.get(&run).and_then(|r| r.frame.as_ref()) {
+                let failure = Failure::data_limit_exceeded(&name.state);
+                work.push(Work::Fail { run, failure });
+            }
+            return;
+        }
         let r = self.runs.get_mut(&run).expect("run exists");
         r.variables.extend(assigned);
         let frame = r.frame.as_ref().expect("current state");

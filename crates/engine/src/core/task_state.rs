@@ -218,6 +218,18 @@ impl Execution {
         let Some(task) = self.end_awaited_task(run) else {
             return;
         };
+        if !error::fits_payload_limit(&output) {
+            // AWS fails the task (TaskFailed or LambdaFunctionFailed),
+            // naming a Lambda function by its ARN and an integration by
+            // its service.
+            let who = if task.lambda_function {
+                &task.resource
+            } else {
+                &task.resource_type
+            };
+            let failure = Failure::data_limit_exceeded(who);
+            return self.task_failed(run, failure, TaskFailure::Failed, cx, work);
+        }
         if task.lambda_function {
             let d = with_data(Map::new(), DataField::Output, &output);
             self.event(
