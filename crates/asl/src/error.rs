@@ -6,19 +6,84 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A problem with a state machine definition, located by JSON pointer
-/// (e.g. `/States/Fetch/Next`).
+/// (e.g. `/States/Fetch/Next`), with the diagnostic code AWS gives it
+/// (`codes`; most are `SCHEMA_VALIDATION_FAILED`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DefinitionError {
     pub pointer: String,
     pub message: String,
+    pub code: &'static str,
+}
+
+/// The codes of AWS's validation diagnostics (ValidateStateMachineDefinition's
+/// `code`, and the prefix of each problem in an `InvalidDefinition`
+/// message), as AWS answers them: recorded in
+/// <https://github.com/localstack/localstack/blob/main/tests/aws/services/stepfunctions/v2/test_sfn_api_validation.snapshot.json>
+/// and quoted from failed deployments (`Invalid State Machine Definition:
+/// 'MISSING_TRANSITION_TARGET: State "X" is not reachable. at /States/X'`).
+pub mod codes {
+    pub const SCHEMA_VALIDATION_FAILED: &str = "SCHEMA_VALIDATION_FAILED";
+    /// A transition to a state that does not exist, or a state no
+    /// transition reaches.
+    pub const MISSING_TRANSITION_TARGET: &str = "MISSING_TRANSITION_TARGET";
+    /// The definition is not JSON.
+    pub const INVALID_JSON_DESCRIPTION: &str = "INVALID_JSON_DESCRIPTION";
 }
 
 impl DefinitionError {
+    /// A `SCHEMA_VALIDATION_FAILED` problem; see [`DefinitionError::with_code`].
     pub fn new(pointer: impl Into<String>, message: impl Into<String>) -> Self {
         DefinitionError {
             pointer: pointer.into(),
             message: message.into(),
+            code: codes::SCHEMA_VALIDATION_FAILED,
         }
+    }
+
+    pub fn with_code(mut self, code: &'static str) -> Self {
+        self.code = code;
+        self
+    }
+
+    /// Where AWS's diagnostics say the problem is: the JSON pointer with
+    /// array indices in brackets (`/States/A/Catch[0]`, as AWS's
+    /// `Field '_comment' is not supported at /States/A/Catch[0]`), the whole
+    /// document being `/`. A segment is an index when it is a number right
+    /// after one of ASL's array fields, so a state named `0` stays a name.
+    pub fn location(&self) -> String {
+        const ARRAYS: [&str; 7] = [
+            "Branches",
+            "Catch",
+            "Choices",
+            "ErrorEquals",
+            "Retry",
+            "And",
+            "Or",
+        ];
+        if self.pointer.is_empty() {
+            return "/".to_string();
+        }
+        let mut out = String::with_capacity(self.pointer.len());
+        let mut previous = "";
+        for segment in self.pointer.split('/').skip(1) {
+            let index = !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit());
+            if index && ARRAYS.contains(&previous) {
+                out.push('[');
+                out.push_str(segment);
+                out.push(']');
+            } else {
+                out.push('/');
+                out.push_str(segment);
+            }
+            previous = segment;
+        }
+        out
+    }
+
+    /// The problem as AWS words it inside an `InvalidDefinition` message:
+    /// `SCHEMA_VALIDATION_FAILED: These fields are required: [StartAt] at /`.
+    pub fn aws_text(&self) -> String {
+        format!("{}: {} at {}", self.code, self.message, self.location())
     }
 }
 
@@ -200,3 +265,53 @@ impl fmt::Display for Failure {
 }
 
 impl std::error::Error for Failure {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_are_aws_s_with_indices_in_brackets() {
+        let at = |pointer: &str| DefinitionError::new(pointer, "m").location();
+        assert_eq!(at(""), "/");
+        assert_eq!(at("/States/A/Next"), "/States/A/Next");
+        assert_eq!(at("/States/A/Catch/0"), "/States/A/Catch[0]");
+        assert_eq!(
+            at("/States/P/Branches/1/States/X/Retry/0/ErrorEquals/2"),
+            "/States/P/Branches[1]/States/X/Retry[0]/ErrorEquals[2]"
+        );
+        // A state named with digits stays a name.
+        assert_eq!(at("/States/0/Next"), "/States/0/Next");
+    }
+
+    #[test]
+    fn aws_text_names_code_message_and_location() {
+        let e = DefinitionError::new("/States/A/Next", "Missing 'Next' target: B")
+            .with_code(codes::MISSING_TRANSITION_TARGET);
+        assert_eq!(
+            e.aws_text(),
+            "MISSING_TRANSITION_TARGET: Missing 'Next' target: B at /States/A/Next"
+        );
+    }
+
+    #[test]
+    fn state_prefix_only_on_what_the_runtime_raises_while_evaluating() {
+        let located = Failure::runtime("x").in_state("S", 4);
+        assert_eq!(
+            located.cause,
+            "An error occurred while executing the state 'S' (entered at the event id #4). x"
+        );
+        let task = Failure::new("Lambda.Unknown", "x").in_state("S", 4);
+        assert_eq!(task.cause, "x");
+    }
+
+    #[test]
+    fn payload_size_counts_json_bytes_and_stops_past_the_limit() {
+        assert_eq!(payload_size(&serde_json::json!({"a": "é"})), 10);
+        let big = serde_json::Value::String("x".repeat(MAX_PAYLOAD_BYTES));
+        assert!(!fits_payload_limit(&big));
+        assert!(payload_size(&big) <= MAX_PAYLOAD_BYTES + 8192);
+        let exact = serde_json::Value::String("x".repeat(MAX_PAYLOAD_BYTES - 2));
+        assert!(fits_payload_limit(&exact));
+    }
+}

@@ -33,7 +33,11 @@
 //! A validation case has `errors` instead of `input`/`expect`: the exact set
 //! (order-insensitive) of `/pointer: message` strings that
 //! `zoomvault_asl::definition::parse_str` reports for the definition, or an
-//! empty array for a definition that must be accepted.
+//! empty array for a definition that must be accepted. It may also have
+//! `aws`: the exact set of the same problems as AWS words them in an
+//! `InvalidDefinition` message (`DefinitionError::aws_text`, e.g.
+//! `MISSING_TRANSITION_TARGET: Missing 'Next' target: B at /States/A/Next`),
+//! which pins each problem's code and location too.
 //!
 //! # Handlers
 //!
@@ -182,23 +186,36 @@ fn check_validation(case: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default();
-    let actual: BTreeSet<String> =
-        match zoomvault_asl::definition::parse_str(&case["definition"].to_string()) {
-            Ok(_) => BTreeSet::new(),
-            Err(errors) => errors.iter().map(|e| e.to_string()).collect(),
-        };
+    let reported = zoomvault_asl::definition::parse_str(&case["definition"].to_string())
+        .err()
+        .unwrap_or_default();
+    let actual: BTreeSet<String> = reported.iter().map(|e| e.to_string()).collect();
+    let mut diff = set_diff("definition errors", &expected, &actual);
+    if let Some(aws) = case.get("aws").and_then(Value::as_array) {
+        let expected: BTreeSet<String> = aws
+            .iter()
+            .map(|e| e.as_str().unwrap_or_default().to_string())
+            .collect();
+        let actual: BTreeSet<String> = reported.iter().map(|e| e.aws_text()).collect();
+        diff.extend(set_diff("AWS's texts", &expected, &actual));
+    }
+    diff
+}
+
+/// What differs between two sets of messages, if anything.
+fn set_diff(what: &str, expected: &BTreeSet<String>, actual: &BTreeSet<String>) -> Vec<String> {
     if expected == actual {
         return Vec::new();
     }
-    let mut diff = vec!["definition errors differ:".to_string()];
+    let mut diff = vec![format!("{what} differ:")];
     diff.extend(
         expected
-            .difference(&actual)
+            .difference(actual)
             .map(|e| format!("  - expected, not reported: {e}")),
     );
     diff.extend(
         actual
-            .difference(&expected)
+            .difference(expected)
             .map(|e| format!("  + reported, not expected: {e}")),
     );
     diff

@@ -5,7 +5,7 @@
 //! service model (`2016-11-23`), so aws-sdk-sfn, boto3 and the CLI parse
 //! every answer. Nothing here decides anything about an execution.
 
-use crate::error::{location, ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult};
 use base64::Engine as _;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -442,9 +442,9 @@ fn validate_definition(r: ValidateRequest) -> ApiResult<Value> {
                 .map(|e| {
                     json!({
                         "severity": "ERROR",
-                        "code": "SCHEMA_VALIDATION_FAILED",
+                        "code": e.code,
                         "message": e.message,
-                        "location": location(&e.pointer),
+                        "location": e.location(),
                     })
                 })
                 .collect();

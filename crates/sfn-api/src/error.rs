@@ -107,11 +107,7 @@ impl From<EngineError> for ApiError {
                     "Invalid State Machine Definition: '{}'",
                     errors
                         .iter()
-                        .map(|e| format!(
-                            "SCHEMA_VALIDATION_FAILED: {} at {}",
-                            e.message,
-                            location(&e.pointer)
-                        ))
+                        .map(|e| e.aws_text())
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),
@@ -158,16 +154,6 @@ impl From<EngineError> for ApiError {
                     .with_status(StatusCode::SERVICE_UNAVAILABLE)
             }
         }
-    }
-}
-
-/// A JSON pointer as the location AWS's diagnostics show (`/States/A/Next`);
-/// the whole document is `/`.
-pub fn location(pointer: &str) -> &str {
-    if pointer.is_empty() {
-        "/"
-    } else {
-        pointer
     }
 }
 

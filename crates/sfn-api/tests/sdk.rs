@@ -437,6 +437,14 @@ async fn validation_reports_every_problem_with_its_location() {
         .collect();
     assert!(locations.contains(&"/StartAt"), "{locations:?}");
     assert!(locations.contains(&"/States/A/Next"), "{locations:?}");
+    // Both are missing transition targets, AWS's code and words for them.
+    let next = failed
+        .diagnostics
+        .iter()
+        .find(|d| d.location.as_deref() == Some("/States/A/Next"))
+        .unwrap();
+    assert_eq!(next.code, "MISSING_TRANSITION_TARGET");
+    assert_eq!(next.message, "Missing 'Next' target: Nowhere");
 
     let refused = e
         .client
@@ -450,7 +458,13 @@ async fn validation_reports_every_problem_with_its_location() {
         .into_service_error();
     assert!(refused.is_invalid_definition(), "{refused:?}");
     let message = refused.meta().message().unwrap();
-    assert!(message.contains("/States/A/Next"), "{message}");
+    assert!(
+        message.starts_with("Invalid State Machine Definition: '")
+            && message.contains(
+                "MISSING_TRANSITION_TARGET: Missing 'Next' target: Nowhere at /States/A/Next"
+            ),
+        "{message}"
+    );
 }
 
 #[tokio::test]

@@ -18,14 +18,17 @@ pub(super) fn unknown_fields(
     obj: &Map<String, Value>,
     ptr: &str,
     allowed: &[&str],
-    what: &str,
+    // What the object is, for the reader of a call; AWS's words for an
+    // unsupported field do not name it.
+    _what: &str,
     errors: &mut Vec<DefinitionError>,
 ) {
     for key in obj.keys() {
         if !allowed.contains(&key.as_str()) {
+            // AWS's words, located at the object that holds the field.
             errors.push(DefinitionError::new(
-                pointer_join(ptr, key),
-                format!("field {key:?} is not valid in {what}"),
+                ptr,
+                format!("Field '{key}' is not supported"),
             ));
         }
     }

@@ -146,7 +146,10 @@ pub(super) fn parse_state(
             return None;
         }
         None => {
-            errors.push(DefinitionError::new(ptr, "missing required field \"Type\""));
+            errors.push(DefinitionError::new(
+                ptr,
+                "These fields are required: [Type]",
+            ));
             return None;
         }
     };
@@ -154,9 +157,8 @@ pub(super) fn parse_state(
     if specific.is_empty() {
         errors.push(DefinitionError::new(
             pointer_join(ptr, "Type"),
-            format!(
-                "unknown state type {type_name:?}; expected one of Pass, Task, Choice, Wait, Succeed, Fail, Parallel, Map"
-            ),
+            "The field 'Type' should have one of these values: \
+             [Task, Wait, Pass, Succeed, Fail, Choice, Parallel, Map]",
         ));
         return None;
     }
@@ -169,9 +171,10 @@ pub(super) fn parse_state(
                 "field {key:?} belongs to the JSONata query language, which is not supported yet"
             )
         } else {
-            format!("field {key:?} is not valid in a {type_name} state")
+            format!("Field '{key}' is not supported")
         };
-        errors.push(DefinitionError::new(pointer_join(ptr, key), message));
+        // AWS locates an unsupported field at the object that holds it.
+        errors.push(DefinitionError::new(ptr, message));
     }
     if let Some(ql) = obj.get("QueryLanguage") {
         if ql != "JSONPath" {
@@ -274,7 +277,7 @@ fn parse_transition(
         _ => {
             errors.push(DefinitionError::new(
                 ptr,
-                format!("a {type_name} state must have \"Next\" or \"End\": true"),
+                "The field \"Next\" is required but was missing",
             ));
             Transition::End
         }
