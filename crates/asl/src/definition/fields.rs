@@ -113,13 +113,20 @@ pub(super) fn percentage_literal(v: &Value) -> Result<f64, String> {
         .ok_or_else(|| format!("expected a number between 0 and 100, found {v}"))
 }
 
+/// A path field (InputPath, ItemsPath, ...), named by the last segment of
+/// `ptr`. A path that does not parse gets AWS's words, `The value for the
+/// field 'InputPath' must be a valid JSONPath`, as AWS answers for a `.$`
+/// field (quoted from failed deployments: "SCHEMA_VALIDATION_FAILED: The
+/// value for the field 'Message.$' must be a valid JSONPath").
 pub(super) fn parse_path(text: &str, ptr: &str, errors: &mut Vec<DefinitionError>) -> Option<Path> {
     match Path::parse(text) {
         Ok(p) => Some(p),
-        Err(e) => {
+        Err(_) => {
+            let field = ptr.rsplit('/').next().unwrap_or_default();
+            let field = field.replace("~1", "/").replace("~0", "~");
             errors.push(DefinitionError::new(
                 ptr,
-                format!("invalid path {text:?}: {e}"),
+                format!("The value for the field '{field}' must be a valid JSONPath"),
             ));
             None
         }

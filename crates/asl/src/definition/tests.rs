@@ -104,7 +104,7 @@ fn bad_paths_and_unknown_fields_are_named() {
         r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "InputPath": "$.a[", "ResultPath": "$.a[*]", "Resul": 1, "End": true}}}"#,
         expect![[r#"
             /States/A: Field 'Resul' is not supported
-            /States/A/InputPath: invalid path "$.a[": invalid path '$.a[' at offset 3: '[' is never closed
+            /States/A/InputPath: The value for the field 'InputPath' must be a valid JSONPath
             /States/A/ResultPath: invalid reference path "$.a[*]": invalid path '$.a[*]' at offset 3: a wildcard '*' is not allowed in a reference path, which may only use '.name', ['name'] and [index]
         "#]],
     );
