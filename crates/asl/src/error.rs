@@ -125,41 +125,6 @@ pub mod names {
     pub const DATA_LIMIT_EXCEEDED: &str = "States.DataLimitExceeded";
 }
 
-/// The largest input or output a state, task or execution may have: 256
-/// KiB of UTF-8 JSON text
-/// (<https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html>,
-/// "Maximum input or output size for a task, state, or execution").
-pub const MAX_PAYLOAD_BYTES: usize = 262_144;
-
-/// The size of `value` as compact JSON text, in bytes, counted without
-/// building the text; it stops counting once past [`MAX_PAYLOAD_BYTES`].
-pub fn payload_size(value: &serde_json::Value) -> usize {
-    /// Counts bytes and refuses more once past the limit, so a huge value
-    /// is not walked to its end only to be refused.
-    struct Counter(usize);
-    impl std::io::Write for Counter {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len();
-            if self.0 > MAX_PAYLOAD_BYTES {
-                return Err(std::io::Error::other("over the payload limit"));
-            }
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut counter = Counter(0);
-    // The only error is the counter's own refusal; the count says so.
-    let _ = serde_json::to_writer(&mut counter, value);
-    counter.0
-}
-
-/// Whether `value` fits Step Functions' payload limit.
-pub fn fits_payload_limit(value: &serde_json::Value) -> bool {
-    payload_size(value) <= MAX_PAYLOAD_BYTES
-}
-
 /// A runtime failure: an error name and a human-readable cause, exactly what
 /// `Retry`/`Catch` match on and what a `Fail` state or `ExecutionFailed`
 /// event reports.
@@ -218,7 +183,24 @@ impl Failure {
         }
     }
 
-    /// `States.DataLimitExceeded` for a payload over [`MAX_PAYLOAD_BYTES`],
+    /// What a payload over a limit fails with, or `None` when it is within
+    /// both: nested deeper than [`crate::limits::MAX_NESTING_DEPTH`],
+    /// `States.Runtime` (the embedded engine's own limit); over 256 KiB,
+    /// [`Failure::data_limit_exceeded`]. The depth is asked first, without
+    /// recursing, since measuring the size recurses once per level.
+    pub fn for_payload(value: &serde_json::Value, who: &str) -> Option<Failure> {
+        use crate::limits::{fits_payload_limit, nests_deeper_than, MAX_NESTING_DEPTH};
+        if nests_deeper_than(value, MAX_NESTING_DEPTH) {
+            return Some(Failure::runtime(format!(
+                "The state/task '{who}' returned a result nesting arrays and objects more than \
+                 {MAX_NESTING_DEPTH} deep, the embedded engine's limit."
+            )));
+        }
+        (!fits_payload_limit(value)).then(|| Failure::data_limit_exceeded(who))
+    }
+
+    /// `States.DataLimitExceeded` for a payload over
+    /// [`crate::limits::MAX_PAYLOAD_BYTES`],
     /// with AWS's cause naming `who`: the task's resource for a task result
     /// (the function ARN of a Lambda function, the service, e.g. `lambda`,
     /// of an integration), the state's name for a state's input or output.
@@ -303,15 +285,5 @@ mod tests {
         );
         let task = Failure::new("Lambda.Unknown", "x").in_state("S", 4);
         assert_eq!(task.cause, "x");
-    }
-
-    #[test]
-    fn payload_size_counts_json_bytes_and_stops_past_the_limit() {
-        assert_eq!(payload_size(&serde_json::json!({"a": "é"})), 10);
-        let big = serde_json::Value::String("x".repeat(MAX_PAYLOAD_BYTES));
-        assert!(!fits_payload_limit(&big));
-        assert!(payload_size(&big) <= MAX_PAYLOAD_BYTES + 8192);
-        let exact = serde_json::Value::String("x".repeat(MAX_PAYLOAD_BYTES - 2));
-        assert!(fits_payload_limit(&exact));
     }
 }

@@ -14,6 +14,7 @@ pub mod error;
 pub mod intrinsic;
 pub mod json_type;
 pub mod lifecycle;
+pub mod limits;
 pub mod path;
 pub mod payload;
 pub mod retry;

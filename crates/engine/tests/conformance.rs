@@ -60,7 +60,8 @@
 //!   run) to notice.
 //! - `add` returns `input.a + input.b`.
 //! - `big` returns a string of `input.bytes` (default 0) `x` characters, to
-//!   reach Step Functions' payload limit without a case file that size.
+//!   reach Step Functions' payload limit without a case file that size;
+//!   or, given `input.items`, the array `[0, 1, ..., items - 1]`.
 //!
 //! Every case here passes: a behaviour where the engine still differs from
 //! AWS has no case until it is fixed, and is listed as a known difference
@@ -142,6 +143,9 @@ fn handlers(clock: &Clock) -> Handlers {
         }
     });
     h.register("big", |req| async move {
+        if let Some(items) = req.input["items"].as_u64() {
+            return Ok(Value::Array((0..items).map(Value::from).collect()));
+        }
         let bytes = req.input["bytes"].as_u64().unwrap_or(0);
         Ok(Value::String("x".repeat(bytes as usize)))
     });
@@ -293,10 +297,9 @@ async fn check_execution(index: usize, case: &Value) -> Vec<String> {
         }
     }
     if let Some(want) = expect.get("output") {
-        let got = row
-            .output
-            .as_deref()
-            .map(|o| serde_json::from_str::<Value>(o).unwrap_or(Value::String(o.into())));
+        let got = row.output.as_deref().map(|o| {
+            zoomvault_asl::limits::parse_json::<Value>(o).unwrap_or(Value::String(o.into()))
+        });
         if got.as_ref() != Some(want) {
             diff.push(format!(
                 "output differs:\n  expected: {}\n  got:      {}",
@@ -343,7 +346,7 @@ async fn conformance() {
             .display()
             .to_string();
         let text = std::fs::read_to_string(path).unwrap_or_default();
-        let case: Value = match serde_json::from_str(&text) {
+        let case: Value = match zoomvault_asl::limits::parse_json(&text) {
             Ok(c) => c,
             Err(e) => {
                 failures.push((name, vec![format!("case file is not JSON: {e}")]));

@@ -474,7 +474,8 @@ fn execution_input(input: Option<&str>) -> ApiResult<Value> {
             "Member must have length less than or equal to 262144",
         ));
     }
-    serde_json::from_str(text).map_err(|e| {
+    // Deeper than the engine carries is refused here, as not valid input.
+    zoomvault_asl::limits::parse_json(text).map_err(|e| {
         ApiError::new(
             "InvalidExecutionInput",
             format!("Invalid State Machine Execution Input: '{e}'"),
@@ -789,7 +790,7 @@ fn task_token(token: Option<String>) -> ApiResult<String> {
 async fn send_task_success(engine: &Engine, r: TaskTokenRequest) -> ApiResult<Value> {
     let token = task_token(r.task_token)?;
     let output = required(r.output, "output")?;
-    let output: Value = serde_json::from_str(&output).map_err(|e| {
+    let output: Value = zoomvault_asl::limits::parse_json(&output).map_err(|e| {
         ApiError::new(
             "InvalidOutput",
             format!("Invalid Output: 'The output is not valid JSON: {e}'"),

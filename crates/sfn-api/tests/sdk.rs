@@ -405,6 +405,36 @@ async fn start_execution_is_idempotent_by_name_and_input() {
 }
 
 #[tokio::test]
+async fn deep_input_runs_up_to_the_engine_s_nesting_limit_and_is_refused_past_it() {
+    let e = endpoint(handlers()).await;
+    let pass = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}});
+    let arn = create(&e, "deep", pass.to_string()).await;
+    let nested = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+    // Deeper than serde_json reads by default (128), within the engine's 256.
+    let deep = nested(200);
+    let started = e
+        .client
+        .start_execution()
+        .state_machine_arn(&arn)
+        .input(&deep)
+        .send()
+        .await
+        .unwrap();
+    let row = e.engine.wait_for(&started.execution_arn).await.unwrap();
+    assert_eq!(row.output.as_deref(), Some(deep.as_str()));
+    let refused = e
+        .client
+        .start_execution()
+        .state_machine_arn(&arn)
+        .input(nested(300))
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(refused.is_invalid_execution_input(), "{refused:?}");
+}
+
+#[tokio::test]
 async fn validation_reports_every_problem_with_its_location() {
     let e = endpoint(handlers()).await;
     let ok = e

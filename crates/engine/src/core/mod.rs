@@ -39,7 +39,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use zoomvault_asl::body;
 use zoomvault_asl::definition::{ContextUse, State, StateKind, StateMachine, Transition};
-use zoomvault_asl::error::{self, names};
+use zoomvault_asl::error::names;
 use zoomvault_asl::lifecycle::{self, Env, Finished};
 use zoomvault_asl::retry::{self, Recovery};
 use zoomvault_asl::{Failure, SplitMix64};

@@ -59,8 +59,10 @@ pub(super) fn evaluate_body(
     let effective = lifecycle::enter(state, raw, env)?;
     // A state's input after Parameters must fit the payload limit; without
     // Parameters it is the previous state's output, already checked.
-    if state.processing.parameters.is_some() && !error::fits_payload_limit(&effective) {
-        return Err(Failure::data_limit_exceeded(&state.name));
+    if state.processing.parameters.is_some() {
+        if let Some(failure) = Failure::for_payload(&effective, &state.name) {
+            return Err(failure);
+        }
     }
     Ok(match &state.kind {
         StateKind::Pass(pass) => {
@@ -320,14 +322,13 @@ impl Execution {
         work: &mut Vec<Work>,
     ) {
         let compiled = Arc::clone(&self.compiled);
-        if !error::fits_payload_limit(&output) {
-            // A state's output (an execution's, for the last) must fit the
-            // payload limit.
-            if let Some(name) = self.runs.get(&run).and_then(|r| r.frame.as_ref()) {
-                let failure = Failure::data_limit_exceeded(&name.state);
+        // A state's output (an execution's, for the last) must fit the
+        // payload limits.
+        if let Some(frame) = self.runs.get(&run).and_then(|r| r.frame.as_ref()) {
+            if let Some(failure) = Failure::for_payload(&output, &frame.state) {
                 work.push(Work::Fail { run, failure });
+                return;
             }
-            return;
         }
         let r = self.runs.get_mut(&run).expect("run exists");
         r.variables.extend(assigned);

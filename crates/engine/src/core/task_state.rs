@@ -218,16 +218,15 @@ impl Execution {
         let Some(task) = self.end_awaited_task(run) else {
             return;
         };
-        if !error::fits_payload_limit(&output) {
-            // AWS fails the task (TaskFailed or LambdaFunctionFailed),
-            // naming a Lambda function by its ARN and an integration by
-            // its service.
-            let who = if task.lambda_function {
-                &task.resource
-            } else {
-                &task.resource_type
-            };
-            let failure = Failure::data_limit_exceeded(who);
+        // A result over a limit fails the task (TaskFailed or
+        // LambdaFunctionFailed), as AWS does, naming a Lambda function by
+        // its ARN and an integration by its service.
+        let who = if task.lambda_function {
+            &task.resource
+        } else {
+            &task.resource_type
+        };
+        if let Some(failure) = Failure::for_payload(&output, who) {
             return self.task_failed(run, failure, TaskFailure::Failed, cx, work);
         }
         if task.lambda_function {
