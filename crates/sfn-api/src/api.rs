@@ -17,8 +17,6 @@ use zoomvault_engine::{
     Engine, Error as EngineError, MachineType, NewStateMachine, RedriveStatus, Status,
 };
 
-/// Largest execution input AWS accepts, in characters.
-const MAX_INPUT: usize = 262_144;
 /// `maxResults` when the request gives none (or 0).
 const DEFAULT_PAGE: usize = 100;
 const MAX_PAGE: usize = 1000;
@@ -465,15 +463,23 @@ struct StartExecutionRequest {
     input: Option<String>,
 }
 
-fn execution_input(input: Option<&str>) -> ApiResult<Value> {
-    let text = input.unwrap_or("{}");
-    if text.chars().count() > MAX_INPUT {
-        return Err(ApiError::constraint(
-            "input",
-            format!("<{} characters>", text.chars().count()),
-            "Member must have length less than or equal to 262144",
+/// An execution's input or a task's output is at most 256 KiB of UTF-8,
+/// refused with AWS's words (an SDK's recorded answer: "1 validation error
+/// detected: Value at 'input' failed to satisfy constraint: Member must
+/// have size less than or equal to 262144 bytes in UTF-8 encoding").
+fn payload_size_within(member: &str, text: &str) -> ApiResult<()> {
+    if text.len() > zoomvault_asl::limits::MAX_PAYLOAD_BYTES {
+        return Err(ApiError::sensitive_constraint(
+            member,
+            "Member must have size less than or equal to 262144 bytes in UTF-8 encoding",
         ));
     }
+    Ok(())
+}
+
+fn execution_input(input: Option<&str>) -> ApiResult<Value> {
+    let text = input.unwrap_or("{}");
+    payload_size_within("input", text)?;
     // Deeper than the engine carries is refused here, as not valid input.
     zoomvault_asl::limits::parse_json(text).map_err(|e| {
         ApiError::new(
@@ -790,6 +796,7 @@ fn task_token(token: Option<String>) -> ApiResult<String> {
 async fn send_task_success(engine: &Engine, r: TaskTokenRequest) -> ApiResult<Value> {
     let token = task_token(r.task_token)?;
     let output = required(r.output, "output")?;
+    payload_size_within("output", &output)?;
     let output: Value = zoomvault_asl::limits::parse_json(&output).map_err(|e| {
         ApiError::new(
             "InvalidOutput",

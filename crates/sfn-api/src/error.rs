@@ -76,6 +76,18 @@ impl ApiError {
         )
     }
 
+    /// A constraint on a sensitive member (an execution's input, a task's
+    /// output), whose value AWS leaves out of the message: `1 validation
+    /// error detected: Value at 'input' failed to satisfy constraint: ...`.
+    pub fn sensitive_constraint(member: &str, constraint: &str) -> ApiError {
+        ApiError::new(
+            "ValidationException",
+            format!(
+                "1 validation error detected: Value at '{member}' failed to satisfy constraint: {constraint}"
+            ),
+        )
+    }
+
     pub fn invalid_arn(arn: &str, why: &str) -> ApiError {
         ApiError::new("InvalidArn", format!("Invalid Arn: '{why}: {arn}'"))
     }

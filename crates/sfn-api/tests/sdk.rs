@@ -435,6 +435,34 @@ async fn deep_input_runs_up_to_the_engine_s_nesting_limit_and_is_refused_past_it
 }
 
 #[tokio::test]
+async fn an_input_over_256_kib_of_utf8_is_refused_with_aws_s_words() {
+    let e = endpoint(handlers()).await;
+    let pass = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}});
+    let arn = create(&e, "sized", pass.to_string()).await;
+    let start = |input: String| json!({"stateMachineArn": arn, "input": input}).to_string();
+    // 131,073 two-byte characters: under the limit in characters, over it
+    // in bytes, which is what AWS counts.
+    let accented = format!("\"{}\"", "é".repeat(131_073));
+    let (status, body) = raw(
+        &e,
+        Some("AWSStepFunctions.StartExecution"),
+        &start(accented),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["__type"], "ValidationException");
+    assert_eq!(
+        body["message"],
+        "1 validation error detected: Value at 'input' failed to satisfy constraint: \
+         Member must have size less than or equal to 262144 bytes in UTF-8 encoding"
+    );
+    // Exactly 262,144 bytes is accepted.
+    let fits = format!("\"{}\"", "x".repeat(262_142));
+    let (status, body) = raw(&e, Some("AWSStepFunctions.StartExecution"), &start(fits)).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
 async fn validation_reports_every_problem_with_its_location() {
     let e = endpoint(handlers()).await;
     let ok = e
