@@ -326,6 +326,7 @@ impl Execution {
         // payload limits.
         if let Some(frame) = self.runs.get(&run).and_then(|r| r.frame.as_ref()) {
             if let Some(failure) = Failure::for_payload(&output, &frame.state) {
+                let failure = failure.in_state(&frame.state, frame.entered_event);
                 work.push(Work::Fail { run, failure });
                 return;
             }
