@@ -22,7 +22,7 @@ mod upkeep;
 pub use clock::Clock;
 pub use core::{End, Status};
 pub use engine::{
-    Engine, EngineConfig, Error, NewStateMachine, Result, Started, DEFAULT_RETENTION,
+    Engine, EngineConfig, Error, NewStateMachine, Result, Started, WeakEngine, DEFAULT_RETENTION,
 };
 pub use handler::{BoxFuture, Handlers, LambdaFallback, TaskHandler, TaskRequest};
 pub use rules::{MachineType, RedriveStatus};
