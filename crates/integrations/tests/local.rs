@@ -456,3 +456,124 @@ async fn dynamodb_without_an_endpoint_fails_with_how_to_configure_one() {
         "{ran:?}"
     );
 }
+
+/// The durability the `states` module promises, across a real restart:
+/// the parent's `.sync:2` task is in flight (its child waits for a task
+/// token) when the engine shuts down; reopened, the engine dispatches the
+/// task again, which must wait for the same child rather than start
+/// another, and the parent ends with that child's output.
+#[tokio::test]
+async fn after_a_restart_the_redispatched_task_waits_for_the_same_child() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let open = || {
+        let executions = NestedExecutions::new();
+        let mut handlers = Handlers::new();
+        states::register(&mut handlers, executions.clone());
+        let engine = Engine::open(EngineConfig::new(dir.path().join("engine.db")), handlers)
+            .expect("engine");
+        executions.attach(&engine);
+        engine
+    };
+    let engine = open();
+    // No handler is registered for the child's callback task, so it is
+    // submitted to the outside and waits for SendTaskSuccess.
+    let child = engine
+        .create_state_machine(
+            "waiting-child",
+            &json!({"StartAt": "Wait", "States": {"Wait": {
+                "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                "Parameters": {"FunctionName": "outside", "Payload": {"token.$": "$$.Task.Token"}},
+                "End": true}}})
+            .to_string(),
+            None,
+        )
+        .expect("valid")
+        .arn;
+    let parent = engine
+        .create_state_machine(
+            "restarted-parent",
+            &json!({"StartAt": "Call", "States": {"Call": {
+                "Type": "Task", "Resource": states::START_EXECUTION_SYNC2,
+                "Parameters": {"StateMachineArn": child, "Input": {"n": 1}}, "End": true}}})
+            .to_string(),
+            None,
+        )
+        .expect("valid")
+        .arn;
+    let started = engine
+        .start_execution(&parent, Some("p1"), json!({}))
+        .await
+        .expect("started");
+    let child_arn = wait_for_child_waiting(&engine, &child).await;
+    engine.shutdown();
+    drop(engine);
+
+    let engine = open();
+    let token = {
+        let history = engine.history(&child_arn).expect("history");
+        let scheduled = history
+            .iter()
+            .find(|e| e["type"] == "TaskScheduled")
+            .expect("the child's task was scheduled");
+        let parameters: Value = serde_json::from_str(
+            scheduled["taskScheduledEventDetails"]["parameters"]
+                .as_str()
+                .expect("parameters"),
+        )
+        .expect("JSON parameters");
+        parameters["Payload"]["token"]
+            .as_str()
+            .expect("the token")
+            .to_owned()
+    };
+    engine
+        .send_task_success(&token, json!({"done": true}))
+        .await
+        .expect("the child's task succeeds");
+    // A guard, not a timing assertion: a parent waiting on a second
+    // child would wait forever, and the test must fail instead.
+    let row = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        engine.wait_for(&started.execution_arn),
+    )
+    .await
+    .expect("the parent ends with the child it started before the restart")
+    .expect("ends");
+    assert_eq!(row.status, Status::Succeeded, "{row:?}");
+    let output: Value =
+        serde_json::from_str(row.output.as_deref().unwrap_or("null")).expect("JSON");
+    assert_eq!(output["ExecutionArn"], json!(child_arn));
+    assert_eq!(output["Output"], json!({"done": true}));
+    let children = engine
+        .list_executions(Some(&child), None, None, 100)
+        .expect("listing");
+    assert_eq!(
+        children.len(),
+        1,
+        "the re-dispatched task started no second child"
+    );
+    engine.shutdown();
+}
+
+/// Polls until the one execution of `child` has submitted its callback
+/// task: the child's start is journaled by the parent's handler, which no
+/// API call of the parent waits for.
+async fn wait_for_child_waiting(engine: &Engine, child: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let running = engine
+            .list_executions(Some(child), None, None, 10)
+            .expect("listing");
+        if let Some(row) = running.first() {
+            let history = engine.history(&row.arn).expect("history");
+            if history.iter().any(|e| e["type"] == "TaskSubmitted") {
+                return row.arn.clone();
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the child never waited for its token"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
