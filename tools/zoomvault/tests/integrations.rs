@@ -4,8 +4,8 @@
 //! (`events:putEvents`) and runs a nested execution that reads the object
 //! back (`states:startExecution.sync:2`, whose child calls
 //! `aws-sdk:s3:getObject`). The test checks the output, the object in the
-//! directory store, the event in the queue the site builder reads, and the
-//! history. Shapes follow
+//! directory store, the event in the queue the site builder reads (and
+//! the site it rebuilds), and the history. Shapes follow
 //! <https://docs.aws.amazon.com/step-functions/latest/dg/connect-eventbridge.html>,
 //! <https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html>
 //! and <https://docs.aws.amazon.com/step-functions/latest/dg/connect-stepfunctions.html>.
@@ -129,6 +129,25 @@ async fn serve_runs_s3_eventbridge_and_nested_workflow_integrations_on_the_local
         }],
         "the site builder's queue has the rebuild request"
     );
+    // And the site builder acts on it: it rebuilds, then acknowledges.
+    let index = embedded.site_dir().join("index.html");
+    assert!(!index.exists(), "no site was built before");
+    tokio::spawn(embedded.clone().run_site_builder());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !embedded
+        .events
+        .pending(10)
+        .await
+        .expect("the queue")
+        .is_empty()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the site builder never handled the event"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert!(index.exists(), "the site was rebuilt");
     let succeeded = engine
         .history(&started.execution_arn)
         .expect("history")
