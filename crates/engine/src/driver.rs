@@ -962,13 +962,22 @@ impl Driver {
         let handlers = Arc::clone(&self.handlers);
         let semaphore = Arc::clone(&self.semaphore);
         let tx = self.tx.clone();
+        // A task that waits for a child execution of this engine holds no
+        // place among `max_concurrent_tasks`: its child's own tasks need
+        // those places, and parents waiting in all of them would wait
+        // forever.
+        let waits = invocation.target.waits_on_child_execution();
         self.runtime.spawn(async move {
-            let result = match semaphore.acquire_owned().await {
-                Ok(_permit) => run_task(&handlers, &invocation).await,
-                Err(_) => Err(Failure::new(
-                    "States.Runtime",
-                    "the engine is shutting down",
-                )),
+            let result = if waits {
+                run_task(&handlers, &invocation).await
+            } else {
+                match semaphore.acquire_owned().await {
+                    Ok(_permit) => run_task(&handlers, &invocation).await,
+                    Err(_) => Err(Failure::new(
+                        "States.Runtime",
+                        "the engine is shutting down",
+                    )),
+                }
             };
             let key = invocation.key;
             let fact = match result {

@@ -59,6 +59,14 @@ impl TaskTarget {
         })
     }
 
+    /// A `states:startExecution.sync` (or `.sync:2`) task: its handler waits
+    /// for a child execution of this same engine rather than working.
+    pub fn waits_on_child_execution(&self) -> bool {
+        let resource = self.resource();
+        resource == "arn:aws:states:::states:startExecution.sync"
+            || resource == "arn:aws:states:::states:startExecution.sync:2"
+    }
+
     pub fn is_lambda_function(&self) -> bool {
         matches!(self, TaskTarget::LambdaFunction { .. })
     }

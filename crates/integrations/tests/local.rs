@@ -28,6 +28,11 @@ struct Harness {
 }
 
 fn harness() -> Harness {
+    harness_with_task_places(EngineConfig::new("unused").max_concurrent_tasks)
+}
+
+/// A harness whose engine runs at most `places` tasks at once.
+fn harness_with_task_places(places: usize) -> Harness {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let events = Arc::new(LocalEventSink::open(dir.path().join("events.db")).expect("queue"));
     let store = Arc::new(DirObjectStore::open(dir.path().join("store")).expect("store"));
@@ -41,8 +46,9 @@ fn harness() -> Harness {
     };
     let mut handlers = Handlers::new();
     register(&mut handlers, &services);
-    let engine =
-        Engine::open(EngineConfig::new(dir.path().join("engine.db")), handlers).expect("engine");
+    let mut config = EngineConfig::new(dir.path().join("engine.db"));
+    config.max_concurrent_tasks = places;
+    let engine = Engine::open(config, handlers).expect("engine");
     executions.attach(&engine);
     Harness {
         engine,
@@ -575,5 +581,38 @@ async fn wait_for_child_waiting(engine: &Engine, child: &str) -> String {
             "the child never waited for its token"
         );
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+/// Parents waiting on `.sync:2` children hold none of the engine's task
+/// places: with one place and three parents waiting at once, each child's
+/// own task (an S3 put) still runs, and every parent ends.
+#[tokio::test]
+async fn waiting_parents_do_not_starve_their_childrens_tasks() {
+    let h = harness_with_task_places(1);
+    let child = h.machine(
+        "worker",
+        task(
+            "arn:aws:states:::aws-sdk:s3:putObject",
+            json!({"Bucket": BUCKET, "Key.$": "$.key", "Body": "x"}),
+        ),
+    );
+    let parent = h.machine(
+        "waiting-parent",
+        task(
+            states::START_EXECUTION_SYNC2,
+            json!({"StateMachineArn": child, "Input": {"key.$": "$.key"}}),
+        ),
+    );
+    let (a, b, c) = tokio::join!(
+        h.run(&parent, json!({"key": "k0"})),
+        h.run(&parent, json!({"key": "k1"})),
+        h.run(&parent, json!({"key": "k2"})),
+    );
+    for ran in [a, b, c] {
+        assert_eq!(ran.status, Status::Succeeded, "{ran:?}");
+    }
+    for i in 0..3 {
+        assert!(h.store.get(&format!("k{i}")).await.is_ok(), "k{i} written");
     }
 }
