@@ -118,6 +118,8 @@ async fn a_running_map_run_is_described_updated_and_aborted() {
     assert_eq!(d.max_concurrency(), 1);
     let items = d.item_counts().unwrap();
     assert_eq!((items.total(), items.running(), items.pending()), (3, 1, 2));
+    let executions = d.execution_counts().unwrap();
+    assert_eq!((executions.total(), executions.pending()), (3, 2));
 
     let children = e
         .client
