@@ -132,6 +132,7 @@ async fn a_running_map_run_is_described_updated_and_aborted() {
     let child = &children.executions()[0];
     assert_eq!(child.status(), &ExecutionStatus::Running);
     assert_eq!(child.map_run_arn(), Some(map_run_arn.as_str()));
+    assert_eq!(child.item_count(), Some(1));
     assert!(child
         .execution_arn()
         .starts_with("arn:aws:states:us-east-1:123456789012:execution:fan/Slow:"));

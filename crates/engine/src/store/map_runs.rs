@@ -268,6 +268,19 @@ impl Store {
         Ok(rows)
     }
 
+    /// How many items each child of a Map Run carries, by the child's ARN
+    /// (ListExecutions' `itemCount`).
+    pub fn map_run_child_items(&self, arn: &str) -> Result<Vec<(String, u64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT e.arn, c.items FROM map_run_children c JOIN executions e ON e.id = c.execution_id
+             WHERE c.map_run_arn = ?1",
+        )?;
+        let rows = stmt
+            .query_map([arn], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
     /// The parent (its ARN) and key a running child execution's end is
     /// journaled under, and its Map Run.
     pub fn parent_of(&self, execution_id: i64) -> Result<Option<(String, u64, String)>> {

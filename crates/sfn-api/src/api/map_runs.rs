@@ -195,6 +195,8 @@ pub(super) fn list_children(
     let mut rows = engine.list_map_run_executions(arn, status, before, limit + 1)?;
     let more = rows.len() > limit;
     rows.truncate(limit);
+    let items: std::collections::HashMap<String, u64> =
+        engine.map_run_child_items(arn)?.into_iter().collect();
     let executions: Vec<Value> = rows
         .iter()
         .map(|row| {
@@ -205,6 +207,7 @@ pub(super) fn list_children(
                 "status": row.status.api_name(),
                 "startDate": date(row.start_ms),
                 "mapRunArn": arn,
+                "itemCount": items.get(&row.arn).copied().unwrap_or(1),
                 "redriveCount": row.redrive_count,
             });
             if let Some(stop) = row.stop_ms {
