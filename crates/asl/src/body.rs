@@ -3,8 +3,14 @@
 //! `...Path` fields, and when a Map has failed past its tolerance. The
 //! lifecycle around a body is `lifecycle`'s; what a body waits for (tasks,
 //! timers, child runs) is the engine's. No I/O, no clock: `now` is given.
+//!
+//! `data` is what a field reads: the effective input for a JSONPath
+//! `...Path`, the raw input (`$states.input`) for a JSONata `{% %}`; the
+//! engine picks it with `lifecycle::body_input`.
 
-use crate::definition::{Dynamic, Fail, State, StateKind, TextSource, Wait};
+use crate::definition::{
+    Dynamic, Fail, Items, MapState, RuleTest, State, StateKind, TextSource, Wait,
+};
 use crate::error::names;
 use crate::lifecycle::Env;
 use crate::{Failure, Scope};
@@ -12,10 +18,29 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 /// Reads a `...Path` number field (TimeoutSecondsPath, MaxConcurrencyPath,
-/// ...): it must select a non-negative integer.
-pub fn dynamic_u64(d: &Dynamic<u64>, data: &Value, env: &Env, field: &str) -> Result<u64, Failure> {
+/// ...): it must select a non-negative integer. `field` is the `...Path`
+/// field's name; a JSONata expression is in the field without `Path`.
+pub fn dynamic_u64(
+    d: &Dynamic<u64>,
+    data: &Value,
+    env: &mut Env,
+    field: &str,
+) -> Result<u64, Failure> {
     match d {
         Dynamic::Fixed(n) => Ok(*n),
+        Dynamic::Query(q) => {
+            let field = field.trim_end_matches("Path");
+            let v = q.eval(&env.states(data), field, env.entropy)?;
+            integral(&v).ok_or_else(|| {
+                Failure::new(
+                    names::QUERY_EVALUATION_ERROR,
+                    format!(
+                        "The JSONata expression '{}' specified for the field '{field}' must return a non-negative integer, returned {v}",
+                        q.text()
+                    ),
+                )
+            })
+        }
         Dynamic::Path(path) => {
             let v = path.eval(&env.scope(data))?;
             v.as_u64().ok_or_else(|| {
@@ -28,9 +53,37 @@ pub fn dynamic_u64(d: &Dynamic<u64>, data: &Value, env: &Env, field: &str) -> Re
     }
 }
 
-pub fn dynamic_f64(d: &Dynamic<f64>, data: &Value, env: &Env, field: &str) -> Result<f64, Failure> {
+/// A JSON number that is a whole, non-negative value (JSONata's numbers
+/// are doubles, so `3.0` counts).
+fn integral(v: &Value) -> Option<u64> {
+    v.as_u64().or_else(|| {
+        v.as_f64()
+            .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < 1.8e19)
+            .map(|f| f as u64)
+    })
+}
+
+pub fn dynamic_f64(
+    d: &Dynamic<f64>,
+    data: &Value,
+    env: &mut Env,
+    field: &str,
+) -> Result<f64, Failure> {
     match d {
         Dynamic::Fixed(n) => Ok(*n),
+        Dynamic::Query(q) => {
+            let field = field.trim_end_matches("Path");
+            let v = q.eval(&env.states(data), field, env.entropy)?;
+            v.as_f64().ok_or_else(|| {
+                Failure::new(
+                    names::QUERY_EVALUATION_ERROR,
+                    format!(
+                        "The JSONata expression '{}' specified for the field '{field}' must return a number, returned {v}",
+                        q.text()
+                    ),
+                )
+            })
+        }
         Dynamic::Path(path) => {
             let v = path.eval(&env.scope(data))?;
             v.as_f64().ok_or_else(|| {
@@ -47,10 +100,35 @@ pub fn dynamic_f64(d: &Dynamic<f64>, data: &Value, env: &Env, field: &str) -> Re
 pub fn wait_until(
     wait: &Wait,
     data: &Value,
-    env: &Env,
+    env: &mut Env,
     now: OffsetDateTime,
 ) -> Result<OffsetDateTime, Failure> {
     match wait {
+        Wait::SecondsQuery(q) => {
+            let v = q.eval(&env.states(data), "Seconds", env.entropy)?;
+            match integral(&v) {
+                Some(s) if s <= 31_622_400 => Ok(now + time::Duration::seconds(s as i64)),
+                _ => Err(Failure::new(
+                    names::QUERY_EVALUATION_ERROR,
+                    format!(
+                        "The JSONata expression '{}' specified for the field 'Seconds' must return a number of seconds from 0 to 31622400, returned {v}",
+                        q.text()
+                    ),
+                )),
+            }
+        }
+        Wait::TimestampQuery(q) => {
+            let v = q.eval(&env.states(data), "Timestamp", env.entropy)?;
+            v.as_str().and_then(crate::timestamp::parse).ok_or_else(|| {
+                Failure::new(
+                    names::QUERY_EVALUATION_ERROR,
+                    format!(
+                        "The JSONata expression '{}' specified for the field 'Timestamp' must return an ISO-8601 timestamp, returned {v}",
+                        q.text()
+                    ),
+                )
+            })
+        }
         Wait::Seconds(s) => Ok(now + time::Duration::seconds(*s as i64)),
         Wait::Timestamp(t) => Ok(*t),
         Wait::SecondsPath(path) => {
@@ -77,8 +155,8 @@ pub fn wait_until(
 
 /// The failure a Fail state raises.
 pub fn fail_failure(fail: &Fail, raw: &Value, env: &mut Env) -> Result<Failure, Failure> {
-    let error = text(fail.error.as_ref(), raw, env, "ErrorPath")?;
-    let cause = text(fail.cause.as_ref(), raw, env, "CausePath")?;
+    let error = text(fail.error.as_ref(), raw, env, "Error")?;
+    let cause = text(fail.cause.as_ref(), raw, env, "Cause")?;
     Ok(Failure::new(error, cause))
 }
 
@@ -96,11 +174,23 @@ fn text(
             let scope = Scope::new(raw, env.context, env.variables);
             call.eval(&scope, env.entropy)?
         }
+        Some(TextSource::Query(q)) => {
+            return match q.eval(&env.states(raw), field, env.entropy)? {
+                Value::String(s) => Ok(s),
+                other => Err(Failure::new(
+                    names::QUERY_EVALUATION_ERROR,
+                    format!(
+                        "The JSONata expression '{}' specified for the field '{field}' must return a string, returned {other}",
+                        q.text()
+                    ),
+                )),
+            };
+        }
     };
     match value {
         Value::String(s) => Ok(s),
         other => Err(Failure::runtime(format!(
-            "The {field} must resolve to a string, found {other}"
+            "The {field}Path must resolve to a string, found {other}"
         ))),
     }
 }
@@ -108,15 +198,32 @@ fn text(
 /// Which branch a Choice state takes: the index of the first matching rule,
 /// or `None` for `Default`; no match and no Default is
 /// `States.NoChoiceMatched`.
-pub fn choose(state: &State, data: &Value, env: &Env) -> Result<Option<usize>, Failure> {
+pub fn choose(state: &State, data: &Value, env: &mut Env) -> Result<Option<usize>, Failure> {
     let StateKind::Choice(choice) = &state.kind else {
         return Err(Failure::runtime(
             "choose called on a state that is not a Choice",
         ));
     };
-    let scope = env.scope(data);
     for (i, branch) in choice.choices.iter().enumerate() {
-        if branch.condition.evaluate(&scope)? {
+        let chosen = match &branch.test {
+            RuleTest::Condition(condition) => condition.evaluate(&env.scope(data))?,
+            RuleTest::Query(q) => {
+                let field = format!("Choices[{i}]/Condition");
+                match q.eval(&env.states(data), &field, env.entropy)? {
+                    Value::Bool(b) => b,
+                    other => {
+                        return Err(Failure::new(
+                            names::QUERY_EVALUATION_ERROR,
+                            format!(
+                                "The JSONata expression '{}' specified for the field '{field}' must return a boolean, returned {other}",
+                                q.text()
+                            ),
+                        ))
+                    }
+                }
+            }
+        };
+        if chosen {
             return Ok(Some(i));
         }
     }
@@ -130,6 +237,34 @@ pub fn choose(state: &State, data: &Value, env: &Env) -> Result<Option<usize>, F
                 state.name
             ),
         ))
+    }
+}
+
+/// A Map's items: what `ItemsPath` selects from the effective input, or
+/// what JSONata `Items` yields; an array either way.
+pub fn map_items(
+    state: &State,
+    map: &MapState,
+    data: &Value,
+    env: &mut Env,
+) -> Result<Vec<Value>, Failure> {
+    let (items, what) = match &map.items {
+        Items::Path(path) => (
+            path.eval(&env.scope(data))?,
+            format!("ItemsPath {:?}", path.text()),
+        ),
+        Items::Template(template) => (
+            template.eval(&env.states(data), "Items", env.entropy)?,
+            "Items".to_string(),
+        ),
+    };
+    match items {
+        Value::Array(items) => Ok(items),
+        other => Err(Failure::runtime(format!(
+            "Map state '{}': {what} must select an array, selected {}",
+            state.name,
+            crate::JsonType::of(&other).with_article()
+        ))),
     }
 }
 

@@ -5,10 +5,11 @@
 //! `parse` reports every problem it finds, each named by the JSON pointer of
 //! the field at fault, and returns a `StateMachine` only when there are none.
 //!
-//! The model keeps the query language explicit (`QueryLanguage`) and the
-//! data-processing fields in their own type (`Processing`), so the JSONata
-//! flavour (`Arguments`, `Output`, `{% %}`) can arrive as a second variant
-//! rather than a rewrite. It is rejected with a clear error today.
+//! The model keeps the query language explicit (`QueryLanguage`, per state)
+//! and the JSONPath data-processing fields in their own type
+//! (`Processing`); a JSONata state has its `Arguments`, `Output` and
+//! `{% %}` fields instead (`crate::jsonata`), checked against AWS's rules
+//! for mixing the two languages.
 //!
 //! The modules below follow what is read. `tree` is the typed result and
 //! nothing else; `machine` reads a machine object (top level, Parallel branch
@@ -28,12 +29,12 @@ mod tree;
 
 pub use distributed::{MAX_LABEL_LEN, S3_GET_OBJECT, S3_LIST_OBJECTS_V2, S3_PUT_OBJECT};
 pub use tree::{
-    ChildExecutionType, CsvHeaders, Distributed, ItemBatcher, ItemReader, ItemSource, ResultWriter,
+    Assign, Choice, ChoiceBranch, ContextUse, Dynamic, Fail, ItemSelector, Items, MapState,
+    Parallel, Pass, PathOrNull, Processing, QueryLanguage, ResultPath, RuleTest, State, StateKind,
+    StateMachine, Task, TextSource, Transition, Wait, MAX_STATE_NAME_LEN,
 };
 pub use tree::{
-    Choice, ChoiceBranch, ContextUse, Dynamic, Fail, MapState, Parallel, Pass, PathOrNull,
-    Processing, QueryLanguage, ResultPath, State, StateKind, StateMachine, Task, TextSource,
-    Transition, Wait, MAX_STATE_NAME_LEN,
+    ChildExecutionType, CsvHeaders, Distributed, ItemBatcher, ItemReader, ItemSource, ResultWriter,
 };
 
 use crate::DefinitionError;
@@ -75,7 +76,13 @@ pub fn parse(value: &Value) -> Result<StateMachine, Vec<DefinitionError>> {
         )]);
     }
     let mut errors = Vec::new();
-    let machine = parse_machine(value, "", MachineScope::TopLevel, &mut errors);
+    let machine = parse_machine(
+        value,
+        "",
+        MachineScope::TopLevel,
+        QueryLanguage::JsonPath,
+        &mut errors,
+    );
     match machine {
         Some(m) if errors.is_empty() => Ok(m),
         _ => {

@@ -1,6 +1,6 @@
 //! Bounded fuzzing of the language's parsers and evaluators (issue 14,
 //! point 6): hostile and near-valid definitions, JSONPath, intrinsic calls
-//! and Choice rules must never panic, must keep off the end of a 2 MiB
+//! Choice rules and JSONata expressions must never panic, must keep off the end of a 2 MiB
 //! stack, and must hold heap in proportion to what they were given. Each
 //! property runs through `zoomvault_fuzz::check`, which measures both; the
 //! case counts are in each test's doc comment.
@@ -14,6 +14,7 @@
 
 mod definition;
 mod expressions;
+mod jsonata;
 
 use serde_json::Value;
 

@@ -1,6 +1,7 @@
-//! The Amazon States Language (ASL), JSONPath flavour: definitions parsed and
-//! validated once into typed values, and the pure evaluation of paths,
-//! payload templates, intrinsic functions and choice rules against data.
+//! The Amazon States Language (ASL), in both query languages: definitions
+//! parsed and validated once into typed values, and the pure evaluation of
+//! paths, payload templates, intrinsic functions, choice rules and JSONata
+//! expressions against data.
 //!
 //! This crate does no I/O, reads no clock and draws no randomness of its own:
 //! time and entropy come in from the caller, so every evaluation is
@@ -13,6 +14,7 @@ pub mod entropy;
 pub mod error;
 pub mod intrinsic;
 pub mod json_type;
+pub mod jsonata;
 pub mod lifecycle;
 pub mod path;
 pub mod payload;

@@ -9,9 +9,11 @@
 //! Parameters, the body, ResultSelector, Assign, ResultPath, OutputPath. A
 //! field a state type does not accept is at its identity default in
 //! `Processing` (validation refuses it), so one composition serves every
-//! type. JSONata, when it comes, is a second arm inside these three
-//! functions (its `Arguments`, `Output` and `Assign`), not a second
-//! lifecycle.
+//! type. JSONata is a second arm inside these three functions, not a
+//! second lifecycle: `Arguments` is the effective input, `Assign` and
+//! `Output` (the result when absent) are evaluated over `$states.input`
+//! and `$states.result` (`$states.errorOutput` in a catcher), each against
+//! the variables as they were when the state was entered.
 //!
 //! What `$` means inside `Assign` (AWS, JSONPath flavour): the state's
 //! result after `ResultSelector` for Task, Parallel and Map; the result
@@ -20,7 +22,10 @@
 //! output `{Error, Cause}` in a catcher. Assignments are evaluated together
 //! against the variables as they were when the state was entered.
 
-use crate::definition::{PathOrNull, Processing, ResultPath, State};
+use crate::definition::{
+    Assign, ChoiceBranch, ItemSelector, PathOrNull, Processing, ResultPath, State,
+};
+use crate::jsonata::{States, Template};
 use crate::path::apply_result_path;
 use crate::payload::PayloadTemplate;
 use crate::retry::Catcher;
@@ -48,6 +53,32 @@ impl<'a> Env<'a> {
     pub(crate) fn scope<'b>(&'b self, input: &'b Value) -> Scope<'b> {
         Scope::new(input, self.context, self.variables)
     }
+
+    /// `$states` for a JSONata field before the state's work: its raw input.
+    /// It borrows what `Env` refers to, not `Env` itself, so the entropy
+    /// can be lent out beside it.
+    pub(crate) fn states<'b>(&self, input: &'b Value) -> States<'b>
+    where
+        'a: 'b,
+    {
+        States {
+            input,
+            result: None,
+            error_output: None,
+            context: self.context,
+            variables: self.variables,
+        }
+    }
+}
+
+/// What a state's body reads its JSONPath `...Path` fields from (the
+/// effective input) or its JSONata `$states.input` from (the raw input).
+pub fn body_input<'a>(state: &State, raw: &'a Value, effective: &'a Value) -> &'a Value {
+    if state.is_jsonata() {
+        raw
+    } else {
+        effective
+    }
 }
 
 /// What a state leaves when its lifecycle completes: its output (the next
@@ -61,6 +92,15 @@ pub struct Finished {
 /// InputPath, then Parameters: the effective input a state's body works
 /// on (for a Task, what its resource is invoked with).
 pub fn enter(state: &State, raw: &Value, env: &mut Env) -> Result<Value, Failure> {
+    if state.is_jsonata() {
+        return match &state.arguments {
+            Some(arguments) => {
+                let states = env.states(raw);
+                arguments.eval(&states, "Arguments", env.entropy)
+            }
+            None => Ok(raw.clone()),
+        };
+    }
     let selected = select(&state.processing.input_path, raw, env, "InputPath")?;
     match &state.processing.parameters {
         Some(template) => eval_template(template, &selected, env),
@@ -70,43 +110,139 @@ pub fn enter(state: &State, raw: &Value, env: &mut Env) -> Result<Value, Failure
 
 /// ResultSelector, Assign, ResultPath, OutputPath: what a state leaves,
 /// from its raw input and the result its body produced. A Choice passes
-/// the Assign of the rule it chose as `rule_assign`: it is evaluated with
-/// the state's own, over the same data, and wins on a name both set.
+/// the rule it chose: that rule's Assign is evaluated with the state's,
+/// over the same data, and wins on a name both set; in JSONata its Output
+/// replaces the state's.
 pub fn finish(
     state: &State,
     raw: &Value,
     result: Value,
-    rule_assign: Option<&PayloadTemplate>,
+    rule: Option<(usize, &ChoiceBranch)>,
     env: &mut Env,
 ) -> Result<Finished, Failure> {
+    if state.is_jsonata() {
+        return finish_jsonata(state, raw, result, rule, env);
+    }
     let processing = &state.processing;
     let selected = match &processing.result_selector {
         Some(template) => eval_template(template, &result, env)?,
         None => result,
     };
-    let mut assigned = assignments(state.assign.as_ref(), &selected, env)?;
-    assigned.extend(assignments(rule_assign, &selected, env)?);
+    let mut assigned = assignments(state.assign.as_ref(), &selected, env, "Assign")?;
+    if let Some((_, rule)) = rule {
+        assigned.extend(assignments(rule.assign.as_ref(), &selected, env, "Assign")?);
+    }
     let combined = place_result(raw, &processing.result_path, selected)?;
     let output = output_path(processing, &combined, env)?;
     Ok(Finished { output, assigned })
 }
 
+fn finish_jsonata(
+    state: &State,
+    raw: &Value,
+    result: Value,
+    rule: Option<(usize, &ChoiceBranch)>,
+    env: &mut Env,
+) -> Result<Finished, Failure> {
+    let Env {
+        context,
+        variables,
+        entropy,
+    } = env;
+    let states = States {
+        input: raw,
+        result: Some(&result),
+        error_output: None,
+        context,
+        variables,
+    };
+    let mut assigned = jsonata_assignments(state.assign.as_ref(), &states, "Assign", *entropy)?;
+    let mut output_template = state.output.as_ref().map(|t| (t, "Output".to_string()));
+    if let Some((index, rule)) = rule {
+        let prefix = format!("Choices[{index}]");
+        assigned.extend(jsonata_assignments(
+            rule.assign.as_ref(),
+            &states,
+            &format!("{prefix}/Assign"),
+            *entropy,
+        )?);
+        if let Some(t) = &rule.output {
+            output_template = Some((t, format!("{prefix}/Output")));
+        }
+    }
+    let output = match output_template {
+        Some((template, field)) => template.eval(&states, &field, *entropy)?,
+        None => result,
+    };
+    Ok(Finished { output, assigned })
+}
+
 /// A failure a catcher caught: its Assign over the error output, and the
 /// error output placed into the raw input at its ResultPath (no OutputPath,
-/// as AWS).
+/// as AWS); in JSONata, its Assign and Output over `$states.errorOutput`,
+/// which is the output when it has no Output. `index` is the catcher's
+/// place in `Catch`, for AWS's field names.
 pub fn catch(
     catcher: &Catcher,
+    index: usize,
     raw: &Value,
     failure: &Failure,
     env: &mut Env,
 ) -> Result<Finished, Failure> {
     let error_output = json!({ "Error": failure.error, "Cause": failure.cause });
-    let assigned = assignments(catcher.assign.as_ref(), &error_output, env)?;
+    // A JSONata catcher without Output or Assign leaves the error output,
+    // which is what the JSONPath arm's default `ResultPath: "$"` leaves too.
+    let jsonata = catcher.output.is_some() || matches!(catcher.assign, Some(Assign::Jsonata(_)));
+    {
+        if jsonata {
+            let Env {
+                context,
+                variables,
+                entropy,
+            } = env;
+            let states = States {
+                input: raw,
+                result: None,
+                error_output: Some(&error_output),
+                context,
+                variables,
+            };
+            let prefix = format!("Catch[{index}]");
+            let assigned = jsonata_assignments(
+                catcher.assign.as_ref(),
+                &states,
+                &format!("{prefix}/Assign"),
+                *entropy,
+            )?;
+            let output = match &catcher.output {
+                Some(t) => t.eval(&states, &format!("{prefix}/Output"), *entropy)?,
+                None => error_output,
+            };
+            return Ok(Finished { output, assigned });
+        }
+    }
+    let assigned = assignments(catcher.assign.as_ref(), &error_output, env, "Assign")?;
     let output = match &catcher.result_path {
         None => raw.clone(),
         Some(path) => apply_result_path(raw.clone(), path, error_output)?,
     };
     Ok(Finished { output, assigned })
+}
+
+/// A Map item's input from its `ItemSelector`, over the Map's effective
+/// input (`$states.input` in JSONata), with `$$.Map.Item` in the context.
+pub fn item_input(
+    selector: &ItemSelector,
+    map_input: &Value,
+    env: &mut Env,
+) -> Result<Value, Failure> {
+    match selector {
+        ItemSelector::JsonPath(template) => eval_template(template, map_input, env),
+        ItemSelector::Jsonata(template) => {
+            let states = env.states(map_input);
+            template.eval(&states, "ItemSelector", env.entropy)
+        }
+    }
 }
 
 /// Evaluates a payload template (Parameters, ResultSelector, a Map's
@@ -120,16 +256,48 @@ pub fn eval_template(
     template.eval(&scope, env.entropy)
 }
 
-/// Evaluates an `Assign` block into the variables it sets.
+/// Evaluates a JSONPath `Assign` block into the variables it sets.
 fn assignments(
-    template: Option<&PayloadTemplate>,
+    assign: Option<&Assign>,
     data: &Value,
     env: &mut Env,
+    field: &str,
 ) -> Result<Map<String, Value>, Failure> {
-    let Some(template) = template else {
-        return Ok(Map::new());
+    let template = match assign {
+        None => return Ok(Map::new()),
+        Some(Assign::JsonPath(template)) => template,
+        Some(Assign::Jsonata(_)) => {
+            return Err(Failure::runtime(format!(
+                "{field}: a JSONata Assign in a JSONPath lifecycle"
+            )))
+        }
     };
     match eval_template(template, data, env)? {
+        Value::Object(map) => Ok(map),
+        other => Err(Failure::runtime(format!(
+            "Assign must produce an object of variables, produced {other}"
+        ))),
+    }
+}
+
+/// Evaluates a JSONata `Assign` block: each value's expressions against
+/// `$states` and the variables as they were when the state was entered.
+fn jsonata_assignments(
+    assign: Option<&Assign>,
+    states: &States,
+    field: &str,
+    entropy: &mut dyn crate::Entropy,
+) -> Result<Map<String, Value>, Failure> {
+    let template: &Template = match assign {
+        None => return Ok(Map::new()),
+        Some(Assign::Jsonata(template)) => template,
+        Some(Assign::JsonPath(_)) => {
+            return Err(Failure::runtime(format!(
+                "{field}: a JSONPath Assign in a JSONata lifecycle"
+            )))
+        }
+    };
+    match template.eval(states, field, entropy)? {
         Value::Object(map) => Ok(map),
         other => Err(Failure::runtime(format!(
             "Assign must produce an object of variables, produced {other}"

@@ -5,7 +5,6 @@
 
 use crate::error::names;
 use crate::path::Path;
-use crate::payload::PayloadTemplate;
 use crate::{Entropy, Failure};
 
 /// How a Retry interval is randomised.
@@ -66,7 +65,9 @@ pub struct Catcher {
     pub next: String,
     /// `None` is `"ResultPath": null` (discard the error output).
     pub result_path: Option<Path>,
-    pub assign: Option<PayloadTemplate>,
+    pub assign: Option<crate::definition::Assign>,
+    /// JSONata `Output`: the catcher's output, in place of the error output.
+    pub output: Option<crate::jsonata::Template>,
 }
 
 /// Whether an `ErrorEquals` list matches a failure.
@@ -224,6 +225,7 @@ mod tests {
             next: "Recover".into(),
             result_path: None,
             assign: None,
+            output: None,
         };
         let mut e = SplitMix64(0);
         assert_eq!(

@@ -4,9 +4,15 @@
 //! table in BENCHMARKS.md next to moto's Step Functions interpreter.
 //!
 //! ```text
-//! transitions run <pass-chain|map|fanout> [SIZE]   measure, print one JSON line
-//! transitions definition <pass-chain|map|fanout> [SIZE]   print the ASL definition
+//! transitions run <SCENARIO> [SIZE]          measure, print one JSON line
+//! transitions definition <SCENARIO> [SIZE]   print the ASL definition
 //! ```
+//!
+//! SCENARIO is `pass-chain`, `map` or `fanout`, each in JSONPath, or with
+//! `-jsonata` appended, its JSONata twin: the same states doing the same
+//! work with `Arguments`, `Output` and `{% %}` expressions in place of
+//! `Parameters`, `ResultSelector`, `ItemsPath`, `ResultPath` and
+//! `OutputPath`.
 //!
 //! A durable transition is one state entered (a `*StateEntered` history
 //! event), journaled before the engine moves on. Each run uses a fresh
@@ -30,7 +36,13 @@ const NOOP_TASK_RESOURCE: &str = "arn:aws:states:::lambda:invoke";
 const NOOP_FUNCTION: &str = "noop";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Scenario {
+struct Scenario {
+    workload: Workload,
+    jsonata: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Workload {
     /// One execution of a chain of SIZE Pass states.
     PassChain,
     /// One execution of a Map over SIZE items, MaxConcurrency 100, each
@@ -43,35 +55,60 @@ enum Scenario {
 
 impl Scenario {
     fn parse(name: &str) -> Option<Scenario> {
-        match name {
-            "pass-chain" => Some(Scenario::PassChain),
-            "map" => Some(Scenario::Map),
-            "fanout" => Some(Scenario::Fanout),
-            _ => None,
-        }
+        let (base, jsonata) = match name.strip_suffix("-jsonata") {
+            Some(base) => (base, true),
+            None => (name, false),
+        };
+        let workload = match base {
+            "pass-chain" => Workload::PassChain,
+            "map" => Workload::Map,
+            "fanout" => Workload::Fanout,
+            _ => return None,
+        };
+        Some(Scenario { workload, jsonata })
     }
 
-    fn name(self) -> &'static str {
-        match self {
-            Scenario::PassChain => "pass-chain",
-            Scenario::Map => "map",
-            Scenario::Fanout => "fanout",
+    fn name(self) -> String {
+        let base = match self.workload {
+            Workload::PassChain => "pass-chain",
+            Workload::Map => "map",
+            Workload::Fanout => "fanout",
+        };
+        if self.jsonata {
+            format!("{base}-jsonata")
+        } else {
+            base.to_string()
         }
     }
 
     /// The size the issue asks for.
     fn default_size(self) -> usize {
-        match self {
-            Scenario::PassChain => 10_000,
-            Scenario::Map => 10_000,
-            Scenario::Fanout => 1_000,
+        match self.workload {
+            Workload::PassChain => 10_000,
+            Workload::Map => 10_000,
+            Workload::Fanout => 1_000,
         }
     }
 
     fn definition(self, size: usize) -> Value {
-        match self {
-            Scenario::PassChain => pass_chain(size),
-            Scenario::Map => json!({
+        let mut definition = match self.workload {
+            Workload::PassChain => pass_chain(size),
+            Workload::Map if self.jsonata => json!({
+                "StartAt": "Each",
+                "States": {"Each": {
+                    "Type": "Map",
+                    "Items": "{% $states.input.items %}",
+                    "MaxConcurrency": 100,
+                    "ItemProcessor": {
+                        "ProcessorConfig": {"Mode": "INLINE"},
+                        "StartAt": "Noop",
+                        "States": {"Noop": noop_task(self.jsonata, json!({"End": true}))}
+                    },
+                    "Output": "{% $states.input %}",
+                    "End": true
+                }}
+            }),
+            Workload::Map => json!({
                 "StartAt": "Each",
                 "States": {"Each": {
                     "Type": "Map",
@@ -80,42 +117,57 @@ impl Scenario {
                     "ItemProcessor": {
                         "ProcessorConfig": {"Mode": "INLINE"},
                         "StartAt": "Noop",
-                        "States": {"Noop": noop_task(json!({"End": true}))}
+                        "States": {"Noop": noop_task(self.jsonata, json!({"End": true}))}
                     },
                     "ResultPath": null,
                     "End": true
                 }}
             }),
-            Scenario::Fanout => ten_states(),
+            Workload::Fanout => ten_states(self.jsonata),
+        };
+        if self.jsonata {
+            definition["QueryLanguage"] = json!("JSONata");
         }
+        definition
     }
 
     /// The input of each execution.
     fn input(self, size: usize) -> Value {
-        match self {
-            Scenario::Map => {
+        match self.workload {
+            Workload::Map => {
                 json!({"items": (0..size).map(|i| json!({"i": i})).collect::<Vec<_>>()})
             }
-            Scenario::PassChain | Scenario::Fanout => json!({"n": 1}),
+            Workload::PassChain | Workload::Fanout => json!({"n": 1}),
         }
     }
 
     fn executions(self, size: usize) -> usize {
-        match self {
-            Scenario::Fanout => size,
-            Scenario::PassChain | Scenario::Map => 1,
+        match self.workload {
+            Workload::Fanout => size,
+            Workload::PassChain | Workload::Map => 1,
         }
     }
 }
 
-fn noop_task(rest: Value) -> Value {
-    let mut state = json!({
-        "Type": "Task",
-        "Resource": NOOP_TASK_RESOURCE,
-        "Parameters": {"FunctionName": NOOP_FUNCTION, "Payload.$": "$"},
-        "ResultSelector": {"echo.$": "$.Payload"},
-        "OutputPath": "$.echo"
-    });
+/// The no-op task, passing its input as the payload and leaving the
+/// payload it gets back as its output.
+fn noop_task(jsonata: bool, rest: Value) -> Value {
+    let mut state = if jsonata {
+        json!({
+            "Type": "Task",
+            "Resource": NOOP_TASK_RESOURCE,
+            "Arguments": {"FunctionName": NOOP_FUNCTION, "Payload": "{% $states.input %}"},
+            "Output": "{% $states.result.Payload %}"
+        })
+    } else {
+        json!({
+            "Type": "Task",
+            "Resource": NOOP_TASK_RESOURCE,
+            "Parameters": {"FunctionName": NOOP_FUNCTION, "Payload.$": "$"},
+            "ResultSelector": {"echo.$": "$.Payload"},
+            "OutputPath": "$.echo"
+        })
+    };
     if let (Some(s), Some(r)) = (state.as_object_mut(), rest.as_object()) {
         s.extend(r.clone());
     }
@@ -135,7 +187,7 @@ fn pass_chain(size: usize) -> Value {
     json!({"StartAt": "P0", "States": states})
 }
 
-fn ten_states() -> Value {
+fn ten_states(jsonata: bool) -> Value {
     let mut states = Map::new();
     for i in 0..10 {
         let next = if i == 9 {
@@ -144,7 +196,7 @@ fn ten_states() -> Value {
             json!({"Next": format!("S{}", i + 1)})
         };
         let state = if i == 4 {
-            noop_task(next)
+            noop_task(jsonata, next)
         } else {
             let mut pass = json!({"Type": "Pass"});
             if let (Some(p), Some(n)) = (pass.as_object_mut(), next.as_object()) {
@@ -196,7 +248,7 @@ async fn measure(scenario: Scenario, size: usize) -> Result<Value, String> {
     let engine = Engine::open(config, handlers).map_err(|e| format!("open engine: {e}"))?;
     let definition = scenario.definition(size).to_string();
     let machine = engine
-        .create_state_machine(scenario.name(), &definition, None)
+        .create_state_machine(&scenario.name(), &definition, None)
         .map_err(|e| format!("create state machine: {e}"))?;
     let input = scenario.input(size);
 
@@ -266,7 +318,7 @@ async fn measure(scenario: Scenario, size: usize) -> Result<Value, String> {
 }
 
 fn usage() -> ExitCode {
-    eprintln!("usage: transitions <run|definition> <pass-chain|map|fanout> [SIZE]");
+    eprintln!("usage: transitions <run|definition> <pass-chain|map|fanout>[-jsonata] [SIZE]");
     ExitCode::from(2)
 }
 

@@ -12,6 +12,7 @@
 //! Map whose processor says `"Mode": "DISTRIBUTED"`.
 
 use super::fields::{dynamic_field, non_negative_literal, positive_literal, unknown_fields};
+use super::tree::QueryLanguage;
 use super::tree::{
     ChildExecutionType, CsvHeaders, Distributed, ItemBatcher, ItemReader, ItemSource, ResultWriter,
 };
@@ -236,6 +237,9 @@ fn parse_item_reader(
         "MaxItems",
         "MaxItemsPath",
         &rptr,
+        // The distributed Map's reader and batcher fields are read as
+        // JSONPath literals or paths; their JSONata forms are not read yet.
+        QueryLanguage::JsonPath,
         errors,
         non_negative_literal,
     );
@@ -387,6 +391,9 @@ fn parse_item_batcher(
         "MaxItemsPerBatch",
         "MaxItemsPerBatchPath",
         ptr,
+        // The distributed Map's reader and batcher fields are read as
+        // JSONPath literals or paths; their JSONata forms are not read yet.
+        QueryLanguage::JsonPath,
         errors,
         positive_literal,
     );
@@ -395,6 +402,9 @@ fn parse_item_batcher(
         "MaxInputBytesPerBatch",
         "MaxInputBytesPerBatchPath",
         ptr,
+        // The distributed Map's reader and batcher fields are read as
+        // JSONPath literals or paths; their JSONata forms are not read yet.
+        QueryLanguage::JsonPath,
         errors,
         positive_literal,
     );

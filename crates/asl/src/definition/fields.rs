@@ -7,8 +7,9 @@
 //! Each reports its problems under the field's JSON pointer and returns what
 //! it could read. None of them knows which state or machine it serves.
 
-use super::tree::{Dynamic, ResultPath};
+use super::tree::{Assign, Dynamic, QueryLanguage, ResultPath};
 use crate::error::pointer_join;
+use crate::jsonata::{Place, Query, Template};
 use crate::path::{Path, Root};
 use crate::payload::PayloadTemplate;
 use crate::{DefinitionError, JsonType};
@@ -64,12 +65,14 @@ pub(super) fn positive_integer(
 
 /// A number given literally under `key` or read at run time from the path
 /// under `path_key` (`TimeoutSeconds`/`TimeoutSecondsPath` and kin): at most
-/// one of the two; `literal` checks the literal form.
+/// one of the two; `literal` checks the literal form. In a JSONata state the
+/// field itself may hold a `{% %}` expression instead.
 pub(super) fn dynamic_field<T>(
     obj: &Map<String, Value>,
     key: &str,
     path_key: &str,
     ptr: &str,
+    language: QueryLanguage,
     errors: &mut Vec<DefinitionError>,
     literal: impl Fn(&Value) -> Result<T, String>,
 ) -> Option<Dynamic<T>> {
@@ -81,15 +84,29 @@ pub(super) fn dynamic_field<T>(
             ));
             None
         }
-        (Some(v), None) => match literal(v) {
-            Ok(n) => Some(Dynamic::Fixed(n)),
-            Err(message) => {
-                errors.push(DefinitionError::new(pointer_join(ptr, key), message));
-                None
+        (Some(v), None) => {
+            if let Some(text) = query_in(v, language) {
+                return Query::parse(text, &pointer_join(ptr, key), Place::Before, errors)
+                    .map(Dynamic::Query);
             }
-        },
+            match literal(v) {
+                Ok(n) => Some(Dynamic::Fixed(n)),
+                Err(message) => {
+                    errors.push(DefinitionError::new(pointer_join(ptr, key), message));
+                    None
+                }
+            }
+        }
         (None, Some(_)) => path_field(obj, path_key, ptr, errors).map(Dynamic::Path),
         (None, None) => None,
+    }
+}
+
+/// The expression of a `{% %}` string in a JSONata state's field.
+pub(super) fn query_in(v: &Value, language: QueryLanguage) -> Option<&str> {
+    match (v, language) {
+        (Value::String(s), QueryLanguage::Jsonata) => crate::jsonata::query_text(s),
+        _ => None,
     }
 }
 
@@ -186,15 +203,22 @@ pub(super) fn parse_result_path(
     }
 }
 
+/// `Assign` in a state of `language`; in JSONata its `{% %}` strings see
+/// what `place` allows.
 pub(super) fn parse_assign(
     v: &Value,
     ptr: &str,
+    language: QueryLanguage,
+    place: Place,
     errors: &mut Vec<DefinitionError>,
-) -> PayloadTemplate {
+) -> Assign {
     match v.as_object() {
         Some(map) => {
             for key in map.keys() {
-                let var = key.strip_suffix(".$").unwrap_or(key);
+                let var = match language {
+                    QueryLanguage::JsonPath => key.strip_suffix(".$").unwrap_or(key),
+                    QueryLanguage::Jsonata => key,
+                };
                 if !is_variable_name(var) {
                     errors.push(DefinitionError::new(
                         pointer_join(ptr, key),
@@ -213,7 +237,10 @@ pub(super) fn parse_assign(
             ),
         )),
     }
-    PayloadTemplate::parse(v, ptr, errors)
+    match language {
+        QueryLanguage::JsonPath => Assign::JsonPath(PayloadTemplate::parse(v, ptr, errors)),
+        QueryLanguage::Jsonata => Assign::Jsonata(Template::parse(v, ptr, place, errors)),
+    }
 }
 
 fn is_variable_name(name: &str) -> bool {

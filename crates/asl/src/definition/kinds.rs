@@ -7,17 +7,19 @@
 //! `crate::choice`; the fields every state shares are `state`'s, not read
 //! again here.
 
+use super::fields::query_in;
 use super::fields::{
     dynamic_field, non_negative_literal, opt_string, parse_assign, parse_path, path_field,
     percentage_literal, positive_literal,
 };
 use super::machine::{parse_machine, MachineScope};
 use super::tree::{
-    root_path, Choice, ChoiceBranch, Dynamic, Fail, MapState, Parallel, StateMachine, Task,
-    TextSource, Wait,
+    root_path, Choice, ChoiceBranch, Dynamic, Fail, ItemSelector, Items, MapState, Parallel,
+    QueryLanguage, RuleTest, StateMachine, Task, TextSource, Wait,
 };
 use crate::choice::Condition;
 use crate::error::pointer_join;
+use crate::jsonata::{Place, Query, Template};
 use crate::payload::PayloadTemplate;
 use crate::{DefinitionError, JsonType};
 use serde_json::{Map, Value};
@@ -25,6 +27,7 @@ use serde_json::{Map, Value};
 pub(super) fn parse_task(
     obj: &Map<String, Value>,
     ptr: &str,
+    language: QueryLanguage,
     errors: &mut Vec<DefinitionError>,
 ) -> Option<Task> {
     let resource = match obj.get("Resource") {
@@ -49,6 +52,7 @@ pub(super) fn parse_task(
         "TimeoutSeconds",
         "TimeoutSecondsPath",
         ptr,
+        language,
         errors,
         positive_literal,
     );
@@ -57,6 +61,7 @@ pub(super) fn parse_task(
         "HeartbeatSeconds",
         "HeartbeatSecondsPath",
         ptr,
+        language,
         errors,
         positive_literal,
     );
@@ -81,6 +86,7 @@ pub(super) fn parse_task(
 pub(super) fn parse_choice(
     obj: &Map<String, Value>,
     ptr: &str,
+    language: QueryLanguage,
     errors: &mut Vec<DefinitionError>,
 ) -> Option<Choice> {
     let cptr = pointer_join(ptr, "Choices");
@@ -109,15 +115,38 @@ pub(super) fn parse_choice(
                         None
                     }
                 };
-                let assign = rule
-                    .get("Assign")
-                    .map(|v| parse_assign(v, &pointer_join(&rptr, "Assign"), errors));
-                let condition = Condition::parse(rule, &rptr, errors);
-                if let (Some(condition), Some(next)) = (condition, next) {
+                let assign = rule.get("Assign").map(|v| {
+                    parse_assign(
+                        v,
+                        &pointer_join(&rptr, "Assign"),
+                        language,
+                        Place::AfterInput,
+                        errors,
+                    )
+                });
+                let output = match language {
+                    QueryLanguage::Jsonata => rule.get("Output").map(|v| {
+                        Template::parse(
+                            v,
+                            &pointer_join(&rptr, "Output"),
+                            Place::AfterInput,
+                            errors,
+                        )
+                    }),
+                    QueryLanguage::JsonPath => None,
+                };
+                let test = match language {
+                    QueryLanguage::JsonPath => {
+                        Condition::parse(rule, &rptr, errors).map(RuleTest::Condition)
+                    }
+                    QueryLanguage::Jsonata => jsonata_condition(rule, &rptr, errors),
+                };
+                if let (Some(test), Some(next)) = (test, next) {
                     choices.push(ChoiceBranch {
-                        condition,
+                        test,
                         next,
                         assign,
+                        output,
                     });
                 }
             }
@@ -155,9 +184,64 @@ pub(super) fn parse_choice(
     Some(Choice { choices, default })
 }
 
+/// A JSONata choice rule: `Condition`, a `{% %}` expression that must
+/// yield a boolean, beside `Next`, `Assign`, `Output` and `Comment`.
+fn jsonata_condition(
+    rule: &Value,
+    ptr: &str,
+    errors: &mut Vec<DefinitionError>,
+) -> Option<RuleTest> {
+    let obj = rule.as_object()?;
+    for key in obj.keys() {
+        if !matches!(
+            key.as_str(),
+            "Condition" | "Next" | "Assign" | "Output" | "Comment"
+        ) {
+            errors.push(DefinitionError::new(
+                pointer_join(ptr, key),
+                format!("field {key:?} is not valid in a JSONata choice rule"),
+            ));
+        }
+    }
+    let cptr = pointer_join(ptr, "Condition");
+    match obj.get("Condition") {
+        Some(Value::String(s)) => match crate::jsonata::query_text(s) {
+            Some(text) => Query::parse(text, &cptr, Place::Before, errors).map(RuleTest::Query),
+            None => {
+                errors.push(DefinitionError::new(
+                    cptr,
+                    format!("expected a JSONata expression \"{{% ... %}}\", found {s:?}"),
+                ));
+                None
+            }
+        },
+        Some(Value::Bool(b)) => {
+            Query::parse(&format!(" {b} "), &cptr, Place::Before, errors).map(RuleTest::Query)
+        }
+        Some(other) => {
+            errors.push(DefinitionError::new(
+                cptr,
+                format!(
+                    "expected a JSONata expression, found {}",
+                    JsonType::of(other).with_article()
+                ),
+            ));
+            None
+        }
+        None => {
+            errors.push(DefinitionError::new(
+                ptr,
+                "a JSONata choice rule needs \"Condition\"",
+            ));
+            None
+        }
+    }
+}
+
 pub(super) fn parse_wait(
     obj: &Map<String, Value>,
     ptr: &str,
+    language: QueryLanguage,
     errors: &mut Vec<DefinitionError>,
 ) -> Option<Wait> {
     let present: Vec<&str> = ["Seconds", "Timestamp", "SecondsPath", "TimestampPath"]
@@ -180,6 +264,14 @@ pub(super) fn parse_wait(
     }
     let key = present[0];
     let fptr = pointer_join(ptr, key);
+    if let Some(text) = query_in(&obj[key], language) {
+        let query = Query::parse(text, &fptr, Place::Before, errors)?;
+        return match key {
+            "Seconds" => Some(Wait::SecondsQuery(query)),
+            "Timestamp" => Some(Wait::TimestampQuery(query)),
+            _ => None,
+        };
+    }
     match key {
         "Seconds" => match obj[key].as_u64() {
             Some(s) => Some(Wait::Seconds(s)),
@@ -211,59 +303,66 @@ pub(super) fn parse_wait(
 pub(super) fn parse_fail(
     obj: &Map<String, Value>,
     ptr: &str,
+    language: QueryLanguage,
     errors: &mut Vec<DefinitionError>,
 ) -> Fail {
-    let text =
-        |key: &str, path_key: &str, errors: &mut Vec<DefinitionError>| -> Option<TextSource> {
-            match (obj.get(key), obj.get(path_key)) {
-                (Some(_), Some(_)) => {
-                    errors.push(DefinitionError::new(
-                        pointer_join(ptr, path_key),
-                        format!("\"{key}\" and \"{path_key}\" are mutually exclusive"),
-                    ));
-                    None
-                }
-                (Some(Value::String(s)), None) => Some(TextSource::Fixed(s.clone())),
-                (Some(other), None) => {
-                    errors.push(DefinitionError::new(
-                        pointer_join(ptr, key),
-                        format!(
-                            "expected a string, found {}",
-                            JsonType::of(other).with_article()
-                        ),
-                    ));
-                    None
-                }
-                (None, Some(Value::String(s))) => {
-                    let fptr = pointer_join(ptr, path_key);
-                    if crate::intrinsic::Intrinsic::looks_like_call(s) {
-                        match crate::intrinsic::Intrinsic::parse(s) {
-                            Ok(call) => Some(TextSource::Intrinsic(call)),
-                            Err(e) => {
-                                errors.push(DefinitionError::new(
-                                    fptr,
-                                    format!("invalid intrinsic function: {e}"),
-                                ));
-                                None
-                            }
-                        }
-                    } else {
-                        parse_path(s, &fptr, errors).map(TextSource::Path)
-                    }
-                }
-                (None, Some(other)) => {
-                    errors.push(DefinitionError::new(
-                        pointer_join(ptr, path_key),
-                        format!(
-                            "expected a path or intrinsic function, found {}",
-                            JsonType::of(other).with_article()
-                        ),
-                    ));
-                    None
-                }
-                (None, None) => None,
+    let text = |key: &str,
+                path_key: &str,
+                errors: &mut Vec<DefinitionError>|
+     -> Option<TextSource> {
+        match (obj.get(key), obj.get(path_key)) {
+            (Some(_), Some(_)) => {
+                errors.push(DefinitionError::new(
+                    pointer_join(ptr, path_key),
+                    format!("\"{key}\" and \"{path_key}\" are mutually exclusive"),
+                ));
+                None
             }
-        };
+            (Some(v @ Value::String(s)), None) => match query_in(v, language) {
+                Some(text) => Query::parse(text, &pointer_join(ptr, key), Place::Before, errors)
+                    .map(TextSource::Query),
+                None => Some(TextSource::Fixed(s.clone())),
+            },
+            (Some(other), None) => {
+                errors.push(DefinitionError::new(
+                    pointer_join(ptr, key),
+                    format!(
+                        "expected a string, found {}",
+                        JsonType::of(other).with_article()
+                    ),
+                ));
+                None
+            }
+            (None, Some(Value::String(s))) => {
+                let fptr = pointer_join(ptr, path_key);
+                if crate::intrinsic::Intrinsic::looks_like_call(s) {
+                    match crate::intrinsic::Intrinsic::parse(s) {
+                        Ok(call) => Some(TextSource::Intrinsic(call)),
+                        Err(e) => {
+                            errors.push(DefinitionError::new(
+                                fptr,
+                                format!("invalid intrinsic function: {e}"),
+                            ));
+                            None
+                        }
+                    }
+                } else {
+                    parse_path(s, &fptr, errors).map(TextSource::Path)
+                }
+            }
+            (None, Some(other)) => {
+                errors.push(DefinitionError::new(
+                    pointer_join(ptr, path_key),
+                    format!(
+                        "expected a path or intrinsic function, found {}",
+                        JsonType::of(other).with_article()
+                    ),
+                ));
+                None
+            }
+            (None, None) => None,
+        }
+    };
     let error = text("Error", "ErrorPath", errors);
     let cause = text("Cause", "CausePath", errors);
     Fail { error, cause }
@@ -272,6 +371,7 @@ pub(super) fn parse_fail(
 pub(super) fn parse_parallel(
     obj: &Map<String, Value>,
     ptr: &str,
+    machine_language: QueryLanguage,
     errors: &mut Vec<DefinitionError>,
 ) -> Option<Parallel> {
     let bptr = pointer_join(ptr, "Branches");
@@ -285,6 +385,7 @@ pub(super) fn parse_parallel(
                         b,
                         &pointer_join(&bptr, &i.to_string()),
                         MachineScope::Branch,
+                        machine_language,
                         errors,
                     )
                 })
@@ -321,6 +422,8 @@ pub(super) fn parse_parallel(
 pub(super) fn parse_map(
     obj: &Map<String, Value>,
     ptr: &str,
+    language: QueryLanguage,
+    machine_language: QueryLanguage,
     errors: &mut Vec<DefinitionError>,
 ) -> Option<MapState> {
     let processor_value = obj.get("ItemProcessor").or_else(|| obj.get("Iterator"));
@@ -347,12 +450,14 @@ pub(super) fn parse_map(
             p,
             &pointer_join(ptr, "ItemProcessor"),
             MachineScope::MapProcessor,
+            machine_language,
             errors,
         ),
         (None, Some(p)) => parse_machine(
             p,
             &pointer_join(ptr, "Iterator"),
             MachineScope::MapProcessor,
+            machine_language,
             errors,
         ),
         (None, None) => {
@@ -373,24 +478,54 @@ pub(super) fn parse_map(
             ));
             None
         }
-        (Some(v), None) => Some(PayloadTemplate::parse(
-            v,
-            &pointer_join(ptr, "ItemSelector"),
-            errors,
-        )),
-        (None, Some(v)) => Some(PayloadTemplate::parse(
+        (Some(v), None) => {
+            let sptr = pointer_join(ptr, "ItemSelector");
+            Some(match language {
+                QueryLanguage::JsonPath => {
+                    ItemSelector::JsonPath(PayloadTemplate::parse(v, &sptr, errors))
+                }
+                QueryLanguage::Jsonata => {
+                    ItemSelector::Jsonata(Template::parse(v, &sptr, Place::Before, errors))
+                }
+            })
+        }
+        (None, Some(v)) => Some(ItemSelector::JsonPath(PayloadTemplate::parse(
             v,
             &pointer_join(ptr, "Parameters"),
             errors,
-        )),
+        ))),
         (None, None) => None,
     };
-    let items_path = path_field(obj, "ItemsPath", ptr, errors).unwrap_or_else(root_path);
+    let items = match (language, obj.get("Items")) {
+        (QueryLanguage::Jsonata, Some(v)) => {
+            let iptr = pointer_join(ptr, "Items");
+            if !v.is_array() && query_in(v, language).is_none() {
+                errors.push(DefinitionError::new(
+                    &iptr,
+                    format!(
+                        "expected an array or a JSONata expression, found {}",
+                        JsonType::of(v).with_article()
+                    ),
+                ));
+            }
+            Items::Template(Template::parse(v, &iptr, Place::Before, errors))
+        }
+        (QueryLanguage::Jsonata, None) => Items::Template(Template::parse(
+            &Value::String("{% $states.input %}".into()),
+            &pointer_join(ptr, "Items"),
+            Place::Before,
+            errors,
+        )),
+        (QueryLanguage::JsonPath, _) => {
+            Items::Path(path_field(obj, "ItemsPath", ptr, errors).unwrap_or_else(root_path))
+        }
+    };
     let max_concurrency = dynamic_field(
         obj,
         "MaxConcurrency",
         "MaxConcurrencyPath",
         ptr,
+        language,
         errors,
         non_negative_literal,
     )
@@ -400,6 +535,7 @@ pub(super) fn parse_map(
         "ToleratedFailurePercentage",
         "ToleratedFailurePercentagePath",
         ptr,
+        language,
         errors,
         percentage_literal,
     );
@@ -408,6 +544,7 @@ pub(super) fn parse_map(
         "ToleratedFailureCount",
         "ToleratedFailureCountPath",
         ptr,
+        language,
         errors,
         non_negative_literal,
     );
@@ -429,7 +566,7 @@ pub(super) fn parse_map(
         return None;
     }
     Some(MapState {
-        items_path,
+        items,
         processor: processor?,
         item_selector,
         max_concurrency,

@@ -26,10 +26,15 @@ pub(super) enum MachineScope {
     MapProcessor,
 }
 
+/// Reads a machine object. `top_language` is the state machine's query
+/// language, which a nested machine's states fall back to (not the
+/// enclosing Map's or Parallel's own: AWS treats them as independent); the
+/// top level reads its own and ignores it.
 pub(super) fn parse_machine(
     value: &Value,
     ptr: &str,
     scope: MachineScope,
+    top_language: QueryLanguage,
     errors: &mut Vec<DefinitionError>,
 ) -> Option<StateMachine> {
     let Some(obj) = value.as_object() else {
@@ -42,32 +47,21 @@ pub(super) fn parse_machine(
         ));
         return None;
     };
-    let mut allowed: Vec<&str> = vec!["Comment", "StartAt", "States", "QueryLanguage"];
+    let mut allowed: Vec<&str> = vec!["Comment", "StartAt", "States"];
     match scope {
-        MachineScope::TopLevel => allowed.extend(["TimeoutSeconds", "Version"]),
+        MachineScope::TopLevel => allowed.extend(["TimeoutSeconds", "Version", "QueryLanguage"]),
         MachineScope::MapProcessor => allowed.push("ProcessorConfig"),
         MachineScope::Branch => {}
     }
     unknown_fields(obj, ptr, &allowed, "a state machine", errors);
 
     let comment = opt_string(obj, "Comment", ptr, errors);
-    let query_language = match obj.get("QueryLanguage") {
-        None => QueryLanguage::JsonPath,
-        Some(Value::String(s)) if s == "JSONPath" => QueryLanguage::JsonPath,
-        Some(Value::String(s)) if s == "JSONata" => {
-            errors.push(DefinitionError::new(
-                pointer_join(ptr, "QueryLanguage"),
-                "the JSONata query language is not supported yet; use \"JSONPath\"",
-            ));
-            QueryLanguage::Jsonata
-        }
-        Some(other) => {
-            errors.push(DefinitionError::new(
-                pointer_join(ptr, "QueryLanguage"),
-                format!("expected \"JSONPath\" or \"JSONata\", found {other}"),
-            ));
-            QueryLanguage::JsonPath
-        }
+    let query_language = match scope {
+        MachineScope::TopLevel => match obj.get("QueryLanguage") {
+            None => QueryLanguage::JsonPath,
+            Some(v) => read_query_language(v, &pointer_join(ptr, "QueryLanguage"), errors),
+        },
+        _ => top_language,
     };
     if scope == MachineScope::TopLevel {
         if let Some(v) = obj.get("Version") {
@@ -118,7 +112,7 @@ pub(super) fn parse_machine(
             }
             for (name, body) in map {
                 let state_ptr = pointer_join(&states_ptr, name);
-                if let Some(state) = parse_state(name, body, &state_ptr, errors) {
+                if let Some(state) = parse_state(name, body, &state_ptr, query_language, errors) {
                     states.insert(name.clone(), state);
                 }
             }
@@ -188,5 +182,30 @@ fn check_processor_config(obj: &Map<String, Value>, ptr: &str, errors: &mut Vec<
             pointer_join(&cptr, "Mode"),
             format!("expected \"INLINE\" or \"DISTRIBUTED\", found {other}"),
         )),
+    }
+}
+
+/// A `QueryLanguage` value: exactly "JSONPath" is JSONPath; anything else
+/// is JSONata, as AWS resolves it, with AWS's messages for a value outside
+/// the enum.
+pub(super) fn read_query_language(
+    v: &Value,
+    ptr: &str,
+    errors: &mut Vec<DefinitionError>,
+) -> QueryLanguage {
+    match v {
+        Value::String(s) if s == "JSONPath" => QueryLanguage::JsonPath,
+        Value::String(s) if s == "JSONata" => QueryLanguage::Jsonata,
+        Value::String(_) => {
+            errors.push(DefinitionError::new(
+                ptr,
+                "Value should be one of the following: [JSONPath, JSONata]",
+            ));
+            QueryLanguage::Jsonata
+        }
+        _ => {
+            errors.push(DefinitionError::new(ptr, "Expected value of type [STRING]"));
+            QueryLanguage::Jsonata
+        }
     }
 }

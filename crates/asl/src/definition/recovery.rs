@@ -6,8 +6,9 @@
 //! catcher applies to an error belongs to `crate::retry`, not here.
 
 use super::fields::{parse_assign, parse_result_path, positive_integer, unknown_fields};
-use super::tree::{root_path, ResultPath};
+use super::tree::{root_path, QueryLanguage, ResultPath};
 use crate::error::pointer_join;
+use crate::jsonata::{Place, Template};
 use crate::retry::{Catcher, Jitter, Retrier};
 use crate::{DefinitionError, JsonType};
 use serde_json::{Map, Value};
@@ -198,14 +199,19 @@ pub(super) fn parse_retry(
 pub(super) fn parse_catch(
     v: Option<&Value>,
     ptr: &str,
+    language: QueryLanguage,
     errors: &mut Vec<DefinitionError>,
 ) -> Vec<Catcher> {
     let mut out = Vec::new();
     for (cptr, obj) in object_elements(v, ptr, "catcher", errors) {
+        let own = match language {
+            QueryLanguage::JsonPath => "ResultPath",
+            QueryLanguage::Jsonata => "Output",
+        };
         unknown_fields(
             obj,
             &cptr,
-            &["ErrorEquals", "Next", "ResultPath", "Assign", "Comment"],
+            &["ErrorEquals", "Next", own, "Assign", "Comment"],
             "a catcher",
             errors,
         );
@@ -235,14 +241,25 @@ pub(super) fn parse_catch(
                 ResultPath::Discard => None,
             },
         };
-        let assign = obj
-            .get("Assign")
-            .map(|v| parse_assign(v, &pointer_join(&cptr, "Assign"), errors));
+        let assign = obj.get("Assign").map(|v| {
+            parse_assign(
+                v,
+                &pointer_join(&cptr, "Assign"),
+                language,
+                Place::Catcher,
+                errors,
+            )
+        });
+        let output = obj
+            .get("Output")
+            .filter(|_| language == QueryLanguage::Jsonata)
+            .map(|v| Template::parse(v, &pointer_join(&cptr, "Output"), Place::Catcher, errors));
         out.push(Catcher {
             error_equals,
             next,
             result_path,
             assign,
+            output,
         });
     }
     let lists: Vec<&[String]> = out.iter().map(|c| c.error_equals.as_slice()).collect();

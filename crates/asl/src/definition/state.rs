@@ -1,18 +1,23 @@
-//! Reading one state: its `Type`, the fields that type allows (with a clearer
-//! message for a field of the JSONata flavour), and the fields states share:
-//! `Comment`, `Next`/`End`, `Assign`, `Retry`/`Catch` where the type takes
-//! them, and the JSONPath processing fields from `InputPath` to `OutputPath`.
+//! Reading one state: its `Type`, its query language, the fields that type
+//! allows in that language (with AWS's message for a field of the other
+//! one), and the fields states share: `Comment`, `Next`/`End`, `Assign`,
+//! `Retry`/`Catch` where the type takes them, and the processing fields:
+//! JSONPath's from `InputPath` to `OutputPath`, or JSONata's `Arguments` and
+//! `Output`.
 //!
 //! A type's own fields are read by `kinds`. Paths and templates are parsed
 //! here, never evaluated.
 
 use super::fields::{opt_string, parse_assign, parse_path, parse_result_path};
 use super::kinds::{parse_choice, parse_fail, parse_map, parse_parallel, parse_task, parse_wait};
+use super::machine::read_query_language;
 use super::recovery::{parse_catch, parse_retry};
 use super::tree::{
-    ContextUse, Pass, PathOrNull, Processing, State, StateKind, Transition, MAX_STATE_NAME_LEN,
+    ContextUse, Pass, PathOrNull, Processing, QueryLanguage, State, StateKind, Transition,
+    MAX_STATE_NAME_LEN,
 };
 use crate::error::pointer_join;
+use crate::jsonata::{Place, Template};
 use crate::payload::PayloadTemplate;
 use crate::{DefinitionError, JsonType};
 use serde_json::{Map, Value};
@@ -24,6 +29,7 @@ fn allowed_fields(type_name: &str) -> &'static [&'static str] {
         "Pass" => &[
             "Next",
             "End",
+            "Output",
             "InputPath",
             "OutputPath",
             "Parameters",
@@ -48,11 +54,21 @@ fn allowed_fields(type_name: &str) -> &'static [&'static str] {
             "HeartbeatSecondsPath",
             "Credentials",
             "Assign",
+            "Arguments",
+            "Output",
         ],
-        "Choice" => &["InputPath", "OutputPath", "Choices", "Default", "Assign"],
+        "Choice" => &[
+            "InputPath",
+            "OutputPath",
+            "Choices",
+            "Default",
+            "Assign",
+            "Output",
+        ],
         "Wait" => &[
             "Next",
             "End",
+            "Output",
             "InputPath",
             "OutputPath",
             "Seconds",
@@ -61,7 +77,7 @@ fn allowed_fields(type_name: &str) -> &'static [&'static str] {
             "TimestampPath",
             "Assign",
         ],
-        "Succeed" => &["InputPath", "OutputPath"],
+        "Succeed" => &["InputPath", "OutputPath", "Output"],
         "Fail" => &["Error", "ErrorPath", "Cause", "CausePath"],
         "Parallel" => &[
             "Next",
@@ -75,6 +91,8 @@ fn allowed_fields(type_name: &str) -> &'static [&'static str] {
             "Catch",
             "Branches",
             "Assign",
+            "Arguments",
+            "Output",
         ],
         "Map" => &[
             "Next",
@@ -101,17 +119,41 @@ fn allowed_fields(type_name: &str) -> &'static [&'static str] {
             "ResultWriter",
             "ItemBatcher",
             "Assign",
+            "Items",
+            "Output",
         ],
         _ => &[],
     }
 }
 
-const JSONATA_ONLY: &[&str] = &["Arguments", "Output", "Items", "Condition"];
+/// Fields only a JSONata state may carry, and fields only a JSONPath state
+/// may: AWS refuses each in the other language, naming both.
+const JSONATA_ONLY: &[&str] = &["Arguments", "Output", "Items"];
+const JSONPATH_ONLY: &[&str] = &[
+    "InputPath",
+    "OutputPath",
+    "Parameters",
+    "ResultSelector",
+    "ResultPath",
+    "Result",
+    "ItemsPath",
+    "MaxConcurrencyPath",
+    "TimeoutSecondsPath",
+    "HeartbeatSecondsPath",
+    "SecondsPath",
+    "TimestampPath",
+    "ErrorPath",
+    "CausePath",
+    "ToleratedFailurePercentagePath",
+    "ToleratedFailureCountPath",
+];
 
+/// Reads one state of a machine whose states fall back to `machine_language`.
 pub(super) fn parse_state(
     name: &str,
     value: &Value,
     ptr: &str,
+    machine_language: QueryLanguage,
     errors: &mut Vec<DefinitionError>,
 ) -> Option<State> {
     if name.is_empty() {
@@ -160,38 +202,71 @@ pub(super) fn parse_state(
         ));
         return None;
     }
+    let (language, downgraded) = state_language(obj, ptr, machine_language, errors);
     for key in obj.keys() {
-        if COMMON.contains(&key.as_str()) || specific.contains(&key.as_str()) {
+        if COMMON.contains(&key.as_str()) {
             continue;
         }
-        let message = if JSONATA_ONLY.contains(&key.as_str()) {
-            format!(
-                "field {key:?} belongs to the JSONata query language, which is not supported yet"
-            )
-        } else {
-            format!("field {key:?} is not valid in a {type_name} state")
+        // A refused downgrade is the whole answer about the state's language.
+        let other = match language {
+            _ if downgraded => None,
+            QueryLanguage::JsonPath if JSONATA_ONLY.contains(&key.as_str()) => Some("JSONata"),
+            QueryLanguage::Jsonata if JSONPATH_ONLY.contains(&key.as_str()) => Some("JSONPath"),
+            _ => None,
         };
-        errors.push(DefinitionError::new(pointer_join(ptr, key), message));
-    }
-    if let Some(ql) = obj.get("QueryLanguage") {
-        if ql != "JSONPath" {
+        if let Some(other) = other.filter(|_| specific.contains(&key.as_str())) {
+            let own = if other == "JSONata" {
+                "JSONPath"
+            } else {
+                "JSONata"
+            };
             errors.push(DefinitionError::new(
-                pointer_join(ptr, "QueryLanguage"),
-                "only the JSONPath query language is supported yet",
+                ptr,
+                format!(
+                    "The QueryLanguage is set to '{own}', but field '{key}' is only supported for the '{other}' QueryLanguage"
+                ),
+            ));
+        } else if !specific.contains(&key.as_str()) {
+            errors.push(DefinitionError::new(
+                pointer_join(ptr, key),
+                format!("field {key:?} is not valid in a {type_name} state"),
             ));
         }
     }
 
     let comment = opt_string(obj, "Comment", ptr, errors);
-    let processing = parse_processing(obj, ptr, type_name, errors);
+    let jsonata = language == QueryLanguage::Jsonata;
+    let processing = if jsonata {
+        Processing::default()
+    } else {
+        parse_processing(obj, ptr, type_name, errors)
+    };
+    // What an Output or Assign sees: the state's result, or (a state
+    // without work of its own) only its input.
+    let after = match type_name {
+        "Task" | "Parallel" | "Map" => Place::AfterResult,
+        _ => Place::AfterInput,
+    };
+    let template = |key: &str, place: Place, errors: &mut Vec<DefinitionError>| {
+        obj.get(key)
+            .filter(|_| jsonata)
+            .map(|v| Template::parse(v, &pointer_join(ptr, key), place, errors))
+    };
+    let arguments = template("Arguments", Place::Before, errors);
+    let output = template("Output", after, errors);
     let assign = obj
         .get("Assign")
-        .map(|v| parse_assign(v, &pointer_join(ptr, "Assign"), errors));
+        .map(|v| parse_assign(v, &pointer_join(ptr, "Assign"), language, after, errors));
     let transition = parse_transition(obj, ptr, type_name, errors);
     let (retry, catch) = if matches!(type_name, "Task" | "Parallel" | "Map") {
         (
             parse_retry(obj.get("Retry"), &pointer_join(ptr, "Retry"), errors),
-            parse_catch(obj.get("Catch"), &pointer_join(ptr, "Catch"), errors),
+            parse_catch(
+                obj.get("Catch"),
+                &pointer_join(ptr, "Catch"),
+                language,
+                errors,
+            ),
         )
     } else {
         (Vec::new(), Vec::new())
@@ -201,13 +276,14 @@ pub(super) fn parse_state(
         "Pass" => Some(StateKind::Pass(Pass {
             result: obj.get("Result").cloned(),
         })),
-        "Task" => parse_task(obj, ptr, errors).map(StateKind::Task),
-        "Choice" => parse_choice(obj, ptr, errors).map(StateKind::Choice),
-        "Wait" => parse_wait(obj, ptr, errors).map(StateKind::Wait),
+        "Task" => parse_task(obj, ptr, language, errors).map(StateKind::Task),
+        "Choice" => parse_choice(obj, ptr, language, errors).map(StateKind::Choice),
+        "Wait" => parse_wait(obj, ptr, language, errors).map(StateKind::Wait),
         "Succeed" => Some(StateKind::Succeed),
-        "Fail" => Some(StateKind::Fail(parse_fail(obj, ptr, errors))),
-        "Parallel" => parse_parallel(obj, ptr, errors).map(StateKind::Parallel),
-        "Map" => parse_map(obj, ptr, errors).map(|m| StateKind::Map(Box::new(m))),
+        "Fail" => Some(StateKind::Fail(parse_fail(obj, ptr, language, errors))),
+        "Parallel" => parse_parallel(obj, ptr, machine_language, errors).map(StateKind::Parallel),
+        "Map" => parse_map(obj, ptr, language, machine_language, errors)
+            .map(|m| StateKind::Map(Box::new(m))),
         _ => None,
     }?;
     // Nested machines are classified state by state on their own.
@@ -216,17 +292,49 @@ pub(super) fn parse_state(
         .filter(|(k, _)| !matches!(k.as_str(), "ItemProcessor" | "Iterator" | "Branches"))
         .map(|(_, v)| v.to_string())
         .collect();
+    let context_use = if jsonata {
+        ContextUse::of_jsonata_text(&own_text)
+    } else {
+        ContextUse::of_text(&own_text)
+    };
     Some(State {
         name: name.to_string(),
         comment,
         kind,
+        query_language: language,
         processing,
+        arguments,
+        output,
         assign,
         transition,
         retry,
         catch,
-        context_use: ContextUse::of_text(&own_text),
+        context_use,
     })
+}
+
+/// A state's query language: its own `QueryLanguage`, else the machine's.
+/// A JSONata machine cannot take a state back to JSONPath (AWS's rule; the
+/// other direction is allowed): such a state is reported, read as JSONata,
+/// and flagged so its JSONPath fields are not reported on top.
+fn state_language(
+    obj: &Map<String, Value>,
+    ptr: &str,
+    machine_language: QueryLanguage,
+    errors: &mut Vec<DefinitionError>,
+) -> (QueryLanguage, bool) {
+    let Some(v) = obj.get("QueryLanguage") else {
+        return (machine_language, false);
+    };
+    let language = read_query_language(v, &pointer_join(ptr, "QueryLanguage"), errors);
+    if language == QueryLanguage::JsonPath && machine_language == QueryLanguage::Jsonata {
+        errors.push(DefinitionError::new(
+            ptr,
+            "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine",
+        ));
+        return (QueryLanguage::Jsonata, true);
+    }
+    (language, false)
 }
 
 fn parse_transition(

@@ -111,12 +111,20 @@ fn bad_paths_and_unknown_fields_are_named() {
 }
 
 #[test]
-fn jsonata_is_rejected_clearly() {
+fn query_language_fields_are_refused_in_the_other_language() {
     check(
-        r#"{"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Pass", "Output": "{% 1 %}", "End": true}}}"#,
+        r#"{"QueryLanguage": "JSONata", "StartAt": "A", "States": {
+            "A": {"Type": "Pass", "InputPath": "$.x", "Output": "{% 1 %}", "Next": "B"},
+            "B": {"Type": "Pass", "QueryLanguage": "JSONPath", "End": true}}}"#,
         expect![[r#"
-                /QueryLanguage: the JSONata query language is not supported yet; use "JSONPath"
-                /States/A/Output: field "Output" belongs to the JSONata query language, which is not supported yet
+                /States/A: The QueryLanguage is set to 'JSONata', but field 'InputPath' is only supported for the 'JSONPath' QueryLanguage
+                /States/B: 'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine
+            "#]],
+    );
+    check(
+        r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "Output": "{% 1 %}", "QueryLanguage": "jsonata", "End": true}}}"#,
+        expect![[r#"
+                /States/A/QueryLanguage: Value should be one of the following: [JSONPath, JSONata]
             "#]],
     );
 }

@@ -7,6 +7,7 @@
 //! engine relies on a tree it got from `parse` having passed every check.
 
 use crate::choice::Condition;
+use crate::jsonata::{Query, Template};
 use crate::path::Path;
 use crate::payload::PayloadTemplate;
 use crate::retry::{Catcher, Retrier};
@@ -63,9 +64,17 @@ pub struct State {
     pub name: String,
     pub comment: Option<String>,
     pub kind: StateKind,
+    /// The state's own query language: its `QueryLanguage`, or the state
+    /// machine's (top level) when it has none.
+    pub query_language: QueryLanguage,
+    /// The JSONPath fields; at their identity defaults in a JSONata state.
     pub processing: Processing,
-    /// Variables to set on leaving the state (JSONPath `Assign`).
-    pub assign: Option<PayloadTemplate>,
+    /// JSONata `Arguments` (Task, Parallel): the state's effective input.
+    pub arguments: Option<Template>,
+    /// JSONata `Output`: the state's output, in place of its result.
+    pub output: Option<Template>,
+    /// Variables to set on leaving the state.
+    pub assign: Option<Assign>,
     pub transition: Transition,
     pub retry: Vec<Retrier>,
     pub catch: Vec<Catcher>,
@@ -86,6 +95,26 @@ pub enum ContextUse {
 }
 
 impl ContextUse {
+    /// Classifies a JSONata state's text: `$states.context` (or `$states`
+    /// as a whole) reads the context object, and `$now()`/`$millis()` read
+    /// the state's entered time from it.
+    pub fn of_jsonata_text(text: &str) -> ContextUse {
+        let mut result = ContextUse::None;
+        for (at, _) in text.match_indices("$states") {
+            let rest = &text[at + "$states".len()..];
+            let names_part = [".input", ".result", ".errorOutput"]
+                .iter()
+                .any(|p| rest.starts_with(p));
+            if !names_part {
+                return ContextUse::Full;
+            }
+        }
+        if text.contains("$now") || text.contains("$millis") {
+            result = ContextUse::WithoutExecutionInput;
+        }
+        result
+    }
+
     /// Classifies the `$$` references in a piece of definition text. A
     /// reference that could reach the execution input (`$$`, `$$.Execution`,
     /// `$$.Execution.Input...`, bracket forms, wildcards) counts as `Full`.
@@ -124,6 +153,18 @@ impl State {
     pub fn type_name(&self) -> &'static str {
         self.kind.type_name()
     }
+
+    pub fn is_jsonata(&self) -> bool {
+        self.query_language == QueryLanguage::Jsonata
+    }
+}
+
+/// `Assign`: a JSONPath payload template (`"x.$": "$.path"`) or, in a
+/// JSONata state, an object whose `{% %}` strings are expressions.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Assign {
+    JsonPath(PayloadTemplate),
+    Jsonata(Template),
 }
 
 /// Where a state goes when it completes normally.
@@ -184,6 +225,8 @@ pub enum ResultPath {
 pub enum Dynamic<T> {
     Fixed(T),
     Path(Path),
+    /// A JSONata state's `{% ... %}` in the field itself.
+    Query(Query),
 }
 
 /// A string given literally, or computed from a path or intrinsic
@@ -193,6 +236,7 @@ pub enum TextSource {
     Fixed(String),
     Path(Path),
     Intrinsic(crate::intrinsic::Intrinsic),
+    Query(Query),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -252,9 +296,18 @@ pub struct Choice {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChoiceBranch {
-    pub condition: Condition,
+    pub test: RuleTest,
     pub next: String,
-    pub assign: Option<PayloadTemplate>,
+    pub assign: Option<Assign>,
+    /// JSONata `Output` of the rule, in place of the state's.
+    pub output: Option<Template>,
+}
+
+/// What decides a choice rule: a JSONPath rule, or a JSONata `Condition`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RuleTest {
+    Condition(Condition),
+    Query(Query),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -263,6 +316,8 @@ pub enum Wait {
     Timestamp(time::OffsetDateTime),
     SecondsPath(Path),
     TimestampPath(Path),
+    SecondsQuery(Query),
+    TimestampQuery(Query),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -278,9 +333,9 @@ pub struct Parallel {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct MapState {
-    pub items_path: Path,
+    pub items: Items,
     pub processor: StateMachine,
-    pub item_selector: Option<PayloadTemplate>,
+    pub item_selector: Option<ItemSelector>,
     /// `0` means no limit, as in AWS.
     pub max_concurrency: Dynamic<u64>,
     pub tolerated_failure_percentage: Option<Dynamic<f64>>,
@@ -361,4 +416,19 @@ pub struct ItemBatcher {
 pub struct ResultWriter {
     /// `Bucket` and `Prefix`, evaluated over the Map's effective input.
     pub parameters: PayloadTemplate,
+}
+
+/// Where a Map's items come from: `ItemsPath` (JSONPath) or `Items`
+/// (JSONata: an array, or an expression that yields one).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Items {
+    Path(Path),
+    Template(Template),
+}
+
+/// A Map's `ItemSelector` in either query language.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ItemSelector {
+    JsonPath(PayloadTemplate),
+    Jsonata(Template),
 }

@@ -53,12 +53,13 @@ impl Execution {
                 });
             }
             Recovery::Catch { catcher } => {
+                let index = catcher;
                 let catcher = &state.catch[catcher];
                 let cur = self
                     .current(run)
                     .expect("a failing run has a current state");
                 let mut env = cur.env(&mut cx.entropy);
-                let caught = lifecycle::catch(catcher, &cur.raw, &failure, &mut env);
+                let caught = lifecycle::catch(catcher, index, &cur.raw, &failure, &mut env);
                 match caught {
                     Ok(Finished { output, assigned }) => {
                         let next = catcher.next.clone();

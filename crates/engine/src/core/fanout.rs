@@ -185,7 +185,7 @@ impl Execution {
                         variables: &r.variables,
                         entropy: &mut cx.entropy,
                     };
-                    lifecycle::eval_template(selector, &p.effective_input, &mut env)
+                    lifecycle::item_input(selector, &p.effective_input, &mut env)
                 }
             });
             let variables = r.variables.clone();

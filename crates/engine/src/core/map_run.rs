@@ -190,17 +190,7 @@ pub(super) fn evaluate(
         .map(|d| body::dynamic_u64(d, &effective, env, "ToleratedFailureCountPath"))
         .transpose()?;
     let (items, read) = match &dist.item_reader {
-        None => match map.items_path.eval(&states::env_scope(env, &effective))? {
-            Value::Array(items) => (Some(items), None),
-            other => {
-                return Err(Failure::runtime(format!(
-                    "Map state '{}': ItemsPath {:?} must select an array, selected {}",
-                    state.name,
-                    map.items_path.text(),
-                    zoomvault_asl::JsonType::of(&other).with_article()
-                )))
-            }
-        },
+        None => (Some(body::map_items(state, map, &effective, env)?), None),
         Some(reader) => {
             let params = lifecycle::eval_template(&reader.parameters, &effective, env)?;
             let what = "ItemReader Parameters";
@@ -459,7 +449,7 @@ impl Execution {
                         variables: &cur.variables,
                         entropy: &mut cx.entropy,
                     };
-                    match lifecycle::eval_template(selector, &effective, &mut env) {
+                    match lifecycle::item_input(selector, &effective, &mut env) {
                         Ok(v) => selected.push(v),
                         Err(failure) => {
                             self.end_map_run(run, Err(failure), cx, work);

@@ -58,12 +58,15 @@ pub(super) fn evaluate_body(
     now: i64,
 ) -> Result<Body, Failure> {
     let effective = lifecycle::enter(state, raw, env)?;
+    // What the body's own fields read: the effective input for a JSONPath
+    // `...Path`, the raw input (`$states.input`) for a JSONata `{% %}`.
+    let data = lifecycle::body_input(state, raw, &effective);
     Ok(match &state.kind {
         StateKind::Pass(pass) => {
             Body::Result(BodyResult::of(pass.result.clone().unwrap_or(effective)))
         }
         StateKind::Choice(choice) => {
-            let rule = body::choose(state, &effective, env)?;
+            let rule = body::choose(state, data, env)?;
             let next = match rule {
                 Some(i) => choice.choices[i].next.clone(),
                 None => choice.default.clone().unwrap_or_default(),
@@ -75,24 +78,24 @@ pub(super) fn evaluate_body(
             })
         }
         StateKind::Wait(wait) => {
-            let until = body::wait_until(wait, &effective, env, from_ms(now))?;
+            let until = body::wait_until(wait, data, env, from_ms(now))?;
             Body::Wait {
                 due_ms: to_ms(until),
                 effective,
             }
         }
         StateKind::Succeed => Body::Result(BodyResult::of(effective)),
-        StateKind::Fail(fail) => Body::Fail(body::fail_failure(fail, &effective, env)?),
+        StateKind::Fail(fail) => Body::Fail(body::fail_failure(fail, data, env)?),
         StateKind::Task(task) => {
             let timeout = task
                 .timeout_seconds
                 .as_ref()
-                .map(|d| body::dynamic_u64(d, &effective, env, "TimeoutSecondsPath"))
+                .map(|d| body::dynamic_u64(d, data, env, "TimeoutSecondsPath"))
                 .transpose()?;
             let heartbeat = task
                 .heartbeat_seconds
                 .as_ref()
-                .map(|d| body::dynamic_u64(d, &effective, env, "HeartbeatSecondsPath"))
+                .map(|d| body::dynamic_u64(d, data, env, "HeartbeatSecondsPath"))
                 .transpose()?;
             let target = TaskTarget::resolve(&task.resource, &effective)?;
             Body::Task {
@@ -110,28 +113,17 @@ pub(super) fn evaluate_body(
             )?))
         }
         StateKind::Map(map) => {
-            let items = match map.items_path.eval(&env_scope(env, &effective))? {
-                Value::Array(items) => items,
-                other => {
-                    return Err(Failure::runtime(format!(
-                        "Map state '{}': ItemsPath {:?} must select an array, selected {}",
-                        state.name,
-                        map.items_path.text(),
-                        zoomvault_asl::JsonType::of(&other).with_article()
-                    )))
-                }
-            };
-            let max =
-                body::dynamic_u64(&map.max_concurrency, &effective, env, "MaxConcurrencyPath")?;
+            let items = body::map_items(state, map, data, env)?;
+            let max = body::dynamic_u64(&map.max_concurrency, data, env, "MaxConcurrencyPath")?;
             let tolerated_percentage = map
                 .tolerated_failure_percentage
                 .as_ref()
-                .map(|d| body::dynamic_f64(d, &effective, env, "ToleratedFailurePercentagePath"))
+                .map(|d| body::dynamic_f64(d, data, env, "ToleratedFailurePercentagePath"))
                 .transpose()?;
             let tolerated_count = map
                 .tolerated_failure_count
                 .as_ref()
-                .map(|d| body::dynamic_u64(d, &effective, env, "ToleratedFailureCountPath"))
+                .map(|d| body::dynamic_u64(d, data, env, "ToleratedFailureCountPath"))
                 .transpose()?;
             Body::Map(Box::new(MapProgress {
                 results: vec![Value::Null; items.len()],
@@ -150,10 +142,6 @@ pub(super) fn evaluate_body(
             }))
         }
     })
-}
-
-pub(super) fn env_scope<'a>(env: &'a Env, data: &'a Value) -> zoomvault_asl::Scope<'a> {
-    zoomvault_asl::Scope::new(data, env.context, env.variables)
 }
 
 impl Execution {
@@ -287,12 +275,12 @@ impl Execution {
     ) {
         let BodyResult { result, next, rule } = produced;
         let state = cur.state();
-        let rule_assign = match (&state.kind, rule) {
-            (StateKind::Choice(choice), Some(i)) => choice.choices[i].assign.as_ref(),
+        let rule = match (&state.kind, rule) {
+            (StateKind::Choice(choice), Some(i)) => Some((i, &choice.choices[i])),
             _ => None,
         };
         let mut env = cur.env(&mut cx.entropy);
-        match lifecycle::finish(state, &cur.raw, result, rule_assign, &mut env) {
+        match lifecycle::finish(state, &cur.raw, result, rule, &mut env) {
             Ok(Finished { output, assigned }) => {
                 self.complete(run, output, assigned, next, cx, work)
             }
