@@ -1320,7 +1320,6 @@ mod tests {
         let old = Connection::open(&path).unwrap();
         old.pragma_update(None, "journal_mode", "WAL").unwrap();
         old.execute_batch(SCHEMA).unwrap();
-        old.execute_batch(map_runs::SCHEMA).unwrap();
         old.pragma_update(None, "user_version", SCHEMA_VERSION)
             .unwrap();
         drop(old);
