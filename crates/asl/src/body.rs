@@ -169,7 +169,18 @@ fn text(
     let value = match source {
         None => return Ok(String::new()),
         Some(TextSource::Fixed(s)) => return Ok(s.clone()),
-        Some(TextSource::Path(path)) => path.eval(&env.scope(raw))?,
+        // AWS's wording for a path that selects nothing, as for a `.$`
+        // field (see `lifecycle`), with the field's name.
+        Some(TextSource::Path(path)) => path.eval(&env.scope(raw)).map_err(|f| {
+            if f.is_runtime() {
+                Failure::runtime(format!(
+                    "The JSONPath '{}' specified for the field '{field}Path' could not be found in the input '{raw}'",
+                    path.text()
+                ))
+            } else {
+                f
+            }
+        })?,
         Some(TextSource::Intrinsic(call)) => {
             let scope = Scope::new(raw, env.context, env.variables);
             call.eval(&scope, env.entropy)?

@@ -51,7 +51,8 @@ pub fn parse_str(text: &str) -> Result<StateMachine, Vec<DefinitionError>> {
                 e.line(),
                 e.column()
             ),
-        )]
+        )
+        .with_code(crate::error::codes::INVALID_JSON_DESCRIPTION)]
     })?;
     parse(&value)
 }

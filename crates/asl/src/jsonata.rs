@@ -20,7 +20,7 @@ mod references;
 #[cfg(test)]
 mod tests;
 
-use crate::error::{names, pointer_join};
+use crate::error::{codes, names, pointer_join};
 use crate::{DefinitionError, Entropy, Failure};
 use serde_json::{Map, Value};
 use std::cell::RefCell;
@@ -79,19 +79,19 @@ impl Query {
         let expression = match Expression::parse(text) {
             Ok(e) => e,
             Err(e) => {
-                errors.push(DefinitionError::new(
-                    pointer,
-                    format!("INVALID_JSONATA_EXPRESSION: {}", e.message),
-                ));
+                errors.push(
+                    DefinitionError::new(pointer, e.message)
+                        .with_code(codes::INVALID_JSONATA_EXPRESSION),
+                );
                 return None;
             }
         };
         let mut refused = false;
         for problem in references::check(text, &expression, place) {
-            errors.push(DefinitionError::new(
-                pointer,
-                format!("UNSUPPORTED_JSONATA_EXPRESSION: {problem}"),
-            ));
+            errors.push(
+                DefinitionError::new(pointer, problem)
+                    .with_code(codes::UNSUPPORTED_JSONATA_EXPRESSION),
+            );
             refused = true;
         }
         if refused {

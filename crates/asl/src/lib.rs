@@ -16,6 +16,7 @@ pub mod intrinsic;
 pub mod json_type;
 pub mod jsonata;
 pub mod lifecycle;
+pub mod limits;
 pub mod path;
 pub mod payload;
 pub mod retry;

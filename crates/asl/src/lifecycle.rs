@@ -30,7 +30,7 @@ use crate::path::apply_result_path;
 use crate::payload::PayloadTemplate;
 use crate::retry::Catcher;
 use crate::{Entropy, Failure, Scope};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 /// What a state can see besides its data: the context object and the
 /// workflow variables, plus the entropy source for `States.UUID` and kin.
@@ -189,37 +189,35 @@ pub fn catch(
     failure: &Failure,
     env: &mut Env,
 ) -> Result<Finished, Failure> {
-    let error_output = json!({ "Error": failure.error, "Cause": failure.cause });
+    let error_output = failure.error_output();
     // A JSONata catcher without Output or Assign leaves the error output,
     // which is what the JSONPath arm's default `ResultPath: "$"` leaves too.
     let jsonata = catcher.output.is_some() || matches!(catcher.assign, Some(Assign::Jsonata(_)));
-    {
-        if jsonata {
-            let Env {
-                context,
-                variables,
-                entropy,
-            } = env;
-            let states = States {
-                input: raw,
-                result: None,
-                error_output: Some(&error_output),
-                context,
-                variables,
-            };
-            let prefix = format!("Catch[{index}]");
-            let assigned = jsonata_assignments(
-                catcher.assign.as_ref(),
-                &states,
-                &format!("{prefix}/Assign"),
-                *entropy,
-            )?;
-            let output = match &catcher.output {
-                Some(t) => t.eval(&states, &format!("{prefix}/Output"), *entropy)?,
-                None => error_output,
-            };
-            return Ok(Finished { output, assigned });
-        }
+    if jsonata {
+        let Env {
+            context,
+            variables,
+            entropy,
+        } = env;
+        let states = States {
+            input: raw,
+            result: None,
+            error_output: Some(&error_output),
+            context,
+            variables,
+        };
+        let prefix = format!("Catch[{index}]");
+        let assigned = jsonata_assignments(
+            catcher.assign.as_ref(),
+            &states,
+            &format!("{prefix}/Assign"),
+            *entropy,
+        )?;
+        let output = match &catcher.output {
+            Some(t) => t.eval(&states, &format!("{prefix}/Output"), *entropy)?,
+            None => error_output,
+        };
+        return Ok(Finished { output, assigned });
     }
     let assigned = assignments(catcher.assign.as_ref(), &error_output, env, "Assign")?;
     let output = match &catcher.result_path {
@@ -320,16 +318,25 @@ fn output_path(processing: &Processing, value: &Value, env: &Env) -> Result<Valu
     select(&processing.output_path, value, env, "OutputPath")
 }
 
-/// InputPath or OutputPath.
+/// InputPath or OutputPath. A path that selects nothing fails with AWS's
+/// cause for it, the data shown as compact JSON (the engine prefixes the
+/// state's name): `The JSONPath '$.missing' specified for the field
+/// 'InputPath' could not be found in the input '{"a":1}'`, the wording AWS
+/// uses for a payload template's `.$` field
+/// (<https://github.com/floci-io/floci/blob/main/src/test/java/io/github/hectorvent/floci/services/stepfunctions/AslExecutorBranchHistoryEventsTest.java>)
+/// with the field's name.
 fn select(p: &PathOrNull, data: &Value, env: &Env, field: &str) -> Result<Value, Failure> {
     match p {
         PathOrNull::Null => Ok(Value::Object(Map::new())),
         PathOrNull::Path(path) => path.eval(&env.scope(data)).map_err(|f| {
-            Failure::runtime(format!(
-                "An error occurred while applying {field} {:?} to the state's data: {}",
-                path.text(),
-                f.cause
-            ))
+            if f.is_runtime() {
+                Failure::runtime(format!(
+                    "The JSONPath '{}' specified for the field '{field}' could not be found in the input '{data}'",
+                    path.text(),
+                ))
+            } else {
+                f
+            }
         }),
     }
 }

@@ -44,7 +44,10 @@
 //! * Leading or trailing whitespace is an error (Jayway trims it).
 //! * Filters support `==, !=, <, <=, >, >=, &&, ||, !`, parentheses and
 //!   existence; Jayway's `=~`, `in`, `size` and friends are rejected with a
-//!   message saying so, as is a slice step (`[a:b:c]`).
+//!   message saying so.
+//! * A slice is Jayway's (`slice_indices`): `[a:b]` wraps round through
+//!   negative indices, a step (`[a:b:c]`) is read and ignored, and a slice
+//!   with neither a start nor an end (`[:]`) is refused.
 //! * `ResultPath` index steps only replace an existing element of an
 //!   existing array; arrays are never created or grown.
 
@@ -691,31 +694,40 @@ fn array_step<'a>(selector: &Selector, items: &'a [Value], out: &mut Vec<&'a Val
                 .filter_map(|at| items.get(at)),
         ),
         Selector::Slice { start, end } => {
-            let (from, to) = slice_bounds(*start, *end, items.len());
-            // `get` is empty-handed (not panicking) when `from > to`.
-            out.extend(items.get(from..to).into_iter().flatten());
+            out.extend(
+                slice_indices(*start, *end, items.len())
+                    .filter_map(|index| resolve_index(index, items.len()))
+                    .filter_map(|at| items.get(at)),
+            );
         }
         _ => {}
     }
 }
 
-/// Jayway's slice arithmetic: a negative bound counts from the end, bounds
-/// are clipped to the array, and there is no step. (Jayway leaves negative
-/// bounds of `[a:b]` to its index lookup, which agrees with this for the
-/// usual cases; mixed signs are normalised here rather than wrapped.)
-fn slice_bounds(start: Option<i64>, end: Option<i64>, len: usize) -> (usize, usize) {
-    let len_i = i64::try_from(len).unwrap_or(i64::MAX);
-    let normalise = |bound: i64| -> usize {
-        let at = if bound < 0 {
-            len_i.saturating_add(bound)
+/// Jayway's slice arithmetic, which AWS's JSONPath is (`ArraySliceToken`):
+/// `[a:]` and `[:b]` count a negative bound from the end and clip to the
+/// array; `[a:b]` clips only `b` to the length and then reads every index
+/// from `a` up to `b` as an index step would, a negative one from the end,
+/// one outside the array skipped. So `[-4:1]` of six items wraps round,
+/// `[4, 5, 100, "nice", 2]`, and `[3:-2]` is empty (both recorded for
+/// Jayway in json-path-comparison, bug_reports/Java_com.jayway.jsonpath.md).
+/// The indices below `-len` select nothing, so they are not visited.
+fn slice_indices(start: Option<i64>, end: Option<i64>, len: usize) -> impl Iterator<Item = i64> {
+    let len = i64::try_from(len).unwrap_or(i64::MAX);
+    let from_end = |bound: i64| {
+        if bound < 0 {
+            len.saturating_add(bound)
         } else {
             bound
-        };
-        usize::try_from(at.clamp(0, len_i)).unwrap_or(0)
+        }
     };
-    let from = start.map(normalise).unwrap_or(0);
-    let to = end.map(normalise).unwrap_or(len);
-    (from, to)
+    let (from, to) = match (start, end) {
+        (Some(from), None) => (from_end(from).max(0), len),
+        (None, Some(to)) => (0, from_end(to).min(len)),
+        (Some(from), Some(to)) => (from.max(-len), to.min(len)),
+        (None, None) => (0, 0),
+    };
+    from..to.max(from)
 }
 
 /// Deep scan, after Jayway's `ScanPathToken`: visit the node and every

@@ -122,6 +122,13 @@ fn parse_dynamic(key: &str, value: &Value) -> Result<Node, String> {
         ));
     };
     let field = key.to_string();
+    // AWS's words for a `.$` value that is neither (quoted from failed
+    // deployments: "SCHEMA_VALIDATION_FAILED: The value for the field
+    // 'previousVerificationId.$' must be a valid JSONPath or a valid
+    // intrinsic function call").
+    let invalid = || {
+        format!("The value for the field '{key}' must be a valid JSONPath or a valid intrinsic function call")
+    };
     if Intrinsic::looks_like_call(text) {
         Intrinsic::parse(text)
             .map(|call| Node::Intrinsic { field, call })
@@ -129,12 +136,9 @@ fn parse_dynamic(key: &str, value: &Value) -> Result<Node, String> {
     } else if text.starts_with('$') {
         Path::parse(text)
             .map(|path| Node::Path { field, path })
-            .map_err(|e| format!("invalid JSONPath '{text}': {e}"))
+            .map_err(|_| invalid())
     } else {
-        Err(format!(
-            "the value of '{key}' must be a JSONPath (starting with '$') or an intrinsic \
-             function (States.Name(...)), got '{text}'"
-        ))
+        Err(invalid())
     }
 }
 
@@ -358,7 +362,7 @@ mod tests {
 
     #[test]
     fn dollar_field_with_text_that_is_neither_path_nor_call_is_a_definition_error() {
-        check(json!({"a.$": "name"}), expect!["/States/S/Parameters/a.$: the value of 'a.$' must be a JSONPath (starting with '$') or an intrinsic function (States.Name(...)), got 'name'"]);
+        check(json!({"a.$": "name"}), expect!["/States/S/Parameters/a.$: The value for the field 'a.$' must be a valid JSONPath or a valid intrinsic function call"]);
     }
 
     #[test]
@@ -373,7 +377,7 @@ mod tests {
 
     #[test]
     fn invalid_path_is_a_definition_error_at_its_pointer() {
-        check(json!({"a.$": "$.order["}), expect!["/States/S/Parameters/a.$: invalid JSONPath '$.order[': invalid path '$.order[' at offset 7: '[' is never closed"]);
+        check(json!({"a.$": "$.order["}), expect!["/States/S/Parameters/a.$: The value for the field 'a.$' must be a valid JSONPath or a valid intrinsic function call"]);
     }
 
     #[test]
@@ -390,7 +394,7 @@ mod tests {
             json!({"a.$": 1, "b": {"c.$": "nope"}, "d.$": "States.Bogus()"}),
             expect![[r#"
                 /States/S/Parameters/a.$: the value of 'a.$' must be a string holding a JSONPath or an intrinsic function, got a number
-                /States/S/Parameters/b/c.$: the value of 'c.$' must be a JSONPath (starting with '$') or an intrinsic function (States.Name(...)), got 'nope'
+                /States/S/Parameters/b/c.$: The value for the field 'c.$' must be a valid JSONPath or a valid intrinsic function call
                 /States/S/Parameters/d.$: invalid intrinsic function 'States.Bogus()': unknown intrinsic function States.Bogus at offset 0"#]],
         );
     }

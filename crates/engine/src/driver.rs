@@ -770,10 +770,12 @@ impl Driver {
         if let Some(end) = live.exec.end() {
             let (output, error, cause) = match end {
                 End::Succeeded { output } => (Some(output.to_string()), None, None),
+                // DescribeExecution omits an absent error or cause, as
+                // the execution's closing event does.
                 End::Failed { failure } | End::TimedOut { failure } | End::Aborted { failure } => (
                     None,
-                    Some(failure.error.clone()),
-                    Some(failure.cause.clone()),
+                    Some(failure.error.clone()).filter(|e| !e.is_empty()),
+                    Some(failure.cause.clone()).filter(|c| !c.is_empty()),
                 ),
             };
             turn.batch.closed.push(Closed {

@@ -150,6 +150,17 @@ pub struct Engine {
     inner: Arc<Inner>,
 }
 
+/// An [`Engine`] that may have been dropped (`Engine::downgrade`).
+#[derive(Debug, Clone)]
+pub struct WeakEngine(std::sync::Weak<Inner>);
+
+impl WeakEngine {
+    /// The engine, while any `Engine` handle to it is still held.
+    pub fn upgrade(&self) -> Option<Engine> {
+        self.0.upgrade().map(|inner| Engine { inner })
+    }
+}
+
 #[derive(Debug)]
 struct Inner {
     tx: Mutex<mpsc::Sender<Msg>>,
@@ -232,6 +243,13 @@ impl Engine {
 
     pub fn now_ms(&self) -> i64 {
         self.inner.clock.now_ms()
+    }
+
+    /// A handle that does not keep the engine open: for a task handler
+    /// that calls back into the engine it runs under (nested executions),
+    /// which would otherwise keep the engine alive from its own driver.
+    pub fn downgrade(&self) -> WeakEngine {
+        WeakEngine(Arc::downgrade(&self.inner))
     }
 
     /// Creates a STANDARD state machine without tags after validating its

@@ -5,6 +5,7 @@
 
 use serde_json::{json, Map, Value};
 use zoomvault_asl::definition::StateKind;
+use zoomvault_asl::Failure;
 
 /// One history event. `details` holds the type's detail object; its key is
 /// derived from the type when the event is rendered.
@@ -260,6 +261,22 @@ pub fn with_data(
     let mut truncated = Map::with_capacity(1);
     truncated.insert("truncated".to_string(), Value::Bool(false));
     obj.insert(details.to_string(), Value::Object(truncated));
+    obj
+}
+
+/// Adds a failure's `error` and `cause` detail fields, each only when the
+/// failure has it: AWS omits an absent error or cause from
+/// `ExecutionFailed`, `TaskFailed`, `LambdaFunctionFailed` and kin (both
+/// are optional in the API reference's `...EventDetails` shapes, e.g.
+/// <https://docs.aws.amazon.com/step-functions/latest/apireference/API_ExecutionFailedEventDetails.html>)
+/// rather than sending an empty string. An empty string stands for absent.
+pub fn with_failure(mut obj: Map<String, Value>, failure: &Failure) -> Map<String, Value> {
+    if !failure.error.is_empty() {
+        obj.insert("error".to_string(), json!(failure.error));
+    }
+    if !failure.cause.is_empty() {
+        obj.insert("cause".to_string(), json!(failure.cause));
+    }
     obj
 }
 

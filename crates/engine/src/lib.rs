@@ -24,7 +24,7 @@ mod upkeep;
 pub use clock::Clock;
 pub use core::{End, MapRunUpdate, Status};
 pub use engine::{
-    Engine, EngineConfig, Error, MapRunDescription, NewStateMachine, Result, Started,
+    Engine, EngineConfig, Error, MapRunDescription, NewStateMachine, Result, Started, WeakEngine,
     DEFAULT_RETENTION,
 };
 pub use handler::{BoxFuture, Handlers, LambdaFallback, TaskHandler, TaskRequest};

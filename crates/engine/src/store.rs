@@ -763,10 +763,11 @@ impl Store {
             .collect::<rusqlite::Result<Vec<_>>>()?;
         rows.into_iter()
             .map(|(seq, at, body)| {
-                let fact = serde_json::from_str(&body).map_err(|source| Error::Corrupt {
-                    what: format!("fact {seq} of execution {execution_id}"),
-                    source,
-                })?;
+                let fact =
+                    zoomvault_asl::limits::parse_json(&body).map_err(|source| Error::Corrupt {
+                        what: format!("fact {seq} of execution {execution_id}"),
+                        source,
+                    })?;
                 Ok(JournalEntry {
                     seq,
                     at_ms: at,
@@ -837,7 +838,7 @@ impl Store {
         bodies
             .into_iter()
             .map(|b| {
-                serde_json::from_str(&b).map_err(|source| Error::Corrupt {
+                zoomvault_asl::limits::parse_json(&b).map_err(|source| Error::Corrupt {
                     what: format!("history of execution {execution_id}"),
                     source,
                 })

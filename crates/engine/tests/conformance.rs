@@ -12,6 +12,7 @@
 //!
 //! ```json
 //! { "comment": "what this pins",
+//!   "source": "optional: the URL of the AWS page or recorded output it follows",
 //!   "assumption": "optional: where AWS docs are silent, what we assumed",
 //!   "clock": "system",                       // optional; default is virtual
 //!   "definition": { ...ASL... },
@@ -41,7 +42,9 @@
 //! counts DescribeMapRun shows (a count not named must be 0);
 //! `child_history_types` is the history of its first child execution.
 //!
-//! Every key of `expect` but `status` is optional; `history_types`, when
+//! Every key of `expect` but `status` is optional; `"error": null` or
+//! `"cause": null` says the execution must have none (AWS omits an absent
+//! error or cause rather than sending an empty string); `history_types`, when
 //! present, is the exact sequence of history event types. Whatever else a
 //! case says, the runner always checks that replaying the execution's
 //! journal rebuilds exactly the stored history.
@@ -49,7 +52,11 @@
 //! A validation case has `errors` instead of `input`/`expect`: the exact set
 //! (order-insensitive) of `/pointer: message` strings that
 //! `zoomvault_asl::definition::parse_str` reports for the definition, or an
-//! empty array for a definition that must be accepted.
+//! empty array for a definition that must be accepted. It may also have
+//! `aws`: the exact set of the same problems as AWS words them in an
+//! `InvalidDefinition` message (`DefinitionError::aws_text`, e.g.
+//! `MISSING_TRANSITION_TARGET: Missing 'Next' target: B at /States/A/Next`),
+//! which pins each problem's code and location too.
 //!
 //! # Handlers
 //!
@@ -71,6 +78,9 @@
 //!   driver (which looks at its timers every 50 ms of real time while tasks
 //!   run) to notice.
 //! - `add` returns `input.a + input.b`.
+//! - `big` returns a string of `input.bytes` (default 0) `x` characters, to
+//!   reach Step Functions' payload limit without a case file that size;
+//!   or, given `input.items`, the array `[0, 1, ..., items - 1]`.
 //!
 //! Every case here passes: a behaviour where the engine still differs from
 //! AWS has no case until it is fixed, and is listed as a known difference
@@ -151,6 +161,13 @@ fn handlers(clock: &Clock) -> Handlers {
             Ok(req.input)
         }
     });
+    h.register("big", |req| async move {
+        if let Some(items) = req.input["items"].as_u64() {
+            return Ok(Value::Array((0..items).map(Value::from).collect()));
+        }
+        let bytes = req.input["bytes"].as_u64().unwrap_or(0);
+        Ok(Value::String("x".repeat(bytes as usize)))
+    });
     h.register("add", |req| async move {
         match (req.input["a"].as_f64(), req.input["b"].as_f64()) {
             (Some(_), Some(_)) if req.input["a"].is_i64() && req.input["b"].is_i64() => {
@@ -192,23 +209,36 @@ fn check_validation(case: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default();
-    let actual: BTreeSet<String> =
-        match zoomvault_asl::definition::parse_str(&case["definition"].to_string()) {
-            Ok(_) => BTreeSet::new(),
-            Err(errors) => errors.iter().map(|e| e.to_string()).collect(),
-        };
+    let reported = zoomvault_asl::definition::parse_str(&case["definition"].to_string())
+        .err()
+        .unwrap_or_default();
+    let actual: BTreeSet<String> = reported.iter().map(|e| e.to_string()).collect();
+    let mut diff = set_diff("definition errors", &expected, &actual);
+    if let Some(aws) = case.get("aws").and_then(Value::as_array) {
+        let expected: BTreeSet<String> = aws
+            .iter()
+            .map(|e| e.as_str().unwrap_or_default().to_string())
+            .collect();
+        let actual: BTreeSet<String> = reported.iter().map(|e| e.aws_text()).collect();
+        diff.extend(set_diff("AWS's texts", &expected, &actual));
+    }
+    diff
+}
+
+/// What differs between two sets of messages, if anything.
+fn set_diff(what: &str, expected: &BTreeSet<String>, actual: &BTreeSet<String>) -> Vec<String> {
     if expected == actual {
         return Vec::new();
     }
-    let mut diff = vec!["definition errors differ:".to_string()];
+    let mut diff = vec![format!("{what} differ:")];
     diff.extend(
         expected
-            .difference(&actual)
+            .difference(actual)
             .map(|e| format!("  - expected, not reported: {e}")),
     );
     diff.extend(
         actual
-            .difference(&expected)
+            .difference(expected)
             .map(|e| format!("  + reported, not expected: {e}")),
     );
     diff
@@ -271,10 +301,13 @@ async fn check_execution(index: usize, case: &Value) -> Vec<String> {
 
     let expect = &case["expect"];
     let field = |name: &str, actual: Option<&str>, diff: &mut Vec<String>| {
-        if let Some(want) = expect.get(name).and_then(Value::as_str) {
-            if actual != Some(want) {
-                diff.push(format!("{name}: expected {want:?}, got {actual:?}"));
-            }
+        let want = match expect.get(name) {
+            None => return,
+            Some(Value::Null) => None,
+            Some(v) => v.as_str(),
+        };
+        if actual != want {
+            diff.push(format!("{name}: expected {want:?}, got {actual:?}"));
         }
     };
     field("status", Some(row.status.api_name()), &mut diff);
@@ -289,10 +322,9 @@ async fn check_execution(index: usize, case: &Value) -> Vec<String> {
         }
     }
     if let Some(want) = expect.get("output") {
-        let got = row
-            .output
-            .as_deref()
-            .map(|o| serde_json::from_str::<Value>(o).unwrap_or(Value::String(o.into())));
+        let got = row.output.as_deref().map(|o| {
+            zoomvault_asl::limits::parse_json::<Value>(o).unwrap_or(Value::String(o.into()))
+        });
         let got = got.map(redact_uuids);
         if got.as_ref() != Some(want) {
             diff.push(format!(
@@ -526,7 +558,7 @@ async fn conformance() {
             .display()
             .to_string();
         let text = std::fs::read_to_string(path).unwrap_or_default();
-        let case: Value = match serde_json::from_str(&text) {
+        let case: Value = match zoomvault_asl::limits::parse_json(&text) {
             Ok(c) => c,
             Err(e) => {
                 failures.push((name, vec![format!("case file is not JSON: {e}")]));

@@ -5,7 +5,7 @@
 //! service model (`2016-11-23`), so aws-sdk-sfn, boto3 and the CLI parse
 //! every answer. Nothing here decides anything about an execution.
 
-use crate::error::{location, ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult};
 use base64::Engine as _;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -19,8 +19,6 @@ use zoomvault_engine::{
 
 mod map_runs;
 
-/// Largest execution input AWS accepts, in characters.
-const MAX_INPUT: usize = 262_144;
 /// `maxResults` when the request gives none (or 0).
 const DEFAULT_PAGE: usize = 100;
 const MAX_PAGE: usize = 1000;
@@ -455,9 +453,9 @@ fn validate_definition(r: ValidateRequest) -> ApiResult<Value> {
                 .map(|e| {
                     json!({
                         "severity": "ERROR",
-                        "code": "SCHEMA_VALIDATION_FAILED",
+                        "code": e.code,
                         "message": e.message,
-                        "location": location(&e.pointer),
+                        "location": e.location(),
                     })
                 })
                 .collect();
@@ -478,16 +476,25 @@ struct StartExecutionRequest {
     input: Option<String>,
 }
 
-fn execution_input(input: Option<&str>) -> ApiResult<Value> {
-    let text = input.unwrap_or("{}");
-    if text.chars().count() > MAX_INPUT {
-        return Err(ApiError::constraint(
-            "input",
-            format!("<{} characters>", text.chars().count()),
-            "Member must have length less than or equal to 262144",
+/// An execution's input or a task's output is at most 256 KiB of UTF-8,
+/// refused with AWS's words (an SDK's recorded answer: "1 validation error
+/// detected: Value at 'input' failed to satisfy constraint: Member must
+/// have size less than or equal to 262144 bytes in UTF-8 encoding").
+fn payload_size_within(member: &str, text: &str) -> ApiResult<()> {
+    if text.len() > zoomvault_asl::limits::MAX_PAYLOAD_BYTES {
+        return Err(ApiError::sensitive_constraint(
+            member,
+            "Member must have size less than or equal to 262144 bytes in UTF-8 encoding",
         ));
     }
-    serde_json::from_str(text).map_err(|e| {
+    Ok(())
+}
+
+fn execution_input(input: Option<&str>) -> ApiResult<Value> {
+    let text = input.unwrap_or("{}");
+    payload_size_within("input", text)?;
+    // Deeper than the engine carries is refused here, as not valid input.
+    zoomvault_asl::limits::parse_json(text).map_err(|e| {
         ApiError::new(
             "InvalidExecutionInput",
             format!("Invalid State Machine Execution Input: '{e}'"),
@@ -819,7 +826,8 @@ fn task_token(token: Option<String>) -> ApiResult<String> {
 async fn send_task_success(engine: &Engine, r: TaskTokenRequest) -> ApiResult<Value> {
     let token = task_token(r.task_token)?;
     let output = required(r.output, "output")?;
-    let output: Value = serde_json::from_str(&output).map_err(|e| {
+    payload_size_within("output", &output)?;
+    let output: Value = zoomvault_asl::limits::parse_json(&output).map_err(|e| {
         ApiError::new(
             "InvalidOutput",
             format!("Invalid Output: 'The output is not valid JSON: {e}'"),

@@ -76,6 +76,18 @@ impl ApiError {
         )
     }
 
+    /// A constraint on a sensitive member (an execution's input, a task's
+    /// output), whose value AWS leaves out of the message: `1 validation
+    /// error detected: Value at 'input' failed to satisfy constraint: ...`.
+    pub fn sensitive_constraint(member: &str, constraint: &str) -> ApiError {
+        ApiError::new(
+            "ValidationException",
+            format!(
+                "1 validation error detected: Value at '{member}' failed to satisfy constraint: {constraint}"
+            ),
+        )
+    }
+
     pub fn invalid_arn(arn: &str, why: &str) -> ApiError {
         ApiError::new("InvalidArn", format!("Invalid Arn: '{why}: {arn}'"))
     }
@@ -107,11 +119,7 @@ impl From<EngineError> for ApiError {
                     "Invalid State Machine Definition: '{}'",
                     errors
                         .iter()
-                        .map(|e| format!(
-                            "SCHEMA_VALIDATION_FAILED: {} at {}",
-                            e.message,
-                            location(&e.pointer)
-                        ))
+                        .map(|e| e.aws_text())
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),
@@ -158,16 +166,6 @@ impl From<EngineError> for ApiError {
                     .with_status(StatusCode::SERVICE_UNAVAILABLE)
             }
         }
-    }
-}
-
-/// A JSON pointer as the location AWS's diagnostics show (`/States/A/Next`);
-/// the whole document is `/`.
-pub fn location(pointer: &str) -> &str {
-    if pointer.is_empty() {
-        "/"
-    } else {
-        pointer
     }
 }
 

@@ -405,6 +405,64 @@ async fn start_execution_is_idempotent_by_name_and_input() {
 }
 
 #[tokio::test]
+async fn deep_input_runs_up_to_the_engine_s_nesting_limit_and_is_refused_past_it() {
+    let e = endpoint(handlers()).await;
+    let pass = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}});
+    let arn = create(&e, "deep", pass.to_string()).await;
+    let nested = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+    // Deeper than serde_json reads by default (128), within the engine's 256.
+    let deep = nested(200);
+    let started = e
+        .client
+        .start_execution()
+        .state_machine_arn(&arn)
+        .input(&deep)
+        .send()
+        .await
+        .unwrap();
+    let row = e.engine.wait_for(&started.execution_arn).await.unwrap();
+    assert_eq!(row.output.as_deref(), Some(deep.as_str()));
+    let refused = e
+        .client
+        .start_execution()
+        .state_machine_arn(&arn)
+        .input(nested(300))
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(refused.is_invalid_execution_input(), "{refused:?}");
+}
+
+#[tokio::test]
+async fn an_input_over_256_kib_of_utf8_is_refused_with_aws_s_words() {
+    let e = endpoint(handlers()).await;
+    let pass = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}});
+    let arn = create(&e, "sized", pass.to_string()).await;
+    let start = |input: String| json!({"stateMachineArn": arn, "input": input}).to_string();
+    // 131,073 two-byte characters: under the limit in characters, over it
+    // in bytes, which is what AWS counts.
+    let accented = format!("\"{}\"", "é".repeat(131_073));
+    let (status, body) = raw(
+        &e,
+        Some("AWSStepFunctions.StartExecution"),
+        &start(accented),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["__type"], "ValidationException");
+    assert_eq!(
+        body["message"],
+        "1 validation error detected: Value at 'input' failed to satisfy constraint: \
+         Member must have size less than or equal to 262144 bytes in UTF-8 encoding"
+    );
+    // Exactly 262,144 bytes is accepted.
+    let fits = format!("\"{}\"", "x".repeat(262_142));
+    let (status, body) = raw(&e, Some("AWSStepFunctions.StartExecution"), &start(fits)).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
 async fn validation_reports_every_problem_with_its_location() {
     let e = endpoint(handlers()).await;
     let ok = e
@@ -437,6 +495,14 @@ async fn validation_reports_every_problem_with_its_location() {
         .collect();
     assert!(locations.contains(&"/StartAt"), "{locations:?}");
     assert!(locations.contains(&"/States/A/Next"), "{locations:?}");
+    // Both are missing transition targets, AWS's code and words for them.
+    let next = failed
+        .diagnostics
+        .iter()
+        .find(|d| d.location.as_deref() == Some("/States/A/Next"))
+        .unwrap();
+    assert_eq!(next.code, "MISSING_TRANSITION_TARGET");
+    assert_eq!(next.message, "Missing 'Next' target: Nowhere");
 
     let refused = e
         .client
@@ -450,7 +516,13 @@ async fn validation_reports_every_problem_with_its_location() {
         .into_service_error();
     assert!(refused.is_invalid_definition(), "{refused:?}");
     let message = refused.meta().message().unwrap();
-    assert!(message.contains("/States/A/Next"), "{message}");
+    assert!(
+        message.starts_with("Invalid State Machine Definition: '")
+            && message.contains(
+                "MISSING_TRANSITION_TARGET: Missing 'Next' target: Nowhere at /States/A/Next"
+            ),
+        "{message}"
+    );
 }
 
 #[tokio::test]

@@ -167,6 +167,7 @@ fn run(size: u64) -> Row {
             journal_retention: Some(zoomvault_engine::DEFAULT_RETENTION),
             journal_sync: zoomvault_engine::Durability::Full,
             map_buckets: None,
+            integrations: Default::default(),
         })
         .unwrap();
         let idle = status_kib("VmRSS:");

@@ -4,8 +4,12 @@
 //! and two loops for the caller to spawn (`serve`'s runner does): the site
 //! builder that consumes rebuild events and the sweeper of the store's
 //! abandoned staging. Executions are started through the engine's Step
-//! Functions endpoint (see `serve`), not from here. Glue only: each piece's
-//! logic lives in its crate.
+//! Functions endpoint (see `serve`), not from here. The engine also runs
+//! Step Functions' service integrations (`zoomvault-integrations`):
+//! `events:putEvents` to the event queue (or EventBridge), `aws-sdk:s3` on
+//! the archive's store, `dynamodb:*` on a configured endpoint, and nested
+//! executions on this engine. Glue only: each piece's logic lives in its
+//! crate.
 
 use anyhow::Context;
 use serde_json::Value;
@@ -16,6 +20,10 @@ use zoomvault_archive::ports::{ArchiveEvent, ObjectStore};
 use zoomvault_archive::steps::{self, IngestConfig, StepContext, StepError};
 use zoomvault_asl::Failure;
 use zoomvault_engine::{Engine, EngineConfig, Handlers, TaskRequest};
+use zoomvault_integrations::events::EventTarget;
+use zoomvault_integrations::s3::Buckets;
+use zoomvault_integrations::states::NestedExecutions;
+use zoomvault_integrations::Services;
 use zoomvault_site::{SiteConfig, SiteRecording};
 use zoomvault_zoom::{ZoomClient, ZoomConfig};
 
@@ -43,6 +51,27 @@ pub struct EmbeddedConfig {
     /// for a directory per bucket under `data_dir/buckets` (see
     /// `map_buckets`).
     pub map_buckets: Option<Arc<dyn zoomvault_engine::ObjectStore>>,
+    /// Where the service integrations go beyond the local adapters.
+    pub integrations: IntegrationEndpoints,
+}
+
+/// The bucket name `aws-sdk:s3` tasks reach the archive's directory
+/// store by (an S3 archive answers to its own bucket's name).
+pub const LOCAL_ARCHIVE_BUCKET: &str = "zoomvault-archive";
+
+/// The AWS endpoints the service integrations use instead of the local
+/// adapters; each `None` by default.
+#[derive(Debug, Clone, Default)]
+pub struct IntegrationEndpoints {
+    /// `events:putEvents` goes to EventBridge here instead of the local
+    /// event queue.
+    pub eventbridge: Option<aws_sdk_eventbridge::Client>,
+    /// `dynamodb:*` tasks call DynamoDB here; without it they fail with
+    /// how to configure one (`zoomvault_integrations::dynamodb`).
+    pub dynamodb: Option<aws_sdk_dynamodb::Client>,
+    /// The bucket name `aws-sdk:s3` tasks reach the archive's store by
+    /// (`None`: [`LOCAL_ARCHIVE_BUCKET`]).
+    pub archive_bucket: Option<String>,
 }
 
 /// Everything `zoomvault serve` runs, opened on one data directory:
@@ -133,8 +162,15 @@ impl Embedded {
                 dir.join("buckets"),
             ))
         });
-        let engine = Engine::open(engine_config, step_handlers(context))
+        let mut handlers = step_handlers(context);
+        let executions = NestedExecutions::new();
+        zoomvault_integrations::register(
+            &mut handlers,
+            &integration_services(&config.integrations, &store, &events, &executions),
+        );
+        let engine = Engine::open(engine_config, handlers)
             .context("opening the engine journal (engine.db)")?;
+        executions.attach(&engine);
         let machine = engine
             .upsert_state_machine(INGEST_STATE_MACHINE, INGEST_DEFINITION)
             .context("installing state-machine/ingest.asl.json")?;
@@ -243,6 +279,30 @@ impl Embedded {
                 tracing::error!(error = %e, "acknowledging site events failed");
             }
         }
+    }
+}
+
+/// The service integrations' targets: the local adapters, unless an
+/// endpoint is configured.
+fn integration_services(
+    endpoints: &IntegrationEndpoints,
+    store: &Arc<dyn ObjectStore>,
+    events: &Arc<LocalEventSink>,
+    executions: &NestedExecutions,
+) -> Services {
+    let events = match &endpoints.eventbridge {
+        Some(client) => EventTarget::EventBridge(client.clone()),
+        None => EventTarget::Local(events.clone()),
+    };
+    let bucket = endpoints
+        .archive_bucket
+        .clone()
+        .unwrap_or_else(|| LOCAL_ARCHIVE_BUCKET.to_owned());
+    Services {
+        events,
+        dynamodb: endpoints.dynamodb.clone(),
+        buckets: Buckets::new([(bucket, store.clone())]),
+        executions: executions.clone(),
     }
 }
 

@@ -19,14 +19,17 @@ pub(super) fn unknown_fields(
     obj: &Map<String, Value>,
     ptr: &str,
     allowed: &[&str],
-    what: &str,
+    // What the object is, for the reader of a call; AWS's words for an
+    // unsupported field do not name it.
+    _what: &str,
     errors: &mut Vec<DefinitionError>,
 ) {
     for key in obj.keys() {
         if !allowed.contains(&key.as_str()) {
+            // AWS's words, located at the object that holds the field.
             errors.push(DefinitionError::new(
-                pointer_join(ptr, key),
-                format!("field {key:?} is not valid in {what}"),
+                ptr,
+                format!("Field '{key}' is not supported"),
             ));
         }
     }
@@ -127,13 +130,20 @@ pub(super) fn percentage_literal(v: &Value) -> Result<f64, String> {
         .ok_or_else(|| format!("expected a number between 0 and 100, found {v}"))
 }
 
+/// A path field (InputPath, ItemsPath, ...), named by the last segment of
+/// `ptr`. A path that does not parse gets AWS's words, `The value for the
+/// field 'InputPath' must be a valid JSONPath`, as AWS answers for a `.$`
+/// field (quoted from failed deployments: "SCHEMA_VALIDATION_FAILED: The
+/// value for the field 'Message.$' must be a valid JSONPath").
 pub(super) fn parse_path(text: &str, ptr: &str, errors: &mut Vec<DefinitionError>) -> Option<Path> {
     match Path::parse(text) {
         Ok(p) => Some(p),
-        Err(e) => {
+        Err(_) => {
+            let field = ptr.rsplit('/').next().unwrap_or_default();
+            let field = field.replace("~1", "/").replace("~0", "~");
             errors.push(DefinitionError::new(
                 ptr,
-                format!("invalid path {text:?}: {e}"),
+                format!("The value for the field '{field}' must be a valid JSONPath"),
             ));
             None
         }

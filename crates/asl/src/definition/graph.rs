@@ -5,7 +5,7 @@
 //! These passes only report; they must not change or rebuild the tree.
 
 use super::tree::{State, StateKind, Transition};
-use crate::error::pointer_join;
+use crate::error::{codes, pointer_join};
 use crate::DefinitionError;
 use indexmap::IndexMap;
 use rustc_hash::FxBuildHasher;
@@ -22,10 +22,12 @@ pub(super) fn check_transitions(
 ) {
     let mut check = |target: &str, ptr: String| {
         if !names.contains(target) {
-            errors.push(DefinitionError::new(
-                ptr,
-                format!("state {target:?} does not exist"),
-            ));
+            // AWS's words for every transition (StartAt, Next, Default,
+            // a catcher's Next).
+            errors.push(
+                DefinitionError::new(ptr, format!("Missing 'Next' target: {target}"))
+                    .with_code(codes::MISSING_TRANSITION_TARGET),
+            );
         }
     };
     for (name, state) in states {
@@ -100,10 +102,13 @@ pub(super) fn check_reachability(
     }
     for name in map.keys() {
         if !seen.contains(name.as_str()) {
-            errors.push(DefinitionError::new(
-                pointer_join(states_ptr, name),
-                format!("state {name:?} is not reachable from StartAt {start:?}"),
-            ));
+            errors.push(
+                DefinitionError::new(
+                    pointer_join(states_ptr, name),
+                    format!("State \"{name}\" is not reachable."),
+                )
+                .with_code(codes::MISSING_TRANSITION_TARGET),
+            );
         }
     }
 }

@@ -10,7 +10,7 @@ use super::fields::{opt_string, positive_integer, unknown_fields};
 use super::graph::{check_reachability, check_transitions};
 use super::state::parse_state;
 use super::tree::{QueryLanguage, StateMachine};
-use crate::error::pointer_join;
+use crate::error::{codes, pointer_join};
 use crate::{DefinitionError, JsonType};
 use indexmap::IndexMap;
 use rustc_hash::FxBuildHasher;
@@ -95,7 +95,7 @@ pub(super) fn parse_machine(
         None => {
             errors.push(DefinitionError::new(
                 ptr,
-                "missing required field \"StartAt\"",
+                "These fields are required: [StartAt]",
             ));
             None
         }
@@ -126,7 +126,7 @@ pub(super) fn parse_machine(
         )),
         None => errors.push(DefinitionError::new(
             ptr,
-            "missing required field \"States\"",
+            "These fields are required: [States]",
         )),
     }
     let names: HashSet<&str> = match obj.get("States") {
@@ -135,10 +135,13 @@ pub(super) fn parse_machine(
     };
     if let Some(start) = &start_at {
         if !names.is_empty() && !names.contains(start.as_str()) {
-            errors.push(DefinitionError::new(
-                pointer_join(ptr, "StartAt"),
-                format!("state {start:?} does not exist"),
-            ));
+            errors.push(
+                DefinitionError::new(
+                    pointer_join(ptr, "StartAt"),
+                    format!("Missing 'Next' target: {start}"),
+                )
+                .with_code(codes::MISSING_TRANSITION_TARGET),
+            );
         }
     }
     check_transitions(&states, &names, &states_ptr, errors);

@@ -22,7 +22,7 @@ fn parse_error_equals(
     let Some(v) = v else {
         errors.push(DefinitionError::new(
             ptr,
-            "missing required field \"ErrorEquals\"",
+            "These fields are required: [ErrorEquals]",
         ));
         return Vec::new();
     };

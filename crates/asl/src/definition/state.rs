@@ -188,7 +188,10 @@ pub(super) fn parse_state(
             return None;
         }
         None => {
-            errors.push(DefinitionError::new(ptr, "missing required field \"Type\""));
+            errors.push(DefinitionError::new(
+                ptr,
+                "These fields are required: [Type]",
+            ));
             return None;
         }
     };
@@ -196,9 +199,8 @@ pub(super) fn parse_state(
     if specific.is_empty() {
         errors.push(DefinitionError::new(
             pointer_join(ptr, "Type"),
-            format!(
-                "unknown state type {type_name:?}; expected one of Pass, Task, Choice, Wait, Succeed, Fail, Parallel, Map"
-            ),
+            "The field 'Type' should have one of these values: \
+             [Task, Wait, Pass, Succeed, Fail, Choice, Parallel, Map]",
         ));
         return None;
     }
@@ -227,9 +229,10 @@ pub(super) fn parse_state(
                 ),
             ));
         } else if !specific.contains(&key.as_str()) {
+            // AWS locates an unsupported field at the object that holds it.
             errors.push(DefinitionError::new(
-                pointer_join(ptr, key),
-                format!("field {key:?} is not valid in a {type_name} state"),
+                ptr,
+                format!("Field '{key}' is not supported"),
             ));
         }
     }
@@ -382,7 +385,7 @@ fn parse_transition(
         _ => {
             errors.push(DefinitionError::new(
                 ptr,
-                format!("a {type_name} state must have \"Next\" or \"End\": true"),
+                "The field \"Next\" is required but was missing",
             ));
             Transition::End
         }

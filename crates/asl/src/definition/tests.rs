@@ -28,8 +28,8 @@ fn dangling_next_names_state_and_field() {
     check(
         r#"{"StartAt": "Fetch", "States": {"Fetch": {"Type": "Pass", "Next": "Fetchh"}}}"#,
         expect![[r#"
-                /States/Fetch/Next: state "Fetchh" does not exist
-            "#]],
+            /States/Fetch/Next: Missing 'Next' target: Fetchh
+        "#]],
     );
 }
 
@@ -44,17 +44,17 @@ fn every_problem_is_reported_at_once() {
                 "E": {"Type": "Bogus"}
             }}"#,
         expect![[r#"
-                /States/A: a Pass state must have "Next" or "End": true
-                /States/B: a Task state needs "Resource"
-                /States/C: a Wait state needs exactly one of Seconds, Timestamp, SecondsPath, TimestampPath; found Seconds, Timestamp
-                /States/D/Choices: must hold at least one choice rule
-                /States/E/Type: unknown state type "Bogus"; expected one of Pass, Task, Choice, Wait, Succeed, Fail, Parallel, Map
-                /States/D/Default: state "Nope" does not exist
-                /States/B: state "B" is not reachable from StartAt "A"
-                /States/C: state "C" is not reachable from StartAt "A"
-                /States/D: state "D" is not reachable from StartAt "A"
-                /States/E: state "E" is not reachable from StartAt "A"
-            "#]],
+            /States/A: The field "Next" is required but was missing
+            /States/B: a Task state needs "Resource"
+            /States/C: a Wait state needs exactly one of Seconds, Timestamp, SecondsPath, TimestampPath; found Seconds, Timestamp
+            /States/D/Choices: must hold at least one choice rule
+            /States/E/Type: The field 'Type' should have one of these values: [Task, Wait, Pass, Succeed, Fail, Choice, Parallel, Map]
+            /States/D/Default: Missing 'Next' target: Nope
+            /States/B: State "B" is not reachable.
+            /States/C: State "C" is not reachable.
+            /States/D: State "D" is not reachable.
+            /States/E: State "E" is not reachable.
+        "#]],
     );
 }
 
@@ -63,8 +63,8 @@ fn unreachable_states_are_errors() {
     check(
         r#"{"StartAt": "A", "States": {"A": {"Type": "Succeed"}, "Orphan": {"Type": "Succeed"}}}"#,
         expect![[r#"
-                /States/Orphan: state "Orphan" is not reachable from StartAt "A"
-            "#]],
+            /States/Orphan: State "Orphan" is not reachable.
+        "#]],
     );
 }
 
@@ -92,9 +92,9 @@ fn nested_machines_are_validated_with_their_pointers() {
                 {"StartAt": "X", "States": {"X": {"Type": "Pass", "Next": "Outside"}}}
             ]}, "Outside": {"Type": "Succeed"}}}"#,
         expect![[r#"
-                /States/P/Branches/0/States/X/Next: state "Outside" does not exist
-                /States/Outside: state "Outside" is not reachable from StartAt "P"
-            "#]],
+            /States/P/Branches/0/States/X/Next: Missing 'Next' target: Outside
+            /States/Outside: State "Outside" is not reachable.
+        "#]],
     );
 }
 
@@ -103,10 +103,10 @@ fn bad_paths_and_unknown_fields_are_named() {
     check(
         r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "InputPath": "$.a[", "ResultPath": "$.a[*]", "Resul": 1, "End": true}}}"#,
         expect![[r#"
-                /States/A/Resul: field "Resul" is not valid in a Pass state
-                /States/A/InputPath: invalid path "$.a[": invalid path '$.a[' at offset 3: '[' is never closed
-                /States/A/ResultPath: invalid reference path "$.a[*]": invalid path '$.a[*]' at offset 3: a wildcard '*' is not allowed in a reference path, which may only use '.name', ['name'] and [index]
-            "#]],
+            /States/A: Field 'Resul' is not supported
+            /States/A/InputPath: The value for the field 'InputPath' must be a valid JSONPath
+            /States/A/ResultPath: invalid reference path "$.a[*]": invalid path '$.a[*]' at offset 3: a wildcard '*' is not allowed in a reference path, which may only use '.name', ['name'] and [index]
+        "#]],
     );
 }
 

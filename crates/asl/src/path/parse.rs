@@ -295,16 +295,28 @@ impl<'t> Parser<'t> {
     }
 
     fn indices_or_slice(&mut self) -> Result<Selector, String> {
+        let open = self.pos;
         let start = self.optional_integer()?;
         self.skip_whitespace();
         if self.eat(':') {
             self.skip_whitespace();
             let end = self.optional_integer()?;
             self.skip_whitespace();
-            if self.peek() == Some(':') {
+            // Jayway reads a third number after a second ':' and ignores it:
+            // `[0:4:2]` is `[0:4]` (json-path-comparison's record of
+            // Jayway, bug_reports/Java_com.jayway.jsonpath.md).
+            if self.eat(':') {
+                self.skip_whitespace();
+                self.optional_integer()?;
+                self.skip_whitespace();
+            }
+            // Without a start or an end Jayway refuses the slice
+            // (`[:]`, `[::2]`: "Failed to parse SliceOperation").
+            if start.is_none() && end.is_none() {
                 return Err(self.error(
-                    self.pos,
-                    "slice steps ('[start:end:step]') are not supported",
+                    open,
+                    "a slice needs a start or an end ('[:]' and '[::step]' are not JSONPath \
+                     as Step Functions reads it)",
                 ));
             }
             return Ok(Selector::Slice { start, end });

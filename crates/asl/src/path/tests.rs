@@ -346,9 +346,37 @@ fn slices_follow_jayway() {
     selects("$[:-1]", list.clone(), json!([0, 1, 2, 3]));
     selects("$[-3:-1]", list.clone(), json!([2, 3]));
     selects("$[2:100]", list.clone(), json!([2, 3, 4]));
-    selects("$[-100:1]", list.clone(), json!([0]));
+    // `[a:b]` reads indices a..b, each negative one from the end: it wraps.
+    selects("$[-100:1]", list.clone(), json!([0, 1, 2, 3, 4, 0]));
     selects("$[3:1]", list.clone(), json!([]));
-    selects("$[:]", list, json!([0, 1, 2, 3, 4]));
+    // Jayway reads a step and ignores it.
+    selects("$[0:4:2]", list.clone(), json!([0, 1, 2, 3]));
+    selects("$[1::2]", list.clone(), json!([1, 2, 3, 4]));
+    selects("$[:3:2]", list, json!([0, 1, 2]));
+}
+
+/// Jayway's answers as json-path-comparison records them
+/// (bug_reports/Java_com.jayway.jsonpath.md), where they differ from
+/// other implementations'.
+#[test]
+fn slices_answer_as_jayway_where_it_is_odd() {
+    let six = json!([2, "a", 4, 5, 100, "nice"]);
+    selects("$[-4:1]", six.clone(), json!([4, 5, 100, "nice", 2]));
+    selects("$[-4:2]", six.clone(), json!([4, 5, 100, "nice", 2, "a"]));
+    selects(
+        "$[-4:3]",
+        six.clone(),
+        json!([4, 5, 100, "nice", 2, "a", 4]),
+    );
+    selects("$[3:-2]", six, json!([]));
+    let five = json!(["first", "second", "third", "forth", "fifth"]);
+    selects("$[3:0:-2]", five.clone(), json!([]));
+    selects(
+        "$[0:3:-2]",
+        five.clone(),
+        json!(["first", "second", "third"]),
+    );
+    selects("$[0:3:2]", five, json!(["first", "second", "third"]));
 }
 
 // --- deep scan -------------------------------------------------------
@@ -819,8 +847,8 @@ fn bad_bracket_contents_are_named() {
         expect!["invalid path '$[1,]' at offset 4: expected an index after ',', found ']'"],
     );
     parse_error(
-            "$[0:4:2]",
-            expect!["invalid path '$[0:4:2]' at offset 5: slice steps ('[start:end:step]') are not supported"],
+            "$[::2]",
+            expect!["invalid path '$[::2]' at offset 2: a slice needs a start or an end ('[:]' and '[::step]' are not JSONPath as Step Functions reads it)"],
         );
     parse_error(
             "$[99999999999999999999]",
@@ -1275,11 +1303,10 @@ fn step_strategy() -> impl Strategy<Value = String> {
             .prop_map(|n| format!("[\"{}\"]", n.replace('\\', "\\\\").replace('"', "\\\""))),
         (-5i64..5).prop_map(|i| format!("[{i}]")),
         (-5i64..5, -5i64..5).prop_map(|(a, b)| format!("[{a},{b}]")),
-        (prop::option::of(-5i64..5), prop::option::of(-5i64..5)).prop_map(|(a, b)| format!(
-            "[{}:{}]",
-            a.map(|n| n.to_string()).unwrap_or_default(),
-            b.map(|n| n.to_string()).unwrap_or_default()
-        )),
+        // A slice has a start or an end, or both (Jayway refuses `[:]`).
+        (-5i64..5, prop::option::of(-5i64..5))
+            .prop_map(|(a, b)| format!("[{a}:{}]", b.map(|n| n.to_string()).unwrap_or_default())),
+        (-5i64..5).prop_map(|b| format!("[:{b}]")),
         Just(".*".to_string()),
         Just("[*]".to_string()),
         Just("..*".to_string()),

@@ -185,7 +185,9 @@ impl Execution {
                         variables: &r.variables,
                         entropy: &mut cx.entropy,
                     };
+                    // A failure here is the Map state's own evaluation.
                     lifecycle::item_input(selector, &p.effective_input, &mut env)
+                        .map_err(|f| f.in_state(&map_state.name, frame.entered_event))
                 }
             });
             let variables = r.variables.clone();

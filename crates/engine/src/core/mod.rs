@@ -30,7 +30,7 @@
 //! `fanout` Parallel branches and Map iterations; `failure` Retry, Catch
 //! and timers; `redrive` what RedriveExecution runs again.
 
-use crate::history::{json_text, with_data, DataField, EventType, HistoryEvent};
+use crate::history::{json_text, with_data, with_failure, DataField, EventType, HistoryEvent};
 use crate::task::{TaskInvocation, TaskTarget, TokenSecret};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
@@ -214,8 +214,7 @@ impl End {
             End::TimedOut { failure } => (EventType::ExecutionTimedOut, failure),
             End::Aborted { failure } => (EventType::ExecutionAborted, failure),
         };
-        let details = json!({ "error": failure.error, "cause": failure.cause });
-        (event_type, details)
+        (event_type, Value::Object(with_failure(Map::new(), failure)))
     }
 }
 

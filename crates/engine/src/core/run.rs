@@ -24,6 +24,10 @@ pub(super) struct Frame {
     pub(super) state: String,
     pub(super) raw_input: Value,
     pub(super) entered_ms: i64,
+    /// The id of its `...StateEntered` event, which AWS names in the cause
+    /// of a failure the state's own evaluation raises
+    /// (`Failure::in_state`).
+    pub(super) entered_event: u64,
     /// Retries made under each retrier of the state.
     pub(super) retries: Vec<u64>,
     pub(super) retry_count: u64,
@@ -112,6 +116,8 @@ pub(super) struct Current {
     pub(super) machine: usize,
     pub(super) index: usize,
     pub(super) raw: Value,
+    /// The id of the state's entered event (`Frame::entered_event`).
+    pub(super) entered_event: u64,
     pub(super) context: Value,
     pub(super) variables: Map<String, Value>,
 }
@@ -271,6 +277,7 @@ impl Execution {
             machine: r.machine,
             index,
             raw: frame.raw_input.clone(),
+            entered_event: frame.entered_event,
             context: self.context(run, task_token, states[index].context_use),
             variables: r.variables.clone(),
         })

@@ -58,6 +58,14 @@ pub(super) fn evaluate_body(
     now: i64,
 ) -> Result<Body, Failure> {
     let effective = lifecycle::enter(state, raw, env)?;
+    // A state's input after Parameters (or JSONata Arguments) must fit the
+    // payload limit; without them it is the previous state's output,
+    // already checked.
+    if state.processing.parameters.is_some() || state.arguments.is_some() {
+        if let Some(failure) = Failure::for_payload(&effective, &state.name) {
+            return Err(failure);
+        }
+    }
     // What the body's own fields read: the effective input for a JSONPath
     // `...Path`, the raw input (`$states.input`) for a JSONata `{% %}`.
     let data = lifecycle::body_input(state, raw, &effective);
@@ -178,6 +186,8 @@ impl Execution {
                 state: state_name.clone(),
                 raw_input: raw.clone(),
                 entered_ms: cx.now,
+                // Set below, once the entered event has its id.
+                entered_event: 0,
                 retries,
                 retry_count: 0,
                 // Taken by the state's body (see `execute`).
@@ -189,7 +199,10 @@ impl Execution {
             DataField::Input,
             &raw,
         );
-        self.event(run, entered_type, Some(Value::Object(entered)), cx);
+        let entered_event = self.event(run, entered_type, Some(Value::Object(entered)), cx);
+        if let Some(frame) = self.runs.get_mut(&run).and_then(|r| r.frame.as_mut()) {
+            frame.entered_event = entered_event;
+        }
         self.execute(run, cx, work);
     }
 
@@ -204,7 +217,10 @@ impl Execution {
         let variables = &cur.variables;
         let body = evaluate_body(state, &cur.raw, &mut cur.env(&mut cx.entropy), cx.now);
         match body {
-            Err(failure) => work.push(Work::Fail { run, failure }),
+            Err(failure) => work.push(Work::Fail {
+                run,
+                failure: failure.in_state(&state.name, cur.entered_event),
+            }),
             Ok(Body::Result(produced)) => self.finish_with(&cur, run, produced, cx, work),
             Ok(Body::Wait { due_ms, effective }) => {
                 let timer = self.key();
@@ -284,7 +300,10 @@ impl Execution {
             Ok(Finished { output, assigned }) => {
                 self.complete(run, output, assigned, next, cx, work)
             }
-            Err(failure) => work.push(Work::Fail { run, failure }),
+            Err(failure) => work.push(Work::Fail {
+                run,
+                failure: failure.in_state(&state.name, cur.entered_event),
+            }),
         }
     }
 
@@ -300,6 +319,15 @@ impl Execution {
         work: &mut Vec<Work>,
     ) {
         let compiled = Arc::clone(&self.compiled);
+        // A state's output (an execution's, for the last) must fit the
+        // payload limits.
+        if let Some(frame) = self.runs.get(&run).and_then(|r| r.frame.as_ref()) {
+            if let Some(failure) = Failure::for_payload(&output, &frame.state) {
+                let failure = failure.in_state(&frame.state, frame.entered_event);
+                work.push(Work::Fail { run, failure });
+                return;
+            }
+        }
         let r = self.runs.get_mut(&run).expect("run exists");
         r.variables.extend(assigned);
         let frame = r.frame.as_ref().expect("current state");

@@ -218,6 +218,17 @@ impl Execution {
         let Some(task) = self.end_awaited_task(run) else {
             return;
         };
+        // A result over a limit fails the task (TaskFailed or
+        // LambdaFunctionFailed), as AWS does, naming a Lambda function by
+        // its ARN and an integration by its service.
+        let who = if task.lambda_function {
+            &task.resource
+        } else {
+            &task.resource_type
+        };
+        if let Some(failure) = Failure::for_payload(&output, who) {
+            return self.task_failed(run, failure, TaskFailure::Failed, cx, work);
+        }
         if task.lambda_function {
             let d = with_data(Map::new(), DataField::Output, &output);
             self.event(
@@ -259,8 +270,7 @@ impl Execution {
             d.insert("resourceType".into(), json!(task.resource_type));
             d.insert("resource".into(), json!(task.resource));
         }
-        d.insert("error".into(), json!(failure.error));
-        d.insert("cause".into(), json!(failure.cause));
+        let d = with_failure(d, &failure);
         self.event(run, event_type, Some(Value::Object(d)), cx);
         work.push(Work::Fail { run, failure });
     }

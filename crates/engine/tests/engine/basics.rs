@@ -174,7 +174,8 @@ async fn execution_timeout_stops_a_long_wait() {
     )
     .await;
     assert_eq!(out.status, Status::TimedOut);
-    assert_eq!(out.error.as_deref(), Some("States.Timeout"));
+    // AWS reports no error or cause for a TIMED_OUT execution.
+    assert_eq!(out.error, None);
     assert_eq!(
         out.types.last().map(String::as_str),
         Some("ExecutionTimedOut")
@@ -361,7 +362,41 @@ async fn a_caught_parallel_whose_first_branch_fails_at_once_goes_on() {
     assert_eq!(out.status, Status::Succeeded);
     assert_eq!(
         out.output,
-        Some(json!({"error": {"Error": "Branch.Broke", "Cause": ""}}))
+        // The Fail state has no Cause, so the error output has none.
+        Some(json!({"error": {"Error": "Branch.Broke"}}))
     );
     assert!(!out.types.contains(&"PassStateEntered".to_string()));
+}
+
+#[tokio::test]
+async fn a_state_output_nested_past_the_engine_s_limit_fails_with_states_runtime() {
+    // A loop wraps the value one level per turn; past 256 levels
+    // (`limits::MAX_NESTING_DEPTH`, a known difference from AWS) the state
+    // that would produce it fails, rather than a thread's stack.
+    let out = run(
+        json!({"StartAt": "Init", "States": {
+            "Init": {"Type": "Pass", "Parameters": {"n": 0, "v": "leaf"}, "Next": "Wrap"},
+            "Wrap": {"Type": "Pass",
+                     "Parameters": {"n.$": "States.MathAdd($.n, 1)", "v": {"a.$": "$.v"}},
+                     "Next": "Check"},
+            "Check": {"Type": "Choice",
+                      "Choices": [{"Variable": "$.n", "NumericLessThan": 400, "Next": "Wrap"}],
+                      "Default": "Done"},
+            "Done": {"Type": "Succeed"}
+        }}),
+        json!({}),
+        Handlers::new(),
+    )
+    .await;
+    assert_eq!(out.status, Status::Failed);
+    assert_eq!(out.error.as_deref(), Some("States.Runtime"));
+    let cause = out.cause.unwrap_or_default();
+    assert!(
+        cause.starts_with("An error occurred while executing the state 'Wrap'")
+            && cause.ends_with(
+                "The state/task 'Wrap' returned a result nesting arrays and objects more \
+                 than 256 deep, the embedded engine's limit."
+            ),
+        "{cause}"
+    );
 }

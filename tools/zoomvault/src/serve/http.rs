@@ -323,6 +323,7 @@ mod tests {
             journal_retention: Some(zoomvault_engine::DEFAULT_RETENTION),
             journal_sync: zoomvault_engine::Durability::Full,
             map_buckets: None,
+            integrations: Default::default(),
         })
         .unwrap();
         let state = AppState {

@@ -9,8 +9,8 @@
 //! does), and it stops when the shutdown future it is given completes.
 
 use super::http::{app, AppState};
-use super::settings::{ApiKey, ServeSettings, StoreSetting, ZoomSettings};
-use crate::embedded::{Embedded, EmbeddedConfig};
+use super::settings::{ApiKey, AwsEndpoint, ServeSettings, StoreSetting, ZoomSettings};
+use crate::embedded::{Embedded, EmbeddedConfig, IntegrationEndpoints};
 use anyhow::Context;
 use axum::Router;
 use std::future::Future;
@@ -213,6 +213,36 @@ async fn map_buckets(
     )))
 }
 
+/// The AWS endpoints the service integrations use: clients from the AWS
+/// environment (region, credentials) for each one configured, and the
+/// archive's bucket name when it is an S3 bucket.
+pub async fn integration_endpoints(settings: &ServeSettings) -> IntegrationEndpoints {
+    let configured =
+        settings.dynamodb_endpoint.is_some() || settings.eventbridge_endpoint.is_some();
+    let sdk = if configured {
+        Some(aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await)
+    } else {
+        None
+    };
+    let sdk_for = |endpoint: &Option<AwsEndpoint>| -> Option<aws_config::SdkConfig> {
+        let sdk = sdk.as_ref()?;
+        match endpoint.as_ref()? {
+            AwsEndpoint::Aws => Some(sdk.clone()),
+            AwsEndpoint::Url(url) => Some(sdk.to_builder().endpoint_url(url).build()),
+        }
+    };
+    let archive_bucket = match &settings.store {
+        StoreSetting::S3 { location, .. } => Some(location.bucket.clone()),
+        StoreSetting::Directory => None,
+    };
+    IntegrationEndpoints {
+        dynamodb: sdk_for(&settings.dynamodb_endpoint).map(|c| aws_sdk_dynamodb::Client::new(&c)),
+        eventbridge: sdk_for(&settings.eventbridge_endpoint)
+            .map(|c| aws_sdk_eventbridge::Client::new(&c)),
+        archive_bucket,
+    }
+}
+
 /// Runs `serve` until `shutdown` completes.
 pub async fn run(
     settings: ServeSettings,
@@ -248,7 +278,9 @@ pub async fn run(
     };
     let store = archive_store(&settings.store).await;
     let map_buckets = map_buckets(&settings.store).await;
+    let integrations = integration_endpoints(&settings).await;
     let embedded = Embedded::open(EmbeddedConfig {
+        integrations,
         store,
         map_buckets,
         data_dir: settings.data_dir.clone(),

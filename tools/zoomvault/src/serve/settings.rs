@@ -125,6 +125,17 @@ pub struct ServeOptions {
     /// [default: full]
     #[arg(long, env = "ZOOMVAULT_JOURNAL_SYNC", value_name = "full|normal")]
     pub journal_sync: Option<String>,
+    /// Where `dynamodb:*` tasks call DynamoDB: an endpoint URL (DynamoDB
+    /// Local, moto), or `aws` for AWS's endpoint in the region of the AWS
+    /// environment; credentials from the AWS environment [default: none,
+    /// and such tasks fail saying so]
+    #[arg(long, env = "ZOOMVAULT_DYNAMODB_ENDPOINT", value_name = "URL|aws")]
+    pub dynamodb_endpoint: Option<String>,
+    /// Send `events:putEvents` tasks to EventBridge at this endpoint URL,
+    /// or `aws` for AWS's, instead of the local event queue [default: the
+    /// local queue]
+    #[arg(long, env = "ZOOMVAULT_EVENTBRIDGE_ENDPOINT", value_name = "URL|aws")]
+    pub eventbridge_endpoint: Option<String>,
 }
 
 impl ServeOptions {
@@ -189,6 +200,8 @@ impl ServeOptions {
             purge_every: self.purge_every.or(file.purge_every),
             journal_retention: self.journal_retention.or(file.journal_retention),
             journal_sync: self.journal_sync.or(file.journal_sync),
+            dynamodb_endpoint: self.dynamodb_endpoint.or(file.dynamodb_endpoint),
+            eventbridge_endpoint: self.eventbridge_endpoint.or(file.eventbridge_endpoint),
         }
     }
 }
@@ -345,6 +358,34 @@ pub struct ServeSettings {
     /// How long closed executions stay in the journal (`None`: forever).
     pub journal_retention: Option<std::time::Duration>,
     pub journal_sync: zoomvault_engine::Durability,
+    /// Where `dynamodb:*` tasks go (`None`: they fail saying how to set it).
+    pub dynamodb_endpoint: Option<AwsEndpoint>,
+    /// Where `events:putEvents` tasks go (`None`: the local event queue).
+    pub eventbridge_endpoint: Option<AwsEndpoint>,
+}
+
+/// An AWS service endpoint a setting names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AwsEndpoint {
+    /// AWS's own, from the AWS environment's region.
+    Aws,
+    /// This URL (a local emulator, a VPC endpoint).
+    Url(String),
+}
+
+impl AwsEndpoint {
+    /// `aws`, or an http(s) URL; `name` says which setting in an error.
+    pub fn parse(name: &str, text: &str) -> anyhow::Result<AwsEndpoint> {
+        let text = text.trim();
+        if text == "aws" {
+            return Ok(AwsEndpoint::Aws);
+        }
+        anyhow::ensure!(
+            text.starts_with("http://") || text.starts_with("https://"),
+            "{name} must be `aws` or an http(s) URL, not {text:?}"
+        );
+        Ok(AwsEndpoint::Url(text.to_owned()))
+    }
 }
 
 /// How often `serve` scans for missed meetings, and purges, unless told
@@ -497,7 +538,24 @@ impl ServeSettings {
                 "journal_sync (ZOOMVAULT_JOURNAL_SYNC) must be full or normal, not {other:?}"
             ),
         };
+        let dynamodb_endpoint = o
+            .dynamodb_endpoint
+            .as_deref()
+            .map(|text| AwsEndpoint::parse("dynamodb_endpoint (ZOOMVAULT_DYNAMODB_ENDPOINT)", text))
+            .transpose()?;
+        let eventbridge_endpoint = o
+            .eventbridge_endpoint
+            .as_deref()
+            .map(|text| {
+                AwsEndpoint::parse(
+                    "eventbridge_endpoint (ZOOMVAULT_EVENTBRIDGE_ENDPOINT)",
+                    text,
+                )
+            })
+            .transpose()?;
         Ok(ServeSettings {
+            dynamodb_endpoint,
+            eventbridge_endpoint,
             listen,
             store,
             api_key,
@@ -602,6 +660,43 @@ mod tests {
             settings.journal_retention,
             Some(std::time::Duration::from_secs(90 * 86_400))
         );
+    }
+
+    #[test]
+    fn integration_endpoints_are_aws_or_an_http_url_naming_the_setting() {
+        for (dynamodb, eventbridge, expected) in [
+            (None, None, Ok((None, None))),
+            (
+                Some("aws"),
+                Some("http://127.0.0.1:4566"),
+                Ok((
+                    Some(AwsEndpoint::Aws),
+                    Some(AwsEndpoint::Url("http://127.0.0.1:4566".into())),
+                )),
+            ),
+            (
+                Some("dynamodb.local:8000"),
+                None,
+                Err("ZOOMVAULT_DYNAMODB_ENDPOINT"),
+            ),
+            (None, Some("default"), Err("ZOOMVAULT_EVENTBRIDGE_ENDPOINT")),
+        ] {
+            let settings = resolve(ServeOptions {
+                dynamodb_endpoint: dynamodb.map(str::to_owned),
+                eventbridge_endpoint: eventbridge.map(str::to_owned),
+                ..ServeOptions::default()
+            });
+            match (settings, expected) {
+                (Ok(s), Ok(endpoints)) => {
+                    assert_eq!((s.dynamodb_endpoint, s.eventbridge_endpoint), endpoints)
+                }
+                (Err(e), Err(names)) => assert!(e.to_string().contains(names), "{e}"),
+                (got, want) => panic!("{dynamodb:?} {eventbridge:?}: {got:?}, wanted {want:?}"),
+            }
+        }
+        let file = toml("dynamodb_endpoint = \"aws\"");
+        let settings = ServeSettings::resolve(ServeOptions::default(), file).unwrap();
+        assert_eq!(settings.dynamodb_endpoint, Some(AwsEndpoint::Aws));
     }
 
     #[test]

@@ -120,6 +120,7 @@ pub async fn start(config: HarnessConfig) -> Harness {
         journal_retention: Some(zoomvault_engine::DEFAULT_RETENTION),
         journal_sync: zoomvault_engine::Durability::Full,
         map_buckets: None,
+        integrations: Default::default(),
     })
     .unwrap();
     let listener = Listener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
