@@ -938,10 +938,14 @@ impl Driver {
                 parent: Some((parent_arn.to_string(), child.key)),
             },
         );
-        self.queue.push_back(Internal::Apply(
-            child.execution_arn,
+        // Started at once, not queued: a stop queued in this turn (its run
+        // aborted in the same fact) must find the child started.
+        self.apply_one(
+            &child.execution_arn,
             Fact::Started { input: child.input },
-        ));
+            now,
+            turn,
+        );
     }
 
     fn dispatch(&mut self, invocation: TaskInvocation) {

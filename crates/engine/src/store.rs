@@ -158,6 +158,28 @@ CREATE TABLE IF NOT EXISTS history (
     body TEXT NOT NULL,
     PRIMARY KEY (execution_id, id)
 ) WITHOUT ROWID;
+-- A distributed Map's runs and their child executions (store/map_runs.rs).
+CREATE TABLE IF NOT EXISTS map_runs (
+    arn TEXT PRIMARY KEY,
+    execution_id INTEGER NOT NULL,
+    start_ms INTEGER NOT NULL,
+    stop_ms INTEGER,
+    status TEXT NOT NULL,
+    max_concurrency INTEGER NOT NULL,
+    tolerated_failure_count INTEGER NOT NULL,
+    tolerated_failure_percentage REAL NOT NULL,
+    items INTEGER NOT NULL,
+    executions INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS map_runs_by_execution ON map_runs (execution_id);
+CREATE TABLE IF NOT EXISTS map_run_children (
+    execution_id INTEGER PRIMARY KEY,
+    map_run_arn TEXT NOT NULL,
+    parent_id INTEGER NOT NULL,
+    parent_key INTEGER NOT NULL,
+    items INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS map_run_children_by_run ON map_run_children (map_run_arn, execution_id);
 "#;
 
 /// A row of `executions`.
@@ -424,7 +446,6 @@ impl Store {
             (SCHEMA_VERSION, _) => {}
             (0, false) => {
                 tx.execute_batch(SCHEMA)?;
-                tx.execute_batch(map_runs::SCHEMA)?;
                 tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
             }
             (found, _) => return Err(Error::SchemaVersion { found }),
@@ -1300,7 +1321,6 @@ mod tests {
         let old = Connection::open(&path).unwrap();
         old.pragma_update(None, "journal_mode", "WAL").unwrap();
         old.execute_batch(SCHEMA).unwrap();
-        old.execute_batch(map_runs::SCHEMA).unwrap();
         old.pragma_update(None, "user_version", SCHEMA_VERSION)
             .unwrap();
         drop(old);

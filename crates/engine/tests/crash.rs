@@ -1,5 +1,6 @@
 //! Crash recovery end to end: a child process runs long workflows (a Map of
-//! Tasks with a retried first attempt, a Choice, a Parallel with a Wait) on
+//! Tasks with a retried first attempt, a distributed Map whose batches run
+//! as child executions that wait, a Choice, a Parallel with a Wait) on
 //! the system clock and is killed with SIGKILL at random instants, many
 //! times; each restart recovers from the SQLite journal. This file owns the
 //! parent (which kills and then checks) and the child (the same test binary
@@ -18,6 +19,10 @@
 //!   gives for the same input, and its history has the same event types, as
 //!   many times each, as the reference (no duplicated or lost events);
 //! - replaying each journal rebuilds its stored history exactly;
+//! - a distributed Map's child executions all SUCCEEDED and replay too;
+//!   each Map Run started exactly as many children as it planned, and each
+//!   child's end is journaled in its parent once (no child lost or started
+//!   twice);
 //! - every handler invocation is logged (`start`, then `done`/`fail`) with
 //!   the child run that made it and the task key from its task token, and
 //!   the handler's result carries that run and key into the journal (the
@@ -138,6 +143,26 @@ fn definition() -> Value {
                     }
                 },
                 "ResultPath": "$.results",
+                "Next": "Chunks"
+            },
+            "Chunks": {
+                "Type": "Map",
+                "ItemsPath": "$.results",
+                "MaxConcurrency": 2,
+                "ItemBatcher": {"MaxItemsPerBatch": 4},
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                    "StartAt": "Hold",
+                    "States": {
+                        "Hold": {"Type": "Wait", "Seconds": 1, "Next": "First"},
+                        "First": {
+                            "Type": "Pass",
+                            "Parameters": {"first.$": "$.Items[0].index"},
+                            "End": true
+                        }
+                    }
+                },
+                "ResultPath": "$.chunks",
                 "Next": "Summaries"
             },
             "Summaries": {
@@ -621,10 +646,59 @@ fn recorded_in_cause(cause: &str) -> (u32, u64) {
     (field("run=") as u32, field("key="))
 }
 
-/// Task results from the journal's facts, keyed by the journal's task key.
-fn recorded_from_facts(store: &Store, execution: &ExecutionRow) -> BTreeMap<u64, Recorded> {
+/// The keys under which `execution` awaits its Map Runs' children, after
+/// checking each run started exactly the children it planned.
+fn map_run_children(engine: &Engine, store: &Store, execution: &ExecutionRow) -> BTreeSet<u64> {
+    let mut keys = BTreeSet::new();
+    let runs = engine.list_map_runs(&execution.arn).expect("list map runs");
+    assert_eq!(runs.len(), 1, "{}: one Map Run (Chunks)", execution.name);
+    for run in runs {
+        assert_eq!(
+            run.status, "SUCCEEDED",
+            "{}: map run {}",
+            execution.name, run.arn
+        );
+        let children = store.map_run_children(&run.arn).expect("children");
+        assert_eq!(
+            children.len() as u64,
+            run.executions,
+            "{}: map run {} started a child twice or lost one",
+            execution.name,
+            run.arn
+        );
+        assert_eq!(run.executions, 4, "16 items in batches of 4");
+        for child in children {
+            let (_, key, _) = store
+                .parent_of(child.id)
+                .expect("parent of")
+                .expect("a child has a parent");
+            assert!(keys.insert(key), "two children under key {key}");
+        }
+    }
+    keys
+}
+
+/// Task results from the journal's facts, keyed by the journal's task key;
+/// the ends of Map Run children (`children`, keys) are checked to be
+/// journaled once each, and are not task results.
+fn recorded_from_facts(
+    store: &Store,
+    execution: &ExecutionRow,
+    children: &BTreeSet<u64>,
+) -> BTreeMap<u64, Recorded> {
     let mut recorded = BTreeMap::new();
+    let mut child_ends = BTreeSet::new();
     for entry in store.facts(execution.id).expect("read the facts") {
+        if let Fact::TaskSucceeded { key, .. } = &entry.fact {
+            if children.contains(key) {
+                assert!(
+                    child_ends.insert(*key),
+                    "{}: child {key}'s end is journaled twice",
+                    execution.name
+                );
+                continue;
+            }
+        }
         let (key, (run, reported_key), succeeded) = match &entry.fact {
             Fact::TaskSucceeded { key, output } => (*key, recorded_in_output(output), true),
             Fact::TaskFailed { key, error, cause } => {
@@ -652,6 +726,11 @@ fn recorded_from_facts(store: &Store, execution: &ExecutionRow) -> BTreeMap<u64,
             execution.name
         );
     }
+    assert_eq!(
+        &child_ends, children,
+        "{}: every child's end is journaled in its parent",
+        execution.name
+    );
     recorded
 }
 
@@ -742,6 +821,22 @@ fn finished_executions(workspace: &Workspace) -> BTreeMap<String, Finished> {
     let mut finished = BTreeMap::new();
     for row in rows {
         let history = engine.history(&row.arn).expect("history");
+        if engine.map_run_of(&row).expect("map run of").is_some() {
+            // A Map Run's child: checked with its parent, below.
+            assert_eq!(
+                row.status,
+                Status::Succeeded,
+                "child {} ended {}",
+                row.arn,
+                row.status
+            );
+            assert!(
+                engine.replay_history(&row.arn).expect("replay") == history,
+                "child {}: replaying the journal does not rebuild the stored history",
+                row.arn
+            );
+            continue;
+        }
         assert_eq!(
             row.status,
             Status::Succeeded,
@@ -756,7 +851,8 @@ fn finished_executions(workspace: &Workspace) -> BTreeMap<String, Finished> {
             "{}: replaying the journal does not rebuild the stored history",
             row.name
         );
-        let recorded = recorded_from_facts(&store, &row);
+        let children = map_run_children(&engine, &store, &row);
+        let recorded = recorded_from_facts(&store, &row, &children);
         assert_eq!(
             recorded_from_history(&history),
             recorded.values().cloned().collect::<BTreeSet<_>>(),

@@ -118,6 +118,8 @@ async fn a_running_map_run_is_described_updated_and_aborted() {
     assert_eq!(d.max_concurrency(), 1);
     let items = d.item_counts().unwrap();
     assert_eq!((items.total(), items.running(), items.pending()), (3, 1, 2));
+    let executions = d.execution_counts().unwrap();
+    assert_eq!((executions.total(), executions.pending()), (3, 2));
 
     let children = e
         .client
@@ -130,6 +132,7 @@ async fn a_running_map_run_is_described_updated_and_aborted() {
     let child = &children.executions()[0];
     assert_eq!(child.status(), &ExecutionStatus::Running);
     assert_eq!(child.map_run_arn(), Some(map_run_arn.as_str()));
+    assert_eq!(child.item_count(), Some(1));
     assert!(child
         .execution_arn()
         .starts_with("arn:aws:states:us-east-1:123456789012:execution:fan/Slow:"));

@@ -166,6 +166,7 @@ fn run(size: u64) -> Row {
             max_concurrent_tasks: zoomvault::serve::DEFAULT_MAX_CONCURRENT_TASKS,
             journal_retention: Some(zoomvault_engine::DEFAULT_RETENTION),
             journal_sync: zoomvault_engine::Durability::Full,
+            map_buckets: None,
             integrations: Default::default(),
         })
         .unwrap();

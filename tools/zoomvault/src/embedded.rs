@@ -47,6 +47,10 @@ pub struct EmbeddedConfig {
     pub journal_retention: Option<std::time::Duration>,
     /// Whether a commit is on disk before it returns (the default).
     pub journal_sync: zoomvault_engine::Durability,
+    /// The buckets of distributed Maps (ItemReader, ResultWriter): `None`
+    /// for a directory per bucket under `data_dir/buckets` (see
+    /// `map_buckets`).
+    pub map_buckets: Option<Arc<dyn zoomvault_engine::ObjectStore>>,
     /// Where the service integrations go beyond the local adapters.
     pub integrations: IntegrationEndpoints,
 }
@@ -153,6 +157,11 @@ impl Embedded {
         engine_config.max_concurrent_tasks = config.max_concurrent_tasks;
         engine_config.retention = config.journal_retention;
         engine_config.durability = config.journal_sync;
+        engine_config.objects = config.map_buckets.clone().unwrap_or_else(|| {
+            Arc::new(crate::map_buckets::MapBuckets::directory(
+                dir.join("buckets"),
+            ))
+        });
         let mut handlers = step_handlers(context);
         let executions = NestedExecutions::new();
         zoomvault_integrations::register(

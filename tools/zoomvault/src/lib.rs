@@ -8,6 +8,7 @@
 
 pub mod demo;
 pub mod embedded;
+pub mod map_buckets;
 pub mod ops;
 pub mod schedule;
 pub mod serve;

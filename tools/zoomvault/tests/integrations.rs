@@ -36,6 +36,7 @@ fn open(dir: &std::path::Path, integrations: IntegrationEndpoints) -> Embedded {
         max_concurrent_tasks: 4,
         journal_retention: None,
         journal_sync: zoomvault_engine::Durability::Full,
+        map_buckets: None,
         integrations,
     })
     .expect("the embedded deployment opens")

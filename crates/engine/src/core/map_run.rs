@@ -79,8 +79,13 @@ pub enum MapRunChange {
         tolerated_failure_count: u64,
         tolerated_failure_percentage: f64,
     },
-    /// The ItemReader read this many items.
-    ItemsRead { map_run_arn: String, items: u64 },
+    /// The run's items are known (read, or selected by ItemsPath) and
+    /// batched into this many child executions.
+    Planned {
+        map_run_arn: String,
+        items: u64,
+        executions: u64,
+    },
     Ended {
         map_run_arn: String,
         status: &'static str,
@@ -466,14 +471,12 @@ impl Execution {
         p.outcomes = vec![Outcome::Pending; n];
         p.results = vec![Value::Null; n];
         p.total_items = total_items;
-        let read = matches!(p.phase, Phase::Reading(_));
         p.phase = Phase::Running;
-        if read {
-            cx.out.map_runs.push(MapRunChange::ItemsRead {
-                map_run_arn: p.arn.clone(),
-                items: total_items,
-            });
-        }
+        cx.out.map_runs.push(MapRunChange::Planned {
+            map_run_arn: p.arn.clone(),
+            items: total_items,
+            executions: n as u64,
+        });
         if n == 0 {
             self.run_over(run, Ok(()), cx, work);
         } else {

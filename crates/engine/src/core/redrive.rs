@@ -184,6 +184,9 @@ impl Execution {
     /// Stops a run that has not ended (a sibling failed, or the execution
     /// stopped) and keeps where it stopped, for a redrive.
     pub(super) fn freeze_run(&mut self, run: RunId) -> Option<StoppedRun> {
+        // A Map Run it is in stops with it (a redrive enters that Map state
+        // again).
+        self.abort_map_run(run);
         let r = self.runs.remove(&run)?;
         self.forget_waits(&r);
         self.stopped_run(r)

@@ -58,6 +58,11 @@ impl Engine {
         Ok(store.list_map_run_children(map_run_arn, status, before_id, limit)?)
     }
 
+    /// How many items each child of a Map Run carries, by the child's ARN.
+    pub fn map_run_child_items(&self, map_run_arn: &str) -> Result<Vec<(String, u64)>> {
+        Ok(self.admin().map_run_child_items(map_run_arn)?)
+    }
+
     /// The Map Run an execution is a child of (DescribeExecution's
     /// `mapRunArn`); `None` for an execution started any other way.
     pub fn map_run_of(&self, execution: &ExecutionRow) -> Result<Option<String>> {

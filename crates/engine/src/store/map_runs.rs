@@ -1,4 +1,4 @@
-//! The journal's Map Run tables: `map_runs`, one row per distributed Map
+//! The journal's Map Run tables (declared in `store`'s schema): `map_runs`, one row per distributed Map
 //! run with what DescribeMapRun shows (status, dates, concurrency,
 //! tolerance), and `map_run_children`, which execution is a child of which
 //! run and under which key its parent awaits it.
@@ -12,29 +12,6 @@ use super::{execution_row, Result, Store, EXECUTION_COLUMNS};
 use crate::core::MapRunChange;
 use crate::store::ExecutionRow;
 use rusqlite::{params, OptionalExtension, Transaction};
-
-pub(super) const SCHEMA: &str = r#"
-CREATE TABLE IF NOT EXISTS map_runs (
-    arn TEXT PRIMARY KEY,
-    execution_id INTEGER NOT NULL,
-    start_ms INTEGER NOT NULL,
-    stop_ms INTEGER,
-    status TEXT NOT NULL,
-    max_concurrency INTEGER NOT NULL,
-    tolerated_failure_count INTEGER NOT NULL,
-    tolerated_failure_percentage REAL NOT NULL,
-    items INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS map_runs_by_execution ON map_runs (execution_id);
-CREATE TABLE IF NOT EXISTS map_run_children (
-    execution_id INTEGER PRIMARY KEY,
-    map_run_arn TEXT NOT NULL,
-    parent_id INTEGER NOT NULL,
-    parent_key INTEGER NOT NULL,
-    items INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS map_run_children_by_run ON map_run_children (map_run_arn, execution_id);
-"#;
 
 /// A child execution of a Map Run, journaled with the row that starts it.
 #[derive(Debug, Clone)]
@@ -66,6 +43,9 @@ pub struct MapRunRow {
     pub tolerated_failure_count: u64,
     pub tolerated_failure_percentage: f64,
     pub items: u64,
+    /// How many child executions the items make (one per item, or per
+    /// batch); 0 until the items are known.
+    pub executions: u64,
 }
 
 /// How many children (executions) or items are in each status, as
@@ -137,9 +117,19 @@ pub(super) fn commit(
                     tolerated_failure_percentage
                 ])?;
             }
-            MapRunChange::ItemsRead { map_run_arn, items } => {
-                tx.prepare_cached("UPDATE map_runs SET items = ?2 WHERE arn = ?1")?
-                    .execute(params![map_run_arn, *items as i64])?;
+            MapRunChange::Planned {
+                map_run_arn,
+                items,
+                executions,
+            } => {
+                tx.prepare_cached(
+                    "UPDATE map_runs SET items = ?2, executions = ?3 WHERE arn = ?1",
+                )?
+                .execute(params![
+                    map_run_arn,
+                    *items as i64,
+                    *executions as i64
+                ])?;
             }
             MapRunChange::Ended {
                 map_run_arn,
@@ -176,10 +166,11 @@ fn map_run_row(r: &rusqlite::Row) -> rusqlite::Result<MapRunRow> {
         tolerated_failure_count: r.get::<_, i64>(6)? as u64,
         tolerated_failure_percentage: r.get(7)?,
         items: r.get::<_, i64>(8)? as u64,
+        executions: r.get::<_, i64>(9)? as u64,
     })
 }
 
-const MAP_RUN_COLUMNS: &str = "m.arn, e.arn, m.start_ms, m.stop_ms, m.status, m.max_concurrency, m.tolerated_failure_count, m.tolerated_failure_percentage, m.items";
+const MAP_RUN_COLUMNS: &str = "m.arn, e.arn, m.start_ms, m.stop_ms, m.status, m.max_concurrency, m.tolerated_failure_count, m.tolerated_failure_percentage, m.items, m.executions";
 
 impl Store {
     pub fn map_run(&self, arn: &str) -> Result<Option<MapRunRow>> {
@@ -273,6 +264,19 @@ impl Store {
         ))?;
         let rows = stmt
             .query_map(params![arn, status, before_id, limit as i64], execution_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// How many items each child of a Map Run carries, by the child's ARN
+    /// (ListExecutions' `itemCount`).
+    pub fn map_run_child_items(&self, arn: &str) -> Result<Vec<(String, u64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT e.arn, c.items FROM map_run_children c JOIN executions e ON e.id = c.execution_id
+             WHERE c.map_run_arn = ?1",
+        )?;
+        let rows = stmt
+            .query_map([arn], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }

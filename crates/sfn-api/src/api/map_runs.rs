@@ -71,11 +71,6 @@ pub(super) struct MapRunArnRequest {
 pub(super) fn describe_map_run(engine: &Engine, r: MapRunArnRequest) -> ApiResult<Value> {
     let arn = map_run_arn(r.map_run_arn.as_ref(), "mapRunArn")?;
     let d = engine.describe_map_run(arn)?;
-    let executions_started = d.executions.running
-        + d.executions.succeeded
-        + d.executions.failed
-        + d.executions.timed_out
-        + d.executions.aborted;
     let mut out = json!({
         "mapRunArn": d.row.arn,
         "executionArn": d.row.execution_arn,
@@ -85,7 +80,7 @@ pub(super) fn describe_map_run(engine: &Engine, r: MapRunArnRequest) -> ApiResul
         "toleratedFailurePercentage": d.row.tolerated_failure_percentage,
         "toleratedFailureCount": d.row.tolerated_failure_count,
         "itemCounts": counts(&d.items, d.row.items),
-        "executionCounts": counts(&d.executions, executions_started),
+        "executionCounts": counts(&d.executions, d.row.executions),
         "redriveCount": 0,
     });
     if let Some(stop) = d.row.stop_ms {
@@ -200,6 +195,8 @@ pub(super) fn list_children(
     let mut rows = engine.list_map_run_executions(arn, status, before, limit + 1)?;
     let more = rows.len() > limit;
     rows.truncate(limit);
+    let items: std::collections::HashMap<String, u64> =
+        engine.map_run_child_items(arn)?.into_iter().collect();
     let executions: Vec<Value> = rows
         .iter()
         .map(|row| {
@@ -210,6 +207,7 @@ pub(super) fn list_children(
                 "status": row.status.api_name(),
                 "startDate": date(row.start_ms),
                 "mapRunArn": arn,
+                "itemCount": items.get(&row.arn).copied().unwrap_or(1),
                 "redriveCount": row.redrive_count,
             });
             if let Some(stop) = row.stop_ms {

@@ -322,6 +322,7 @@ mod tests {
             max_concurrent_tasks: 1,
             journal_retention: Some(zoomvault_engine::DEFAULT_RETENTION),
             journal_sync: zoomvault_engine::Durability::Full,
+            map_buckets: None,
             integrations: Default::default(),
         })
         .unwrap();

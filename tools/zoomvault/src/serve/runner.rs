@@ -142,9 +142,15 @@ pub async fn run_engine(
         let client = zoomvault_aws::lambda::client_for_endpoint(endpoint).await;
         handlers.set_lambda_fallback(zoomvault_aws::lambda::LambdaInvoker::fallback(client));
     }
-    let engine =
-        zoomvault_engine::Engine::open(zoomvault_engine::EngineConfig::new(&db_path), handlers)
-            .with_context(|| format!("opening the engine journal {}", db_path.display()))?;
+    let mut config = zoomvault_engine::EngineConfig::new(&db_path);
+    // A distributed Map's buckets: a directory per bucket beside the journal.
+    let buckets = db_path
+        .parent()
+        .unwrap_or(std::path::Path::new("."))
+        .join("buckets");
+    config.objects = std::sync::Arc::new(crate::map_buckets::MapBuckets::directory(buckets));
+    let engine = zoomvault_engine::Engine::open(config, handlers)
+        .with_context(|| format!("opening the engine journal {}", db_path.display()))?;
     let listener = Listener::bind(listen).await?;
     let base = listener.url();
     eprintln!("zoomvault engine serving the Step Functions API on {base}");
@@ -184,6 +190,26 @@ pub async fn archive_store(
         aws_sdk_s3::Client::from_conf(config),
         location.clone(),
         zoomvault_aws::s3::S3Options::default(),
+    )))
+}
+
+/// A distributed Map's buckets when the archive is in S3: the S3 buckets
+/// themselves (`None`: a directory per bucket under the data directory).
+async fn map_buckets(
+    setting: &StoreSetting,
+) -> Option<std::sync::Arc<dyn zoomvault_engine::ObjectStore>> {
+    let StoreSetting::S3 {
+        force_path_style, ..
+    } = setting
+    else {
+        return None;
+    };
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let config = aws_sdk_s3::config::Builder::from(&sdk)
+        .force_path_style(*force_path_style)
+        .build();
+    Some(std::sync::Arc::new(crate::map_buckets::MapBuckets::s3(
+        aws_sdk_s3::Client::from_conf(config),
     )))
 }
 
@@ -251,10 +277,12 @@ pub async fn run(
         }
     };
     let store = archive_store(&settings.store).await;
+    let map_buckets = map_buckets(&settings.store).await;
     let integrations = integration_endpoints(&settings).await;
     let embedded = Embedded::open(EmbeddedConfig {
         integrations,
         store,
+        map_buckets,
         data_dir: settings.data_dir.clone(),
         zoom: zoom.client_config(),
         ingest: settings.ingest.clone(),

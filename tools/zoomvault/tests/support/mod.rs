@@ -119,6 +119,7 @@ pub async fn start(config: HarnessConfig) -> Harness {
         max_concurrent_tasks: 8,
         journal_retention: Some(zoomvault_engine::DEFAULT_RETENTION),
         journal_sync: zoomvault_engine::Durability::Full,
+        map_buckets: None,
         integrations: Default::default(),
     })
     .unwrap();
