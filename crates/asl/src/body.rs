@@ -38,7 +38,7 @@ pub fn dynamic_u64(
                         "The JSONata expression '{}' specified for the field '{field}' must return a non-negative integer, returned {v}",
                         q.text()
                     ),
-                )
+                ).at(field)
             })
         }
         Dynamic::Path(path) => {
@@ -81,7 +81,7 @@ pub fn dynamic_f64(
                         "The JSONata expression '{}' specified for the field '{field}' must return a number, returned {v}",
                         q.text()
                     ),
-                )
+                ).at(field)
             })
         }
         Dynamic::Path(path) => {
@@ -114,7 +114,7 @@ pub fn wait_until(
                         "The JSONata expression '{}' specified for the field 'Seconds' must return a number of seconds from 0 to 31622400, returned {v}",
                         q.text()
                     ),
-                )),
+                ).at("Seconds")),
             }
         }
         Wait::TimestampQuery(q) => {
@@ -126,7 +126,7 @@ pub fn wait_until(
                         "The JSONata expression '{}' specified for the field 'Timestamp' must return an ISO-8601 timestamp, returned {v}",
                         q.text()
                     ),
-                )
+                ).at("Timestamp")
             })
         }
         Wait::Seconds(s) => Ok(now + time::Duration::seconds(*s as i64)),
@@ -194,7 +194,7 @@ fn text(
                         "The JSONata expression '{}' specified for the field '{field}' must return a string, returned {other}",
                         q.text()
                     ),
-                )),
+                ).at(field)),
             };
         }
     };
@@ -229,7 +229,7 @@ pub fn choose(state: &State, data: &Value, env: &mut Env) -> Result<Option<usize
                                 "The JSONata expression '{}' specified for the field '{field}' must return a boolean, returned {other}",
                                 q.text()
                             ),
-                        ))
+                        ).at(&field))
                     }
                 }
             }

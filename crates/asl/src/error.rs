@@ -137,6 +137,11 @@ pub mod names {
 pub struct Failure {
     pub error: String,
     pub cause: String,
+    /// Where a JSONata expression failed (`Output/v`, `Choices[0]/Condition`):
+    /// the `location` of AWS's `EvaluationFailed` event. Not journaled: it
+    /// comes from evaluating, which a replay repeats.
+    #[serde(skip)]
+    pub location: Option<String>,
 }
 
 impl Failure {
@@ -144,7 +149,14 @@ impl Failure {
         Failure {
             error: error.into(),
             cause: cause.into(),
+            location: None,
         }
+    }
+
+    /// The same failure, raised by a JSONata expression in `field`.
+    pub fn at(mut self, field: &str) -> Self {
+        self.location = Some(field.to_string());
+        self
     }
 
     pub fn runtime(cause: impl Into<String>) -> Self {
@@ -185,6 +197,7 @@ impl Failure {
                 self.cause
             ),
             error: self.error,
+            location: self.location,
         }
     }
 

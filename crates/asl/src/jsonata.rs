@@ -126,7 +126,10 @@ impl Query {
         field: &str,
         entropy: &mut dyn Entropy,
     ) -> Result<Value, Failure> {
-        match self.eval_optional(states, field, entropy)? {
+        match self
+            .eval_optional(states, field, entropy)
+            .map_err(|f| f.at(field))?
+        {
             Some(v) => Ok(v),
             None => Err(Failure::new(
                 names::QUERY_EVALUATION_ERROR,
@@ -134,7 +137,8 @@ impl Query {
                     "The JSONata expression '{}' specified for the field '{field}' returned nothing (undefined).",
                     self.text
                 ),
-            )),
+            )
+            .at(field)),
         }
     }
 

@@ -14,6 +14,26 @@ impl Execution {
         work: &mut Vec<Work>,
     ) {
         let compiled = Arc::clone(&self.compiled);
+        let mut failure = failure;
+        // A JSONata expression of the state's own failed: AWS records where
+        // (EvaluationFailed) before the failure is retried, caught or ends
+        // the run; taking the location records it once, at this state.
+        if let Some(location) = failure.location.take() {
+            if let Some(state) = self
+                .runs
+                .get(&run)
+                .and_then(|r| r.frame.as_ref())
+                .map(|f| f.state.clone())
+            {
+                let details = json!({
+                    "error": failure.error,
+                    "cause": failure.cause,
+                    "location": location,
+                    "state": state,
+                });
+                self.event(run, EventType::EvaluationFailed, Some(details), cx);
+            }
+        }
         let Some(r) = self.runs.get(&run) else { return };
         let Some(frame) = r.frame.as_ref() else {
             work.push(Work::RunEnded {

@@ -400,3 +400,54 @@ async fn a_state_output_nested_past_the_engine_s_limit_fails_with_states_runtime
         "{cause}"
     );
 }
+
+/// A JSONata expression that fails records AWS's EvaluationFailed event,
+/// with the error, the cause, the field and the state, once per attempt
+/// (https://docs.aws.amazon.com/step-functions/latest/apireference/API_EvaluationFailedEventDetails.html);
+/// a catcher then takes the failure as it takes any other.
+#[tokio::test]
+async fn a_failed_jsonata_expression_records_evaluation_failed_per_attempt() {
+    let mut config = EngineConfig::new(temp_db("evaluation-failed"));
+    config.clock = Clock::virtual_at(1_700_000_000_000);
+    let engine = Engine::open(config, echo()).unwrap();
+    let definition = json!({"QueryLanguage": "JSONata", "StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": lambda("echo"),
+              "Arguments": {"v": "{% $states.input.absent %}"},
+              "Retry": [{"ErrorEquals": ["States.QueryEvaluationError"], "MaxAttempts": 1, "IntervalSeconds": 1}],
+              "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}],
+              "End": true},
+        "Caught": {"Type": "Pass", "Output": "{% $states.input.Error %}", "End": true}
+    }});
+    let sm = engine
+        .create_state_machine("evaluation-failed", &definition.to_string(), None)
+        .unwrap();
+    let started = engine
+        .start_execution(&sm.arn, Some("e1"), json!({}))
+        .await
+        .unwrap();
+    let row = engine.wait_for(&started.execution_arn).await.unwrap();
+    assert_eq!(row.status, Status::Succeeded);
+    assert_eq!(
+        row.output.as_deref(),
+        Some("\"States.QueryEvaluationError\"")
+    );
+    let history = engine.history(&started.execution_arn).unwrap();
+    assert_eq!(
+        engine.replay_history(&started.execution_arn).unwrap(),
+        history
+    );
+    let failed: Vec<_> = history
+        .iter()
+        .filter(|e| e["type"] == "EvaluationFailed")
+        .collect();
+    assert_eq!(failed.len(), 2, "one per attempt: {history:#?}");
+    assert_eq!(
+        failed[0]["evaluationFailedEventDetails"],
+        json!({
+            "error": "States.QueryEvaluationError",
+            "cause": "An error occurred while executing the state 'T' (entered at the event id #2). The JSONata expression '$states.input.absent' specified for the field 'Arguments/v' returned nothing (undefined).",
+            "location": "Arguments/v",
+            "state": "T"
+        })
+    );
+}
