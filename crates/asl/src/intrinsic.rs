@@ -1058,21 +1058,29 @@ fn base64_decode(value: &Value) -> Result<Value, Failure> {
 }
 
 fn hash(values: &[Value]) -> Result<Value, Failure> {
-    use sha2::Digest as _;
     let function = Function::Hash;
     let algorithm = hash_algorithm(&values[1]).map_err(|detail| invalid(function, detail))?;
     check_codec_length(function, &values[0])?;
     let data = text(&values[0]).as_bytes();
+    hex_digest(algorithm, data)
+        .map(Value::String)
+        .ok_or_else(|| invalid(function, format!("unsupported hash algorithm {algorithm}")))
+}
+
+/// The lowercase hex digest of `data` under one of the algorithms both
+/// `States.Hash` and JSONata's `$hash` name (`MD5`, `SHA-1`, `SHA-256`,
+/// `SHA-384`, `SHA-512`, exactly so written); `None` for any other name.
+pub(crate) fn hex_digest(algorithm: &str, data: &[u8]) -> Option<String> {
+    use sha2::Digest as _;
     let digest: Vec<u8> = match algorithm {
         "MD5" => md5::Md5::digest(data).to_vec(),
         "SHA-1" => sha1::Sha1::digest(data).to_vec(),
         "SHA-256" => sha2::Sha256::digest(data).to_vec(),
         "SHA-384" => sha2::Sha384::digest(data).to_vec(),
-        _ => sha2::Sha512::digest(data).to_vec(),
+        "SHA-512" => sha2::Sha512::digest(data).to_vec(),
+        _ => return None,
     };
-    Ok(Value::String(
-        digest.iter().map(|byte| format!("{byte:02x}")).collect(),
-    ))
+    Some(digest.iter().map(|byte| format!("{byte:02x}")).collect())
 }
 
 /// Shallow merge: the second object's keys win; nested objects are replaced,
@@ -1150,7 +1158,7 @@ fn string_split(values: &[Value]) -> Value {
 }
 
 /// A version 4 (random) UUID in the canonical lowercase form.
-fn uuid_v4(entropy: &mut dyn Entropy) -> String {
+pub(crate) fn uuid_v4(entropy: &mut dyn Entropy) -> String {
     let mut bytes = [0u8; 16];
     bytes[..8].copy_from_slice(&entropy.next_u64().to_be_bytes());
     bytes[8..].copy_from_slice(&entropy.next_u64().to_be_bytes());

@@ -11,7 +11,6 @@
 
 use crate::Entropy;
 use serde_json::Value;
-use sha2::Digest;
 use std::cell::RefCell;
 use zoomvault_jsonata::{Environment, Error};
 
@@ -140,23 +139,12 @@ pub(super) fn hash(args: &[Value]) -> Outcome {
         }
         None => return Ok(None),
     };
-    let digest = match algorithm {
-        "MD5" => hex(&md5::Md5::digest(data)),
-        "SHA-1" => hex(&sha1::Sha1::digest(data)),
-        "SHA-256" => hex(&sha2::Sha256::digest(data)),
-        "SHA-384" => hex(&sha2::Sha384::digest(data)),
-        "SHA-512" => hex(&sha2::Sha512::digest(data)),
-        other => {
-            return Err(format!(
-                "The algorithm of $hash must be one of MD5, SHA-1, SHA-256, SHA-384, SHA-512, found {other:?}"
-            ))
-        }
-    };
-    Ok(Some(Value::String(digest)))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    match crate::intrinsic::hex_digest(algorithm, data) {
+        Some(digest) => Ok(Some(Value::String(digest))),
+        None => Err(format!(
+            "The algorithm of $hash must be one of MD5, SHA-1, SHA-256, SHA-384, SHA-512, found {algorithm:?}"
+        )),
+    }
 }
 
 /// `$random(seed)`: with a seed, the same number every time for that seed;
@@ -169,22 +157,10 @@ pub(super) fn random(args: &[Value], entropy: &mut dyn Entropy) -> Outcome {
     Ok(Some(json_number(super::unit_interval(bits))))
 }
 
-/// `$uuid()`: a version 4 UUID from the execution's entropy.
+/// `$uuid()`: a version 4 UUID from the execution's entropy, as
+/// `States.UUID` makes one.
 pub(super) fn uuid(entropy: &mut dyn Entropy) -> Outcome {
-    let mut bytes = [0u8; 16];
-    bytes[..8].copy_from_slice(&entropy.next_u64().to_be_bytes());
-    bytes[8..].copy_from_slice(&entropy.next_u64().to_be_bytes());
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let h = hex(&bytes);
-    Ok(Some(Value::String(format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    ))))
+    Ok(Some(Value::String(crate::intrinsic::uuid_v4(entropy))))
 }
 
 /// `$parse(json)`: a JSON string's value, `$eval`'s replacement.
