@@ -144,18 +144,11 @@ fn finish_jsonata(
     rule: Option<(usize, &ChoiceBranch)>,
     env: &mut Env,
 ) -> Result<Finished, Failure> {
-    let Env {
-        context,
-        variables,
-        entropy,
-    } = env;
     let states = States {
-        input: raw,
         result: Some(&result),
-        error_output: None,
-        context,
-        variables,
+        ..env.states(raw)
     };
+    let entropy = &mut env.entropy;
     let mut assigned = jsonata_assignments(state.assign.as_ref(), &states, "Assign", *entropy)?;
     let mut output_template = state.output.as_ref().map(|t| (t, "Output".to_string()));
     if let Some((index, rule)) = rule {
@@ -194,18 +187,11 @@ pub fn catch(
     // which is what the JSONPath arm's default `ResultPath: "$"` leaves too.
     let jsonata = catcher.output.is_some() || matches!(catcher.assign, Some(Assign::Jsonata(_)));
     if jsonata {
-        let Env {
-            context,
-            variables,
-            entropy,
-        } = env;
         let states = States {
-            input: raw,
-            result: None,
             error_output: Some(&error_output),
-            context,
-            variables,
+            ..env.states(raw)
         };
+        let entropy = &mut env.entropy;
         let prefix = format!("Catch[{index}]");
         let assigned = jsonata_assignments(
             catcher.assign.as_ref(),
