@@ -118,7 +118,9 @@ async fn stack(sim: &ZoomSim) -> Stack {
     zoomvault_aws::dynamodb::create_table(&dynamodb, &table)
         .await
         .unwrap();
-    let bus = moto::unique("zv-e2e");
+    // The bus the state machine's AnnounceArchived state names, as
+    // serverless.yml deploys it (this binary's moto holds no other).
+    let bus = "zoomvault".to_string();
     events.create_event_bus().name(&bus).send().await.unwrap();
     let queue_url = sqs
         .create_queue()
@@ -323,6 +325,10 @@ async fn a_webhook_through_the_lambdas_archives_the_recording_in_s3_dynamodb_and
         journal.path().join("engine.db"),
         None,
         Some(emulator_url.clone()),
+        zoomvault::embedded::IntegrationEndpoints {
+            eventbridge: Some(aws_sdk_eventbridge::Client::new(&moto::moto().sdk_config())),
+            ..Default::default()
+        },
         async move {
             let _ = stopped.await;
         },
@@ -468,6 +474,14 @@ async fn a_webhook_through_the_lambdas_archives_the_recording_in_s3_dynamodb_and
     assert_eq!(rebuild["source"], "zoomvault");
     assert_eq!(rebuild["detail-type"], "SiteRebuildRequested");
     assert_eq!(rebuild["detail"]["recording_uuid"], json!(meeting.uuid));
+    // Sent by the state machine's putEvents task, which names the
+    // execution among the event's resources, not by the finalize function.
+    assert!(
+        rebuild["resources"]
+            .as_array()
+            .is_some_and(|r| r.contains(&json!(execution))),
+        "{rebuild}"
+    );
 
     // The history shows the 429 surfacing as Zoom.RateLimited and retried,
     // and the video fanned out over two RetrieveParts invocations.
@@ -500,6 +514,13 @@ async fn a_webhook_through_the_lambdas_archives_the_recording_in_s3_dynamodb_and
     // the recording (the webhook's event only names it).
     assert_eq!(scheduled("ingest-metadata"), 2);
     assert_eq!(scheduled("finalize"), 1);
+    let put_events = history
+        .events()
+        .iter()
+        .filter_map(|e| e.task_scheduled_event_details())
+        .filter(|d| d.resource_type() == "events" && d.resource() == "putEvents")
+        .count();
+    assert_eq!(put_events, 1, "AnnounceArchived sends the events once");
     assert_eq!(scheduled("begin-file"), 1);
     assert_eq!(scheduled("retrieve-parts"), 2);
     assert_eq!(scheduled("complete-file"), 1);

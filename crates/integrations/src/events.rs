@@ -10,13 +10,15 @@
 //! `EventBridge.FailedEntry`, the answer as its cause.
 //!
 //! Embedded ([`EventTarget::Local`]), the archive's event port stands in
-//! for the default bus with the one rule zoomvault deploys: an entry with
+//! for zoomvault's bus with the one rule it deploys: an entry with
 //! `Source` `zoomvault` and an archive detail-type (`SiteRebuildRequested`,
 //! `RecordingArchived`) is emitted to the port, so it triggers the site
-//! rebuild exactly as Finalize's events do; such an entry whose detail is
-//! not that event's is refused (`MalformedDetail`), since no local
-//! consumer could read it. Any other entry is accepted and, like an event
-//! no rule matches on EventBridge, goes nowhere. With an endpoint
+//! rebuild (the ingest's `AnnounceArchived` state sends them); such an
+//! entry whose detail is not that event's is refused (`MalformedDetail`),
+//! since no local consumer could read it. Any other entry is accepted and,
+//! like an event no rule matches on EventBridge, goes nowhere; so is every
+//! entry on [`EventTarget::NoRules`], the bus of an engine with no archive.
+//! With an endpoint
 //! configured ([`EventTarget::EventBridge`]) the entries go to PutEvents
 //! through aws-sdk-eventbridge unchanged. This module must not interpret
 //! archive events beyond that routing.
@@ -47,6 +49,10 @@ pub enum EventTarget {
     Local(Arc<dyn EventSink>),
     /// PutEvents on an EventBridge endpoint.
     EventBridge(aws_sdk_eventbridge::Client),
+    /// A bus with no rules (`zoomvault engine serve`, which has no
+    /// archive): an entry PutEvents would take is accepted and goes
+    /// nowhere, as on an EventBridge bus no rule matches.
+    NoRules,
 }
 
 const MEMBERS: &[&str] = &["Entries"];
@@ -99,7 +105,14 @@ pub async fn put_events(
         EventTarget::Local(sink) => {
             let mut outcomes = Vec::with_capacity(entries.len());
             for entry in &entries {
-                outcomes.push(deliver_locally(sink.as_ref(), entry).await?);
+                outcomes.push(deliver_locally(Some(sink.as_ref()), entry).await?);
+            }
+            outcomes
+        }
+        EventTarget::NoRules => {
+            let mut outcomes = Vec::with_capacity(entries.len());
+            for entry in &entries {
+                outcomes.push(deliver_locally(None, entry).await?);
             }
             outcomes
         }
@@ -210,7 +223,9 @@ fn check(entry: &Entry) -> Result<Map<String, Value>, Outcome> {
     }
 }
 
-async fn deliver_locally(sink: &dyn EventSink, entry: &Entry) -> Result<Outcome, Failure> {
+/// Delivers one entry to the local bus: to `sink` when it is an archive
+/// event and there is a sink (the one rule zoomvault deploys), else nowhere.
+async fn deliver_locally(sink: Option<&dyn EventSink>, entry: &Entry) -> Result<Outcome, Failure> {
     let detail = match check(entry) {
         Ok(detail) => detail,
         Err(refused) => return Ok(refused),
@@ -218,7 +233,7 @@ async fn deliver_locally(sink: &dyn EventSink, entry: &Entry) -> Result<Outcome,
     let detail_type = entry.detail_type.clone().unwrap_or_default();
     let ours = entry.source.as_deref() == Some(ARCHIVE_SOURCE)
         && ["SiteRebuildRequested", "RecordingArchived"].contains(&detail_type.as_str());
-    if ours {
+    if let Some(sink) = sink.filter(|_| ours) {
         let event = ArchiveEvent::from_entry(&EventEntry {
             detail_type,
             detail: Value::Object(detail),

@@ -188,6 +188,15 @@ enum EngineCommand {
         /// from the usual AWS environment variables
         #[arg(long, env = "ZOOMVAULT_LAMBDA_ENDPOINT")]
         lambda_endpoint: Option<String>,
+        /// Send `events:putEvents` tasks to EventBridge at this endpoint
+        /// URL, or `aws` for AWS's [default: a bus with no rules, where
+        /// events go nowhere]
+        #[arg(long, env = "ZOOMVAULT_EVENTBRIDGE_ENDPOINT")]
+        eventbridge_endpoint: Option<String>,
+        /// Send `dynamodb:*` tasks to DynamoDB at this endpoint URL, or
+        /// `aws` for AWS's [default: none; such tasks fail saying so]
+        #[arg(long, env = "ZOOMVAULT_DYNAMODB_ENDPOINT")]
+        dynamodb_endpoint: Option<String>,
     },
 }
 
@@ -244,8 +253,16 @@ fn main() -> ExitCode {
                     listen,
                     db,
                     lambda_endpoint,
+                    eventbridge_endpoint,
+                    dynamodb_endpoint,
                 },
-        } => engine_serve(listen, db, lambda_endpoint),
+        } => engine_serve(
+            listen,
+            db,
+            lambda_endpoint,
+            eventbridge_endpoint,
+            dynamodb_endpoint,
+        ),
         Command::ZoomSim(args) => tokio::runtime::Runtime::new()
             .map_err(anyhow::Error::from)
             .and_then(|rt| rt.block_on(zoomvault_zoom_sim::cli::run(args)))
@@ -616,7 +633,21 @@ fn engine_serve(
     listen: std::net::SocketAddr,
     db: std::path::PathBuf,
     lambda_endpoint: Option<String>,
+    eventbridge_endpoint: Option<String>,
+    dynamodb_endpoint: Option<String>,
 ) -> anyhow::Result<ExitCode> {
+    use zoomvault::serve::AwsEndpoint;
+    let eventbridge = eventbridge_endpoint
+        .map(|text| {
+            AwsEndpoint::parse(
+                "--eventbridge-endpoint (ZOOMVAULT_EVENTBRIDGE_ENDPOINT)",
+                &text,
+            )
+        })
+        .transpose()?;
+    let dynamodb = dynamodb_endpoint
+        .map(|text| AwsEndpoint::parse("--dynamodb-endpoint (ZOOMVAULT_DYNAMODB_ENDPOINT)", &text))
+        .transpose()?;
     let key = zoomvault::serve::api_key(
         listen,
         std::env::var("ZOOMVAULT_API_ACCESS_KEY_ID").ok(),
@@ -627,12 +658,9 @@ fn engine_serve(
         let _in_runtime = runtime.enter();
         zoomvault::serve::shutdown_signal()
     };
-    runtime.block_on(zoomvault::serve::run_engine(
-        listen,
-        db,
-        key,
-        lambda_endpoint,
-        shutdown,
-    ))?;
+    runtime.block_on(async {
+        let integrations = zoomvault::serve::integration_clients(&dynamodb, &eventbridge).await;
+        zoomvault::serve::run_engine(listen, db, key, lambda_endpoint, integrations, shutdown).await
+    })?;
     Ok(ExitCode::SUCCESS)
 }

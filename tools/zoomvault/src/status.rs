@@ -315,7 +315,8 @@ fn progress(history: &[Value]) -> Progress {
             // A fan-out's batch; its file counts when CompleteFile ends.
             "RetrieveBatch" => p.bytes_done += output["size"].as_u64().unwrap_or(0),
             "CompleteFile" => p.files_done += 1,
-            "Finalize" => p.trashed = output["trashed"].as_bool(),
+            // Finalize's result sits beside the plan (ResultPath).
+            "Finalize" => p.trashed = output["finalized"]["Payload"]["trashed"].as_bool(),
             _ => {}
         }
     }

@@ -100,8 +100,18 @@ async fn webhook_ingests_every_file_byte_identical_and_trashes_zoom_copy() {
 
     assert!(h.sim.is_trashed(&meeting.uuid), "Zoom copy moved to trash");
 
-    // A site rebuild was asked for; building it lists the recording.
+    // The state machine's putEvents task announced the recording and
+    // asked for a site rebuild; building it lists the recording.
     let pending = h.embedded.events.pending(100).await.unwrap();
+    assert!(
+        pending.iter().any(|e| e.event
+            == ArchiveEvent::RecordingArchived {
+                recording_uuid: meeting.uuid.clone(),
+                meeting_id: meeting.id,
+                document_key: keys.document(),
+            }),
+        "{pending:?}"
+    );
     assert!(pending
         .iter()
         .any(|e| matches!(e.event, ArchiveEvent::SiteRebuildRequested { .. })));

@@ -1,13 +1,16 @@
 //! Finalize: the recording document is written (validated against its
-//! schema) to the object store and the index, the Zoom copy is moved to
-//! trash now that every file is stored and verified, and a site rebuild is
-//! requested. Re-running it rewrites the same document and entry; a Zoom
-//! copy already in trash counts as trashed. It must not trash the Zoom copy
-//! unless every file it is given was verified.
+//! schema) to the object store and the index, and the Zoom copy is moved to
+//! trash now that every file is stored and verified. Re-running it rewrites
+//! the same document and entry; a Zoom copy already in trash counts as
+//! trashed. It must not trash the Zoom copy unless every file it is given
+//! was verified. It sends no event: the state machine's next state
+//! (`AnnounceArchived`, an `events:putEvents` task) announces the recording
+//! and asks for the site rebuild, so a failure to send is retried and
+//! redriven there without writing the document again.
 
 use super::{parse, MeetingMetadata, RecordingRef, RetrievedFile, StepContext, StepError};
 use crate::document::{self, Host, IngestProvenance, Meeting, Participant, RecordingDocument};
-use crate::ports::{ArchiveEvent, IndexEntry, RebuildReason, Upserted};
+use crate::ports::{IndexEntry, Upserted};
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -85,19 +88,6 @@ pub async fn finalize(ctx: &StepContext, payload: Value) -> Result<Value, StepEr
         Err(zoomvault_zoom::Error::NotFound { .. }) => true,
         Err(e) => return Err(e.into()),
     };
-    ctx.events
-        .emit(ArchiveEvent::RecordingArchived {
-            recording_uuid: recording.uuid.clone(),
-            meeting_id: recording.meeting_id,
-            document_key: document_key.clone(),
-        })
-        .await?;
-    ctx.events
-        .emit(ArchiveEvent::SiteRebuildRequested {
-            reason: RebuildReason::RecordingArchived,
-            recording_uuid: Some(recording.uuid.clone()),
-        })
-        .await?;
     Ok(json!({
         "document_key": document_key,
         "files": doc.files.len(),

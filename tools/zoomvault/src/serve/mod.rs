@@ -13,8 +13,8 @@ mod settings;
 
 pub use http::{app, AppState};
 pub use runner::{
-    archive_store, integration_endpoints, run, run_engine, sdk_starter, self_url,
-    serve_until_shutdown, sfn_client, shutdown_signal, Listener,
+    archive_store, integration_clients, integration_endpoints, run, run_engine, sdk_starter,
+    self_url, serve_until_shutdown, sfn_client, shutdown_signal, Listener,
 };
 pub use settings::{
     api_key, interval, ApiKey, AwsEndpoint, ServeOptions, ServeSettings, StoreSetting,

@@ -126,12 +126,17 @@ const EMBEDDED_SECRET_ACCESS_KEY: &str = "zoomvault-embedded";
 /// API and console, with no Zoom; its only handlers are the examples' demo
 /// ones (`echo`, `flaky`, `fail`), so another Lambda resource fails as a
 /// missing function and a `.waitForTaskToken` task waits for SendTask*.
+/// Of the service integrations it runs `states:startExecution` on itself,
+/// `events:putEvents` on EventBridge when `integrations` names an endpoint
+/// (else on a bus with no rules, where events go nowhere) and `dynamodb:*`
+/// when it names one; it has no archive, so no `aws-sdk:s3` bucket.
 /// Runs until `shutdown` completes.
 pub async fn run_engine(
     listen: SocketAddr,
     db_path: PathBuf,
     key: Option<ApiKey>,
     lambda_endpoint: Option<String>,
+    integrations: IntegrationEndpoints,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     if let Some(dir) = db_path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -149,8 +154,22 @@ pub async fn run_engine(
         .unwrap_or(std::path::Path::new("."))
         .join("buckets");
     config.objects = std::sync::Arc::new(crate::map_buckets::MapBuckets::directory(buckets));
+    let executions = zoomvault_integrations::states::NestedExecutions::new();
+    zoomvault_integrations::register(
+        &mut handlers,
+        &zoomvault_integrations::Services {
+            events: match integrations.eventbridge.clone() {
+                Some(client) => zoomvault_integrations::events::EventTarget::EventBridge(client),
+                None => zoomvault_integrations::events::EventTarget::NoRules,
+            },
+            dynamodb: integrations.dynamodb.clone(),
+            buckets: zoomvault_integrations::s3::Buckets::new([]),
+            executions: executions.clone(),
+        },
+    );
     let engine = zoomvault_engine::Engine::open(config, handlers)
         .with_context(|| format!("opening the engine journal {}", db_path.display()))?;
+    executions.attach(&engine);
     let listener = Listener::bind(listen).await?;
     let base = listener.url();
     eprintln!("zoomvault engine serving the Step Functions API on {base}");
@@ -159,6 +178,11 @@ pub async fn run_engine(
     eprintln!("  journal: {}", db_path.display());
     if let Some(endpoint) = &lambda_endpoint {
         eprintln!("  lambda:  tasks invoke functions at {endpoint}");
+    }
+    if integrations.eventbridge.is_none() {
+        eprintln!(
+            "  events:  events:putEvents goes to a bus with no rules (set --eventbridge-endpoint)"
+        );
     }
     let api = zoomvault_sfn_api::app(engine.clone(), ApiKey::api_config(key.as_ref()));
     serve_until_shutdown(listener, api, shutdown).await?;
@@ -217,8 +241,23 @@ async fn map_buckets(
 /// environment (region, credentials) for each one configured, and the
 /// archive's bucket name when it is an S3 bucket.
 pub async fn integration_endpoints(settings: &ServeSettings) -> IntegrationEndpoints {
-    let configured =
-        settings.dynamodb_endpoint.is_some() || settings.eventbridge_endpoint.is_some();
+    let archive_bucket = match &settings.store {
+        StoreSetting::S3 { location, .. } => Some(location.bucket.clone()),
+        StoreSetting::Directory => None,
+    };
+    IntegrationEndpoints {
+        archive_bucket,
+        ..integration_clients(&settings.dynamodb_endpoint, &settings.eventbridge_endpoint).await
+    }
+}
+
+/// Clients from the AWS environment (region, credentials) for each
+/// integration endpoint configured; no archive bucket.
+pub async fn integration_clients(
+    dynamodb_endpoint: &Option<AwsEndpoint>,
+    eventbridge_endpoint: &Option<AwsEndpoint>,
+) -> IntegrationEndpoints {
+    let configured = dynamodb_endpoint.is_some() || eventbridge_endpoint.is_some();
     let sdk = if configured {
         Some(aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await)
     } else {
@@ -231,15 +270,10 @@ pub async fn integration_endpoints(settings: &ServeSettings) -> IntegrationEndpo
             AwsEndpoint::Url(url) => Some(sdk.to_builder().endpoint_url(url).build()),
         }
     };
-    let archive_bucket = match &settings.store {
-        StoreSetting::S3 { location, .. } => Some(location.bucket.clone()),
-        StoreSetting::Directory => None,
-    };
     IntegrationEndpoints {
-        dynamodb: sdk_for(&settings.dynamodb_endpoint).map(|c| aws_sdk_dynamodb::Client::new(&c)),
-        eventbridge: sdk_for(&settings.eventbridge_endpoint)
-            .map(|c| aws_sdk_eventbridge::Client::new(&c)),
-        archive_bucket,
+        dynamodb: sdk_for(dynamodb_endpoint).map(|c| aws_sdk_dynamodb::Client::new(&c)),
+        eventbridge: sdk_for(eventbridge_endpoint).map(|c| aws_sdk_eventbridge::Client::new(&c)),
+        archive_bucket: None,
     }
 }
 
