@@ -19,7 +19,8 @@
 //!   were still to be archived: the moments a wave of deliveries has
 //!   finished and the next is not yet sent, or an execution is between
 //!   attempts;
-//! - *metadata*: only IngestMetadata (or RecordFailure) was open.
+//! - *metadata*: only IngestMetadata (or RecordFailure, or the putEvents
+//!   task of AnnounceArchived) was open.
 //!
 //! A kill can be both retrieval and Finalize (several executions run at
 //! once). Kills are timed against observed progress: a retrieval kill lands
@@ -347,8 +348,11 @@ fn open_tasks(bodies: &[String]) -> Vec<String> {
                     .as_str()
                     .and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok())
                     .unwrap_or_default();
+                // A Lambda task by its function, AnnounceArchived's
+                // putEvents by its resource.
                 let function = parameters["FunctionName"]
                     .as_str()
+                    .or(event["taskScheduledEventDetails"]["resource"].as_str())
                     .unwrap_or("?")
                     .to_string();
                 open.insert(*id, function);
