@@ -64,7 +64,8 @@ pub const BY_HOST_INDEX: &str = "by-host";
 /// The `listing` attribute's one value.
 pub const LISTING: &str = "recording";
 
-const RECORDING_UUID: &str = "recording_uuid";
+/// The table's partition key: the recording's UUID, a string.
+pub const RECORDING_UUID: &str = "recording_uuid";
 const START_KEY: &str = "start_key";
 const LISTING_ATTR: &str = "listing";
 const MEETING_ID: &str = "meeting_id";
@@ -183,7 +184,11 @@ fn rfc3339(time: OffsetDateTime) -> Result<String, Error> {
     time.format(&Rfc3339).map_err(backend)
 }
 
-fn to_item(entry: &IndexEntry) -> Result<HashMap<String, AttributeValue>, Error> {
+/// The item this index stores for `entry`: its fields, and the derived
+/// attributes the GSIs sort and select by. The embedded engine's
+/// `dynamodb:*` integration answers with the same items, so a definition
+/// reads one table the same way on AWS and embedded.
+pub fn item_of(entry: &IndexEntry) -> Result<HashMap<String, AttributeValue>, Error> {
     let s = |v: &str| AttributeValue::S(v.to_owned());
     let n = |v: String| AttributeValue::N(v);
     let mut item = HashMap::from([
@@ -224,7 +229,9 @@ impl fmt::Display for CorruptItem {
 
 impl std::error::Error for CorruptItem {}
 
-fn from_item(item: &HashMap<String, AttributeValue>) -> Result<IndexEntry, Error> {
+/// The entry an item stands for; derived attributes are ignored, a
+/// missing or mistyped field is an error naming it.
+pub fn entry_of(item: &HashMap<String, AttributeValue>) -> Result<IndexEntry, Error> {
     let corrupt = |what: String| Error::Backend(Box::new(CorruptItem(what)));
     let s = |name: &str| -> Result<String, Error> {
         match item.get(name) {
@@ -364,7 +371,7 @@ where
 impl RecordingIndex for DynamoDbIndex {
     async fn upsert(&self, entry: IndexEntry) -> Result<Upserted, Error> {
         entry.check()?;
-        let item = to_item(&entry)?;
+        let item = item_of(&entry)?;
         let result = self
             .client
             .put_item()
@@ -398,7 +405,7 @@ impl RecordingIndex for DynamoDbIndex {
             .send()
             .await
             .map_err(classify)?;
-        output.item().map(from_item).transpose()
+        output.item().map(entry_of).transpose()
     }
 
     async fn list(&self, query: ListQuery) -> Result<ListPage, Error> {
@@ -448,7 +455,7 @@ impl RecordingIndex for DynamoDbIndex {
         }
         let has_more = items.len() > query.limit;
         items.truncate(query.limit);
-        let entries = items.iter().map(from_item).collect::<Result<Vec<_>, _>>()?;
+        let entries = items.iter().map(entry_of).collect::<Result<Vec<_>, _>>()?;
         let next = match (has_more, items.last()) {
             (true, Some(last)) => match last.get(START_KEY) {
                 Some(AttributeValue::S(key)) => Some(encode_cursor(&query.filter, key)),

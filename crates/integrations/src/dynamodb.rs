@@ -13,16 +13,18 @@
 //! message with the SDK's details; a failure to reach DynamoDB at all is
 //! `DynamoDB.AmazonDynamoDBException`.
 //!
-//! The calls go through aws-sdk-dynamodb to a configured endpoint (AWS,
-//! DynamoDB Local, moto). Without one, every call fails with
-//! [`NOT_CONFIGURED`]: the embedded deployment keeps no table store of its
-//! own, because what makes this integration worth using is DynamoDB's
-//! semantics (its condition and update expression language with its
-//! functions and type rules, ReturnValues, validation messages), and a
-//! local subset of that would accept definitions AWS rejects and differ in
-//! ways no test of ours could bound. A DynamoDB-compatible server is one
-//! process away (DynamoDB Local, moto), so a clear error is the honest
-//! default.
+//! Where the calls go is a [`TableTarget`]: through aws-sdk-dynamodb to a
+//! configured endpoint (AWS, DynamoDB Local, moto); embedded without one,
+//! to the archive's recording index as zoomvault's one table
+//! ([`local`]: plain gets, puts and deletes by key); or, with neither
+//! (`engine serve`), nowhere: every call fails with [`NOT_CONFIGURED`].
+//! There is no general local table store, because what makes this
+//! integration worth using is DynamoDB's semantics (its condition and
+//! update expression language with its functions and type rules,
+//! validation messages), and a local subset of that would accept
+//! definitions AWS rejects and differ in ways no test of ours could bound.
+//! A DynamoDB-compatible server is one process away (DynamoDB Local,
+//! moto).
 
 use std::collections::HashMap;
 
@@ -43,8 +45,8 @@ pub const DELETE_ITEM: &str = "arn:aws:states:::dynamodb:deleteItem";
 
 /// The cause of every DynamoDB task when no endpoint is configured.
 pub const NOT_CONFIGURED: &str = "dynamodb integrations need a DynamoDB endpoint: set \
-     ZOOMVAULT_DYNAMODB_ENDPOINT (serve --dynamodb-endpoint) to its URL, or to `aws` for \
-     AWS's endpoint in the configured region; the embedded deployment has no local table store";
+     ZOOMVAULT_DYNAMODB_ENDPOINT (--dynamodb-endpoint of serve and engine serve) to its URL, or \
+     to `aws` for AWS's endpoint in the configured region";
 
 /// The name of a failure to call DynamoDB that DynamoDB did not answer.
 const SDK_FAILURE: &str = "DynamoDB.AmazonDynamoDBException";
@@ -110,19 +112,37 @@ impl Operation {
     }
 }
 
-pub fn register(handlers: &mut Handlers, client: Option<Client>) {
+mod local;
+
+pub use local::LocalTable;
+
+/// Where `dynamodb:*` tasks go.
+#[derive(Debug, Clone)]
+pub enum TableTarget {
+    /// DynamoDB at an endpoint, through the SDK.
+    Endpoint(Client),
+    /// The archive's recording index, as one table ([`local`]).
+    Local(LocalTable),
+    /// Nowhere: every call fails with [`NOT_CONFIGURED`].
+    None,
+}
+
+pub fn register(handlers: &mut Handlers, target: TableTarget) {
     for operation in [
         Operation::Put,
         Operation::Get,
         Operation::Update,
         Operation::Delete,
     ] {
-        let client = client.clone();
+        let target = target.clone();
         handlers.register(operation.resource(), move |request: TaskRequest| {
-            let client = client.clone();
+            let target = target.clone();
             async move {
-                let client = client.ok_or_else(|| Failure::runtime(NOT_CONFIGURED))?;
-                call(&client, operation, &request.input).await
+                match &target {
+                    TableTarget::Endpoint(client) => call(client, operation, &request.input).await,
+                    TableTarget::Local(table) => table.call(operation, &request.input).await,
+                    TableTarget::None => Err(Failure::runtime(NOT_CONFIGURED)),
+                }
             }
         });
     }

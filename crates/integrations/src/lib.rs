@@ -31,10 +31,9 @@ pub mod states;
 pub struct Services {
     /// `events:putEvents`.
     pub events: events::EventTarget,
-    /// DynamoDB's endpoint; `None` makes every `dynamodb:*` task fail with
-    /// [`dynamodb::NOT_CONFIGURED`] (see that module for why there is no
-    /// local table store).
-    pub dynamodb: Option<aws_sdk_dynamodb::Client>,
+    /// Where `dynamodb:*` tasks go: DynamoDB's endpoint, the recording
+    /// index as the one local table, or nowhere (see that module).
+    pub dynamodb: dynamodb::TableTarget,
     /// The buckets `aws-sdk:s3:*` tasks may name, each an object store.
     pub buckets: s3::Buckets,
     /// The engine `states:startExecution` starts executions on.

@@ -91,7 +91,10 @@ async fn an_item_walks_through_every_operation_with_dynamodbs_shapes() {
     });
     let dir = tempfile::tempdir().expect("a temporary directory");
     let mut handlers = Handlers::new();
-    zoomvault_integrations::dynamodb::register(&mut handlers, Some(client.clone()));
+    zoomvault_integrations::dynamodb::register(
+        &mut handlers,
+        zoomvault_integrations::dynamodb::TableTarget::Endpoint(client.clone()),
+    );
     let engine =
         Engine::open(EngineConfig::new(dir.path().join("engine.db")), handlers).expect("engine");
     let machine = engine

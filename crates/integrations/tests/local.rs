@@ -40,7 +40,7 @@ fn harness_with_task_places(places: usize) -> Harness {
     let shared: Arc<dyn ObjectStore> = store.clone();
     let services = Services {
         events: EventTarget::Local(events.clone()),
-        dynamodb: None,
+        dynamodb: zoomvault_integrations::dynamodb::TableTarget::None,
         buckets: Buckets::new([(BUCKET.to_owned(), shared)]),
         executions: executions.clone(),
     };

@@ -20,6 +20,7 @@ use zoomvault_archive::ports::{ArchiveEvent, ObjectStore};
 use zoomvault_archive::steps::{self, IngestConfig, StepContext, StepError};
 use zoomvault_asl::Failure;
 use zoomvault_engine::{Engine, EngineConfig, Handlers, TaskRequest};
+use zoomvault_integrations::dynamodb::{LocalTable, TableTarget};
 use zoomvault_integrations::events::EventTarget;
 use zoomvault_integrations::s3::Buckets;
 use zoomvault_integrations::states::NestedExecutions;
@@ -59,6 +60,10 @@ pub struct EmbeddedConfig {
 /// store by (an S3 archive answers to its own bucket's name).
 pub const LOCAL_ARCHIVE_BUCKET: &str = "zoomvault-archive";
 
+/// The table name `dynamodb:*` tasks reach the recording index by when no
+/// DynamoDB endpoint is configured.
+pub const LOCAL_INDEX_TABLE: &str = "zoomvault-recordings";
+
 /// The AWS endpoints the service integrations use instead of the local
 /// adapters; each `None` by default.
 #[derive(Debug, Clone, Default)]
@@ -66,8 +71,9 @@ pub struct IntegrationEndpoints {
     /// `events:putEvents` goes to EventBridge here instead of the local
     /// event queue.
     pub eventbridge: Option<aws_sdk_eventbridge::Client>,
-    /// `dynamodb:*` tasks call DynamoDB here; without it they fail with
-    /// how to configure one (`zoomvault_integrations::dynamodb`).
+    /// `dynamodb:*` tasks call DynamoDB here; without it they reach the
+    /// recording index as the table [`LOCAL_INDEX_TABLE`]
+    /// (`zoomvault_integrations::dynamodb`).
     pub dynamodb: Option<aws_sdk_dynamodb::Client>,
     /// The bucket name `aws-sdk:s3` tasks reach the archive's store by
     /// (`None`: [`LOCAL_ARCHIVE_BUCKET`]).
@@ -166,7 +172,7 @@ impl Embedded {
         let executions = NestedExecutions::new();
         zoomvault_integrations::register(
             &mut handlers,
-            &integration_services(&config.integrations, &store, &events, &executions),
+            &integration_services(&config.integrations, &store, &index, &events, &executions),
         );
         let engine = Engine::open(engine_config, handlers)
             .context("opening the engine journal (engine.db)")?;
@@ -287,6 +293,7 @@ impl Embedded {
 fn integration_services(
     endpoints: &IntegrationEndpoints,
     store: &Arc<dyn ObjectStore>,
+    index: &Arc<SqliteIndex>,
     events: &Arc<LocalEventSink>,
     executions: &NestedExecutions,
 ) -> Services {
@@ -300,7 +307,13 @@ fn integration_services(
         .unwrap_or_else(|| LOCAL_ARCHIVE_BUCKET.to_owned());
     Services {
         events,
-        dynamodb: endpoints.dynamodb.clone(),
+        dynamodb: match &endpoints.dynamodb {
+            Some(client) => TableTarget::Endpoint(client.clone()),
+            None => TableTarget::Local(LocalTable {
+                table: LOCAL_INDEX_TABLE.to_owned(),
+                index: index.clone(),
+            }),
+        },
         buckets: Buckets::new([(bucket, store.clone())]),
         executions: executions.clone(),
     }

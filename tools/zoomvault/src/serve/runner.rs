@@ -162,7 +162,10 @@ pub async fn run_engine(
                 Some(client) => zoomvault_integrations::events::EventTarget::EventBridge(client),
                 None => zoomvault_integrations::events::EventTarget::NoRules,
             },
-            dynamodb: integrations.dynamodb.clone(),
+            dynamodb: match integrations.dynamodb.clone() {
+                Some(client) => zoomvault_integrations::dynamodb::TableTarget::Endpoint(client),
+                None => zoomvault_integrations::dynamodb::TableTarget::None,
+            },
             buckets: zoomvault_integrations::s3::Buckets::new([]),
             executions: executions.clone(),
         },
