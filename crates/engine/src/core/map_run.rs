@@ -23,7 +23,8 @@
 
 use super::*;
 use zoomvault_asl::definition::{
-    ChildExecutionType, Distributed, ItemSource, MapState, S3_GET_OBJECT, S3_LIST_OBJECTS_V2,
+    ChildExecutionType, Distributed, FieldTemplate, ItemSource, MapState, S3_GET_OBJECT,
+    S3_LIST_OBJECTS_V2,
 };
 use zoomvault_asl::Entropy;
 
@@ -229,8 +230,16 @@ pub(super) fn evaluate(
     let (items, read) = match &dist.item_reader {
         None => (Some(body::map_items(state, map, &effective, env)?), None),
         Some(reader) => {
-            let params = lifecycle::eval_template(&reader.parameters, &effective, env)?;
-            let what = "ItemReader Parameters";
+            let what = match reader.parameters {
+                FieldTemplate::JsonPath(_) => "ItemReader Parameters",
+                FieldTemplate::Jsonata(_) => "ItemReader Arguments",
+            };
+            let params = lifecycle::eval_field_template(
+                &reader.parameters,
+                &effective,
+                env,
+                "ItemReader/Arguments",
+            )?;
             let bucket = string_field(&params, "Bucket", what)?;
             let object = if reader.source == ItemSource::Listing {
                 string_field(&params, "Prefix", what)?
@@ -264,7 +273,9 @@ pub(super) fn evaluate(
             let batch_input = b
                 .batch_input
                 .as_ref()
-                .map(|t| lifecycle::eval_template(t, &effective, env))
+                .map(|t| {
+                    lifecycle::eval_field_template(t, &effective, env, "ItemBatcher/BatchInput")
+                })
                 .transpose()?;
             Some(Batching {
                 max_items,
@@ -276,8 +287,16 @@ pub(super) fn evaluate(
     let writer = match &dist.result_writer {
         None => None,
         Some(w) => {
-            let params = lifecycle::eval_template(&w.parameters, &effective, env)?;
-            let what = "ResultWriter Parameters";
+            let what = match w.parameters {
+                FieldTemplate::JsonPath(_) => "ResultWriter Parameters",
+                FieldTemplate::Jsonata(_) => "ResultWriter Arguments",
+            };
+            let params = lifecycle::eval_field_template(
+                &w.parameters,
+                &effective,
+                env,
+                "ResultWriter/Arguments",
+            )?;
             Some((
                 string_field(&params, "Bucket", what)?,
                 string_field(&params, "Prefix", what)?,
