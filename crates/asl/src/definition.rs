@@ -34,7 +34,8 @@ pub use tree::{
     StateMachine, Task, TextSource, Transition, Wait, MAX_STATE_NAME_LEN,
 };
 pub use tree::{
-    ChildExecutionType, CsvHeaders, Distributed, ItemBatcher, ItemReader, ItemSource, ResultWriter,
+    ChildExecutionType, CsvHeaders, Distributed, FieldTemplate, ItemBatcher, ItemReader,
+    ItemSource, ResultWriter,
 };
 
 use crate::DefinitionError;

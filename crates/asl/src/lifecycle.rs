@@ -23,7 +23,7 @@
 //! against the variables as they were when the state was entered.
 
 use crate::definition::{
-    Assign, ChoiceBranch, ItemSelector, PathOrNull, Processing, ResultPath, State,
+    Assign, ChoiceBranch, FieldTemplate, ItemSelector, PathOrNull, Processing, ResultPath, State,
 };
 use crate::jsonata::{States, Template};
 use crate::path::apply_result_path;
@@ -225,6 +225,25 @@ pub fn item_input(
         ItemSelector::Jsonata(template) => {
             let states = env.states(map_input);
             template.eval(&states, "ItemSelector", env.entropy)
+        }
+    }
+}
+
+/// Evaluates a distributed Map's template field in its state's language
+/// (`FieldTemplate`): a payload template against `data`, or a JSONata one
+/// with `data` as `$states.input`; `field` names it in a failure
+/// (`ItemReader/Arguments`).
+pub fn eval_field_template(
+    template: &FieldTemplate,
+    data: &Value,
+    env: &mut Env,
+    field: &str,
+) -> Result<Value, Failure> {
+    match template {
+        FieldTemplate::JsonPath(template) => eval_template(template, data, env),
+        FieldTemplate::Jsonata(template) => {
+            let states = env.states(data);
+            template.eval(&states, field, env.entropy)
         }
     }
 }

@@ -33,7 +33,10 @@
 //! `redrive_execution` rebuilds a closed execution from its journal, checks
 //! AWS's eligibility rules (`redrive_status`) and journals `Fact::Redriven`;
 //! the same transaction sets the row back to RUNNING with its redrive count
-//! and time. What runs again is the core's business (see `core`).
+//! and time. What runs again is the core's business (see `core`). A
+//! redriven Map Run's STANDARD children that did not succeed are redriven
+//! here the same way (`Action::RedriveChild`), in the turn whose fact asked
+//! for it, their ends now awaited under the parent's new keys.
 //!
 //! # Retention
 //!
@@ -45,8 +48,8 @@
 use crate::arn;
 use crate::clock::Clock;
 use crate::core::{
-    Action, Applied, CallbackTask, ChildStart, Compiled, End, Execution, ExecutionInfo, Fact,
-    MapRunUpdate, Status, WriteResults,
+    Action, Applied, CallbackTask, ChildRedrive, ChildStart, Compiled, End, Execution,
+    ExecutionInfo, Fact, MapRunUpdate, Status, WriteResults,
 };
 use crate::engine::{EngineConfig, Error, Result, Started};
 use crate::handler::{Handlers, TaskRequest};
@@ -197,6 +200,8 @@ enum Internal {
     Apply(String, Fact),
     StartChild(String, ChildStart),
     StopChild(String),
+    /// Needs the journal: done by `redrive_children` before the commit.
+    RedriveChild(String, ChildRedrive),
 }
 
 struct Driver {
@@ -229,6 +234,8 @@ struct Turn {
     finished: Vec<String>,
     /// Retention work, done once the turn is committed.
     sweeps: Vec<Sweep>,
+    /// Map Run children to redrive before the commit (parent ARN, child).
+    child_redrives: Vec<(String, ChildRedrive)>,
 }
 
 impl Driver {
@@ -275,7 +282,9 @@ impl Driver {
                     Action::StartTimer { key, .. } => pending_timers.contains(key),
                     Action::ReadItems(r) => pending_tasks.contains(&r.key),
                     Action::WriteResults(w) => pending_tasks.contains(&w.key),
-                    Action::StartChild(_) | Action::StopChild { .. } => false,
+                    Action::StartChild(_) | Action::StopChild { .. } | Action::RedriveChild(_) => {
+                        false
+                    }
                 };
                 match action {
                     Action::WriteResults(w) if keep => writes.push(w),
@@ -364,6 +373,7 @@ impl Driver {
                     &mut turn,
                 );
             }
+            self.redrive_children(now, &store, &mut turn);
             if !turn.batch.is_empty() {
                 if let Err(e) = store.commit(&turn.batch) {
                     // Nothing of this turn took effect; callers are told.
@@ -691,6 +701,7 @@ impl Driver {
             match work {
                 Internal::Apply(arn, fact) => self.apply_one(&arn, fact, now, turn),
                 Internal::StartChild(parent, child) => self.start_child(&parent, child, now, turn),
+                Internal::RedriveChild(parent, child) => turn.child_redrives.push((parent, child)),
                 Internal::StopChild(arn) => {
                     if self.executions.contains_key(&arn) {
                         let fact = Fact::Stopped {
@@ -754,6 +765,9 @@ impl Driver {
                 Action::StopChild { execution_arn } => {
                     self.queue.push_back(Internal::StopChild(execution_arn))
                 }
+                Action::RedriveChild(child) => self
+                    .queue
+                    .push_back(Internal::RedriveChild(arn.to_string(), child)),
                 other => turn.actions.push((arn.to_string(), other)),
             }
         }
@@ -844,7 +858,10 @@ impl Driver {
             }
             // Done within the turn (`apply`), or with the journal at hand
             // (`write_results`).
-            Action::StartChild(_) | Action::StopChild { .. } | Action::WriteResults(_) => {}
+            Action::StartChild(_)
+            | Action::StopChild { .. }
+            | Action::RedriveChild(_)
+            | Action::WriteResults(_) => {}
         }
     }
 
@@ -946,6 +963,102 @@ impl Driver {
             now,
             turn,
         );
+    }
+
+    /// Redrives the Map Run children this turn's facts asked for, and
+    /// whatever that causes, until none is left; all before the commit, so
+    /// a child is reopened exactly when the parent's fact is journaled.
+    fn redrive_children(&mut self, now: i64, store: &Store, turn: &mut Turn) {
+        while !turn.child_redrives.is_empty() {
+            for (parent, child) in std::mem::take(&mut turn.child_redrives) {
+                self.redrive_child(&parent, child, now, store, turn);
+            }
+        }
+    }
+
+    /// A redriven Map Run's STANDARD child that did not succeed is
+    /// redriven: rebuilt from its journal, then `Fact::Redriven`, its end
+    /// awaited by the parent under the new key. One found SUCCEEDED hands
+    /// its output to the parent; one whose journal is gone fails as the
+    /// parent's task.
+    fn redrive_child(
+        &mut self,
+        parent_arn: &str,
+        child: ChildRedrive,
+        now: i64,
+        store: &Store,
+        turn: &mut Turn,
+    ) {
+        let awaited = self
+            .executions
+            .get(parent_arn)
+            .is_some_and(|p| p.exec.awaits_task(child.key));
+        if !awaited {
+            // The parent stopped in this same turn.
+            return;
+        }
+        let link = Some((parent_arn.to_string(), child.key));
+        if let Some(live) = self.executions.get_mut(&child.execution_arn) {
+            // Running already (redriven on its own): the parent adopts it.
+            live.parent = link;
+            return;
+        }
+        let fail = |cause: String| Fact::TaskFailed {
+            key: child.key,
+            error: "States.Runtime".into(),
+            cause,
+        };
+        let row = match store.execution(&child.execution_arn) {
+            Ok(Some(row)) => row,
+            Ok(None) => {
+                let cause = format!(
+                    "The child execution {} of Map Run {} no longer exists and cannot be redriven",
+                    child.execution_arn, child.map_run_arn
+                );
+                self.apply(parent_arn, fail(cause), now, turn);
+                return;
+            }
+            Err(e) => {
+                self.apply(parent_arn, fail(e.to_string()), now, turn);
+                return;
+            }
+        };
+        if row.status == Status::Succeeded {
+            let output = row
+                .output
+                .as_deref()
+                .and_then(|o| serde_json::from_str(o).ok())
+                .unwrap_or(Value::Null);
+            let fact = Fact::TaskSucceeded {
+                key: child.key,
+                output,
+            };
+            self.apply(parent_arn, fact, now, turn);
+            return;
+        }
+        let reopened = self.compile(&row.definition).and_then(|compiled| {
+            let facts = store.facts(row.id)?;
+            Ok((compiled, facts))
+        });
+        let (compiled, facts) = match reopened {
+            Ok(found) => found,
+            Err(e) => {
+                self.apply(parent_arn, fail(e.to_string()), now, turn);
+                return;
+            }
+        };
+        let next_seq = facts.last().map_or(0, |entry| entry.seq + 1);
+        let (exec, _) = replay(&row, compiled, &facts);
+        self.executions.insert(
+            child.execution_arn.clone(),
+            Live {
+                id: row.id,
+                exec,
+                next_seq,
+                parent: link,
+            },
+        );
+        self.apply(&child.execution_arn, Fact::Redriven, now, turn);
     }
 
     fn dispatch(&mut self, invocation: TaskInvocation) {

@@ -109,7 +109,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// The schema this build reads and writes (`PRAGMA user_version`). Nothing
 /// has been released, so there are no migrations: a journal of another
 /// version is refused, never changed.
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS state_machines (
@@ -169,7 +169,9 @@ CREATE TABLE IF NOT EXISTS map_runs (
     tolerated_failure_count INTEGER NOT NULL,
     tolerated_failure_percentage REAL NOT NULL,
     items INTEGER NOT NULL,
-    executions INTEGER NOT NULL DEFAULT 0
+    executions INTEGER NOT NULL DEFAULT 0,
+    redrive_count INTEGER NOT NULL DEFAULT 0,
+    redrive_ms INTEGER
 );
 CREATE INDEX IF NOT EXISTS map_runs_by_execution ON map_runs (execution_id);
 CREATE TABLE IF NOT EXISTS map_run_children (
@@ -177,7 +179,11 @@ CREATE TABLE IF NOT EXISTS map_run_children (
     map_run_arn TEXT NOT NULL,
     parent_id INTEGER NOT NULL,
     parent_key INTEGER NOT NULL,
-    items INTEGER NOT NULL
+    items INTEGER NOT NULL,
+    -- Did not succeed and waits to be redriven with its redriven run.
+    pending_redrive INTEGER NOT NULL DEFAULT 0,
+    -- Replaced by a new child when its run was redriven (EXPRESS).
+    replaced INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS map_run_children_by_run ON map_run_children (map_run_arn, execution_id);
 "#;
@@ -1008,16 +1014,16 @@ mod tests {
             .unwrap();
         let err = Store::open(&path).unwrap_err();
         assert!(matches!(err, Error::SchemaVersion { found: 0 }), "{err}");
-        assert!(err.to_string().contains("reads only version 2"), "{err}");
+        assert!(err.to_string().contains("reads only version 3"), "{err}");
         let conn = Connection::open(&path).unwrap();
         let rows: i64 = conn
             .query_row("SELECT COUNT(*) FROM executions", [], |r| r.get(0))
             .unwrap();
         assert_eq!(rows, 1, "the old journal keeps its rows");
-        conn.pragma_update(None, "user_version", 3).unwrap();
+        conn.pragma_update(None, "user_version", 4).unwrap();
         drop(conn);
         let err = Store::open(&path).unwrap_err();
-        assert!(matches!(err, Error::SchemaVersion { found: 3 }), "{err}");
+        assert!(matches!(err, Error::SchemaVersion { found: 4 }), "{err}");
     }
 
     #[test]

@@ -39,8 +39,15 @@
 //! Map Run and child execution ids are random, so every UUID in the
 //! output, in object keys and contents is compared as `<uuid>`.
 //! `map_runs` lists the execution's Map Runs (oldest first) with the
-//! counts DescribeMapRun shows (a count not named must be 0);
+//! counts DescribeMapRun shows (a count not named must be 0, and
+//! `redrive_count` is named only when the run was redriven);
 //! `child_history_types` is the history of its first child execution.
+//!
+//! A case may go on with a redrive (RedriveExecution) once the execution
+//! has ended as `expect` says: `"redrive"` holds what to check after the
+//! redriven execution ends, with the same keys (`expect`, `history_types`,
+//! `map_runs`, `expect_objects`, `child_history_types`); `history_types`
+//! there is the whole history, both attempts.
 //!
 //! Every key of `expect` but `status` is optional; `"error": null` or
 //! `"cause": null` says the execution must have none (AWS omits an absent
@@ -70,6 +77,11 @@
 //! - `fail_times` fails with `input.error` (default `Test.Transient`) the
 //!   first `input.times` calls for the same execution and `input.id`, then
 //!   returns its input.
+//! - `fail_first` does the same counting the calls for the same `input.id`
+//!   in any execution of the case (a Map Run's child started again is a
+//!   new execution), and counts every call in `calls.<id>` for
+//!   `fail_first_calls` (a case's top-level or `redrive` key: the exact
+//!   number of calls per id by the end of that part).
 //! - `sleep` first moves a virtual clock forward by `input.advance_ms` (if
 //!   given), then waits `input.ms` milliseconds of real time, then returns
 //!   its input. The virtual clock stands still while a task is in flight,
@@ -120,7 +132,10 @@ fn case_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-fn handlers(clock: &Clock) -> Handlers {
+/// Calls of `fail_first` by `input.id` (as JSON text), for one case.
+type CallsById = Arc<Mutex<HashMap<String, u64>>>;
+
+fn handlers(clock: &Clock, calls_by_id: &CallsById) -> Handlers {
     let mut h = Handlers::new();
     h.register("echo", |req| async move { Ok(req.input) });
     h.register("fail", |req| async move {
@@ -135,6 +150,28 @@ fn handlers(clock: &Clock) -> Handlers {
         let call = {
             let mut calls = calls.lock().unwrap_or_else(|e| e.into_inner());
             let n = calls.entry(key).or_insert(0);
+            *n += 1;
+            *n
+        };
+        async move {
+            if call <= times {
+                let error = req.input["error"].as_str().unwrap_or("Test.Transient");
+                Err(Failure::new(
+                    error,
+                    format!("call {call} of {times} failing"),
+                ))
+            } else {
+                Ok(req.input)
+            }
+        }
+    });
+    let first = Arc::clone(calls_by_id);
+    h.register("fail_first", move |req| {
+        let id = req.input["id"].to_string();
+        let times = req.input["times"].as_u64().unwrap_or(1);
+        let call = {
+            let mut calls = first.lock().unwrap_or_else(|e| e.into_inner());
+            let n = calls.entry(id).or_insert(0);
             *n += 1;
             *n
         };
@@ -258,7 +295,8 @@ async fn check_execution(index: usize, case: &Value) -> Vec<String> {
     let mut config = EngineConfig::new(db);
     config.clock = clock.clone();
     config.objects = Arc::new(zoomvault_engine::DirectoryObjects::new(&buckets));
-    let engine = match Engine::open(config, handlers(&clock)) {
+    let calls_by_id = CallsById::default();
+    let engine = match Engine::open(config, handlers(&clock, &calls_by_id)) {
         Ok(e) => e,
         Err(e) => return vec![format!("engine did not open: {e}")],
     };
@@ -279,17 +317,39 @@ async fn check_execution(index: usize, case: &Value) -> Vec<String> {
         Err(e) => return vec![format!("execution did not start: {e}")],
     };
     let arn = started.execution_arn;
-    let row = match tokio::time::timeout(CASE_DEADLINE, engine.wait_for(&arn)).await {
+    let mut diff = check_part(&engine, &arn, case, &buckets, &calls_by_id).await;
+    if let Some(redrive) = case.get("redrive") {
+        if let Err(e) = engine.redrive_execution(&arn).await {
+            diff.push(format!("redrive was refused: {e}"));
+            return diff;
+        }
+        let more = check_part(&engine, &arn, redrive, &buckets, &calls_by_id).await;
+        diff.extend(more.into_iter().map(|d| format!("after the redrive: {d}")));
+    }
+    diff
+}
+
+/// Waits for the execution to end, then checks it as `part` (the case, or
+/// its `redrive`) says; returns what differs, if anything.
+async fn check_part(
+    engine: &Engine,
+    arn: &str,
+    part: &Value,
+    buckets: &Path,
+    calls_by_id: &CallsById,
+) -> Vec<String> {
+    let case = part;
+    let row = match tokio::time::timeout(CASE_DEADLINE, engine.wait_for(arn)).await {
         Ok(Ok(row)) => row,
         Ok(Err(e)) => return vec![format!("wait_for failed: {e}")],
         Err(_) => return vec![format!("execution did not end within {CASE_DEADLINE:?}")],
     };
-    let history = match engine.history(&arn) {
+    let history = match engine.history(arn) {
         Ok(h) => h,
         Err(e) => return vec![format!("history failed: {e}")],
     };
     let mut diff = Vec::new();
-    match engine.replay_history(&arn) {
+    match engine.replay_history(arn) {
         Ok(replayed) if replayed == history => {}
         Ok(replayed) => diff.push(format!(
             "replaying the journal gave a different history:\n  stored:   {}\n  replayed: {}",
@@ -345,13 +405,27 @@ async fn check_execution(index: usize, case: &Value) -> Vec<String> {
         ));
     }
     if let Some(want) = case.get("expect_objects") {
-        diff.extend(check_objects(&buckets, want));
+        diff.extend(check_objects(buckets, want));
     }
     if let Some(want) = case.get("map_runs") {
-        diff.extend(check_map_runs(&engine, &arn, want));
+        diff.extend(check_map_runs(engine, arn, want));
     }
     if let Some(want) = case.get("child_history_types") {
-        diff.extend(check_child_history(&engine, &arn, want));
+        diff.extend(check_child_history(engine, arn, want));
+    }
+    if let Some(want) = case.get("fail_first_calls") {
+        let got: serde_json::Map<String, Value> = calls_by_id
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(id, n)| (id.trim_matches('"').to_string(), json!(n)))
+            .collect();
+        let got = Value::Object(got);
+        if &got != want {
+            diff.push(format!(
+                "fail_first calls differ:\n  expected: {want}\n  got:      {got}"
+            ));
+        }
     }
     if let Some(want) = case.get("history_types").and_then(Value::as_array) {
         let got: Vec<Value> = history.iter().map(|e| e["type"].clone()).collect();
@@ -485,6 +559,7 @@ fn check_map_runs(engine: &Engine, arn: &str, want: &Value) -> Vec<String> {
                 ("failed", c.failed),
                 ("timed_out", c.timed_out),
                 ("aborted", c.aborted),
+                ("pending_redrive", c.pending_redrive),
             ] {
                 if n > 0 {
                     m.insert(name.into(), json!(n));
@@ -492,11 +567,15 @@ fn check_map_runs(engine: &Engine, arn: &str, want: &Value) -> Vec<String> {
             }
             Value::Object(m)
         };
-        got.push(json!({
+        let mut run = json!({
             "status": d.row.status,
             "executions": counts(&d.executions),
             "items": counts(&d.items),
-        }));
+        });
+        if d.row.redrive_count > 0 {
+            run["redrive_count"] = json!(d.row.redrive_count);
+        }
+        got.push(run);
     }
     let got = Value::Array(got);
     if &got == want {

@@ -245,3 +245,154 @@ async fn map_run_requests_are_checked_as_aws_checks_them() {
         .into_service_error();
     assert!(err.is_execution_does_not_exist(), "{err:?}");
 }
+
+#[tokio::test]
+async fn describe_map_run_shows_a_redriven_run() {
+    let e = endpoint().await;
+    let machine = e
+        .client
+        .create_state_machine()
+        .name("fan")
+        .definition(waiting_map())
+        .role_arn("arn:aws:iam::123456789012:role/test")
+        .send()
+        .await
+        .unwrap()
+        .state_machine_arn;
+    let execution = e
+        .client
+        .start_execution()
+        .state_machine_arn(&machine)
+        .input("[1, 2, 3]")
+        .send()
+        .await
+        .unwrap()
+        .execution_arn;
+    let map_run_arn = e.engine.list_map_runs(&execution).unwrap()[0].arn.clone();
+    // All three children run, then the run goes back to one at a time;
+    // stopping the parent aborts all three.
+    for n in [3, 1] {
+        e.client
+            .update_map_run()
+            .map_run_arn(&map_run_arn)
+            .max_concurrency(n)
+            .send()
+            .await
+            .unwrap();
+    }
+    e.client
+        .stop_execution()
+        .execution_arn(&execution)
+        .send()
+        .await
+        .unwrap();
+    let d = e
+        .client
+        .describe_map_run()
+        .map_run_arn(&map_run_arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(d.status(), &MapRunStatus::Aborted);
+    assert_eq!((d.redrive_count(), d.redrive_date()), (Some(0), None));
+    let executions = d.execution_counts().unwrap();
+    assert_eq!(
+        (executions.aborted(), executions.failures_not_redrivable()),
+        (3, Some(0)),
+        "the parent can be redriven, and its run with it"
+    );
+
+    e.client
+        .redrive_execution()
+        .execution_arn(&execution)
+        .send()
+        .await
+        .unwrap();
+    let d = e
+        .client
+        .describe_map_run()
+        .map_run_arn(&map_run_arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(d.status(), &MapRunStatus::Running);
+    assert_eq!(d.redrive_count(), Some(1));
+    assert!(d.redrive_date().is_some() && d.stop_date().is_none());
+    let executions = d.execution_counts().unwrap();
+    assert_eq!(
+        (
+            executions.running(),
+            executions.aborted(),
+            executions.pending_redrive()
+        ),
+        (1, 2, Some(2)),
+        "one child redriven at a time, two waiting"
+    );
+    let items = d.item_counts().unwrap();
+    assert_eq!((items.pending_redrive(), items.total()), (Some(2), 3));
+    let history = e
+        .client
+        .get_execution_history()
+        .execution_arn(&execution)
+        .send()
+        .await
+        .unwrap();
+    let redriven = history
+        .events()
+        .iter()
+        .find_map(|ev| ev.map_run_redriven_event_details())
+        .expect("a MapRunRedriven event");
+    assert_eq!(redriven.map_run_arn(), Some(map_run_arn.as_str()));
+    assert_eq!(redriven.redrive_count(), Some(1));
+}
+
+#[tokio::test]
+async fn tolerated_failures_of_a_succeeded_parent_are_not_redrivable() {
+    let e = endpoint().await;
+    let definition = json!({
+        "StartAt": "Fan",
+        "States": { "Fan": {
+            "Type": "Map",
+            "ToleratedFailurePercentage": 100,
+            "ItemProcessor": {
+                "ProcessorConfig": { "Mode": "DISTRIBUTED", "ExecutionType": "STANDARD" },
+                "StartAt": "No", "States": { "No": { "Type": "Fail", "Error": "Bad" } }
+            },
+            "End": true
+        } }
+    });
+    let machine = e
+        .client
+        .create_state_machine()
+        .name("tolerant")
+        .definition(definition.to_string())
+        .role_arn("arn:aws:iam::123456789012:role/test")
+        .send()
+        .await
+        .unwrap()
+        .state_machine_arn;
+    let execution = e
+        .client
+        .start_execution()
+        .state_machine_arn(&machine)
+        .input("[1, 2]")
+        .send()
+        .await
+        .unwrap()
+        .execution_arn;
+    let row = e.engine.wait_for(&execution).await.unwrap();
+    assert_eq!(row.status.api_name(), "SUCCEEDED");
+    let map_run_arn = e.engine.list_map_runs(&execution).unwrap()[0].arn.clone();
+    let d = e
+        .client
+        .describe_map_run()
+        .map_run_arn(&map_run_arn)
+        .send()
+        .await
+        .unwrap();
+    let executions = d.execution_counts().unwrap();
+    assert_eq!(
+        (executions.failed(), executions.failures_not_redrivable()),
+        (2, Some(2))
+    );
+}

@@ -10,13 +10,30 @@
 //! Like every reader here it reports each problem under its field's JSON
 //! pointer and evaluates nothing; `kinds::parse_map` calls it only for a
 //! Map whose processor says `"Mode": "DISTRIBUTED"`.
+//!
+//! In a JSONata state the fields take their JSONata forms, as those pages
+//! and "Transforming data with JSONata"
+//! (<https://docs.aws.amazon.com/step-functions/latest/dg/transforming-data.html>)
+//! show them: `Arguments` in place of `Parameters` (an object of
+//! `{% %}` templates, or one expression), `MaxItems`, `MaxItemsPerBatch` and
+//! `MaxInputBytesPerBatch` as a number or a `{% %}` expression with no
+//! `...Path` form, and `BatchInput` a JSONata template. A field of the other
+//! language is refused with the words AWS uses for a state's own fields
+//! (`The QueryLanguage is set to 'JSONata', but field 'Parameters' is only
+//! supported for the 'JSONPath' QueryLanguage`), located at the object that
+//! holds it; AWS's docs do not quote its message for these nested fields,
+//! so that it is the same is assumed.
 
-use super::fields::{dynamic_field, non_negative_literal, positive_literal, unknown_fields};
+use super::fields::{
+    dynamic_field, non_negative_literal, positive_literal, query_in, unknown_fields,
+};
 use super::tree::QueryLanguage;
 use super::tree::{
-    ChildExecutionType, CsvHeaders, Distributed, ItemBatcher, ItemReader, ItemSource, ResultWriter,
+    ChildExecutionType, CsvHeaders, Distributed, FieldTemplate, ItemBatcher, ItemReader,
+    ItemSource, ResultWriter,
 };
 use crate::error::pointer_join;
+use crate::jsonata::{Place, Template};
 use crate::payload::PayloadTemplate;
 use crate::{DefinitionError, JsonType};
 use serde_json::{Map, Value};
@@ -45,6 +62,7 @@ pub(super) fn parse_distributed(
     processor: &Value,
     pptr: &str,
     ptr: &str,
+    language: QueryLanguage,
     errors: &mut Vec<DefinitionError>,
 ) -> Option<Distributed> {
     let cptr = pointer_join(&pointer_join(pptr, "ProcessorConfig"), "ExecutionType");
@@ -74,7 +92,7 @@ pub(super) fn parse_distributed(
     }
     let item_reader = obj
         .get("ItemReader")
-        .and_then(|v| parse_item_reader(v, &pointer_join(ptr, "ItemReader"), errors));
+        .and_then(|v| parse_item_reader(v, &pointer_join(ptr, "ItemReader"), language, errors));
     if item_reader.is_some() && obj.contains_key("ItemsPath") {
         errors.push(DefinitionError::new(
             pointer_join(ptr, "ItemsPath"),
@@ -83,10 +101,10 @@ pub(super) fn parse_distributed(
     }
     let item_batcher = obj
         .get("ItemBatcher")
-        .and_then(|v| parse_item_batcher(v, &pointer_join(ptr, "ItemBatcher"), errors));
+        .and_then(|v| parse_item_batcher(v, &pointer_join(ptr, "ItemBatcher"), language, errors));
     let result_writer = obj
         .get("ResultWriter")
-        .and_then(|v| parse_result_writer(v, &pointer_join(ptr, "ResultWriter"), errors));
+        .and_then(|v| parse_result_writer(v, &pointer_join(ptr, "ResultWriter"), language, errors));
     // A child execution runs the processor as a state machine of its own:
     // the processor's object without the Map's own configuration.
     let mut child = processor.as_object().cloned().unwrap_or_default();
@@ -139,32 +157,82 @@ fn object<'a>(
     }
 }
 
-/// `Parameters` of a reader or writer: a template, which must name the
-/// fields the S3 action needs (literally or as `Field.$`).
+/// The fields of `obj` that belong to one query language only, reported
+/// when the state is in the other (see the module docs).
+fn other_language_fields(
+    obj: &Map<String, Value>,
+    ptr: &str,
+    language: QueryLanguage,
+    jsonpath_only: &[&str],
+    jsonata_only: &[&str],
+    errors: &mut Vec<DefinitionError>,
+) {
+    let (own, other, refused) = match language {
+        QueryLanguage::JsonPath => ("JSONPath", "JSONata", jsonata_only),
+        QueryLanguage::Jsonata => ("JSONata", "JSONPath", jsonpath_only),
+    };
+    for key in refused.iter().filter(|k| obj.contains_key(**k)) {
+        errors.push(DefinitionError::new(
+            ptr,
+            format!(
+                "The QueryLanguage is set to '{own}', but field '{key}' is only supported for the '{other}' QueryLanguage"
+            ),
+        ));
+    }
+}
+
+/// `Parameters` (JSONPath) or `Arguments` (JSONata) of a reader or writer:
+/// a template, which must name the fields the S3 action needs (literally,
+/// as `Field.$`, or inside one JSONata expression that yields them all).
 fn parameters(
     obj: &Map<String, Value>,
     ptr: &str,
     required: &[&str],
+    language: QueryLanguage,
     errors: &mut Vec<DefinitionError>,
-) -> Option<PayloadTemplate> {
-    let pptr = pointer_join(ptr, "Parameters");
-    let Some(value) = obj.get("Parameters") else {
-        errors.push(DefinitionError::new(
-            ptr,
-            "missing required field \"Parameters\"",
-        ));
+) -> Option<FieldTemplate> {
+    let (key, other) = match language {
+        QueryLanguage::JsonPath => ("Parameters", "Arguments"),
+        QueryLanguage::Jsonata => ("Arguments", "Parameters"),
+    };
+    other_language_fields(obj, ptr, language, &["Parameters"], &["Arguments"], errors);
+    let pptr = pointer_join(ptr, key);
+    let Some(value) = obj.get(key) else {
+        if !obj.contains_key(other) {
+            errors.push(DefinitionError::new(
+                ptr,
+                format!("missing required field \"{key}\""),
+            ));
+        }
         return None;
     };
+    if language == QueryLanguage::Jsonata && query_in(value, language).is_some() {
+        return Some(FieldTemplate::Jsonata(Template::parse(
+            value,
+            &pptr,
+            Place::Before,
+            errors,
+        )));
+    }
     let params = object(value, &pptr, errors)?;
     for field in required {
-        if !params.contains_key(*field) && !params.contains_key(&format!("{field}.$")) {
+        let named = params.contains_key(*field)
+            || (language == QueryLanguage::JsonPath && params.contains_key(&format!("{field}.$")));
+        if !named {
             errors.push(DefinitionError::new(
                 &pptr,
                 format!("missing required field \"{field}\""),
             ));
         }
     }
-    Some(PayloadTemplate::parse(value, &pptr, errors))
+    Some(match language {
+        QueryLanguage::JsonPath => {
+            FieldTemplate::JsonPath(PayloadTemplate::parse(value, &pptr, errors))
+        }
+        QueryLanguage::Jsonata => {
+            FieldTemplate::Jsonata(Template::parse(value, &pptr, Place::Before, errors))
+        }
+    })
 }
 
 fn resource<'a>(
@@ -195,13 +263,14 @@ fn resource<'a>(
 fn parse_item_reader(
     value: &Value,
     ptr: &str,
+    language: QueryLanguage,
     errors: &mut Vec<DefinitionError>,
 ) -> Option<ItemReader> {
     let obj = object(value, ptr, errors)?;
     unknown_fields(
         obj,
         ptr,
-        &["Resource", "Parameters", "ReaderConfig"],
+        &["Resource", "Parameters", "Arguments", "ReaderConfig"],
         "an ItemReader",
         errors,
     );
@@ -212,7 +281,7 @@ fn parse_item_reader(
     } else {
         &["Bucket", "Key"]
     };
-    let parameters = parameters(obj, ptr, required, errors);
+    let parameters = parameters(obj, ptr, required, language, errors);
     let rptr = pointer_join(ptr, "ReaderConfig");
     let empty = Map::new();
     let config = match obj.get("ReaderConfig") {
@@ -232,14 +301,13 @@ fn parse_item_reader(
         "a ReaderConfig",
         errors,
     );
+    other_language_fields(config, &rptr, language, &["MaxItemsPath"], &[], errors);
     let max_items = dynamic_field(
         config,
         "MaxItems",
         "MaxItemsPath",
         &rptr,
-        // The distributed Map's reader and batcher fields are read as
-        // JSONPath literals or paths; their JSONata forms are not read yet.
-        QueryLanguage::JsonPath,
+        language,
         errors,
         non_negative_literal,
     );
@@ -370,6 +438,7 @@ fn parse_input_type(
 fn parse_item_batcher(
     value: &Value,
     ptr: &str,
+    language: QueryLanguage,
     errors: &mut Vec<DefinitionError>,
 ) -> Option<ItemBatcher> {
     let obj = object(value, ptr, errors)?;
@@ -386,14 +455,20 @@ fn parse_item_batcher(
         "an ItemBatcher",
         errors,
     );
+    other_language_fields(
+        obj,
+        ptr,
+        language,
+        &["MaxItemsPerBatchPath", "MaxInputBytesPerBatchPath"],
+        &[],
+        errors,
+    );
     let max_items = dynamic_field(
         obj,
         "MaxItemsPerBatch",
         "MaxItemsPerBatchPath",
         ptr,
-        // The distributed Map's reader and batcher fields are read as
-        // JSONPath literals or paths; their JSONata forms are not read yet.
-        QueryLanguage::JsonPath,
+        language,
         errors,
         positive_literal,
     );
@@ -402,9 +477,7 @@ fn parse_item_batcher(
         "MaxInputBytesPerBatch",
         "MaxInputBytesPerBatchPath",
         ptr,
-        // The distributed Map's reader and batcher fields are read as
-        // JSONPath literals or paths; their JSONata forms are not read yet.
-        QueryLanguage::JsonPath,
+        language,
         errors,
         positive_literal,
     );
@@ -422,16 +495,28 @@ fn parse_item_batcher(
     }
     let batch_input = obj.get("BatchInput").map(|v| {
         let bptr = pointer_join(ptr, "BatchInput");
-        if !v.is_object() {
+        let expression = query_in(v, language).is_some();
+        if !v.is_object() && !expression {
+            let expected = match language {
+                QueryLanguage::JsonPath => "an object",
+                QueryLanguage::Jsonata => "an object or a JSONata expression",
+            };
             errors.push(DefinitionError::new(
                 &bptr,
                 format!(
-                    "expected an object, found {}",
+                    "expected {expected}, found {}",
                     JsonType::of(v).with_article()
                 ),
             ));
         }
-        PayloadTemplate::parse(v, &bptr, errors)
+        match language {
+            QueryLanguage::JsonPath => {
+                FieldTemplate::JsonPath(PayloadTemplate::parse(v, &bptr, errors))
+            }
+            QueryLanguage::Jsonata => {
+                FieldTemplate::Jsonata(Template::parse(v, &bptr, Place::Before, errors))
+            }
+        }
     });
     Some(ItemBatcher {
         max_items_per_batch: max_items,
@@ -443,6 +528,7 @@ fn parse_item_batcher(
 fn parse_result_writer(
     value: &Value,
     ptr: &str,
+    language: QueryLanguage,
     errors: &mut Vec<DefinitionError>,
 ) -> Option<ResultWriter> {
     let obj = object(value, ptr, errors)?;
@@ -455,12 +541,12 @@ fn parse_result_writer(
     unknown_fields(
         obj,
         ptr,
-        &["Resource", "Parameters", "WriterConfig"],
+        &["Resource", "Parameters", "Arguments", "WriterConfig"],
         "a ResultWriter",
         errors,
     );
     let resource = resource(obj, ptr, &[S3_PUT_OBJECT], errors);
-    let parameters = parameters(obj, ptr, &["Bucket"], errors);
+    let parameters = parameters(obj, ptr, &["Bucket"], language, errors);
     resource?;
     Some(ResultWriter {
         parameters: parameters?,

@@ -555,10 +555,15 @@ pub(super) fn parse_map(
         "Iterator"
     };
     let distributed = match processor_value {
-        Some(p) if distributed => {
-            super::distributed::parse_distributed(obj, p, &pointer_join(ptr, pkey), ptr, errors)
-                .map(Box::new)
-        }
+        Some(p) if distributed => super::distributed::parse_distributed(
+            obj,
+            p,
+            &pointer_join(ptr, pkey),
+            ptr,
+            language,
+            errors,
+        )
+        .map(Box::new),
         _ => None,
     };
     if distributed.is_none() && super::distributed::is_distributed(processor_value) {

@@ -380,8 +380,9 @@ impl ChildExecutionType {
 pub struct ItemReader {
     pub source: ItemSource,
     /// `Bucket` and `Key` (getObject) or `Bucket` and `Prefix`
-    /// (listObjectsV2), evaluated over the Map's effective input.
-    pub parameters: PayloadTemplate,
+    /// (listObjectsV2), evaluated over the Map's effective input:
+    /// `Parameters` in a JSONPath state, `Arguments` in a JSONata one.
+    pub parameters: FieldTemplate,
     /// `ReaderConfig.MaxItems[Path]`: read at most this many items; `0` or
     /// absent means all.
     pub max_items: Option<Dynamic<u64>>,
@@ -409,13 +410,23 @@ pub struct ItemBatcher {
     pub max_input_bytes_per_batch: Option<Dynamic<u64>>,
     /// Added to each batch as `BatchInput`, evaluated over the Map's
     /// effective input.
-    pub batch_input: Option<PayloadTemplate>,
+    pub batch_input: Option<FieldTemplate>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResultWriter {
-    /// `Bucket` and `Prefix`, evaluated over the Map's effective input.
-    pub parameters: PayloadTemplate,
+    /// `Bucket` and `Prefix`, evaluated over the Map's effective input:
+    /// `Parameters` in a JSONPath state, `Arguments` in a JSONata one.
+    pub parameters: FieldTemplate,
+}
+
+/// A distributed Map's template field in its state's query language: a
+/// payload template (`Parameters`, `BatchInput`) in a JSONPath state, a
+/// JSONata template (`Arguments`, `BatchInput`) in a JSONata one.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FieldTemplate {
+    JsonPath(PayloadTemplate),
+    Jsonata(Template),
 }
 
 /// Where a Map's items come from: `ItemsPath` (JSONPath) or `Items`

@@ -13,10 +13,18 @@
 //! the journal like any other state. A child execution's own history is
 //! its own, never the parent's: the parent records only MapRunStarted and
 //! how the run ended.
+//!
+//! A run that did not succeed once its items were known is kept for a
+//! redrive of the parent (`keep_for_redrive`), which redrives it
+//! (`redrive_map_run`, MapRunRedriven): the same ARN, the same items and
+//! settings, only the children that did not succeed run again
+//! (`Action::RedriveChild` for a STANDARD one, a new child for an EXPRESS
+//! one or one never started). See `redrive` for the whole rule.
 
 use super::*;
 use zoomvault_asl::definition::{
-    ChildExecutionType, Distributed, ItemSource, MapState, S3_GET_OBJECT, S3_LIST_OBJECTS_V2,
+    ChildExecutionType, Distributed, FieldTemplate, ItemSource, MapState, S3_GET_OBJECT,
+    S3_LIST_OBJECTS_V2,
 };
 use zoomvault_asl::Entropy;
 
@@ -47,6 +55,17 @@ pub struct ChildStart {
     /// How many items the child's input carries (one, or a batch's).
     pub items: u64,
     pub execution_type: ChildExecutionType,
+}
+
+/// A child execution of a redriven Map Run that is redriven itself (a
+/// STANDARD child that did not succeed): it resumes where it stopped, in
+/// the transaction that decided it, and its end is journaled in the parent
+/// under the new key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChildRedrive {
+    pub key: u64,
+    pub execution_arn: String,
+    pub map_run_arn: String,
 }
 
 /// What the ResultWriter asks the driver to export once the run is over.
@@ -90,6 +109,21 @@ pub enum MapRunChange {
         map_run_arn: String,
         status: &'static str,
     },
+    /// The parent was redriven and with it this run: RUNNING again, its
+    /// children that did not succeed waiting to be redriven.
+    Redriven {
+        map_run_arn: String,
+        redrive_count: u32,
+    },
+    /// A child that did not succeed is redriven: no longer waiting for it,
+    /// and its end is now awaited under `parent_key`.
+    ChildRedriven {
+        execution_arn: String,
+        parent_key: u64,
+    },
+    /// A child that did not succeed is replaced by a new one (an EXPRESS
+    /// child, or one the engine cannot redrive): it no longer counts.
+    ChildReplaced { execution_arn: String },
 }
 
 /// What UpdateMapRun changes (`Fact::MapRunUpdated`).
@@ -156,6 +190,10 @@ pub(super) struct MapRunProgress {
     failed_items: u64,
     /// How the run ends, kept while the ResultWriter writes.
     ending: Option<Result<Value, Failure>>,
+    /// The items are known and batched into `children`: only then can a
+    /// redrive redrive this run rather than start a new one.
+    planned: bool,
+    redrive_count: u32,
 }
 
 fn string_field(v: &Value, field: &str, what: &str) -> Result<String, Failure> {
@@ -192,8 +230,16 @@ pub(super) fn evaluate(
     let (items, read) = match &dist.item_reader {
         None => (Some(body::map_items(state, map, &effective, env)?), None),
         Some(reader) => {
-            let params = lifecycle::eval_template(&reader.parameters, &effective, env)?;
-            let what = "ItemReader Parameters";
+            let what = match reader.parameters {
+                FieldTemplate::JsonPath(_) => "ItemReader Parameters",
+                FieldTemplate::Jsonata(_) => "ItemReader Arguments",
+            };
+            let params = lifecycle::eval_field_template(
+                &reader.parameters,
+                &effective,
+                env,
+                "ItemReader/Arguments",
+            )?;
             let bucket = string_field(&params, "Bucket", what)?;
             let object = if reader.source == ItemSource::Listing {
                 string_field(&params, "Prefix", what)?
@@ -227,7 +273,9 @@ pub(super) fn evaluate(
             let batch_input = b
                 .batch_input
                 .as_ref()
-                .map(|t| lifecycle::eval_template(t, &effective, env))
+                .map(|t| {
+                    lifecycle::eval_field_template(t, &effective, env, "ItemBatcher/BatchInput")
+                })
                 .transpose()?;
             Some(Batching {
                 max_items,
@@ -239,8 +287,16 @@ pub(super) fn evaluate(
     let writer = match &dist.result_writer {
         None => None,
         Some(w) => {
-            let params = lifecycle::eval_template(&w.parameters, &effective, env)?;
-            let what = "ResultWriter Parameters";
+            let what = match w.parameters {
+                FieldTemplate::JsonPath(_) => "ResultWriter Parameters",
+                FieldTemplate::Jsonata(_) => "ResultWriter Arguments",
+            };
+            let params = lifecycle::eval_field_template(
+                &w.parameters,
+                &effective,
+                env,
+                "ResultWriter/Arguments",
+            )?;
             Some((
                 string_field(&params, "Bucket", what)?,
                 string_field(&params, "Prefix", what)?,
@@ -315,6 +371,12 @@ impl Execution {
         cx: &mut Ctx,
         work: &mut Vec<Work>,
     ) {
+        // A redrive entering the state again redrives the run the attempt
+        // before left, if its items were known; otherwise a new run starts.
+        if let Some(left) = self.take_unfinished(run).and_then(|u| u.map_run) {
+            self.redrive_map_run(run, *left, cx, work);
+            return;
+        }
         let label = self
             .map_spec(run)
             .and_then(|(m, _)| m.label.clone())
@@ -363,6 +425,8 @@ impl Execution {
             total_items: 0,
             failed_items: 0,
             ending: None,
+            planned: false,
+            redrive_count: 0,
         };
         self.set_waiting(run, Waiting::MapRun(Box::new(progress)));
         match (items, read) {
@@ -472,6 +536,7 @@ impl Execution {
         p.results = vec![Value::Null; n];
         p.total_items = total_items;
         p.phase = Phase::Running;
+        p.planned = true;
         cx.out.map_runs.push(MapRunChange::Planned {
             map_run_arn: p.arn.clone(),
             items: total_items,
@@ -484,7 +549,63 @@ impl Execution {
         }
     }
 
-    /// Starts children while below MaxConcurrency (`0`: no limit).
+    /// The parent was redriven: the Map Run `left` (what the attempt before
+    /// left) runs again under its own ARN. Its succeeded children keep
+    /// their results; the others are redriven (STANDARD: the same
+    /// execution resumes where it stopped) or started again (EXPRESS, and
+    /// children never started), under MaxConcurrency. The tolerated
+    /// failure thresholds count this attempt's failures against all the
+    /// run's items, as the inline Map's redrive does.
+    fn redrive_map_run(
+        &mut self,
+        run: RunId,
+        mut p: MapRunProgress,
+        cx: &mut Ctx,
+        work: &mut Vec<Work>,
+    ) {
+        p.redrive_count += 1;
+        p.phase = Phase::Running;
+        p.next = 0;
+        p.active.clear();
+        p.failed_items = 0;
+        p.ending = None;
+        for outcome in &mut p.outcomes {
+            // Stopped with the attempt before: it did not succeed.
+            if *outcome == Outcome::Running {
+                *outcome = Outcome::Failed;
+            }
+        }
+        let arn = p.arn.clone();
+        let count = p.redrive_count;
+        let length = p.total_items;
+        let all_succeeded = p.outcomes.iter().all(|o| *o == Outcome::Succeeded);
+        self.event(
+            run,
+            EventType::MapStateStarted,
+            Some(json!({ "length": length })),
+            cx,
+        );
+        self.event(
+            run,
+            EventType::MapRunRedriven,
+            Some(json!({ "mapRunArn": arn, "redriveCount": count })),
+            cx,
+        );
+        cx.out.map_runs.push(MapRunChange::Redriven {
+            map_run_arn: arn,
+            redrive_count: count,
+        });
+        self.set_waiting(run, Waiting::MapRun(Box::new(p)));
+        if all_succeeded {
+            // Only its ResultWriter (or the state after it) failed.
+            self.run_over(run, Ok(()), cx, work);
+        } else {
+            self.launch_children(run, cx);
+        }
+    }
+
+    /// Starts children while below MaxConcurrency (`0`: no limit),
+    /// skipping those a redrive keeps.
     fn launch_children(&mut self, run: RunId, cx: &mut Ctx) {
         let Some((_, dist)) = self.map_spec(run) else {
             return;
@@ -495,18 +616,45 @@ impl Execution {
             let Some(p) = self.map_run_mut(run) else {
                 return;
             };
+            while p.outcomes.get(p.next) == Some(&Outcome::Succeeded) {
+                p.next += 1;
+            }
             let max = p.start.max_concurrency;
             if p.next >= p.children.len() || (max > 0 && p.active.len() as u64 >= max) {
                 return;
             }
             let index = p.next;
             p.next += 1;
-            let name = uuid_from(&mut cx.entropy);
+            let earlier = p.child_arns[index].clone();
             let key = self.key();
             self.tasks.insert(key, run);
+            if let (Some(execution_arn), ChildExecutionType::Standard) = (&earlier, execution_type)
+            {
+                let Some(p) = self.map_run_mut(run) else {
+                    return;
+                };
+                p.active.insert(key, index);
+                p.outcomes[index] = Outcome::Running;
+                cx.out.map_runs.push(MapRunChange::ChildRedriven {
+                    execution_arn: execution_arn.clone(),
+                    parent_key: key,
+                });
+                cx.out.actions.push(Action::RedriveChild(ChildRedrive {
+                    key,
+                    execution_arn: execution_arn.clone(),
+                    map_run_arn: p.arn.clone(),
+                }));
+                continue;
+            }
+            let name = uuid_from(&mut cx.entropy);
             let Some(p) = self.map_run_mut(run) else {
                 return;
             };
+            if let Some(execution_arn) = earlier {
+                cx.out
+                    .map_runs
+                    .push(MapRunChange::ChildReplaced { execution_arn });
+            }
             let execution_arn = zoomvault_arn::execution(&p.child_machine_arn, &name);
             p.active.insert(key, index);
             p.outcomes[index] = Outcome::Running;
@@ -693,10 +841,11 @@ impl Execution {
         cx: &mut Ctx,
         work: &mut Vec<Work>,
     ) {
-        let arn = match self.take_waiting(run) {
-            Some(Waiting::MapRun(p)) => p.arn,
+        let progress = match self.take_waiting(run) {
+            Some(Waiting::MapRun(p)) => p,
             _ => return,
         };
+        let arn = progress.arn.clone();
         match outcome {
             Ok(output) => {
                 self.event(run, EventType::MapRunSucceeded, None, cx);
@@ -719,6 +868,7 @@ impl Execution {
                     status: "FAILED",
                 });
                 self.event(run, EventType::MapStateFailed, None, cx);
+                self.keep_for_redrive(run, progress);
                 work.push(Work::Fail { run, failure });
             }
         }
@@ -735,9 +885,27 @@ impl Execution {
         self.deferred.actions.extend(stops);
         if let Some(Waiting::MapRun(p)) = self.take_waiting(run) {
             self.deferred.map_runs.push(MapRunChange::Ended {
-                map_run_arn: p.arn,
+                map_run_arn: p.arn.clone(),
                 status: "ABORTED",
             });
+            self.keep_for_redrive(run, p);
+        }
+    }
+
+    /// A Map Run that did not succeed is left in its state for a redrive
+    /// (`Unfinished::map_run`), once its items are known; a Retry or Catch
+    /// of the state moves on and drops it, as for an inline Map.
+    fn keep_for_redrive(&mut self, run: RunId, progress: Box<MapRunProgress>) {
+        if progress.planned {
+            self.set_waiting(
+                run,
+                Waiting::Unfinished(Box::new(Unfinished {
+                    outputs: Vec::new(),
+                    succeeded: Vec::new(),
+                    stopped: FxHashMap::default(),
+                    map_run: Some(progress),
+                })),
+            );
         }
     }
 

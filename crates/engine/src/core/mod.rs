@@ -55,7 +55,9 @@ mod task_state;
 use task_state::TaskFailure;
 
 use fanout::MapProgress;
-pub use map_run::{result_key, ChildStart, MapRunChange, MapRunUpdate, ReadItems, WriteResults};
+pub use map_run::{
+    result_key, ChildRedrive, ChildStart, MapRunChange, MapRunUpdate, ReadItems, WriteResults,
+};
 use map_run::{MapRunProgress, MapRunStart};
 use redrive::{StoppedRun, Unfinished};
 use run::{AwaitedTask, Current, Frame, Run, RunId, TimerPurpose, Waiting, Work};
@@ -117,6 +119,10 @@ pub enum Action {
     /// same transaction as the fact that caused it; its end is journaled
     /// in the parent under its key.
     StartChild(ChildStart),
+    /// A redriven Map Run's STANDARD child that did not succeed: redriven
+    /// by the driver in the same transaction as the fact that caused it;
+    /// its end is journaled in the parent under its new key.
+    RedriveChild(ChildRedrive),
     /// A child execution whose Map Run no longer waits for it: stopped.
     StopChild {
         execution_arn: String,

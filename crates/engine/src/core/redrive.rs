@@ -21,6 +21,20 @@
 //! state does not succeed, and replay rebuilds it from the journal like all
 //! the rest.
 //!
+//! A distributed Map whose Map Run did not succeed after its items were
+//! known (its children failed past the tolerance, its ResultWriter failed,
+//! or the execution stopped or timed out in it) keeps the run
+//! (`Unfinished::map_run`), and a redrive redrives that run under its own
+//! ARN, as AWS's "Redriving Map Runs" describes
+//! (<https://docs.aws.amazon.com/step-functions/latest/dg/redrive-map-run.html>):
+//! succeeded children keep their results, STANDARD children that did not
+//! succeed are redriven themselves, EXPRESS ones and those never started
+//! are started again, the parent records MapRunRedriven, and the results
+//! (and ResultWriter files) are assembled from kept and new ones
+//! (`map_run::redrive_map_run`). A run whose items were never known (its
+//! ItemReader or ItemSelector failed) is started anew, as AWS starts a new
+//! Map Run when the first one did not start.
+//!
 //! Assumed where AWS's docs are silent:
 //! - A branch or iteration resumes where it stopped rather than at its
 //!   first state: AWS says a redrive "continues the failed execution from
@@ -55,6 +69,9 @@ pub(super) struct Unfinished {
     /// Children that did not succeed after entering a state. The others
     /// (not started, or failed before their first state) start afresh.
     pub(super) stopped: FxHashMap<usize, StoppedRun>,
+    /// A distributed Map's Map Run that did not succeed after its items
+    /// were known: a redrive redrives this run (see `map_run`).
+    pub(super) map_run: Option<Box<MapRunProgress>>,
 }
 
 impl Unfinished {
@@ -113,6 +130,7 @@ impl MapProgress {
             outputs: self.results,
             succeeded,
             stopped,
+            map_run: None,
         };
         for (index, stopped) in self.failed_items.into_iter().chain(stopped_active) {
             unfinished.not_succeeded(index, stopped);
@@ -229,6 +247,7 @@ impl Execution {
             outputs,
             succeeded,
             stopped: FxHashMap::default(),
+            map_run: None,
         };
         for (branch, child) in children.into_iter().enumerate() {
             if let (false, Some(child)) = (unfinished.succeeded[branch], child) {
@@ -342,6 +361,7 @@ mod tests {
             ],
             succeeded: vec![true, false, true, false, false],
             stopped: FxHashMap::from_iter([(4, stopped_at("S4"))]),
+            map_run: None,
         };
         let mut progress = MapProgress {
             items: vec![Value::Null; 5],

@@ -16,6 +16,9 @@ pub struct MapRunDescription {
     pub row: MapRunRow,
     pub executions: MapRunCounts,
     pub items: MapRunCounts,
+    /// Whether the children that did not succeed can still be redriven
+    /// (`failuresNotRedrivable` counts them when not).
+    pub failures_redrivable: bool,
 }
 
 impl Engine {
@@ -25,10 +28,27 @@ impl Engine {
             .map_run(map_run_arn)?
             .ok_or_else(|| Error::ResourceNotFound(format!("Map Run {map_run_arn}")))?;
         let (executions, items) = store.map_run_counts(map_run_arn)?;
+        // A run's failures can be redriven only by redriving its parent,
+        // which redrives a run that FAILED or was ABORTED. Assumed where
+        // AWS's docs are silent: while the run is RUNNING its failures are
+        // not counted as unredrivable (the run may yet fail and be
+        // redriven), and once the parent cannot be redriven (it succeeded,
+        // runs on past a caught failure, or its redrive window passed) none
+        // of them can.
+        let failures_redrivable = match row.status.as_str() {
+            "RUNNING" => true,
+            "FAILED" | "ABORTED" => store.execution(&row.execution_arn)?.is_some_and(|parent| {
+                store
+                    .redrive_status(&parent, self.now_ms())
+                    .is_ok_and(|s| s == crate::RedriveStatus::Redrivable)
+            }),
+            _ => false,
+        };
         Ok(MapRunDescription {
             row,
             executions,
             items,
+            failures_redrivable,
         })
     }
 

@@ -6,7 +6,10 @@
 //! Rows are written only in the driver's commit, beside the facts whose
 //! history events they follow (MapRunStarted and how the run ended, a
 //! child's start); the counts DescribeMapRun shows are derived from the
-//! children's own rows, never stored twice.
+//! children's own rows, never stored twice. A redriven run marks its
+//! children that did not succeed `pending_redrive` until each is redriven
+//! (or the run ends), and a child replaced by a new one (`replaced`, an
+//! EXPRESS child started again) no longer counts.
 
 use super::{execution_row, Result, Store, EXECUTION_COLUMNS};
 use crate::core::MapRunChange;
@@ -46,6 +49,8 @@ pub struct MapRunRow {
     /// How many child executions the items make (one per item, or per
     /// batch); 0 until the items are known.
     pub executions: u64,
+    pub redrive_count: u32,
+    pub redrive_ms: Option<i64>,
 }
 
 /// How many children (executions) or items are in each status, as
@@ -57,6 +62,9 @@ pub struct MapRunCounts {
     pub failed: u64,
     pub timed_out: u64,
     pub aborted: u64,
+    /// Of the failed, timed-out and aborted: those waiting to be redriven
+    /// with their redriven run.
+    pub pending_redrive: u64,
 }
 
 pub(super) fn commit(
@@ -139,6 +147,42 @@ pub(super) fn commit(
                     "UPDATE map_runs SET status = ?2, stop_ms = ?3 WHERE arn = ?1 AND status = 'RUNNING'",
                 )?
                 .execute(params![map_run_arn, status, w.at_ms])?;
+                tx.prepare_cached(
+                    "UPDATE map_run_children SET pending_redrive = 0 WHERE map_run_arn = ?1 AND pending_redrive = 1",
+                )?
+                .execute(params![map_run_arn])?;
+            }
+            MapRunChange::Redriven {
+                map_run_arn,
+                redrive_count,
+            } => {
+                tx.prepare_cached(
+                    "UPDATE map_runs SET status = 'RUNNING', stop_ms = NULL, redrive_count = ?2, redrive_ms = ?3 WHERE arn = ?1",
+                )?
+                .execute(params![map_run_arn, redrive_count, w.at_ms])?;
+                tx.prepare_cached(
+                    "UPDATE map_run_children SET pending_redrive = 1
+                     WHERE map_run_arn = ?1 AND replaced = 0
+                       AND execution_id IN (SELECT id FROM executions WHERE status IN ('FAILED', 'TIMED_OUT', 'ABORTED'))",
+                )?
+                .execute(params![map_run_arn])?;
+            }
+            MapRunChange::ChildRedriven {
+                execution_arn,
+                parent_key,
+            } => {
+                tx.prepare_cached(
+                    "UPDATE map_run_children SET pending_redrive = 0, parent_key = ?2
+                     WHERE execution_id = (SELECT id FROM executions WHERE arn = ?1)",
+                )?
+                .execute(params![execution_arn, *parent_key as i64])?;
+            }
+            MapRunChange::ChildReplaced { execution_arn } => {
+                tx.prepare_cached(
+                    "UPDATE map_run_children SET pending_redrive = 0, replaced = 1
+                     WHERE execution_id = (SELECT id FROM executions WHERE arn = ?1)",
+                )?
+                .execute(params![execution_arn])?;
             }
         }
     }
@@ -167,10 +211,12 @@ fn map_run_row(r: &rusqlite::Row) -> rusqlite::Result<MapRunRow> {
         tolerated_failure_percentage: r.get(7)?,
         items: r.get::<_, i64>(8)? as u64,
         executions: r.get::<_, i64>(9)? as u64,
+        redrive_count: r.get(10)?,
+        redrive_ms: r.get(11)?,
     })
 }
 
-const MAP_RUN_COLUMNS: &str = "m.arn, e.arn, m.start_ms, m.stop_ms, m.status, m.max_concurrency, m.tolerated_failure_count, m.tolerated_failure_percentage, m.items, m.executions";
+const MAP_RUN_COLUMNS: &str = "m.arn, e.arn, m.start_ms, m.stop_ms, m.status, m.max_concurrency, m.tolerated_failure_count, m.tolerated_failure_percentage, m.items, m.executions, m.redrive_count, m.redrive_ms";
 
 impl Store {
     pub fn map_run(&self, arn: &str) -> Result<Option<MapRunRow>> {
@@ -195,11 +241,12 @@ impl Store {
         Ok(rows)
     }
 
-    /// Children and items of a Map Run by status: (executions, items).
+    /// Children and items of a Map Run by status: (executions, items). A
+    /// child replaced by a new one is not counted.
     pub fn map_run_counts(&self, arn: &str) -> Result<(MapRunCounts, MapRunCounts)> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT e.status, COUNT(*), SUM(c.items) FROM map_run_children c JOIN executions e ON e.id = c.execution_id
-             WHERE c.map_run_arn = ?1 GROUP BY e.status",
+            "SELECT e.status, c.pending_redrive, COUNT(*), SUM(c.items) FROM map_run_children c JOIN executions e ON e.id = c.execution_id
+             WHERE c.map_run_arn = ?1 AND c.replaced = 0 GROUP BY e.status, c.pending_redrive",
         )?;
         let mut executions = MapRunCounts::default();
         let mut items = MapRunCounts::default();
@@ -207,13 +254,17 @@ impl Store {
             .query_map([arn], |r| {
                 Ok((
                     r.get::<_, crate::Status>(0)?,
-                    r.get::<_, i64>(1)? as u64,
+                    r.get::<_, bool>(1)?,
                     r.get::<_, i64>(2)? as u64,
+                    r.get::<_, i64>(3)? as u64,
                 ))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        for (status, n, i) in rows {
+        for (status, pending_redrive, n, i) in rows {
             for (counts, v) in [(&mut executions, n), (&mut items, i)] {
+                if pending_redrive {
+                    counts.pending_redrive += v;
+                }
                 match status {
                     crate::Status::Running => counts.running += v,
                     crate::Status::Succeeded => counts.succeeded += v,
@@ -226,7 +277,8 @@ impl Store {
         Ok((executions, items))
     }
 
-    /// The children of a Map Run, in the order they started.
+    /// The children of a Map Run that count (not replaced by a new one),
+    /// in the order they started.
     pub fn map_run_children(&self, arn: &str) -> Result<Vec<ExecutionRow>> {
         let columns = EXECUTION_COLUMNS
             .split(", ")
@@ -235,7 +287,7 @@ impl Store {
             .join(", ");
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {columns} FROM map_run_children c JOIN executions e ON e.id = c.execution_id
-             WHERE c.map_run_arn = ?1 ORDER BY e.id"
+             WHERE c.map_run_arn = ?1 AND c.replaced = 0 ORDER BY e.id"
         ))?;
         let rows = stmt
             .query_map([arn], execution_row)?

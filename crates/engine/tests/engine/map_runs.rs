@@ -3,7 +3,7 @@
 //! reopen without starting any child twice, and every journal (parent and
 //! children) replays to its stored history.
 
-use crate::support::{closed, temp_db, token_from_history, T0};
+use crate::support::{closed, fact_count, temp_db, token_from_history, T0};
 use serde_json::{json, Value};
 use zoomvault_engine::{Clock, Engine, EngineConfig, Handlers, Status};
 
@@ -170,4 +170,186 @@ async fn the_retention_sweep_forgets_a_closed_run_with_its_executions() {
         .unwrap();
     assert_eq!(deleted, 3, "the parent and its two children");
     assert!(engine.describe_map_run(&map_run).is_err());
+}
+
+/// The children of a Map Run in the order they started, with their status.
+fn children_in_order(engine: &Engine, map_run: &str) -> Vec<(String, Status)> {
+    engine
+        .list_map_run_executions(map_run, None, None, 100)
+        .unwrap()
+        .into_iter()
+        .rev()
+        .map(|r| (r.arn, r.status))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redriven_map_run_starts_no_second_copy_of_a_child_that_succeeded() {
+    let db = temp_db("map-run-redrive");
+    let engine = open(&db);
+    let mut definition = waiting_children();
+    definition["States"]["Fan"]["ToleratedFailureCount"] = json!(1);
+    let sm = engine
+        .create_state_machine("fan", &definition.to_string(), None)
+        .unwrap();
+    let arn = engine
+        .start_execution(&sm.arn, Some("e1"), json!(["a", "b", "c", "d"]))
+        .await
+        .unwrap()
+        .execution_arn;
+    let map_run = engine.list_map_runs(&arn).unwrap()[0].arn.clone();
+    // Child 0 succeeds, 1 fails (tolerated), 2 fails past the tolerance,
+    // which stops 3.
+    let answer = |i: usize| {
+        let engine = &engine;
+        let map_run = map_run.clone();
+        async move {
+            let child = children_in_order(engine, &map_run)[i].0.clone();
+            token_from_history(engine, &child)
+        }
+    };
+    let token = answer(0).await;
+    engine
+        .send_task_success(&token, json!({ "done": 0 }))
+        .await
+        .unwrap();
+    let token = answer(1).await;
+    engine
+        .send_task_failure(&token, Some("Bad".into()), None)
+        .await
+        .unwrap();
+    let token = answer(2).await;
+    engine
+        .send_task_failure(&token, Some("Bad".into()), None)
+        .await
+        .unwrap();
+    let row = closed(&engine, &arn).await;
+    assert_eq!(
+        row.error.as_deref(),
+        Some("States.ExceedToleratedFailureThreshold")
+    );
+    let before = children_in_order(&engine, &map_run);
+    let statuses: Vec<Status> = before.iter().map(|c| c.1).collect();
+    assert_eq!(
+        statuses,
+        [
+            Status::Succeeded,
+            Status::Failed,
+            Status::Failed,
+            Status::Aborted
+        ]
+    );
+    let succeeded = engine.describe_execution(&before[0].0).unwrap();
+    let succeeded_facts = fact_count(&db, succeeded.id);
+    let d = engine.describe_map_run(&map_run).unwrap();
+    assert_eq!((d.row.status.as_str(), d.row.redrive_count), ("FAILED", 0));
+    assert!(d.failures_redrivable);
+
+    engine.redrive_execution(&arn).await.unwrap();
+    // MaxConcurrency 2: children 1 and 2 are redriven, 3 waits its turn.
+    let d = engine.describe_map_run(&map_run).unwrap();
+    assert_eq!((d.row.status.as_str(), d.row.redrive_count), ("RUNNING", 1));
+    assert!(d.row.redrive_ms.is_some() && d.row.stop_ms.is_none());
+    assert_eq!(
+        (
+            d.executions.running,
+            d.executions.pending_redrive,
+            d.executions.succeeded
+        ),
+        (2, 1, 1)
+    );
+    // The redrive is journaled: a restart finds the run where it was.
+    engine.shutdown();
+    drop(engine);
+    let engine = open(&db);
+    let after_restart = children_in_order(&engine, &map_run);
+    assert_eq!(
+        after_restart.iter().map(|c| &c.0).collect::<Vec<_>>(),
+        before.iter().map(|c| &c.0).collect::<Vec<_>>(),
+        "the same four children, none started again"
+    );
+    for i in [1, 2] {
+        assert_eq!(after_restart[i].1, Status::Running);
+        let token = token_from_history(&engine, &after_restart[i].0);
+        engine
+            .send_task_success(&token, json!({ "done": i }))
+            .await
+            .unwrap();
+    }
+    let third = &children_in_order(&engine, &map_run)[3];
+    assert_eq!(third.1, Status::Running, "child 3 is redriven in its turn");
+    let token = token_from_history(&engine, &third.0);
+    engine
+        .send_task_success(&token, json!({ "done": 3 }))
+        .await
+        .unwrap();
+
+    let row = closed(&engine, &arn).await;
+    assert_eq!(row.status, Status::Succeeded, "{:?}", row.cause);
+    let output: Value = serde_json::from_str(row.output.as_deref().unwrap()).unwrap();
+    assert_eq!(
+        output,
+        json!([{ "done": 0 }, { "done": 1 }, { "done": 2 }, { "done": 3 }])
+    );
+    let children = children_in_order(&engine, &map_run);
+    assert_eq!(children.len(), 4, "no child was started twice");
+    for (i, (child, status)) in children.iter().enumerate() {
+        assert_eq!(*status, Status::Succeeded);
+        let row = closed(&engine, child).await;
+        assert_eq!(row.redrive_count, u32::from(i > 0), "child {i}");
+    }
+    assert_eq!(
+        fact_count(&db, succeeded.id),
+        succeeded_facts,
+        "the child that succeeded was not touched"
+    );
+    let d = engine.describe_map_run(&map_run).unwrap();
+    assert_eq!(
+        (d.row.status.as_str(), d.row.redrive_count),
+        ("SUCCEEDED", 1)
+    );
+    assert_eq!((d.items.succeeded, d.items.pending_redrive), (4, 0));
+    let history = crate::support::types_of(&engine.history(&arn).unwrap());
+    assert_eq!(history.iter().filter(|t| *t == "MapRunRedriven").count(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redriving_a_stopped_parent_redrives_its_aborted_map_run() {
+    let db = temp_db("map-run-stop-redrive");
+    let engine = open(&db);
+    let sm = engine
+        .create_state_machine("fan", &waiting_children().to_string(), None)
+        .unwrap();
+    let arn = engine
+        .start_execution(&sm.arn, Some("e1"), json!([1, 2, 3]))
+        .await
+        .unwrap()
+        .execution_arn;
+    let map_run = engine.list_map_runs(&arn).unwrap()[0].arn.clone();
+    engine.stop_execution(&arn, None, None).await.unwrap();
+    assert_eq!(closed(&engine, &arn).await.status, Status::Aborted);
+    let stopped = children_in_order(&engine, &map_run);
+    assert_eq!(stopped.len(), 2);
+
+    engine.redrive_execution(&arn).await.unwrap();
+    assert_eq!(engine.list_map_runs(&arn).unwrap().len(), 1, "the same run");
+    for i in 0..3 {
+        let children = children_in_order(&engine, &map_run);
+        assert_eq!(children[i].1, Status::Running, "child {i}");
+        let token = token_from_history(&engine, &children[i].0);
+        engine.send_task_success(&token, json!(i)).await.unwrap();
+    }
+    let row = closed(&engine, &arn).await;
+    assert_eq!(row.status, Status::Succeeded, "{:?}", row.cause);
+    assert_eq!(row.output.as_deref(), Some("[0,1,2]"));
+    let children = children_in_order(&engine, &map_run);
+    assert_eq!(
+        children.len(),
+        3,
+        "the two aborted redriven, the third started"
+    );
+    assert_eq!(
+        children[..2].iter().map(|c| &c.0).collect::<Vec<_>>(),
+        stopped.iter().map(|c| &c.0).collect::<Vec<_>>()
+    );
 }

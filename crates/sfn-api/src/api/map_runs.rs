@@ -45,9 +45,15 @@ fn child_machine_arn(map_run_arn: &str) -> String {
 /// children, whose results are recorded, as AWS reports it for a run
 /// without a ResultWriter too (LocalStack's snapshot of
 /// `test_list_map_runs_and_describe_map_run`, recorded against AWS).
-fn counts(c: &MapRunCounts, total: u64) -> Value {
+/// `pendingRedrive` counts the unsuccessful children a redriven run has
+/// still to redrive (they keep their status until then), and
+/// `failuresNotRedrivable` the unsuccessful ones that no redrive can run
+/// again (`MapRunDescription::failures_redrivable`).
+fn counts(c: &MapRunCounts, total: u64, failures_redrivable: bool) -> Value {
     let started = c.running + c.succeeded + c.failed + c.timed_out + c.aborted;
     let closed = started - c.running;
+    let unsuccessful = c.failed + c.timed_out + c.aborted;
+    let not_redrivable = if failures_redrivable { 0 } else { unsuccessful };
     json!({
         "pending": total.saturating_sub(started),
         "running": c.running,
@@ -57,8 +63,8 @@ fn counts(c: &MapRunCounts, total: u64) -> Value {
         "aborted": c.aborted,
         "total": total.max(started),
         "resultsWritten": closed,
-        "failuresNotRedrivable": 0,
-        "pendingRedrive": 0,
+        "failuresNotRedrivable": not_redrivable,
+        "pendingRedrive": c.pending_redrive,
     })
 }
 
@@ -79,12 +85,15 @@ pub(super) fn describe_map_run(engine: &Engine, r: MapRunArnRequest) -> ApiResul
         "maxConcurrency": d.row.max_concurrency,
         "toleratedFailurePercentage": d.row.tolerated_failure_percentage,
         "toleratedFailureCount": d.row.tolerated_failure_count,
-        "itemCounts": counts(&d.items, d.row.items),
-        "executionCounts": counts(&d.executions, d.row.executions),
-        "redriveCount": 0,
+        "itemCounts": counts(&d.items, d.row.items, d.failures_redrivable),
+        "executionCounts": counts(&d.executions, d.row.executions, d.failures_redrivable),
+        "redriveCount": d.row.redrive_count,
     });
     if let Some(stop) = d.row.stop_ms {
         out["stopDate"] = date(stop);
+    }
+    if let Some(ms) = d.row.redrive_ms {
+        out["redriveDate"] = date(ms);
     }
     Ok(out)
 }
