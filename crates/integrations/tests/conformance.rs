@@ -6,7 +6,11 @@
 //! `serve` wires them (`tools/zoomvault/src/embedded.rs`):
 //!
 //! - `events:putEvents` goes to archive's local event queue
-//!   (`LocalEventSink`, in the case's directory);
+//!   (`LocalEventSink`, in the case's directory), or, for a case with an
+//!   `eventbridge_rule` (an event pattern), to moto's EventBridge, where
+//!   that rule on the default bus sends what it matches to a new SQS
+//!   queue of the case's own (so what EventBridge delivered, `resources`
+//!   included, can be checked);
 //! - `aws-sdk:s3:*` has one bucket, `archive-bucket`, a directory object
 //!   store (`DirObjectStore`) rooted at the runner's directory for that
 //!   bucket, so a case's `objects` and `expect_objects` name its objects
@@ -23,8 +27,11 @@
 //! the integrations' adapters hold after the run is checked by two keys
 //! only this suite reads: `expect_events`, the archive events left on the
 //! local queue, in order, each as `{"detail-type": ..., "detail": ...}`;
-//! and `expect_items`, each listed table's items (in DynamoDB's JSON,
-//! sorted by key) after the run.
+//! `expect_delivered`, the events the `eventbridge_rule` delivered, in
+//! order, each a partial event (as the runner's `history_events`: every
+//! member given must be there, equal; `id`, `time` and the like are left
+//! out); and `expect_items`, each listed table's items (in DynamoDB's
+//! JSON, sorted by key) after the run.
 
 #[path = "../../engine/tests/conformance/runner.rs"]
 mod runner;
@@ -36,6 +43,7 @@ use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
@@ -59,6 +67,8 @@ struct Integrations;
 /// One case's adapters.
 struct CaseAdapters {
     events: Arc<LocalEventSink>,
+    /// The queue the case's `eventbridge_rule` delivers to.
+    delivered: Option<(aws_sdk_sqs::Client, String)>,
     executions: NestedExecutions,
     dynamodb: Option<aws_sdk_dynamodb::Client>,
 }
@@ -81,11 +91,18 @@ impl Extension for Integrations {
             None => None,
             Some(tables) => Some(dynamodb_with_tables(tables)?),
         };
+        let (target, delivered) = match setup.case.get("eventbridge_rule") {
+            None => (EventTarget::Local(events.clone()), None),
+            Some(pattern) => {
+                let (client, sqs, queue) = eventbridge_rule_to_queue(pattern)?;
+                (EventTarget::EventBridge(client), Some((sqs, queue)))
+            }
+        };
         let executions = NestedExecutions::new();
         register(
             handlers,
             &Services {
-                events: EventTarget::Local(events.clone()),
+                events: target,
                 dynamodb: dynamodb.clone(),
                 buckets: Buckets::new([(BUCKET.to_owned(), store)]),
                 executions: executions.clone(),
@@ -93,6 +110,7 @@ impl Extension for Integrations {
         );
         Ok(Box::new(CaseAdapters {
             events,
+            delivered,
             executions,
             dynamodb,
         }))
@@ -112,6 +130,9 @@ impl CaseExtension for CaseAdapters {
             let mut diff = Vec::new();
             if let Some(want) = case.get("expect_events") {
                 diff.extend(self.check_events(want).await);
+            }
+            if let Some(want) = case.get("expect_delivered").and_then(Value::as_array) {
+                diff.extend(self.check_delivered(want).await);
             }
             if let Some(want) = case.get("expect_items") {
                 diff.extend(self.check_items(want).await);
@@ -137,6 +158,50 @@ impl CaseAdapters {
         } else {
             vec![format!(
                 "archive events differ:\n  expected: {want}\n  got:      {got}"
+            )]
+        }
+    }
+
+    /// Reads the case's queue once, then on until it has as many events as
+    /// `want` (or a few seconds passed), and compares them in order.
+    async fn check_delivered(&self, want: &[Value]) -> Vec<String> {
+        let Some((sqs, queue)) = &self.delivered else {
+            return vec!["expect_delivered needs eventbridge_rule".into()];
+        };
+        let mut got = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        // At least one read, so that "nothing delivered" is looked at too.
+        let mut first = true;
+        while first || (got.len() < want.len() && Instant::now() < deadline) {
+            first = false;
+            let batch = match sqs
+                .receive_message()
+                .queue_url(queue)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .send()
+                .await
+            {
+                Ok(b) => b,
+                Err(e) => return vec![format!("the queue could not be read: {e}")],
+            };
+            for message in batch.messages() {
+                let body = message.body().unwrap_or_default();
+                got.push(serde_json::from_str(body).unwrap_or(Value::String(body.into())));
+            }
+        }
+        let matched = got.len() == want.len()
+            && got
+                .iter()
+                .zip(want)
+                .all(|(g, w)| runner::matches_partially(&runner::redact_uuids(g.clone()), w));
+        if matched {
+            Vec::new()
+        } else {
+            vec![format!(
+                "delivered events differ:\n  expected: {}\n  got:      {}",
+                Value::Array(want.to_vec()),
+                Value::Array(got)
             )]
         }
     }
@@ -169,6 +234,63 @@ impl CaseAdapters {
         }
         diff
     }
+}
+
+/// A client of moto's EventBridge whose default bus has a rule of its own
+/// with `pattern`, delivering to a new queue; that queue's client and URL.
+fn eventbridge_rule_to_queue(
+    pattern: &Value,
+) -> Result<(aws_sdk_eventbridge::Client, aws_sdk_sqs::Client, String), String> {
+    let config = moto::moto().sdk_config();
+    let events = aws_sdk_eventbridge::Client::new(&config);
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let (rule_events, rule_sqs) = (events.clone(), sqs.clone());
+    let pattern = pattern.to_string();
+    // The runner prepares a case inside its runtime, synchronously.
+    let queue = tokio::task::block_in_place(|| {
+        tokio::runtime::Handle::current().block_on(async move {
+            let name = moto::unique("conformance");
+            let queue = rule_sqs
+                .create_queue()
+                .queue_name(&name)
+                .send()
+                .await
+                .map_err(|e| format!("create_queue: {e}"))?
+                .queue_url
+                .ok_or("a queue without a URL")?;
+            let arn = rule_sqs
+                .get_queue_attributes()
+                .queue_url(&queue)
+                .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                .send()
+                .await
+                .map_err(|e| format!("get_queue_attributes: {e}"))?
+                .attributes
+                .and_then(|mut a| a.remove(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
+                .ok_or("a queue without an ARN")?;
+            rule_events
+                .put_rule()
+                .name(&name)
+                .event_pattern(pattern)
+                .send()
+                .await
+                .map_err(|e| format!("put_rule: {e}"))?;
+            let target = aws_sdk_eventbridge::types::Target::builder()
+                .id("queue")
+                .arn(arn)
+                .build()
+                .map_err(|e| e.to_string())?;
+            rule_events
+                .put_targets()
+                .rule(&name)
+                .targets(target)
+                .send()
+                .await
+                .map_err(|e| format!("put_targets: {e}"))?;
+            Ok::<_, String>(queue)
+        })
+    })?;
+    Ok((events, sqs, queue))
 }
 
 /// A client of moto's DynamoDB in which each of `tables` exists, empty.

@@ -493,7 +493,7 @@ async fn check_execution(index: usize, case: &Value, extension: &dyn Extension) 
 
 /// Whether `event` has every member `partial` has, with equal values
 /// (objects compared member by member the same way).
-fn matches_partially(event: &Value, partial: &Value) -> bool {
+pub fn matches_partially(event: &Value, partial: &Value) -> bool {
     match (event, partial) {
         (Value::Object(e), Value::Object(p)) => p
             .iter()
@@ -522,7 +522,7 @@ fn check_history_events(history: &[Value], want: &[Value]) -> Vec<String> {
 }
 
 /// Every UUID in `v`'s strings (and object keys) as `<uuid>`.
-fn redact_uuids(v: Value) -> Value {
+pub fn redact_uuids(v: Value) -> Value {
     fn text(s: &str) -> String {
         let mut out = String::with_capacity(s.len());
         let b = s.as_bytes();
