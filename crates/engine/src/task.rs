@@ -88,10 +88,20 @@ impl TaskTarget {
     }
 
     /// `resourceType` and `resource` as history events show them:
-    /// `arn:aws:states:::lambda:invoke` is type `lambda`, resource `invoke`.
+    /// `arn:aws:states:::lambda:invoke` is type `lambda`, resource `invoke`;
+    /// an AWS SDK integration's type names its service,
+    /// `arn:aws:states:::aws-sdk:s3:getObject` is type `aws-sdk:s3`,
+    /// resource `getObject` (TaskScheduledEventDetails: `resourceType` is
+    /// "the service name of the resource", `resource` "the action").
     pub fn history_resource(&self) -> (String, String) {
         let r = self.resource();
         if let Some(rest) = r.strip_prefix("arn:aws:states:::") {
+            if let Some((service, action)) = rest
+                .strip_prefix("aws-sdk:")
+                .and_then(|sdk| sdk.split_once(':'))
+            {
+                return (format!("aws-sdk:{service}"), action.to_string());
+            }
             if let Some((t, res)) = rest.split_once(':') {
                 return (t.to_string(), res.to_string());
             }
@@ -320,6 +330,35 @@ mod tests {
         );
         assert_eq!(t.result(json!(5), "r")["Payload"], json!(5));
         assert_eq!(t.result(json!(5), "r")["StatusCode"], json!(200));
+    }
+
+    #[test]
+    fn an_sdk_integrations_resource_type_names_its_service() {
+        for (resource, kind, action) in [
+            (
+                "arn:aws:states:::aws-sdk:s3:getObject",
+                "aws-sdk:s3",
+                "getObject",
+            ),
+            (
+                "arn:aws:states:::aws-sdk:sqs:sendMessage.waitForTaskToken",
+                "aws-sdk:sqs",
+                "sendMessage.waitForTaskToken",
+            ),
+            ("arn:aws:states:::events:putEvents", "events", "putEvents"),
+            (
+                "arn:aws:states:::states:startExecution.sync:2",
+                "states",
+                "startExecution.sync:2",
+            ),
+        ] {
+            let t = TaskTarget::resolve(resource, &json!({})).unwrap();
+            assert_eq!(
+                t.history_resource(),
+                (kind.to_string(), action.to_string()),
+                "{resource}"
+            );
+        }
     }
 
     #[test]

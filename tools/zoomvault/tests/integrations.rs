@@ -158,7 +158,7 @@ async fn serve_runs_s3_eventbridge_and_nested_workflow_integrations_on_the_local
         .collect::<Vec<_>>();
     assert_eq!(
         succeeded,
-        [json!("aws-sdk"), json!("events"), json!("states")]
+        [json!("aws-sdk:s3"), json!("events"), json!("states")]
     );
     engine.shutdown();
 }
