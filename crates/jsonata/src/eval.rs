@@ -1645,16 +1645,18 @@ fn match_text(s: &str, range: std::ops::Range<usize>) -> &str {
     &s[start..end]
 }
 
-/// What one search of `re` through `text` from byte `from` costs the step
-/// budget: the bytes it may read, times the pattern's size. The engine
-/// matches a pattern without backreferences in time proportional to the
-/// pattern times the text (it remembers the places from which every way has
-/// failed), so this charge bounds the search's real work, and a search over
-/// a long text counts as many steps as it takes; it is the same on every
-/// run. A pattern with backreferences is not bounded by it (the engine's
-/// only limit for those is a clock, which replay cannot use).
-fn search_cost(re: &RegexLit, text: &str, from: usize) -> u64 {
-    let read = text.len().saturating_sub(from) as u64 + 1;
+/// What one search of `re` from byte `from` to byte `to` of the text (the
+/// end of the match it found, or the end of the text) costs the step
+/// budget: those bytes, times the pattern's size. The engine matches a
+/// pattern without backreferences in time proportional to the pattern
+/// times the text it searches (it remembers the places from which every
+/// way has failed), so a search over a long text counts about as many
+/// steps as it takes, and the same on every run; charging only up to the
+/// match keeps `$split` and `$replace` over many matches linear. A pattern
+/// with backreferences is not bounded by it (the engine's only limit for
+/// those is a clock, which replay cannot use).
+fn search_cost(re: &RegexLit, from: usize, to: usize) -> u64 {
+    let read = to.saturating_sub(from) as u64 + 1;
     read.saturating_mul(re.source.len() as u64 + 1)
 }
 
@@ -1669,7 +1671,6 @@ pub(crate) fn regex_match<'j>(
     check_empty: bool,
 ) -> R<(Value<'j>, u64)> {
     let start_byte = byte_of_utf16(s, from);
-    let work = search_cost(re, s, start_byte);
     let found = re.regex.captures_at(s, start_byte).map_err(|e| {
         // Only a match given a time limit stops early, and the parser gives
         // none; kept as an error rather than a panic all the same.
@@ -1679,9 +1680,10 @@ pub(crate) fn regex_match<'j>(
         ))
     })?;
     let Some(m) = found else {
-        return Ok((Value::Undefined, work));
+        return Ok((Value::Undefined, search_cost(re, start_byte, s.len())));
     };
     let r = m.get_match().range();
+    let work = search_cost(re, start_byte, r.end);
     if check_empty && r.is_empty() {
         return Err(RawError::new("D1004")
             .pos(pos)

@@ -460,6 +460,20 @@ mod tests {
                 .expect("default"),
             Some(json!(false))
         );
+        // A search is charged up to the match it found, so splitting a text
+        // at many matches costs steps in proportion to the text (charged to
+        // the end of the text each time, this would take 8 million).
+        let many = json!("x,".repeat(2_000));
+        let e = Expression::parse("$count($split($, /,/))").expect("parses");
+        let mut env = Environment::new();
+        env.set_limits(Limits {
+            max_steps: 200_000,
+            ..Limits::default()
+        });
+        assert_eq!(
+            e.evaluate(Some(&many), &mut env).expect("linear"),
+            Some(json!(2_001))
+        );
     }
 
     #[test]
