@@ -26,7 +26,27 @@ use serde_json::{Map, Value};
 use std::cell::RefCell;
 use std::fmt;
 use std::sync::Arc;
-use zoomvault_jsonata::{Environment, Expression};
+use zoomvault_jsonata::{Environment, Expression, Limits};
+
+/// The limits a state's expression is evaluated under; beyond them the
+/// state fails with `States.QueryEvaluationError`, the cause naming the
+/// field and carrying the language's U1001.
+///
+/// AWS documents no limit of its own on a JSONata expression: the Step
+/// Functions guide's JSONata page (transforming-data) and its service
+/// quotas name none for depth, steps, time or the size of a value (only the
+/// 256 KiB payload quota bounds what a state passes on, which the engine
+/// applies elsewhere). The figures published for AWS (failing past 100
+/// levels of evaluation, and near 7 MB in one value) are a third party's
+/// TestState measurements, not AWS's documentation, so these are
+/// `zoomvault_jsonata`'s own defaults, chosen here by name so that a
+/// documented figure has one place to go. Both count work, not time: a
+/// replay that evaluates the expression again fails or succeeds the same
+/// way. A regular expression's matching counts into the same budget.
+pub const EXPRESSION_LIMITS: Limits = Limits {
+    max_depth: zoomvault_jsonata::DEFAULT_MAX_DEPTH,
+    max_steps: zoomvault_jsonata::DEFAULT_MAX_STEPS,
+};
 
 pub use references::Place;
 
@@ -164,6 +184,7 @@ impl Query {
         let mut draw = || unit_interval(entropy.borrow_mut().next_u64());
         let binding = states.binding(self.reads_context);
         let mut env = Environment::new();
+        env.set_limits(EXPRESSION_LIMITS);
         env.set_now_millis(if self.reads_clock {
             states.entered_ms()
         } else {

@@ -107,7 +107,7 @@ pub(crate) struct TransformDef {
 #[derive(Debug)]
 pub(crate) struct RegexLit {
     pub source: String,
-    pub regex: regress::Regex,
+    pub regex: corvus_regex_ecma262::Regex,
 }
 
 #[derive(Debug, Clone)]

@@ -225,6 +225,7 @@ fn template(code: &str) -> &'static str {
         "U1001" => "{{{message}}}",
         // This crate's own: a result nested too deeply to hand out as JSON.
         "U1003" => "{{{message}}}",
+        "U1004" => "{{{message}}}",
         _ => "{{{message}}}",
     }
 }

@@ -191,13 +191,13 @@ impl<'x, 'a> Evaluator<'x, 'a> {
     ) -> R<Value<'j>> {
         self.depth += 1;
         self.steps += 1;
-        if self.depth > self.env.max_depth {
+        if self.depth > self.env.limits.max_depth {
             self.depth -= 1;
             return Err(RawError::new("U1001").message(
                 "Stack overflow error: Check for non-terminating recursive function.  Consider rewriting as tail-recursive.",
             ));
         }
-        if self.steps > self.env.max_steps {
+        if self.steps > self.env.limits.max_steps {
             self.depth -= 1;
             return Err(RawError::new("U1001")
                 .message("Expression evaluation timeout: Check for infinite loop"));
@@ -387,7 +387,7 @@ impl<'x, 'a> Evaluator<'x, 'a> {
     /// Charges bulk work (items allocated, bytes built) to the step budget.
     pub fn charge(&mut self, units: u64) -> R<()> {
         self.steps = self.steps.saturating_add(units);
-        if self.steps > self.env.max_steps {
+        if self.steps > self.env.limits.max_steps {
             return Err(RawError::new("U1001")
                 .message("Expression evaluation timeout: Check for infinite loop"));
         }
@@ -1296,9 +1296,15 @@ impl<'x, 'a> Evaluator<'x, 'a> {
                     Some(Value::String(s)) => s.clone(),
                     _ => return Ok(Value::Undefined),
                 };
-                Ok(regex_match(re, &s, 0, 0, false)?)
+                let (found, work) = regex_match(re, &s, 0, 0, false)?;
+                self.charge(work)?;
+                Ok(found)
             }
-            Function::RegexNext(re, s, from, pos) => regex_next(re, s, *from, *pos),
+            Function::RegexNext(re, s, from, pos) => {
+                let (found, work) = regex_next(re, s, *from, *pos)?;
+                self.charge(work)?;
+                Ok(found)
+            }
             Function::Transform(def, frame, pos) => {
                 let (def, frame, pos) = (def.clone(), frame.clone(), *pos);
                 let obj = args.into_iter().next().unwrap_or(Value::Undefined);
@@ -1612,37 +1618,86 @@ pub(crate) fn byte_of_utf16(s: &str, u: usize) -> usize {
 }
 
 pub(crate) fn utf16_of_byte(s: &str, b: usize) -> usize {
-    s[..b.min(s.len())].encode_utf16().count()
+    let b = b.min(s.len());
+    if s.is_char_boundary(b) {
+        return s[..b].encode_utf16().count();
+    }
+    // A pattern without the u flag matches by UTF-16 code unit, so a match
+    // can start or end between the two halves of a character beyond the
+    // Basic Multilingual Plane; the engine puts that position at the
+    // character's third byte, one code unit into it.
+    let char_start = (0..b).rev().find(|&i| s.is_char_boundary(i)).unwrap_or(0);
+    s[..char_start].encode_utf16().count() + 1
+}
+
+/// The text of `s` between two byte offsets of a match, widened to whole
+/// characters where a match by code unit split one (a Rust string cannot
+/// hold half of a surrogate pair; JavaScript's would).
+fn match_text(s: &str, range: std::ops::Range<usize>) -> &str {
+    let mut start = range.start.min(s.len());
+    while !s.is_char_boundary(start) {
+        start -= 1;
+    }
+    let mut end = range.end.clamp(start, s.len());
+    while !s.is_char_boundary(end) {
+        end += 1;
+    }
+    &s[start..end]
+}
+
+/// What one search of `re` from byte `from` to byte `to` of the text (the
+/// end of the match it found, or the end of the text) costs the step
+/// budget: those bytes, times the pattern's size. The engine matches a
+/// pattern without backreferences in time proportional to the pattern
+/// times the text it searches (it remembers the places from which every
+/// way has failed), so a search over a long text counts about as many
+/// steps as it takes, and the same on every run; charging only up to the
+/// match keeps `$split` and `$replace` over many matches linear. A pattern
+/// with backreferences is not bounded by it (the engine's only limit for
+/// those is a clock, which replay cannot use).
+fn search_cost(re: &RegexLit, from: usize, to: usize) -> u64 {
+    let read = to.saturating_sub(from) as u64 + 1;
+    read.saturating_mul(re.source.len() as u64 + 1)
 }
 
 /// One regex match object `{match, start, end, groups, next}` from UTF-16
-/// offset `from`, as jsonata-js's regex closure returns.
+/// offset `from`, as jsonata-js's regex closure returns, with the search's
+/// cost to charge to the step budget.
 pub(crate) fn regex_match<'j>(
     re: &Arc<RegexLit>,
     s: &Rc<str>,
     from: usize,
     pos: usize,
     check_empty: bool,
-) -> R<Value<'j>> {
+) -> R<(Value<'j>, u64)> {
     let start_byte = byte_of_utf16(s, from);
-    let Some(m) = re.regex.find_from(s, start_byte).next() else {
-        return Ok(Value::Undefined);
+    let found = re.regex.captures_at(s, start_byte).map_err(|e| {
+        // Only a match given a time limit stops early, and the parser gives
+        // none; kept as an error rather than a panic all the same.
+        RawError::new("U1004").pos(pos).message(format!(
+            "The regular expression /{}/ could not finish matching: {e}",
+            re.source
+        ))
+    })?;
+    let Some(m) = found else {
+        return Ok((Value::Undefined, search_cost(re, start_byte, s.len())));
     };
-    let r = m.range();
+    let r = m.get_match().range();
+    let work = search_cost(re, start_byte, r.end);
     if check_empty && r.is_empty() {
         return Err(RawError::new("D1004")
             .pos(pos)
             .value(error_text(&Value::str(&re.source))));
     }
     let mut o = Object::new();
-    o.insert("match".into(), Value::str(&s[r.clone()]));
+    o.insert("match".into(), Value::str(match_text(s, r.clone())));
     let start = utf16_of_byte(s, r.start);
     let end = utf16_of_byte(s, r.end);
     o.insert("start".into(), Value::Number(start as f64));
     o.insert("end".into(), Value::Number(end as f64));
-    let groups: Vec<Value<'j>> = (1..m.captures.len() + 1)
-        .map(|i| match m.group(i) {
-            Some(g) => Value::str(&s[g]),
+    let groups: Vec<Value<'j>> = (1..m.len())
+        .map(|i| match m.get(i) {
+            Some(g) => Value::str(match_text(s, g.range())),
             None => Value::str(""),
         })
         .collect();
@@ -1657,12 +1712,12 @@ pub(crate) fn regex_match<'j>(
             pos,
         ))),
     );
-    Ok(Value::object(o))
+    Ok((Value::object(o), work))
 }
 
-fn regex_next<'j>(re: &Arc<RegexLit>, s: &Rc<str>, from: usize, pos: usize) -> R<Value<'j>> {
+fn regex_next<'j>(re: &Arc<RegexLit>, s: &Rc<str>, from: usize, pos: usize) -> R<(Value<'j>, u64)> {
     if from >= s.encode_utf16().count() {
-        return Ok(Value::Undefined);
+        return Ok((Value::Undefined, 0));
     }
     regex_match(re, s, from, pos, true)
 }

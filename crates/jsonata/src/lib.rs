@@ -34,7 +34,9 @@
 //! Codes this crate adds to jsonata-js's: S0220 (expression nested more than
 //! 1000 levels), U1001 for the depth limit and the step budget (as the
 //! jsonata-js test harness raises), U1003 (a result nested more than
-//! [`MAX_RESULT_DEPTH`] levels), D3200 and D3201 (`$now()`/`$millis()` or
+//! [`MAX_RESULT_DEPTH`] levels), U1004 (a regular expression's match that
+//! stopped early; only a match given a time limit does, and this crate
+//! gives none), D3200 and D3201 (`$now()`/`$millis()` or
 //! `$random()`/`$shuffle` without a clock or random source in the
 //! environment).
 
@@ -104,6 +106,30 @@ pub const MAX_RESULT_DEPTH: usize = 1000;
 /// infinite tail-recursive) expressions with U1001.
 pub const DEFAULT_MAX_STEPS: u64 = 20_000_000;
 
+/// How far one evaluation may go before it fails with U1001: a host that
+/// runs expressions from outside picks its own (the ASL engine does), and
+/// [`Limits::default`] is this crate's ([`DEFAULT_MAX_DEPTH`],
+/// [`DEFAULT_MAX_STEPS`]). Both count work, not time, so an evaluation
+/// fails or succeeds the same way on every run and every machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Maximum nesting of evaluation (one level per sub-expression being
+    /// evaluated, as jsonata-js's depth callback counts).
+    pub max_depth: usize,
+    /// Maximum number of evaluation steps, with bulk work (items of a
+    /// range, bytes of a built string) charged by its size.
+    pub max_steps: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_depth: DEFAULT_MAX_DEPTH,
+            max_steps: DEFAULT_MAX_STEPS,
+        }
+    }
+}
+
 /// Everything an evaluation needs from outside the expression.
 pub struct Environment<'a> {
     bindings: Vec<(String, &'a serde_json::Value)>,
@@ -111,10 +137,8 @@ pub struct Environment<'a> {
     pub(crate) hidden: Vec<String>,
     now_millis: Option<f64>,
     random: Option<&'a mut dyn FnMut() -> f64>,
-    /// Maximum nesting of evaluation; beyond it evaluation fails with U1001.
-    pub max_depth: usize,
-    /// Maximum number of evaluation steps; beyond it evaluation fails with U1001.
-    pub max_steps: u64,
+    /// How far an evaluation may go; beyond it evaluation fails with U1001.
+    pub limits: Limits,
 }
 
 impl std::fmt::Debug for Environment<'_> {
@@ -130,8 +154,7 @@ impl std::fmt::Debug for Environment<'_> {
             )
             .field("hidden", &self.hidden)
             .field("now_millis", &self.now_millis)
-            .field("max_depth", &self.max_depth)
-            .field("max_steps", &self.max_steps)
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -150,9 +173,14 @@ impl<'a> Environment<'a> {
             hidden: Vec::new(),
             now_millis: None,
             random: None,
-            max_depth: DEFAULT_MAX_DEPTH,
-            max_steps: DEFAULT_MAX_STEPS,
+            limits: Limits::default(),
         }
+    }
+
+    /// Replaces the limits on depth and steps (see [`Limits`]).
+    pub fn set_limits(&mut self, limits: Limits) -> &mut Self {
+        self.limits = limits;
+        self
     }
 
     /// Binds `$name` to a value, borrowed: evaluation reads it in place,
@@ -327,7 +355,7 @@ mod tests {
     fn runaway_loops_exhaust_the_budget() {
         let e = Expression::parse("($f := function($n) { $f($n + 1) }; $f(0))").expect("parses");
         let mut env = Environment::new();
-        env.max_steps = 100_000;
+        env.limits.max_steps = 100_000;
         let err = e.evaluate(None, &mut env).expect_err("stops");
         assert_eq!(err.code, "U1001");
     }
@@ -345,6 +373,116 @@ mod tests {
             let err = e.evaluate(None, &mut Environment::new()).expect_err(src);
             assert_eq!(err.code, "U1001", "{src}");
         }
+    }
+
+    #[test]
+    fn configured_depth_limit_applies() {
+        // A chain of additions nests one evaluation level per term.
+        let chain = |terms: usize| vec!["1"; terms].join("+");
+        let limits = Limits {
+            max_depth: 100,
+            ..Limits::default()
+        };
+        let eval = |src: &str| {
+            let mut env = Environment::new();
+            env.set_limits(limits);
+            Expression::parse(src)
+                .expect("parses")
+                .evaluate(None, &mut env)
+        };
+        assert_eq!(eval(&chain(50)).expect("within"), Some(json!(50)));
+        assert_eq!(eval(&chain(200)).expect_err("too deep").code, "U1001");
+        // The crate's own default is deeper.
+        let deep = Expression::parse(&chain(200)).expect("parses");
+        assert_eq!(
+            deep.evaluate(None, &mut Environment::new())
+                .expect("default"),
+            Some(json!(200))
+        );
+    }
+
+    #[test]
+    fn configured_step_budget_applies() {
+        let src = "$sum([1..1000].($ * 2))";
+        let e = Expression::parse(src).expect("parses");
+        let mut env = Environment::new();
+        env.set_limits(Limits {
+            max_steps: 500,
+            ..Limits::default()
+        });
+        assert_eq!(
+            e.evaluate(None, &mut env).expect_err("budget").code,
+            "U1001"
+        );
+        assert_eq!(
+            e.evaluate(None, &mut Environment::new()).expect("default"),
+            Some(json!(1_001_000))
+        );
+    }
+
+    #[test]
+    fn catastrophic_regex_finishes() {
+        // Nested quantifiers over a text that almost matches: a backtracking
+        // matcher takes time doubling with each `a`; this one answers at once.
+        let text = format!("{}!", "a".repeat(30));
+        let e = Expression::parse("$match($, /(a+)+b/)").expect("parses");
+        let started = std::time::Instant::now();
+        let r = e
+            .evaluate(Some(&json!(text)), &mut Environment::new())
+            .expect("evaluates");
+        assert_eq!(r, None);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        let e = Expression::parse("$match($, /(a+)+!/).groups").expect("parses");
+        assert_eq!(
+            e.evaluate(Some(&json!(text)), &mut Environment::new())
+                .expect("evaluates"),
+            Some(json!(["a".repeat(30)]))
+        );
+    }
+
+    #[test]
+    fn regex_matching_counts_against_the_budget() {
+        // Each search is charged the text it may read times the pattern's
+        // size, so scanning a long text is not free.
+        let long = json!("x".repeat(100_000));
+        let e = Expression::parse("$contains($, /y/)").expect("parses");
+        let mut env = Environment::new();
+        env.set_limits(Limits {
+            max_steps: 100_000,
+            ..Limits::default()
+        });
+        assert_eq!(
+            e.evaluate(Some(&long), &mut env).expect_err("budget").code,
+            "U1001"
+        );
+        assert_eq!(
+            e.evaluate(Some(&long), &mut Environment::new())
+                .expect("default"),
+            Some(json!(false))
+        );
+        // A search is charged up to the match it found, so splitting a text
+        // at many matches costs steps in proportion to the text (charged to
+        // the end of the text each time, this would take 8 million).
+        let many = json!("x,".repeat(2_000));
+        let e = Expression::parse("$count($split($, /,/))").expect("parses");
+        let mut env = Environment::new();
+        env.set_limits(Limits {
+            max_steps: 200_000,
+            ..Limits::default()
+        });
+        assert_eq!(
+            e.evaluate(Some(&many), &mut env).expect("linear"),
+            Some(json!(2_001))
+        );
+    }
+
+    #[test]
+    fn match_by_code_unit_inside_an_astral_character_does_not_panic() {
+        let e = Expression::parse("$match($, /./).match").expect("parses");
+        let r = e
+            .evaluate(Some(&json!("😀x")), &mut Environment::new())
+            .expect("evaluates");
+        assert!(r.is_some());
     }
 
     #[test]

@@ -1225,15 +1225,7 @@ impl Processor {
             RawKind::Descendant => Node::new(Kind::Descendant, pos),
             RawKind::Variable(v) => Node::new(Kind::Variable(v), pos),
             RawKind::Regex(pattern, flags) => {
-                let regex = regress::Regex::with_flags(&pattern, flags.as_str())
-                    .map_err(|e| RawError::new("S0303").pos(pos).value(format!("{e:?}")))?;
-                Node::new(
-                    Kind::Regex(Arc::new(RegexLit {
-                        source: pattern,
-                        regex,
-                    })),
-                    pos,
-                )
+                Node::new(Kind::Regex(regex_literal(pattern, &flags, pos)?), pos)
             }
             RawKind::Operator(op) => {
                 if matches!(op, "and" | "or" | "in") {
@@ -1450,4 +1442,21 @@ fn tail_call_optimize(mut expr: Node) -> Node {
         }
         _ => expr,
     }
+}
+
+/// Compiles a `/pattern/flags` literal, answering a pointer: a compiled
+/// pattern is a few KiB, too much to carry by value through the recursive
+/// parser's frames. No time limit, whatever the
+/// process-wide default: a match must answer the same on every run, and
+/// its work is charged to the step budget instead (`eval::regex_match`).
+fn regex_literal(pattern: String, flags: &str, pos: usize) -> Result<Arc<RegexLit>, RawError> {
+    let regex = corvus_regex_ecma262::RegexBuilder::new(&pattern)
+        .flags(flags)
+        .match_timeout(None)
+        .build()
+        .map_err(|e| RawError::new("S0303").pos(pos).value(format!("{e:?}")))?;
+    Ok(Arc::new(RegexLit {
+        source: pattern,
+        regex,
+    }))
 }

@@ -13,13 +13,20 @@ struct Param {
     array: bool,
     context: bool,
     context_regex: Option<String>,
+    /// `context_regex` compiled once with the signature: compiling a
+    /// pattern costs far more than matching one, and a call that takes
+    /// its context value would otherwise compile it every time.
+    context_matcher: Option<Box<corvus_regex_ecma262::Regex>>,
     subtype: Option<String>,
 }
 
 #[derive(Debug, Clone)]
 pub(crate) struct Signature {
     params: Vec<Param>,
-    regex: regress::Regex,
+    /// Boxed: a compiled pattern is a few KiB, and a signature travels
+    /// inside the parser's syntax nodes, whose size every level of the
+    /// recursive parser pays on its stack.
+    regex: Box<corvus_regex_ecma262::Regex>,
 }
 
 fn symbol<'j>(v: &Value<'j>) -> char {
@@ -81,6 +88,7 @@ impl Signature {
             array: false,
             context: false,
             context_regex: None,
+            context_matcher: None,
             subtype: None,
         };
         while position < chars.len() {
@@ -170,8 +178,14 @@ impl Signature {
             .chain(params.iter().map(|p| format!("({})", p.regex)))
             .collect::<String>()
             + "$";
-        let regex = regress::Regex::new(&pattern).map_err(|_| RawError::new("S0401").pos(0))?;
-        Ok(Signature { params, regex })
+        let regex = compile(&pattern).ok_or_else(|| RawError::new("S0401").pos(0))?;
+        for p in &mut params {
+            p.context_matcher = p.context_regex.as_deref().and_then(compile).map(Box::new);
+        }
+        Ok(Signature {
+            params,
+            regex: Box::new(regex),
+        })
     }
 
     /// Checks and coerces arguments; `context` is the input of the call,
@@ -192,21 +206,20 @@ impl Signature {
             c => c,
         };
         let supplied: String = args.iter().map(symbol).collect();
-        let Some(m) = self.regex.find(&supplied) else {
+        let Some(m) = self.regex.captures(&supplied).ok().flatten() else {
             return Err(self.validation_error(args, &supplied));
         };
         let mut out = Vec::with_capacity(self.params.len());
         let mut arg_index = 0;
         for (i, param) in self.params.iter().enumerate() {
-            let matched = m.group(i + 1).map(|r| &supplied[r]).unwrap_or("");
+            let matched = m.get(i + 1).map(|g| g.as_str()).unwrap_or("");
             if matched.is_empty() {
                 if param.context && param.context_regex.is_some() {
                     let ct = symbol(context).to_string();
                     let ok = param
-                        .context_regex
+                        .context_matcher
                         .as_ref()
-                        .and_then(|r| regress::Regex::new(r).ok())
-                        .is_some_and(|r| r.find(&ct).is_some());
+                        .is_some_and(|r| r.is_match(&ct).unwrap_or(false));
                     if ok {
                         out.push(context.clone());
                     } else {
@@ -271,9 +284,8 @@ impl Signature {
         let mut good_to = 0;
         for p in &self.params {
             partial.push_str(&p.regex);
-            let found = regress::Regex::new(&partial)
-                .ok()
-                .and_then(|r| r.find(supplied).map(|m| m.end()));
+            let found =
+                compile(&partial).and_then(|r| r.find(supplied).ok().flatten().map(|m| m.end()));
             match found {
                 None => break,
                 Some(end) => good_to = end,
@@ -289,6 +301,16 @@ impl Signature {
     pub fn arity(&self) -> usize {
         self.params.len()
     }
+}
+
+/// A signature's pattern, built by this module from the signature's
+/// letters (small, without backreferences, so matched in linear time). No
+/// time limit: a match must answer the same on every run.
+fn compile(pattern: &str) -> Option<corvus_regex_ecma262::Regex> {
+    corvus_regex_ecma262::RegexBuilder::new(pattern)
+        .match_timeout(None)
+        .build()
+        .ok()
 }
 
 #[cfg(test)]

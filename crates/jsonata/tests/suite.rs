@@ -127,7 +127,7 @@ fn run_case(dir: &Path, group: &str, case: &Json) -> Result<(), String> {
     }
     // jsonata-js itself has no depth limit; the suite's `depth` field is
     // the harness's limit. The suite thread has a large stack.
-    env.max_depth = case
+    env.limits.max_depth = case
         .get("depth")
         .and_then(|d| d.as_u64())
         .map(|d| d as usize)

@@ -107,3 +107,30 @@ fn aws_functions_follow_the_documented_edges() {
     assert_eq!(uuid.len(), 36);
     assert_eq!(&uuid[14..15], "4");
 }
+
+#[test]
+fn an_expression_past_the_limits_fails_the_state_naming_the_field() {
+    // Non-tail recursion deeper than the depth limit, and a tail-recursive
+    // loop that never ends: both U1001, both the same on every run.
+    let cases = [
+        (
+            "($f := function($n) { $n = 0 ? 0 : 1 + $f($n - 1) }; $f(100000))",
+            "U1001: Stack overflow error",
+        ),
+        (
+            "($f := function($n) { $f($n + 1) }; $f(0))",
+            "U1001: Expression evaluation timeout",
+        ),
+    ];
+    for (src, want) in cases {
+        let t = template(json!({"v": format!("{{% {src} %}}")}), Place::AfterInput);
+        for _ in 0..2 {
+            let failure = eval(&t, json!({})).unwrap_err();
+            assert_eq!(failure.error, "States.QueryEvaluationError", "{src}");
+            let prefix = format!(
+                "The JSONata expression '{src}' specified for the field 'Output/v' threw an error during evaluation. {want}"
+            );
+            assert!(failure.cause.starts_with(&prefix), "{}", failure.cause);
+        }
+    }
+}
