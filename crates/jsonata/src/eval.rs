@@ -69,7 +69,7 @@ pub(crate) enum Function<'j> {
     Partial(Value<'j>, Vec<Option<Value<'j>>>),
     Chain(Value<'j>, Value<'j>),
     Regex(Arc<RegexLit>),
-    RegexNext(Arc<RegexLit>, Rc<str>, usize, usize),
+    RegexNext(Arc<RegexLit>, Rc<str>, RegexFrom, usize),
     Transform(Arc<TransformDef>, Rc<Frame<'j>>, usize),
 }
 
@@ -1296,12 +1296,12 @@ impl<'x, 'a> Evaluator<'x, 'a> {
                     Some(Value::String(s)) => s.clone(),
                     _ => return Ok(Value::Undefined),
                 };
-                let (found, work) = regex_match(re, &s, 0, 0, false)?;
+                let (found, work) = regex_match(re, &s, RegexFrom::start(&s), 0, false)?;
                 self.charge(work)?;
                 Ok(found)
             }
             Function::RegexNext(re, s, from, pos) => {
-                let (found, work) = regex_next(re, s, *from, *pos)?;
+                let (found, work) = regex_next(re, s, from, *pos)?;
                 self.charge(work)?;
                 Ok(found)
             }
@@ -1605,8 +1605,11 @@ pub(crate) fn utf16_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     a.encode_utf16().cmp(b.encode_utf16())
 }
 
-/// UTF-16 offset to byte offset in `s`.
-pub(crate) fn byte_of_utf16(s: &str, u: usize) -> usize {
+/// UTF-16 offset to byte offset in `s`, from the start of the text: what
+/// [`RegexFrom::advance`] answers from a known place (kept as its test's
+/// reference).
+#[cfg(test)]
+fn byte_of_utf16(s: &str, u: usize) -> usize {
     let mut count = 0;
     for (i, c) in s.char_indices() {
         if count >= u {
@@ -1617,7 +1620,11 @@ pub(crate) fn byte_of_utf16(s: &str, u: usize) -> usize {
     s.len()
 }
 
-pub(crate) fn utf16_of_byte(s: &str, b: usize) -> usize {
+/// Byte offset to UTF-16 offset in `s`, from the start of the text: what
+/// [`RegexFrom::u16_of`] answers from a known place (kept as its test's
+/// reference).
+#[cfg(test)]
+fn utf16_of_byte(s: &str, b: usize) -> usize {
     let b = b.min(s.len());
     if s.is_char_boundary(b) {
         return s[..b].encode_utf16().count();
@@ -1660,17 +1667,80 @@ fn search_cost(re: &RegexLit, from: usize, to: usize) -> u64 {
     read.saturating_mul(re.source.len() as u64 + 1)
 }
 
-/// One regex match object `{match, start, end, groups, next}` from UTF-16
-/// offset `from`, as jsonata-js's regex closure returns, with the search's
-/// cost to charge to the step budget.
+/// Where the next search of a match's `next` starts. jsonata-js keeps a
+/// UTF-16 offset (`nominal`, which may point into a surrogate pair or one
+/// past the end); the search runs from `byte`, the first character
+/// boundary at or after it, whose UTF-16 offset is `byte_u16`. Keeping
+/// both, and the text's length in UTF-16 units, lets each match find its
+/// offsets from the last one instead of from the start of the text, so a
+/// `$split` or `$replace` over many matches is linear.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RegexFrom {
+    nominal: usize,
+    byte: usize,
+    byte_u16: usize,
+    total_u16: usize,
+}
+
+impl RegexFrom {
+    fn start(s: &str) -> RegexFrom {
+        RegexFrom {
+            nominal: 0,
+            byte: 0,
+            byte_u16: 0,
+            total_u16: s.encode_utf16().count(),
+        }
+    }
+
+    /// The first character boundary at or after UTF-16 offset `target`,
+    /// walking from this one (at or before it): what `byte_of_utf16`
+    /// answers, from here.
+    fn advance(self, s: &str, target: usize) -> RegexFrom {
+        let (mut byte, mut u16) = (self.byte, self.byte_u16);
+        for c in s[byte..].chars() {
+            if u16 >= target {
+                break;
+            }
+            byte += c.len_utf8();
+            u16 += c.len_utf16();
+        }
+        RegexFrom {
+            nominal: target,
+            byte,
+            byte_u16: u16,
+            total_u16: self.total_u16,
+        }
+    }
+
+    /// The UTF-16 offset of byte `b` (at or after `self.byte`), as
+    /// `utf16_of_byte` counts it: a byte inside a character beyond the
+    /// Basic Multilingual Plane is one unit into it.
+    fn u16_of(self, s: &str, b: usize) -> usize {
+        let b = b.min(s.len());
+        let mut boundary = b;
+        while !s.is_char_boundary(boundary) {
+            boundary -= 1;
+        }
+        let whole = self.byte_u16 + s[self.byte..boundary.max(self.byte)].encode_utf16().count();
+        if boundary == b {
+            whole
+        } else {
+            whole + 1
+        }
+    }
+}
+
+/// One regex match object `{match, start, end, groups, next}` from `from`,
+/// as jsonata-js's regex closure returns, with the search's cost to charge
+/// to the step budget.
 pub(crate) fn regex_match<'j>(
     re: &Arc<RegexLit>,
     s: &Rc<str>,
-    from: usize,
+    from: RegexFrom,
     pos: usize,
     check_empty: bool,
 ) -> R<(Value<'j>, u64)> {
-    let start_byte = byte_of_utf16(s, from);
+    let start_byte = from.byte;
     let found = re.regex.captures_at(s, start_byte).map_err(|e| {
         // Only a match given a time limit stops early, and the parser gives
         // none; kept as an error rather than a panic all the same.
@@ -1691,8 +1761,8 @@ pub(crate) fn regex_match<'j>(
     }
     let mut o = Object::new();
     o.insert("match".into(), Value::str(match_text(s, r.clone())));
-    let start = utf16_of_byte(s, r.start);
-    let end = utf16_of_byte(s, r.end);
+    let start = from.u16_of(s, r.start);
+    let end = from.u16_of(s, r.end);
     o.insert("start".into(), Value::Number(start as f64));
     o.insert("end".into(), Value::Number(end as f64));
     let groups: Vec<Value<'j>> = (1..m.len())
@@ -1702,7 +1772,19 @@ pub(crate) fn regex_match<'j>(
         })
         .collect();
     o.insert("groups".into(), Value::array(groups));
-    let next_from = if r.is_empty() { end + 1 } else { end };
+    // From the boundary at or before the match's end, whose offset is its
+    // end's, less one inside a character beyond the BMP.
+    let mut end_boundary = r.end;
+    while !s.is_char_boundary(end_boundary) {
+        end_boundary -= 1;
+    }
+    let at_end = RegexFrom {
+        nominal: end,
+        byte: end_boundary,
+        byte_u16: from.u16_of(s, end_boundary),
+        total_u16: from.total_u16,
+    };
+    let next_from = at_end.advance(s, if r.is_empty() { end + 1 } else { end });
     o.insert(
         "next".into(),
         Value::Function(Rc::new(Function::RegexNext(
@@ -1715,9 +1797,63 @@ pub(crate) fn regex_match<'j>(
     Ok((Value::object(o), work))
 }
 
-fn regex_next<'j>(re: &Arc<RegexLit>, s: &Rc<str>, from: usize, pos: usize) -> R<(Value<'j>, u64)> {
-    if from >= s.encode_utf16().count() {
+fn regex_next<'j>(
+    re: &Arc<RegexLit>,
+    s: &Rc<str>,
+    from: &RegexFrom,
+    pos: usize,
+) -> R<(Value<'j>, u64)> {
+    if from.nominal >= from.total_u16 {
         return Ok((Value::Undefined, 0));
     }
-    regex_match(re, s, from, pos, true)
+    regex_match(re, s, *from, pos, true)
+}
+
+#[cfg(test)]
+mod regex_from_tests {
+    use super::*;
+
+    /// From every starting boundary of texts mixing one-, two-, three- and
+    /// four-byte characters, the incremental offsets agree with the ones
+    /// counted from the start of the text, at every byte (boundaries and
+    /// the inside of characters alike) and every UTF-16 target.
+    #[test]
+    fn incremental_offsets_agree_with_offsets_from_the_start() {
+        for s in [
+            "",
+            "abc",
+            "a\u{e9}b",
+            "\u{1F600}",
+            "x\u{1F600}y\u{20AC}\u{1F680}z",
+            "\u{1F600}\u{1F600}",
+        ] {
+            let total = s.encode_utf16().count();
+            let mut from = RegexFrom::start(s);
+            assert_eq!(from.total_u16, total);
+            loop {
+                for b in from.byte..=s.len() {
+                    assert_eq!(
+                        from.u16_of(s, b),
+                        utf16_of_byte(s, b),
+                        "{s:?} from {} at byte {b}",
+                        from.byte
+                    );
+                }
+                for target in from.byte_u16..=total + 1 {
+                    let moved = from.advance(s, target);
+                    assert_eq!(
+                        moved.byte,
+                        byte_of_utf16(s, target),
+                        "{s:?} to unit {target}"
+                    );
+                    assert_eq!(moved.byte_u16, utf16_of_byte(s, moved.byte));
+                    assert_eq!(moved.nominal, target);
+                }
+                if from.byte == s.len() {
+                    break;
+                }
+                from = from.advance(s, from.byte_u16 + 1);
+            }
+        }
+    }
 }

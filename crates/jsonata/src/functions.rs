@@ -526,8 +526,10 @@ fn next_match<'j>(
 }
 
 /// UTF-16 offsets of the matcher objects to a substring of `s`.
-fn u16_slice(s: &str, from: usize, to: usize) -> String {
-    let units: Vec<u16> = s.encode_utf16().collect();
+/// The text between two UTF-16 offsets of a string held as its UTF-16
+/// `units` (encoded once per call of `$split` or `$replace`, so slicing at
+/// each of many matches stays linear in the text).
+fn u16_slice(units: &[u16], from: usize, to: usize) -> String {
     let to = to.min(units.len());
     let from = from.min(to);
     String::from_utf16_lossy(&units[from..to])
@@ -695,11 +697,12 @@ fn f_replace<'j>(
     if m.is_none() {
         return Ok(Value::String(s));
     }
+    let units: Vec<u16> = s.encode_utf16().collect();
     while let Some(mm) = m {
         if !under(count) {
             break;
         }
-        out.push_str(&u16_slice(&s, position, mm.start));
+        out.push_str(&u16_slice(&units, position, mm.start));
         let with = match &replacement {
             Value::String(r) => Value::string(substitute(r, &mm)),
             f => {
@@ -725,7 +728,7 @@ fn f_replace<'j>(
         count += 1;
         m = next_match(ev, &mm, env)?;
     }
-    out.push_str(&u16_slice(&s, position, usize::MAX));
+    out.push_str(&u16_slice(&units, position, usize::MAX));
     Ok(Value::string(out))
 }
 
@@ -765,18 +768,19 @@ fn f_split<'j>(
             if m.is_none() {
                 out.push(Value::String(s.clone()));
             } else {
+                let units: Vec<u16> = s.encode_utf16().collect();
                 let mut start = 0;
                 while let Some(mm) = m {
                     if limit.is_some_and(|l| count as f64 >= l) {
                         break;
                     }
-                    out.push(Value::string(u16_slice(&s, start, mm.start)));
+                    out.push(Value::string(u16_slice(&units, start, mm.start)));
                     start = mm.end;
                     count += 1;
                     m = next_match(ev, &mm, env)?;
                 }
                 if limit.is_none_or(|l| (count as f64) < l) {
-                    out.push(Value::string(u16_slice(&s, start, usize::MAX)));
+                    out.push(Value::string(u16_slice(&units, start, usize::MAX)));
                 }
             }
         }
