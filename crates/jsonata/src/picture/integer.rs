@@ -312,7 +312,7 @@ pub(crate) fn format_with(value: f64, format: &IntegerFormat) -> Result<String, 
     let value = value.abs();
     let formatted = match format.primary {
         Primary::Letters => {
-            decimal_to_letters(value, if format.case == Case::Upper { 'A' } else { 'a' })
+            decimal_to_letters(value, if format.case == Case::Upper { 'A' } else { 'a' })?
         }
         Primary::Roman => {
             let roman = decimal_to_roman(value)?;
@@ -388,14 +388,23 @@ fn format_decimal(value: f64, format: &IntegerFormat) -> String {
 }
 
 /// Spreadsheet column letters: 1 is `a`, 26 `z`, 27 `aa`; 0 is empty.
-fn decimal_to_letters(mut value: f64, a: char) -> String {
+fn decimal_to_letters(mut value: f64, a: char) -> Result<String, PictureError> {
+    // jsonata-js loops without end on an infinite number, adding a letter
+    // each time, until its memory runs out; refuse it as the words do. A
+    // finite one takes at most 218 letters (26^218 > f64::MAX).
+    if !value.is_finite() {
+        return Err(PictureError {
+            code: "RangeError",
+            message: "Invalid array length".to_owned(),
+        });
+    }
     let mut letters = Vec::new();
     while value > 0.0 {
         let offset = ((value - 1.0) % 26.0) as u32;
         letters.push(char::from_u32(a as u32 + offset).unwrap_or(a));
         value = ((value - 1.0) / 26.0).floor();
     }
-    letters.iter().rev().collect()
+    Ok(letters.iter().rev().collect())
 }
 
 fn decimal_to_roman(value: f64) -> Result<String, PictureError> {

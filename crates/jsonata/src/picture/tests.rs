@@ -45,6 +45,10 @@ enum Expect {
     Error(&'static str),
 }
 
+/// `Number.MAX_VALUE` in letters by jsonata-js's `decimalToLetters`, as
+/// Node computes it.
+const LARGEST_IN_LETTERS: &str = "PAHJJIGEXWRQUAMSQEWWGMWICOMGOQEUECIAIKEUICWUIMQIKGOCOWSUWOIAUGWGIQUGIEMWIUCACSMEIQCUEYACQECSOOYUIYQMGUECUEOYGMEMQGKYWEOWMUACSGISKAQYGSEYUMGWGIOMCSUEKQWYQUKUCEQWEISGSQMMUGOGQWECMWMWOQIOOCEOGIEOEKMAMIEKSKWAOIIOOEQQWAEIGW";
+
 #[derive(Debug)]
 struct Case {
     source: &'static str,
@@ -614,6 +618,18 @@ const EXAMPLES: &[Case] = &[
         source: "edge: roman numerals past the limit are refused",
         call: FormatInteger(1e12, "I"),
         expect: Error("RangeError"),
+    },
+    // Found by format_integer_and_parse_integer_never_panic, which this
+    // ran out of memory in: letters for an infinite number never ended.
+    Case {
+        source: "edge: letters for an infinite number are refused",
+        call: FormatInteger(f64::NEG_INFINITY, "a"),
+        expect: Error("RangeError"),
+    },
+    Case {
+        source: "edge: letters for the largest number end",
+        call: FormatInteger(f64::MAX, "A"),
+        expect: Str(LARGEST_IN_LETTERS),
     },
     Case {
         source: "edge: words for an unknown word are NaN",
