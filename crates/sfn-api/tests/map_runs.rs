@@ -63,9 +63,9 @@ fn waiting_map() -> String {
     .to_string()
 }
 
-#[tokio::test]
-async fn a_running_map_run_is_described_updated_and_aborted() {
-    let e = endpoint().await;
+/// Creates the waiting Map's machine as `fan` and starts it over three
+/// items; the execution's ARN.
+async fn start_waiting_map(e: &Endpoint) -> String {
     let machine = e
         .client
         .create_state_machine()
@@ -76,15 +76,20 @@ async fn a_running_map_run_is_described_updated_and_aborted() {
         .await
         .unwrap()
         .state_machine_arn;
-    let execution = e
-        .client
+    e.client
         .start_execution()
         .state_machine_arn(&machine)
         .input("[1, 2, 3]")
         .send()
         .await
         .unwrap()
-        .execution_arn;
+        .execution_arn
+}
+
+#[tokio::test]
+async fn a_running_map_run_is_described_updated_and_aborted() {
+    let e = endpoint().await;
+    let execution = start_waiting_map(&e).await;
 
     // The run starts in the transaction that starts the execution.
     let runs = e
@@ -249,25 +254,7 @@ async fn map_run_requests_are_checked_as_aws_checks_them() {
 #[tokio::test]
 async fn describe_map_run_shows_a_redriven_run() {
     let e = endpoint().await;
-    let machine = e
-        .client
-        .create_state_machine()
-        .name("fan")
-        .definition(waiting_map())
-        .role_arn("arn:aws:iam::123456789012:role/test")
-        .send()
-        .await
-        .unwrap()
-        .state_machine_arn;
-    let execution = e
-        .client
-        .start_execution()
-        .state_machine_arn(&machine)
-        .input("[1, 2, 3]")
-        .send()
-        .await
-        .unwrap()
-        .execution_arn;
+    let execution = start_waiting_map(&e).await;
     let map_run_arn = e.engine.list_map_runs(&execution).unwrap()[0].arn.clone();
     // All three children run, then the run goes back to one at a time;
     // stopping the parent aborts all three.

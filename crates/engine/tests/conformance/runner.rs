@@ -235,6 +235,30 @@ fn case_files(dir: &Path, out: &mut Vec<PathBuf>) {
 /// Calls of `fail_first` by `input.id` (as JSON text), for one case.
 type CallsById = Arc<Mutex<HashMap<String, u64>>>;
 
+/// Counts one more call under `key`; the count with this one.
+fn count_call<K: std::hash::Hash + Eq>(calls: &Mutex<HashMap<K, u64>>, key: K) -> u64 {
+    let mut calls = calls.lock().unwrap_or_else(|e| e.into_inner());
+    let n = calls.entry(key).or_insert(0);
+    *n += 1;
+    *n
+}
+
+/// What `fail_times` and `fail_first` answer to their `call`th call: the
+/// first `input.times` (default `default_times`) fail with `input.error`
+/// (default `Test.Transient`), the others return the input.
+async fn failing_calls(input: Value, call: u64, default_times: u64) -> Result<Value, Failure> {
+    let times = input["times"].as_u64().unwrap_or(default_times);
+    if call <= times {
+        let error = input["error"].as_str().unwrap_or("Test.Transient");
+        Err(Failure::new(
+            error,
+            format!("call {call} of {times} failing"),
+        ))
+    } else {
+        Ok(input)
+    }
+}
+
 fn handlers(clock: &Clock, calls_by_id: &CallsById) -> Handlers {
     let mut h = Handlers::new();
     h.register("echo", |req| async move { Ok(req.input) });
@@ -246,46 +270,13 @@ fn handlers(clock: &Clock, calls_by_id: &CallsById) -> Handlers {
     let calls: Arc<Mutex<HashMap<(String, String), u64>>> = Arc::default();
     h.register("fail_times", move |req| {
         let key = (req.execution_arn.clone(), req.input["id"].to_string());
-        let times = req.input["times"].as_u64().unwrap_or(0);
-        let call = {
-            let mut calls = calls.lock().unwrap_or_else(|e| e.into_inner());
-            let n = calls.entry(key).or_insert(0);
-            *n += 1;
-            *n
-        };
-        async move {
-            if call <= times {
-                let error = req.input["error"].as_str().unwrap_or("Test.Transient");
-                Err(Failure::new(
-                    error,
-                    format!("call {call} of {times} failing"),
-                ))
-            } else {
-                Ok(req.input)
-            }
-        }
+        let call = count_call(&calls, key);
+        failing_calls(req.input, call, 0)
     });
     let first = Arc::clone(calls_by_id);
     h.register("fail_first", move |req| {
-        let id = req.input["id"].to_string();
-        let times = req.input["times"].as_u64().unwrap_or(1);
-        let call = {
-            let mut calls = first.lock().unwrap_or_else(|e| e.into_inner());
-            let n = calls.entry(id).or_insert(0);
-            *n += 1;
-            *n
-        };
-        async move {
-            if call <= times {
-                let error = req.input["error"].as_str().unwrap_or("Test.Transient");
-                Err(Failure::new(
-                    error,
-                    format!("call {call} of {times} failing"),
-                ))
-            } else {
-                Ok(req.input)
-            }
-        }
+        let call = count_call(&first, req.input["id"].to_string());
+        failing_calls(req.input, call, 1)
     });
     let clock = clock.clone();
     h.register("sleep", move |req| {
