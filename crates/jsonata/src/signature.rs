@@ -3,8 +3,16 @@
 //! `-`, a single value wrapped as an array for `a`) and its errors (T0410,
 //! T0411, T0412; S0401, S0402 when parsing). It must not call functions.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
 use crate::error::RawError;
 use crate::value::{error_text, Value};
+
+/// At most this many signatures are kept parsed; past it the cache starts
+/// over (signatures come from definitions and registrations, so a process
+/// meets few).
+const CACHED_SIGNATURES: usize = 1024;
 
 #[derive(Debug, Clone)]
 struct Param {
@@ -16,17 +24,18 @@ struct Param {
     /// `context_regex` compiled once with the signature: compiling a
     /// pattern costs far more than matching one, and a call that takes
     /// its context value would otherwise compile it every time.
-    context_matcher: Option<Box<corvus_regex_ecma262::Regex>>,
+    context_matcher: Option<Arc<corvus_regex_ecma262::Regex>>,
     subtype: Option<String>,
 }
 
 #[derive(Debug, Clone)]
 pub(crate) struct Signature {
     params: Vec<Param>,
-    /// Boxed: a compiled pattern is a few KiB, and a signature travels
-    /// inside the parser's syntax nodes, whose size every level of the
-    /// recursive parser pays on its stack.
-    regex: Box<corvus_regex_ecma262::Regex>,
+    /// Behind a pointer: a compiled pattern is a few KiB, and a signature
+    /// travels inside the parser's syntax nodes, whose size every level of
+    /// the recursive parser pays on its stack. Shared: a signature parsed
+    /// once is handed out again by [`Signature::parse`].
+    regex: Arc<corvus_regex_ecma262::Regex>,
 }
 
 fn symbol<'j>(v: &Value<'j>) -> char {
@@ -78,7 +87,26 @@ fn find_closing(chars: &[char], start: usize, open: char, close: char) -> usize 
 
 impl Signature {
     /// Parses `<...>`; an error's position is the offset in the signature.
+    /// Parses `sig`, or hands out the signature parsed from the same text
+    /// before: compiling its pattern costs far more than matching it, and a
+    /// host registering its functions for every evaluation (as the ASL
+    /// engine does) would otherwise compile them every time.
     pub fn parse(sig: &str) -> Result<Signature, RawError> {
+        static CACHE: OnceLock<Mutex<HashMap<String, Signature>>> = OnceLock::new();
+        let cache = CACHE.get_or_init(Mutex::default);
+        if let Some(parsed) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(sig) {
+            return Ok(parsed.clone());
+        }
+        let parsed = Signature::parse_uncached(sig)?;
+        let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= CACHED_SIGNATURES {
+            cache.clear();
+        }
+        cache.insert(sig.to_owned(), parsed.clone());
+        Ok(parsed)
+    }
+
+    fn parse_uncached(sig: &str) -> Result<Signature, RawError> {
         let chars: Vec<char> = sig.chars().collect();
         let mut params: Vec<Param> = Vec::new();
         let mut position = 1;
@@ -180,11 +208,11 @@ impl Signature {
             + "$";
         let regex = compile(&pattern).ok_or_else(|| RawError::new("S0401").pos(0))?;
         for p in &mut params {
-            p.context_matcher = p.context_regex.as_deref().and_then(compile).map(Box::new);
+            p.context_matcher = p.context_regex.as_deref().and_then(compile).map(Arc::new);
         }
         Ok(Signature {
             params,
-            regex: Box::new(regex),
+            regex: Arc::new(regex),
         })
     }
 
@@ -316,6 +344,19 @@ fn compile(pattern: &str) -> Option<corvus_regex_ecma262::Regex> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_signature_parsed_again_shares_its_compiled_pattern() {
+        let first = Signature::parse("<s-n?:s>").unwrap();
+        let again = Signature::parse("<s-n?:s>").unwrap();
+        assert!(Arc::ptr_eq(&first.regex, &again.regex));
+        let other = Signature::parse("<n-s?:s>").unwrap();
+        assert!(!Arc::ptr_eq(&first.regex, &other.regex));
+        // A bad signature is refused every time, never remembered.
+        for _ in 0..2 {
+            assert_eq!(Signature::parse("<s?+:s>").unwrap_err().code, "S0401");
+        }
+    }
 
     fn n<'j>(x: f64) -> Value<'j> {
         Value::Number(x)
