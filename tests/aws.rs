@@ -11,6 +11,8 @@
 
 #[path = "../crates/aws/tests/support/moto.rs"]
 mod moto;
+#[path = "../crates/aws/tests/support/rules_to_queue.rs"]
+mod rules_to_queue;
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener};
@@ -120,50 +122,21 @@ async fn stack(sim: &ZoomSim) -> Stack {
         .unwrap();
     // The bus the state machine's AnnounceArchived state names, as
     // serverless.yml deploys it (this binary's moto holds no other).
+    // The bus the state machine's AnnounceArchived state names, as
+    // serverless.yml deploys it (this binary's moto holds no other).
     let bus = "zoomvault".to_string();
-    events.create_event_bus().name(&bus).send().await.unwrap();
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(moto::unique("zv-e2e"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    let queue_arn = sqs
-        .get_queue_attributes()
-        .queue_url(&queue_url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes
-        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
-        .clone();
     // The deployment's site-build rule, with a queue where the function
     // would be, so the test sees what the rule matched.
-    events
-        .put_rule()
-        .name("site-rebuild")
-        .event_bus_name(&bus)
-        .event_pattern(zoomvault_aws::eventbridge::SITE_REBUILD_PATTERN)
-        .send()
-        .await
-        .unwrap();
-    events
-        .put_targets()
-        .rule("site-rebuild")
-        .event_bus_name(&bus)
-        .targets(
-            aws_sdk_eventbridge::types::Target::builder()
-                .id("queue")
-                .arn(&queue_arn)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let queue_url = rules_to_queue::rules_to_queue(
+        &events,
+        &sqs,
+        &bus,
+        &[(
+            "site-rebuild",
+            zoomvault_aws::eventbridge::SITE_REBUILD_PATTERN,
+        )],
+    )
+    .await;
     let config = sim.config();
     for (name, value) in [
         ("zoom/account_id", config.account_id.as_str()),

@@ -7,11 +7,12 @@
 
 #[path = "support/moto.rs"]
 mod moto;
+#[path = "support/rules_to_queue.rs"]
+mod rules_to_queue;
 
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use aws_sdk_eventbridge::types::Target;
 use serde_json::Value;
 use zoomvault_archive::port_tests::events::{self, EventProbe};
 use zoomvault_archive::ports::events::{ArchiveEvent, EventSink, RebuildReason};
@@ -73,57 +74,16 @@ async fn bus_with_rules() -> (EventBridgeSink, QueueProbe) {
     let events = aws_sdk_eventbridge::Client::new(&config);
     let sqs = aws_sdk_sqs::Client::new(&config);
     let bus = moto::unique("bus");
-    events
-        .create_event_bus()
-        .name(&bus)
-        .send()
-        .await
-        .expect("create_event_bus");
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(moto::unique("events"))
-        .send()
-        .await
-        .expect("create_queue")
-        .queue_url
-        .expect("a queue url");
-    let queue_arn = sqs
-        .get_queue_attributes()
-        .queue_url(&queue_url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .expect("get_queue_attributes")
-        .attributes
-        .and_then(|mut a| a.remove(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
-        .expect("a queue arn");
-    for (rule, pattern) in [
-        ("site-rebuild", SITE_REBUILD_PATTERN),
-        ("recording-archived", RECORDING_ARCHIVED_PATTERN),
-    ] {
-        events
-            .put_rule()
-            .name(rule)
-            .event_bus_name(&bus)
-            .event_pattern(pattern)
-            .send()
-            .await
-            .expect("put_rule");
-        events
-            .put_targets()
-            .rule(rule)
-            .event_bus_name(&bus)
-            .targets(
-                Target::builder()
-                    .id("queue")
-                    .arn(&queue_arn)
-                    .build()
-                    .expect("target"),
-            )
-            .send()
-            .await
-            .expect("put_targets");
-    }
+    let queue_url = rules_to_queue::rules_to_queue(
+        &events,
+        &sqs,
+        &bus,
+        &[
+            ("site-rebuild", SITE_REBUILD_PATTERN),
+            ("recording-archived", RECORDING_ARCHIVED_PATTERN),
+        ],
+    )
+    .await;
     (
         EventBridgeSink::new(events, bus),
         QueueProbe { sqs, queue_url },

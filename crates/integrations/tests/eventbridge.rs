@@ -10,10 +10,11 @@
 
 #[path = "../../aws/tests/support/moto.rs"]
 mod moto;
+#[path = "../../aws/tests/support/rules_to_queue.rs"]
+mod rules_to_queue;
 
 use std::time::{Duration, Instant};
 
-use aws_sdk_eventbridge::types::Target;
 use serde_json::{json, Value};
 use zoomvault_engine::{Engine, EngineConfig, Handlers, Status};
 use zoomvault_integrations::events::{self, EventTarget, PUT_EVENTS};
@@ -25,52 +26,13 @@ async fn bus_to_queue(
     sqs: &aws_sdk_sqs::Client,
 ) -> (String, String) {
     let bus = moto::unique("bus");
-    events
-        .create_event_bus()
-        .name(&bus)
-        .send()
-        .await
-        .expect("create_event_bus");
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(moto::unique("events"))
-        .send()
-        .await
-        .expect("create_queue")
-        .queue_url
-        .expect("a queue url");
-    let queue_arn = sqs
-        .get_queue_attributes()
-        .queue_url(&queue_url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .expect("get_queue_attributes")
-        .attributes
-        .and_then(|mut a| a.remove(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
-        .expect("a queue arn");
-    events
-        .put_rule()
-        .name("integration")
-        .event_bus_name(&bus)
-        .event_pattern(r#"{"source": ["test.integration"]}"#)
-        .send()
-        .await
-        .expect("put_rule");
-    events
-        .put_targets()
-        .rule("integration")
-        .event_bus_name(&bus)
-        .targets(
-            Target::builder()
-                .id("queue")
-                .arn(&queue_arn)
-                .build()
-                .expect("target"),
-        )
-        .send()
-        .await
-        .expect("put_targets");
+    let queue_url = rules_to_queue::rules_to_queue(
+        events,
+        sqs,
+        &bus,
+        &[("integration", r#"{"source": ["test.integration"]}"#)],
+    )
+    .await;
     (bus, queue_url)
 }
 
